@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from ..errors import QuantizationError
 
-MAX_BITS = 32
+MAX_BITS = 64        # internal accumulators may be up to 64 bits wide
+MAX_QUANT_BITS = 32  # quantizers in a model (weights, activations, biases) at most 32
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,8 @@ class QType:
         if not 1 <= self.bits <= MAX_BITS:
             raise QuantizationError(
                 f"bit width {self.bits} is outside 1..{MAX_BITS}",
-                "edgepool's fixed point holds at most 32-bit integers; quantize to 32 bits or fewer",
+                "edgepool's fixed point holds at most 64-bit integers",
             )
-        if self.signed and self.bits < 2 and not self.narrow:
-            pass
 
     @property
     def is_float(self) -> bool:
@@ -105,7 +104,8 @@ FLOAT = QType(0)
 
 def accumulator_bits(in_a: QType, in_b: QType, terms: int, bias: QType | None = None) -> int:
     """Bits needed to hold a sum of ``terms`` products of ``in_a`` and ``in_b`` without overflow
-    (plus an optional bias), capped at 32 bits."""
+    (plus an optional bias): backends must accumulate at least this wide (int32 when it is
+    <= 32, int64 otherwise)."""
     amax = max(abs(in_a.min), abs(in_a.max))
     bmax = max(abs(in_b.min), abs(in_b.max))
     bound = amax * bmax * terms

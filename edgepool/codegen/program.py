@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The accelerator program: a model lowered to a chain of hardware layers.
+
+This is the one description that the HLS library (dataflow top and runtime-configured overlay),
+the RTL datapath, the cost model, the design-space exploration and the PYNQ driver all consume.
+It is produced from the IR by :mod:`edgepool.passes.lower_hw` and serialized into a build's
+``manifest.json`` (weights go to ``weights.bin``).
+
+Semantics of one :class:`HwLayer`, channels last (H, W, C), batch 1:
+
+* ``conv``: ``acc = conv2d(x, weights, bias)`` exactly (int64), then
+  ``y = requantize(acc, acc_frac, out_type, relu)``, then the optional fused ``pool``.
+  Fully connected layers are ``conv`` with a 1×1 input map (``in_shape = (1, 1, N)``) and a 1×1
+  kernel; their weight columns are already in stream (H, W, C) order.
+* ``pool``: ``y = pool(x)`` with ``in_type == out_type`` (max, or average rounded half to even).
+
+:func:`run_reference` is the golden model of a program, built on :mod:`edgepool.ir.kernels`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from ..ir import kernels as K
+from ..ir.qtype import QType, accumulator_bits
+
+Pads = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pooling window: ``kind`` max or avg, ONNX attribute meanings."""
+
+    kind: Literal["max", "avg"]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    pads: Pads = (0, 0, 0, 0)
+    ceil_mode: bool = False
+    count_include_pad: bool = False
+
+    def out_hw(self, h: int, w: int) -> tuple[int, int]:
+        return (K.pool_output_size(h, self.kernel[0], self.stride[0], self.pads[0], self.pads[2], 1,
+                                   self.ceil_mode),
+                K.pool_output_size(w, self.kernel[1], self.stride[1], self.pads[1], self.pads[3], 1,
+                                   self.ceil_mode))
+
+    def apply_nchw(self, x: np.ndarray) -> np.ndarray:
+        if self.kind == "max":
+            return K.max_pool(x, self.kernel, self.stride, self.pads, (1, 1), self.ceil_mode)
+        return K.avg_pool(x, self.kernel, self.stride, self.pads, (1, 1), self.ceil_mode,
+                          self.count_include_pad)
+
+
+@dataclass(frozen=True, eq=False)
+class HwLayer:
+    """One layer of the accelerator. Shapes are (H, W, C)."""
+
+    name: str
+    kind: Literal["conv", "pool"]
+    in_shape: tuple[int, int, int]
+    out_shape: tuple[int, int, int]
+    in_type: QType
+    out_type: QType
+    # conv only -----------------------------------------------------------------------
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    pads: Pads = (0, 0, 0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    weights: np.ndarray | None = None     # (OC, KH, KW, IC // groups), int64
+    weight_type: QType | None = None
+    bias: np.ndarray | None = None        # (OC,), int64 at acc_frac
+    acc_frac: int = 0
+    acc_bits: int = 32                    # accumulator width the hardware needs (<= 64)
+    relu: bool = False
+    # pooling: the layer itself when kind == "pool", fused after requantize when kind == "conv"
+    pool: PoolSpec | None = None
+    is_fc: bool = False                   # conv on a 1x1 map that came from Gemm/MatMul
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def conv_out_hw(self) -> tuple[int, int]:
+        """Spatial size after the convolution, before any fused pool."""
+        h, w, _ = self.in_shape
+        return (K.pool_output_size(h, self.kernel[0], self.stride[0], self.pads[0], self.pads[2],
+                                   self.dilation[0], False),
+                K.pool_output_size(w, self.kernel[1], self.stride[1], self.pads[1], self.pads[3],
+                                   self.dilation[1], False))
+
+    @property
+    def macs(self) -> int:
+        if self.kind != "conv":
+            return 0
+        oh, ow = self.conv_out_hw
+        oc, kh, kw, icg = self.weights.shape
+        return oh * ow * oc * kh * kw * icg
+
+    def with_(self, **kw) -> "HwLayer":
+        return replace(self, **kw)
+
+
+@dataclass(frozen=True, eq=False)
+class HwProgram:
+    """A chain of :class:`HwLayer`; the output of layer *i* is the input of layer *i + 1*."""
+
+    name: str
+    layers: tuple[HwLayer, ...]
+
+    @property
+    def in_shape(self) -> tuple[int, int, int]:
+        return self.layers[0].in_shape
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        return self.layers[-1].out_shape
+
+    @property
+    def in_type(self) -> QType:
+        return self.layers[0].in_type
+
+    @property
+    def out_type(self) -> QType:
+        return self.layers[-1].out_type
+
+
+def run_layer(layer: HwLayer, x_hwc: np.ndarray) -> np.ndarray:
+    """Golden model of one layer on an (H, W, C) int64 tensor."""
+    x = np.moveaxis(np.asarray(x_hwc, dtype=np.int64).reshape(layer.in_shape), -1, 0)[None]
+    if layer.kind == "conv":
+        w = np.moveaxis(layer.weights, -1, 1)                         # OC, IC/g, KH, KW
+        acc = K.conv2d(x, w, layer.bias, layer.stride, layer.pads, layer.dilation, layer.groups)
+        y = K.requantize(acc, layer.acc_frac, layer.out_type, layer.relu)
+        if layer.pool is not None:
+            y = layer.pool.apply_nchw(y)
+    else:
+        y = layer.pool.apply_nchw(x)
+    y = np.moveaxis(y[0], 0, -1)
+    if y.shape != tuple(layer.out_shape):
+        raise AssertionError(f"{layer.name}: produced {y.shape}, declared {layer.out_shape}")
+    return y
+
+
+def run_reference(program: HwProgram, x_hwc: np.ndarray, keep_all: bool = False):
+    """Golden model of a whole program; with ``keep_all`` the list of every layer's output."""
+    outs = []
+    y = np.asarray(x_hwc, dtype=np.int64)
+    for layer in program.layers:
+        y = run_layer(layer, y)
+        outs.append(y)
+    return outs if keep_all else y
+
+
+def random_program(seed: int, in_shape=(12, 12, 1), in_type=QType(8, False, 8),
+                   w_bits: int = 8, a_bits: int = 8, spec: str = "c4k3r-m2-c8k3r-m2-f10"
+                   ) -> HwProgram:
+    """A random program for tests and simulation benches.
+
+    ``spec`` is a dash-separated list: ``c<OC>k<K>[s<S>][p<P>][r]`` conv (``r`` = ReLU),
+    ``m<K>[s<S>]`` max pool, ``a<K>[s<S>]`` avg pool, ``f<N>`` fully connected.
+    A max/avg pool right after a conv is fused into it. Weights are random integers; biases
+    random; shifts chosen so activations keep using their range.
+    """
+    import re
+
+    rng = np.random.default_rng(seed)
+    layers: list[HwLayer] = []
+    shape = tuple(in_shape)
+    t = in_type
+    wt = QType(w_bits, True, w_bits - 1, narrow=True)
+    for i, tok in enumerate(spec.split("-")):
+        m = re.fullmatch(r"([cfma])(\d+)(?:k(\d+))?(?:s(\d+))?(?:p(\d+))?(r?)", tok)
+        if not m:
+            raise ValueError(f"bad program token {tok!r}")
+        op, n, k, s, p, r = m.groups()
+        h, w, c = shape
+        if op in "ma":
+            kk = int(n)
+            ss = int(s) if s else kk
+            pool = PoolSpec("max" if op == "m" else "avg", (kk, kk), (ss, ss))
+            oh, ow = pool.out_hw(h, w)
+            if layers and layers[-1].kind == "conv" and layers[-1].pool is None \
+                    and not layers[-1].is_fc:
+                prev = layers.pop()
+                layers.append(prev.with_(pool=pool, out_shape=(oh, ow, c)))
+            else:
+                layers.append(HwLayer(f"pool{i}", "pool", shape, (oh, ow, c), t, t, pool=pool))
+            shape = (oh, ow, c)
+            continue
+        fc = op == "f"
+        if fc:
+            shape = (1, 1, h * w * c)
+            h, w, c = shape
+        oc = int(n)
+        kk = 1 if fc else int(k or 3)
+        ss = int(s or 1)
+        pp = int(p or 0)
+        pads = (pp, pp, pp, pp)
+        weights = rng.integers(wt.min, wt.max, size=(oc, kk, kk, c), endpoint=True)
+        acc_frac = t.frac + wt.frac
+        out_t = QType(a_bits, not r, a_bits - 2 if a_bits > 4 else a_bits - 1)
+        terms = kk * kk * c
+        # keep the requantized range busy: shift by about log2(sqrt(terms)) + value bits
+        spread = np.sqrt(terms) * (t.max - t.min) / 2 * wt.max / 2
+        shift = max(0, int(np.log2(max(spread, 1))) - (a_bits - 2))
+        acc_frac_out = acc_frac - shift
+        out_t = out_t.with_frac(acc_frac_out)
+        bias = rng.integers(-(1 << (acc_frac - acc_frac_out + a_bits - 2)),
+                            1 << (acc_frac - acc_frac_out + a_bits - 2), size=oc)
+        layer = HwLayer(f"{'fc' if fc else 'conv'}{i}", "conv", shape, (0, 0, oc), t, out_t,
+                        kernel=(kk, kk), stride=(ss, ss), pads=pads, weights=weights,
+                        weight_type=wt, bias=bias, acc_frac=acc_frac,
+                        acc_bits=min(64, accumulator_bits(t, wt, terms) + 1), relu=bool(r),
+                        is_fc=fc)
+        oh, ow = layer.conv_out_hw
+        layers.append(layer.with_(out_shape=(oh, ow, oc)))
+        shape = (oh, ow, oc)
+        t = out_t
+    return HwProgram(f"random{seed}", tuple(layers))
