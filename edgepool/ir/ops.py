@@ -1,0 +1,289 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The operator set. Each op declares everything about itself in one place: its attributes with
+defaults, its shape-and-type rule, its reference semantics (on NumPy arrays, used by the golden
+interpreter) and its cost (multiply-accumulates).
+
+Integer semantics live in :mod:`edgepool.ir.kernels`; this module only dispatches to them.
+Fixed-point inputs are int64 arrays of codes; float values are float32 arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import ShapeError, VerifyError
+from . import kernels as K
+from .graph import Node, Value
+from .qtype import FLOAT, QType, accumulator_bits
+
+InferFn = Callable[[Node, Sequence[Value], Sequence["np.ndarray | None"]],
+                   list[tuple[tuple[int, ...], QType]]]
+EvalFn = Callable[[Node, Sequence[np.ndarray], Sequence[Value], Sequence[Value]], list[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """Declaration of one op: attribute defaults, shape/type rule, reference semantics, cost."""
+
+    name: str
+    doc: str
+    attrs: dict[str, Any]
+    num_inputs: tuple[int, int]            # (min, max)
+    infer: InferFn
+    eval: EvalFn
+    macs: Callable[[Node, Sequence[Value], Sequence[Value]], int] = lambda n, i, o: 0
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def register(op: OpDef) -> OpDef:
+    OPS[op.name] = op
+    return op
+
+
+def attrs_of(node: Node) -> dict[str, Any]:
+    """The node's attributes with the op's defaults filled in."""
+    return {**OPS[node.op].attrs, **node.attrs}
+
+
+def _is_int(v: Value) -> bool:
+    return not v.type.is_float
+
+
+def _as_int(a: np.ndarray) -> np.ndarray:
+    return np.asarray(a, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- quantization
+def _infer_quant(node, ins, consts):
+    return [(ins[0].shape, node.attrs["type"])]
+
+
+register(OpDef(
+    "Quant", "float → fixed point: clamp(round_half_even(x · 2^frac)) into attr `type`.",
+    {"type": None}, (1, 1), _infer_quant,
+    lambda n, a, i, o: [K.quantize(a[0], n.attrs["type"])],
+))
+
+register(OpDef(
+    "Dequant", "fixed point → float32: code · 2^-frac.",
+    {}, (1, 1), lambda n, ins, c: [(ins[0].shape, FLOAT)],
+    lambda n, a, i, o: [K.dequantize(a[0], i[0].type)],
+))
+
+
+def _infer_requant(node, ins, consts):
+    if not _is_int(ins[0]):
+        raise VerifyError(f"{node.name}: Requant needs a fixed-point input, got f32")
+    return [(ins[0].shape, node.attrs["type"])]
+
+
+register(OpDef(
+    "Requant", "fixed point → fixed point of attr `type`: shift by (in.frac − type.frac) with "
+    "round-half-even, optional ReLU (attr `relu`), saturate.",
+    {"type": None, "relu": False}, (1, 1), _infer_requant,
+    lambda n, a, i, o: [K.requantize(a[0], i[0].type.frac, n.attrs["type"],
+                                     bool(n.attrs.get("relu", False)))],
+))
+
+
+# --------------------------------------------------------------------------- convolution
+def _conv_out(node, x: Value, w: Value) -> tuple[int, ...]:
+    at = attrs_of(node)
+    n, c, h, wd = x.shape
+    m, cg, kh, kw = w.shape
+    if c != cg * at["groups"] or m % at["groups"]:
+        raise ShapeError(f"{node.name}: input has {c} channels, weight {w.shape} with "
+                         f"groups={at['groups']}")
+    pt, pl, pb, pr = at["pads"]
+    oh = K.pool_output_size(h, kh, at["strides"][0], pt, pb, at["dilations"][0], False)
+    ow = K.pool_output_size(wd, kw, at["strides"][1], pl, pr, at["dilations"][1], False)
+    return (n, m, oh, ow)
+
+
+def _infer_conv(node, ins, consts):
+    x, w = ins[0], ins[1]
+    if len(x.shape) != 4 or len(w.shape) != 4:
+        raise ShapeError(f"{node.name}: Conv needs 4-D input and weight, got {x.shape}, {w.shape}")
+    shape = _conv_out(node, x, w)
+    if not _is_int(x):
+        return [(shape, FLOAT)]
+    terms = w.shape[1] * w.shape[2] * w.shape[3]
+    bits = accumulator_bits(x.type, w.type, terms, ins[2].type if len(ins) > 2 else None)
+    return [(shape, QType(bits, True, x.type.frac + w.type.frac))]
+
+
+def _eval_conv(n, a, i, o):
+    at = attrs_of(n)
+    if o[0].type.is_float:
+        x, w = np.asarray(a[0], np.float32), np.asarray(a[1], np.float32)
+        b = None if len(a) < 3 else np.asarray(a[2], np.float32)
+    else:
+        x, w = _as_int(a[0]), _as_int(a[1])
+        b = None if len(a) < 3 else _as_int(a[2])
+    return [K.conv2d(x, w, b, at["strides"], at["pads"], at["dilations"], at["groups"])]
+
+
+def _macs_conv(n, ins, outs):
+    m, cg, kh, kw = ins[1].shape
+    return int(np.prod(outs[0].shape)) * cg * kh * kw
+
+
+register(OpDef(
+    "Conv", "2-D convolution (ONNX Conv, NCHW); fixed point accumulates exactly at "
+    "in.frac + w.frac, bias already at that frac.",
+    {"strides": (1, 1), "pads": (0, 0, 0, 0), "dilations": (1, 1), "groups": 1}, (2, 3),
+    _infer_conv, _eval_conv, _macs_conv,
+))
+
+
+# --------------------------------------------------------------------------- pooling family
+def _infer_pool(node, ins, consts):
+    at = attrs_of(node)
+    x = ins[0]
+    if len(x.shape) != 4:
+        raise ShapeError(f"{node.name}: pooling needs a 4-D NCHW input, got {x.shape}")
+    n, c, h, w = x.shape
+    if at["kind"] not in ("max", "avg", "lp"):
+        raise VerifyError(f"{node.name}: unknown pooling kind {at['kind']!r}")
+    if at["global_"]:
+        shape = (n, c, 1, 1)
+    else:
+        (kh, kw), (sh, sw), (dh, dw) = at["kernel"], at["strides"], at["dilations"]
+        pt, pl, pb, pr = at["pads"]
+        try:
+            shape = (n, c, K.pool_output_size(h, kh, sh, pt, pb, dh, at["ceil_mode"]),
+                     K.pool_output_size(w, kw, sw, pl, pr, dw, at["ceil_mode"]))
+        except ValueError as e:
+            raise ShapeError(f"{node.name}: {e}") from None
+    if at["kind"] == "lp":
+        return [(shape, FLOAT)]
+    return [(shape, x.type)]
+
+
+def _eval_pool(n, a, i, o):
+    at = attrs_of(n)
+    x = a[0] if i[0].type.is_float else _as_int(a[0])
+    kind = at["kind"]
+    if kind == "lp" and not i[0].type.is_float:
+        x = K.dequantize(x, i[0].type)
+    if at["global_"]:
+        if kind == "lp":
+            y = (np.abs(x.astype(np.float64)) ** at["p"]).sum(axis=(2, 3), keepdims=True)
+            return [(y ** (1.0 / at["p"])).astype(np.float32)]
+        return [K.global_pool(x, kind)]
+    args = (x, at["kernel"], at["strides"], at["pads"], at["dilations"], at["ceil_mode"])
+    if kind == "max":
+        return [K.max_pool(*args)]
+    if kind == "avg":
+        return [K.avg_pool(*args, count_include_pad=at["count_include_pad"])]
+    return [K.lp_pool(*args, p=at["p"]).astype(np.float32)]
+
+
+register(OpDef(
+    "Pool", "The pooling family: attr `kind` ∈ {max, avg, lp}; windowed (ONNX MaxPool / "
+    "AveragePool / LpPool attributes) or `global_` over the whole map. Fixed-point max and avg "
+    "keep the input type (avg divides the exact sum, rounding half to even); lp is float.",
+    {"kind": "max", "kernel": (1, 1), "strides": (1, 1), "pads": (0, 0, 0, 0),
+     "dilations": (1, 1), "ceil_mode": False, "count_include_pad": False, "p": 2.0,
+     "global_": False}, (1, 1), _infer_pool, _eval_pool,
+))
+
+
+# --------------------------------------------------------------------------- dense
+def _infer_gemm(node, ins, consts):
+    at = attrs_of(node)
+    a, b = ins[0], ins[1]
+    if len(a.shape) != 2 or len(b.shape) != 2:
+        raise ShapeError(f"{node.name}: Gemm needs 2-D operands, got {a.shape} and {b.shape}")
+    m, k = a.shape[::-1] if at["trans_a"] else a.shape
+    k2, nn = b.shape[::-1] if at["trans_b"] else b.shape
+    if k != k2:
+        raise ShapeError(f"{node.name}: Gemm inner dimensions differ ({k} vs {k2})")
+    if a.type.is_float:
+        return [((m, nn), FLOAT)]
+    bits = accumulator_bits(a.type, b.type, k, ins[2].type if len(ins) > 2 else None)
+    return [((m, nn), QType(bits, True, a.type.frac + b.type.frac))]
+
+
+def _eval_gemm(n, a, i, o):
+    at = attrs_of(n)
+    c = a[2] if len(a) > 2 else None
+    if o[0].type.is_float:
+        return [K.gemm(np.float32(a[0]), np.float32(a[1]), c, at["trans_a"], at["trans_b"],
+                       at["alpha"], at["beta"])]
+    return [K.gemm(_as_int(a[0]), _as_int(a[1]), None if c is None else _as_int(c),
+                   at["trans_a"], at["trans_b"])]
+
+
+register(OpDef(
+    "Gemm", "Y = A·B (+ C), ONNX Gemm (MatMul imports as Gemm); fixed point accumulates exactly.",
+    {"trans_a": False, "trans_b": False, "alpha": 1.0, "beta": 1.0}, (2, 3),
+    _infer_gemm, _eval_gemm,
+    lambda n, ins, outs: int(np.prod(outs[0].shape)) * (
+        ins[0].shape[0] if attrs_of(n)["trans_a"] else ins[0].shape[1]),
+))
+
+
+# --------------------------------------------------------------------------- elementwise, shape
+register(OpDef(
+    "Relu", "max(x, 0); keeps the type.", {}, (1, 1),
+    lambda n, ins, c: [(ins[0].shape, ins[0].type)],
+    lambda n, a, i, o: [np.maximum(a[0], 0).astype(a[0].dtype)],
+))
+
+
+def _infer_add(node, ins, consts):
+    a, b = ins
+    try:
+        shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+    except ValueError:
+        raise ShapeError(f"{node.name}: cannot broadcast {a.shape} with {b.shape}") from None
+    if a.type.is_float or b.type.is_float:
+        if a.type.is_float != b.type.is_float:
+            raise VerifyError(f"{node.name}: Add mixes fixed point and float")
+        return [(shape, FLOAT)]
+    frac = max(a.type.frac, b.type.frac)
+    bits = max(a.type.bits + frac - a.type.frac, b.type.bits + frac - b.type.frac) + 1
+    return [(shape, QType(min(bits, 64), True, frac))]
+
+
+def _eval_add(n, a, i, o):
+    if o[0].type.is_float:
+        return [(np.asarray(a[0], np.float32) + np.asarray(a[1], np.float32))]
+    f = o[0].type.frac
+    return [K.align(a[0], i[0].type.frac, f) + K.align(a[1], i[1].type.frac, f)]
+
+
+register(OpDef("Add", "a + b; fixed point aligns both to the larger frac (exact).", {}, (2, 2),
+               _infer_add, _eval_add))
+
+
+def _infer_flatten(node, ins, consts):
+    ax = attrs_of(node)["axis"]
+    s = ins[0].shape
+    ax = ax if ax >= 0 else ax + len(s)
+    return [((int(np.prod(s[:ax])), int(np.prod(s[ax:]))), ins[0].type)]
+
+
+def _batch_reshape(x: np.ndarray, static: tuple[int, ...], target: tuple[int, ...]) -> np.ndarray:
+    """Reshape for a batch that may differ from the static one (the interpreter runs batches)."""
+    if x.shape[0] != static[0] and target and target[0] == static[0]:
+        return x.reshape((x.shape[0],) + tuple(target[1:]))
+    return x.reshape(target)
+
+
+register(OpDef(
+    "Flatten", "ONNX Flatten (NCHW order).", {"axis": 1}, (1, 1), _infer_flatten,
+    lambda n, a, i, o: [_batch_reshape(a[0], i[0].shape, o[0].shape)],
+))
+
+register(OpDef(
+    "Reshape", "Reshape to attr `shape` (static, resolved at import).", {"shape": ()}, (1, 1),
+    lambda n, ins, c: [(tuple(n.attrs["shape"]), ins[0].type)],
+    lambda n, a, i, o: [_batch_reshape(a[0], i[0].shape, o[0].shape)],
+))

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Graph → Graph passes. Their order lives in :mod:`edgepool.passes.pipelines` only."""

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The one place that orders passes, as named phases.
+
+``EDGEPOOL_DEBUG=1`` dumps the IR after every pass to ``$EDGEPOOL_DEBUG_DIR`` (default
+``./edgepool_debug``). :data:`TRACE` records which passes ran, so a test can prove that every
+listed pass is actually executed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from ..errors import ConfigError
+from ..ir.graph import Graph
+from ..ir.verify import verify
+from . import canonicalize as C
+
+Pass = Callable[[Graph], Graph]
+
+PHASES: dict[str, tuple[Pass, ...]] = {
+    "canonicalize": (
+        C.fuse_relu_requant,
+        C.remove_identity_requant,
+        C.reshape_to_flatten,
+        C.dead_code,
+    ),
+}
+
+TRACE: list[str] = []
+
+
+def run_phase(phase: str, g: Graph) -> Graph:
+    """Run every pass of ``phase`` in order, verifying after each."""
+    if phase not in PHASES:
+        raise ConfigError(f"unknown pass phase {phase!r}", f"phases: {', '.join(PHASES)}")
+    debug = os.environ.get("EDGEPOOL_DEBUG")
+    dump_dir = Path(os.environ.get("EDGEPOOL_DEBUG_DIR", "edgepool_debug"))
+    for i, p in enumerate(PHASES[phase]):
+        g = verify(p(g))
+        TRACE.append(f"{phase}.{p.__name__}")
+        if debug:
+            dump_dir.mkdir(parents=True, exist_ok=True)
+            (dump_dir / f"{g.name}.{phase}.{i:02d}.{p.__name__}.txt").write_text(str(g))
+    return g
