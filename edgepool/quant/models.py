@@ -118,9 +118,11 @@ LENET_DIGITS: list[LayerSpec] = [
     ("conv", (32, 3, 1)), ("pool", 2),
     ("fc", 64), ("fc", 10),
 ]
+# LeNet-5 topology with wider convolutions (16 / 32 instead of 6 / 16): on the 4000-image training
+# subset the classic widths reach only ~96.8 % (8 bit), the wider ones ~97.9 %.
 LENET_MNIST: list[LayerSpec] = [
-    ("conv", (6, 5, 0)), ("pool", 2),
     ("conv", (16, 5, 0)), ("pool", 2),
+    ("conv", (32, 5, 0)), ("pool", 2),
     ("fc", 120), ("fc", 84), ("fc", 10),
 ]
 VGG16: list[LayerSpec] = [
@@ -157,7 +159,8 @@ MODELS: dict[str, ModelInfo] = {
     "lenet-digits": ModelInfo("lenet-digits", LENET_DIGITS, (1, 8, 8), load_digits_dataset,
                               test_size=360, epochs=30, lr=3e-3, batch_size=32),
     "lenet-mnist": ModelInfo("lenet-mnist", LENET_MNIST, (1, 28, 28), load_mnist_dataset,
-                             test_size=1000, epochs=15, lr=2e-3, batch_size=64),
+                             test_size=1000, epochs=20, lr=2e-3, batch_size=64,
+                             extra={"augment_shift": 2}),
     "vgg16": ModelInfo("vgg16", VGG16, (3, 224, 224), no_dataset, trainable=False),
 }
 

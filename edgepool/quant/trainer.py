@@ -1,0 +1,276 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Deterministic quantization-aware training of the registered models.
+
+``train("lenet-digits", bits=8)`` writes into ``out_dir`` (default ``models/<name>``), with
+``suffix = ""`` for 8 bits and ``"-w<bits>"`` otherwise:
+
+* ``<name><suffix>.pt``: the trained Brevitas ``state_dict``;
+* ``<name><suffix>.onnx``: the QONNX export (see :mod:`edgepool.quant.export`);
+* ``test.npz``: ``x`` float32 NCHW test images exactly as fed to the model, ``y`` int64 labels
+  (the split depends only on the seed, so every bit width shares it);
+* ``metrics<suffix>.json``: per-epoch loss / accuracy, the final float-QAT test accuracy and the
+  accuracy of the exact integer outputs;
+* ``training_curve<suffix>.png``.
+
+Determinism: ``torch.manual_seed``, a NumPy generator for the shuffles,
+``torch.use_deterministic_algorithms(True)`` and one intra-op thread.
+
+Command line: ``python -m edgepool.quant.trainer lenet-digits --bits 8``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from .export import brevitas_quant_outputs, export_qonnx
+from .models import ModelInfo, QuantCNN, get_model_info
+from .presets import preset
+
+DEFAULT_ROOT = Path("models")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` produced: paths of the artifacts and the measured accuracies."""
+
+    name: str
+    bits: int
+    out_dir: Path
+    state_dict: Path
+    onnx: Path | None
+    test_set: Path
+    metrics: Path
+    curve: Path
+    test_acc: float          # float QAT model (Brevitas forward, eval mode)
+    int_test_acc: float      # argmax of the exact integer outputs (brevitas_int_outputs)
+    seconds: float
+
+
+def artifact_suffix(bits: int) -> str:
+    """File-name suffix of a bit width: ``""`` for the default 8 bits, ``"-w<bits>"`` otherwise."""
+    return "" if bits == 8 else f"-w{bits}"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch and make it deterministic (single intra-op thread)."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+
+
+def split_dataset(info: ModelInfo, seed: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The fixed, stratified train/test split of a model's dataset:
+    ``(x_train, y_train, x_test, y_test)``."""
+    from sklearn.model_selection import train_test_split
+
+    x, y = info.load_dataset()
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=info.test_size, random_state=seed,
+                                          stratify=y)
+    return (np.ascontiguousarray(xtr), ytr, np.ascontiguousarray(xte), yte)
+
+
+def random_shift(x: np.ndarray, shift: int, rng: np.random.Generator) -> np.ndarray:
+    """Translate every image of ``x`` (N, C, H, W) by a random integer offset in
+    ``[-shift, shift]`` per axis, filling with zeros (training augmentation)."""
+    if shift <= 0:
+        return x
+    n, _, h, w = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (shift, shift), (shift, shift)))
+    off = rng.integers(0, 2 * shift + 1, size=(n, 2))
+    return np.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(off)])
+
+
+def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 512
+             ) -> tuple[float, float]:
+    """``(mean cross-entropy loss, accuracy)`` of ``model`` in eval mode."""
+    model.eval()
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            xb = torch.from_numpy(x[i:i + batch_size])
+            yb = torch.from_numpy(y[i:i + batch_size])
+            out = model(xb)
+            total += float(loss_fn(out, yb))
+            correct += int((out.argmax(1) == yb).sum())
+    return total / len(x), correct / len(x)
+
+
+def load_trained(name: str, bits: int = 8, out_dir: Path | None = None) -> QuantCNN:
+    """Rebuild a registered model and load its trained ``state_dict`` from ``out_dir``."""
+    info = get_model_info(name)
+    out_dir = Path(out_dir) if out_dir is not None else DEFAULT_ROOT / name
+    path = out_dir / f"{name}{artifact_suffix(bits)}.pt"
+    if not path.exists():
+        raise ConfigError(f"no trained weights at {path}",
+                          f"train them: python -m edgepool.quant.trainer {name} --bits {bits}")
+    model = info.build(bits)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def _plot(history: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, ax1 = plt.subplots(figsize=(6, 4), dpi=100)
+    ax1.plot(ep, [h["train_loss"] for h in history], "C0-", label="train loss")
+    ax1.plot(ep, [h["test_loss"] for h in history], "C0--", label="test loss")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("cross-entropy loss")
+    ax2 = ax1.twinx()
+    ax2.plot(ep, [h["train_acc"] for h in history], "C1-", label="train acc")
+    ax2.plot(ep, [h["test_acc"] for h in history], "C1--", label="test acc")
+    ax2.set_ylabel("accuracy")
+    ax2.set_ylim(0, 1)
+    lines = ax1.get_lines() + ax2.get_lines()
+    ax1.legend(lines, [ln.get_label() for ln in lines], loc="center right")
+    ax1.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | None = None,
+          seed: int = 0, *, lr: float | None = None, export: bool = True,
+          progress: bool = True) -> TrainResult:
+    """Quantization-aware training of the registered model ``name`` at ``bits``.
+
+    Adam with a cosine learning-rate decay, cross-entropy loss, mini-batches shuffled (and, if the
+    registry asks, randomly shifted by up to ``augment_shift`` pixels) by a NumPy
+    generator seeded with ``seed``. ``epochs`` / ``lr`` default to the registry's values.
+    Writes the artifacts listed in the module docstring and returns a :class:`TrainResult`.
+    """
+    info = get_model_info(name)
+    if not info.trainable:
+        raise ConfigError(f"model {name!r} is architecture-only and cannot be trained",
+                          "generate it with: python -m edgepool.quant.vgg16")
+    preset(bits)  # validates bits
+    epochs = info.epochs if epochs is None else int(epochs)
+    if epochs < 1:
+        raise ConfigError(f"epochs must be >= 1, got {epochs}")
+    lr = info.lr if lr is None else float(lr)
+    out_dir = Path(out_dir) if out_dir is not None else DEFAULT_ROOT / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sfx = artifact_suffix(bits)
+
+    t0 = time.perf_counter()
+    seed_everything(seed)
+    xtr, ytr, xte, yte = split_dataset(info, seed)
+    model = info.build(bits)
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps_per_epoch = math.ceil(len(xtr) / info.batch_size)
+    total_steps = epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+    loss_fn = nn.CrossEntropyLoss()
+    shift = int(info.extra.get("augment_shift", 0))
+    history: list[dict] = []
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                  disable=not progress, transient=False) as bar:
+        task = bar.add_task(f"{name} w{bits}", total=total_steps, status="")
+        for epoch in range(1, epochs + 1):
+            model.train()
+            perm = rng.permutation(len(xtr))
+            run_loss, run_correct = 0.0, 0
+            for s in range(steps_per_epoch):
+                idx = perm[s * info.batch_size:(s + 1) * info.batch_size]
+                xb = torch.from_numpy(random_shift(xtr[idx], shift, rng))
+                yb = torch.from_numpy(ytr[idx])
+                opt.zero_grad(set_to_none=True)
+                out = model(xb)
+                loss = loss_fn(out, yb)
+                loss.backward()
+                opt.step()
+                sched.step()
+                run_loss += loss.item() * len(idx)
+                run_correct += int((out.argmax(1) == yb).sum())
+                bar.advance(task)
+            test_loss, test_acc = evaluate(model, xte, yte)
+            history.append({"epoch": epoch, "train_loss": run_loss / len(xtr),
+                            "train_acc": run_correct / len(xtr), "test_loss": test_loss,
+                            "test_acc": test_acc})
+            bar.update(task, status=f"loss {run_loss / len(xtr):.4f} test acc {test_acc:.4f}")
+    train_seconds = time.perf_counter() - t0
+
+    model.eval()
+    ints, frac = brevitas_quant_outputs(model, xte)
+    int_acc = float((ints.argmax(1) == yte).mean())
+    test_acc = history[-1]["test_acc"]
+
+    pt = out_dir / f"{name}{sfx}.pt"
+    torch.save(model.state_dict(), pt)
+    test_set = out_dir / "test.npz"
+    np.savez(test_set, x=xte.astype(np.float32), y=yte.astype(np.int64))
+    onnx_path = None
+    if export:
+        onnx_path = export_qonnx(model, out_dir / f"{name}{sfx}.onnx", (1, *info.input_shape))
+    curve = out_dir / f"training_curve{sfx}.png"
+    _plot(history, curve, f"{name}, {bits}-bit QAT: test acc {test_acc:.4f}")
+
+    import brevitas
+
+    metrics = {
+        "model": name, "bits": bits, "seed": seed, "epochs": epochs, "lr": lr,
+        "batch_size": info.batch_size, "optimizer": "Adam + cosine decay",
+        "augment_shift": shift,
+        "n_train": int(len(xtr)), "n_test": int(len(xte)),
+        "input_shape": [1, *info.input_shape],
+        "test_acc": test_acc, "int_test_acc": int_acc,
+        "output": {"kind": "accumulator", "frac": frac},
+        "history": history, "train_seconds": round(train_seconds, 2),
+        "versions": {"torch": torch.__version__, "brevitas": brevitas.__version__,
+                     "python": platform.python_version()},
+        "artifacts": {"state_dict": pt.name, "onnx": onnx_path.name if onnx_path else None,
+                      "test_set": test_set.name, "curve": curve.name},
+    }
+    metrics_path = out_dir / f"metrics{sfx}.json"
+    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    return TrainResult(name, bits, out_dir, pt, onnx_path, test_set, metrics_path, curve,
+                       test_acc, int_acc, train_seconds)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m edgepool.quant.trainer NAME [--bits B] [--epochs E] [--seed S] [--out DIR]``."""
+    import click
+
+    @click.command()
+    @click.argument("name")
+    @click.option("--bits", type=click.Choice(["4", "8", "16"]), default="8", show_default=True)
+    @click.option("--epochs", type=int, default=None, help="default: the registry's")
+    @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--lr", type=float, default=None, help="default: the registry's")
+    @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+                  help="default: models/NAME")
+    def cli(name: str, bits: str, epochs: int | None, seed: int, lr: float | None,
+            out_dir: Path | None) -> None:
+        r = train(name, int(bits), out_dir, epochs, seed, lr=lr)
+        d = asdict(r)
+        click.echo(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in d.items()},
+                              indent=2))
+
+    cli.main(args=argv, standalone_mode=True)
+
+
+if __name__ == "__main__":
+    main()
