@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+// Max / average pooling reducer on the ep_swg window stream (REPEAT = 1).
+//
+// Input : SIMD channels per beat, the KH*KW taps of one channel group end with s_tklast;
+//         s_tkind 0 = image element, 1 = explicit padding, 2 = ceil-mode overhang.
+// Output: one beat of SIMD results per window and channel group (II = 1 on the input).
+// MODE 0 = max over image elements (padding never wins); MODE 1 = average: exact sum over the
+// window divided by the count (image elements, plus explicit padding when COUNT_PAD) rounded
+// half to even, = kernels.avg_pool / div_round. The divider is combinational (restoring,
+// SUMW steps) and registered at the output: one result per cycle.
+`timescale 1ns / 1ps
+module ep_pool #(
+    parameter int DW        = 8,
+    parameter int SIGNED    = 0,
+    parameter int SIMD      = 1,
+    parameter int MODE      = 0,
+    parameter int KK        = 4,
+    parameter int COUNT_PAD = 0
+) (
+    input  logic               clk,
+    input  logic               rst_n,
+    input  logic [SIMD*DW-1:0] s_tdata,
+    input  logic [        1:0] s_tkind,
+    input  logic               s_tklast,
+    input  logic               s_tlast,
+    input  logic               s_tvalid,
+    output logic               s_tready,
+    output logic [SIMD*DW-1:0] m_tdata,
+    output logic               m_tlast,
+    output logic               m_tvalid,
+    input  logic               m_tready
+);
+  localparam int CW = $clog2(KK + 1);
+  localparam int SUMW = DW + CW + 1;
+
+  function automatic logic signed [SUMW-1:0] div_round(input logic signed [SUMW-1:0] num,
+                                                        input logic [CW-1:0] den);
+    logic [SUMW-1:0] a, q;
+    logic [SUMW:0] r, d;
+    logic signed [SUMW:0] qf;
+    logic [SUMW+1:0] twice;
+    logic up;
+    logic neg;
+    neg = num[SUMW-1];
+    a = neg ? SUMW'(-num) : SUMW'(num);
+    d = (SUMW + 1)'(den);
+    r = '0;
+    q = '0;
+    for (int i = SUMW - 1; i >= 0; i--) begin
+      r = {r[SUMW-1:0], a[i]};
+      if (r >= d) begin
+        r = r - d;
+        q[i] = 1'b1;
+      end
+    end
+    // floor division with remainder in [0, den)
+    if (neg && r != '0) begin
+      qf = -$signed({1'b0, q}) - 1;
+      r  = d - r;
+    end else if (neg) begin
+      qf = -$signed({1'b0, q});
+    end else begin
+      qf = $signed({1'b0, q});
+    end
+    twice = {r, 1'b0};
+    up = (twice > (SUMW + 2)'(d)) || ((twice == (SUMW + 2)'(d)) && qf[0]);
+    return SUMW'(qf + (SUMW + 1)'(up));
+  endfunction
+
+  logic signed [SUMW-1:0] acc[0:SIMD-1];
+  logic [CW-1:0] cnt, cnt_n;
+  logic [SIMD*DW-1:0] res;
+  logic is_img, counted;
+
+  wire stall = m_tvalid && !m_tready;
+  wire s_hs = s_tvalid && s_tready;
+  assign s_tready = !stall;
+
+  always_comb begin
+    is_img  = (s_tkind == 2'd0);
+    counted = (MODE == 0) ? is_img : (is_img || (COUNT_PAD != 0 && s_tkind == 2'd1));
+    cnt_n   = cnt + CW'(counted);
+  end
+
+  genvar l;
+  generate
+    for (l = 0; l < SIMD; l++) begin : g_lane
+      logic signed [SUMW-1:0] x, acc_n, q;
+      always_comb begin
+        if (SIGNED != 0) x = SUMW'($signed(s_tdata[l*DW+:DW]));
+        else x = SUMW'($signed({1'b0, s_tdata[l*DW+:DW]}));
+        if (MODE == 0) acc_n = (is_img && (cnt == '0 || x > acc[l])) ? x : acc[l];
+        else acc_n = is_img ? acc[l] + x : acc[l];
+        if (MODE == 0) res[l*DW+:DW] = acc_n[DW-1:0];
+        q = (MODE == 0) ? '0 : div_round(acc_n, cnt_n);
+        if (MODE != 0) res[l*DW+:DW] = q[DW-1:0];
+      end
+      wire unused_q = &{1'b0, q[SUMW-1:DW]};
+      always_ff @(posedge clk) begin
+        if (!rst_n) acc[l] <= '0;
+        else if (s_hs) acc[l] <= s_tklast ? '0 : acc_n;
+      end
+    end
+  endgenerate
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) cnt <= '0;
+    else if (s_hs) cnt <= s_tklast ? '0 : cnt_n;
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) m_tvalid <= 1'b0;
+    else if (s_hs && s_tklast) m_tvalid <= 1'b1;
+    else if (m_tready) m_tvalid <= 1'b0;
+  end
+  always_ff @(posedge clk) begin
+    if (s_hs && s_tklast) begin
+      m_tdata <= res;
+      m_tlast <= s_tlast;
+    end
+  end
+endmodule

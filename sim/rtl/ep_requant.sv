@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// Requantize one accumulator (combinational): y = saturate(relu(shift_round(acc, SHIFT))).
+// shift_round rounds half to even for SHIFT > 0 and is an exact left shift for SHIFT <= 0,
+// exactly edgepool.ir.kernels.requantize. The output is ODW bits of two's complement
+// (or unsigned when OMIN >= 0).
+`timescale 1ns / 1ps
+module ep_requant #(
+    parameter int                 ACCW  = 24,
+    parameter int                 ODW   = 8,
+    parameter int                 SHIFT = 0,
+    parameter int                 RELU  = 0,
+    parameter logic signed [63:0] OMIN  = -64'sd128,
+    parameter logic signed [63:0] OMAX  = 64'sd127
+) (
+    input  logic signed [ACCW-1:0] acc,
+    output logic        [ ODW-1:0] y
+);
+  localparam int LS = SHIFT < 0 ? -SHIFT : 0;
+  localparam int XW = ACCW + LS + 2;
+  logic signed [XW-1:0] v;
+  logic signed [  63:0] vc;
+
+  generate
+    if (SHIFT > 0) begin : g_round
+      logic signed [ACCW-1:0] q;
+      logic        [SHIFT-1:0] rem;
+      logic                    up;
+      localparam logic [SHIFT-1:0] HALF = SHIFT'(1) << (SHIFT - 1);
+      always_comb begin
+        q   = acc >>> SHIFT;
+        rem = acc[SHIFT-1:0];
+        up  = (rem > HALF) || ((rem == HALF) && q[0]);
+        v   = XW'(q) + XW'(up);
+      end
+    end else begin : g_left
+      always_comb v = XW'(acc) <<< LS;
+    end
+  endgenerate
+
+  always_comb begin
+    vc = 64'(v);
+    if (RELU != 0 && vc < 0) vc = '0;
+    if (vc < OMIN) vc = OMIN;
+    if (vc > OMAX) vc = OMAX;
+    y = vc[ODW-1:0];
+  end
+endmodule
