@@ -221,7 +221,7 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
     pt = out_dir / f"{name}{sfx}.pt"
     torch.save(model.state_dict(), pt)
     test_set = out_dir / "test.npz"
-    np.savez(test_set, x=xte.astype(np.float32), y=yte.astype(np.int64))
+    np.savez_compressed(test_set, x=xte.astype(np.float32), y=yte.astype(np.int64))
     onnx_path = None
     if export:
         onnx_path = export_qonnx(model, out_dir / f"{name}{sfx}.onnx", (1, *info.input_shape))
