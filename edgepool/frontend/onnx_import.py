@@ -295,9 +295,10 @@ class _Importer:
                 continue
             v = st.b.values[t.name]
             if v.type.is_float:
-                if t.name != out.name:
-                    st.problems.append(f"output {out.name!r} aliases {t.name!r}")
-                st.b.outputs.append(t.name)
+                name = t.name
+                if name != out.name and name not in st.b.inputs and out.name not in st.b.values:
+                    name = self._rename(t.name, out.name)     # Identity / folded BN: keep name
+                st.b.outputs.append(name)
             else:
                 # the ONNX output name belongs to the float result: rename the codes
                 codes = self._rename(t.name, st.b.fresh(t.name + "_q"))

@@ -136,14 +136,25 @@ def _windows(x: np.ndarray, kernel: Sequence[int], strides: Sequence[int], pads:
     return win, kind
 
 
+def empty_windows(size_hw, kernel, strides, pads: Pads, dilations, ceil_mode: bool) -> bool:
+    """True if some window covers only padding (possible with dilation): its max is -inf in
+    float and has no value in fixed point, so integer max pooling rejects such configurations."""
+    dummy = np.zeros((1, 1) + tuple(size_hw), dtype=np.float32)
+    _, kind = _windows(dummy, kernel, strides, pads, dilations, ceil_mode, 0)
+    return bool(np.any((kind != 0).all(axis=(-2, -1))))
+
+
 def max_pool(x: np.ndarray, kernel, strides, pads: Pads = (0, 0, 0, 0), dilations=(1, 1),
              ceil_mode: bool = False) -> np.ndarray:
-    """ONNX MaxPool (NCHW). Padding never wins: it acts as -infinity."""
+    """ONNX MaxPool (NCHW). Padding never wins: it acts as -infinity. Integer inputs must not
+    have a window made of padding only (see :func:`empty_windows`)."""
     if np.issubdtype(x.dtype, np.floating):
         fill = -np.inf
     else:
         fill = np.iinfo(x.dtype).min
-    win, _ = _windows(x, kernel, strides, pads, dilations, ceil_mode, fill)
+    win, kind = _windows(x, kernel, strides, pads, dilations, ceil_mode, fill)
+    if fill != -np.inf and np.any((kind != 0).all(axis=(-2, -1))):
+        raise ValueError("a pooling window covers only padding: undefined in fixed point")
     return win.max(axis=(-2, -1))
 
 

@@ -160,6 +160,11 @@ def _infer_pool(node, ins, consts):
                      K.pool_output_size(w, kw, sw, pl, pr, dw, at["ceil_mode"]))
         except ValueError as e:
             raise ShapeError(f"{node.name}: {e}") from None
+        if at["kind"] == "max" and not x.type.is_float and K.empty_windows(
+                (h, w), at["kernel"], at["strides"], at["pads"], at["dilations"],
+                at["ceil_mode"]):
+            raise ShapeError(f"{node.name}: a max-pool window covers only padding (dilation "
+                             "too large for the input): undefined in fixed point")
     if at["kind"] == "lp":
         return [(shape, FLOAT)]
     return [(shape, x.type)]
