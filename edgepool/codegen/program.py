@@ -219,3 +219,63 @@ def random_program(seed: int, in_shape=(12, 12, 1), in_type=QType(8, False, 8),
         shape = (oh, ow, oc)
         t = out_t
     return HwProgram(f"random{seed}", tuple(layers))
+
+
+# --------------------------------------------------------------------------- serialization
+def _layer_to_json(layer: HwLayer, blobs: list[np.ndarray], offset: list[int]) -> dict:
+    d = {
+        "name": layer.name, "kind": layer.kind, "in_shape": list(layer.in_shape),
+        "out_shape": list(layer.out_shape), "in_type": str(layer.in_type),
+        "out_type": str(layer.out_type), "kernel": list(layer.kernel),
+        "stride": list(layer.stride), "pads": list(layer.pads), "dilation": list(layer.dilation),
+        "groups": layer.groups, "acc_frac": layer.acc_frac, "acc_bits": layer.acc_bits,
+        "relu": layer.relu, "is_fc": layer.is_fc,
+        "weight_type": str(layer.weight_type) if layer.weight_type else None,
+        "pool": None if layer.pool is None else {
+            "kind": layer.pool.kind, "kernel": list(layer.pool.kernel),
+            "stride": list(layer.pool.stride), "pads": list(layer.pool.pads),
+            "ceil_mode": layer.pool.ceil_mode,
+            "count_include_pad": layer.pool.count_include_pad},
+    }
+    for key in ("weights", "bias"):
+        arr = getattr(layer, key)
+        if arr is None:
+            d[key] = None
+            continue
+        a = np.ascontiguousarray(arr, dtype="<i8")
+        d[key] = {"offset": offset[0], "shape": list(a.shape), "dtype": "int64"}
+        blobs.append(a)
+        offset[0] += a.nbytes
+    return d
+
+
+def program_to_json(program: HwProgram) -> tuple[dict, bytes]:
+    """``(description, blob)``: JSON-able layer list and the int64 little-endian weights blob it
+    refers to by byte offset (written as ``program.bin`` in a build directory)."""
+    blobs: list[np.ndarray] = []
+    offset = [0]
+    layers = [_layer_to_json(layer, blobs, offset) for layer in program.layers]
+    return {"name": program.name, "layers": layers}, b"".join(b.tobytes() for b in blobs)
+
+
+def program_from_json(desc: dict, blob: bytes) -> HwProgram:
+    """Inverse of :func:`program_to_json`."""
+    def arr(ref):
+        if ref is None:
+            return None
+        n = int(np.prod(ref["shape"]))
+        return np.frombuffer(blob, "<i8", n, ref["offset"]).reshape(ref["shape"]).astype(np.int64)
+    layers = []
+    for d in desc["layers"]:
+        p = d["pool"]
+        layers.append(HwLayer(
+            d["name"], d["kind"], tuple(d["in_shape"]), tuple(d["out_shape"]),
+            QType.parse(d["in_type"]), QType.parse(d["out_type"]), tuple(d["kernel"]),
+            tuple(d["stride"]), tuple(d["pads"]), tuple(d["dilation"]), d["groups"],
+            arr(d["weights"]), QType.parse(d["weight_type"]) if d["weight_type"] else None,
+            arr(d["bias"]), d["acc_frac"], d["acc_bits"], d["relu"],
+            None if p is None else PoolSpec(p["kind"], tuple(p["kernel"]), tuple(p["stride"]),
+                                            tuple(p["pads"]), p["ceil_mode"],
+                                            p["count_include_pad"]),
+            d["is_fc"]))
+    return HwProgram(desc["name"], tuple(layers))
