@@ -1,0 +1,358 @@
+# SPDX-License-Identifier: Apache-2.0
+"""RTL generation: an :class:`~edgepool.codegen.program.HwProgram` → a SystemVerilog top that
+chains the hand-written streaming blocks of ``sim/rtl`` plus the weight / bias ``.hex`` files.
+
+What the RTL supports (anything else raises :class:`~edgepool.errors.UnsupportedOpError`, all
+problems listed at once):
+
+* ``conv`` layers (fully connected = 1x1 conv on a 1x1 map): any kernel, stride (also kernel <
+  stride), explicit zero padding, groups 1, dilation 1, signed weights up to 32 bits, an exact
+  accumulator of at most 64 bits, requantize with round-half-to-even shift (left or right),
+  ReLU, saturation (narrow types too), optional fused max / avg pool.
+* ``pool`` layers and fused pools: max or avg, any kernel / stride, padding smaller than the
+  kernel, ``ceil_mode``, ``count_include_pad``, dilation 1.
+* Activations: 1..32-bit signed or unsigned integers; the external streams carry one element
+  per beat in the 8/16/32-bit container of :mod:`edgepool.runtime.axis`.
+
+Parallelism per layer is a :class:`LayerFolding`: ``pe`` output channels and ``simd`` input
+channels per cycle in the MAC array (``pe | OC``, ``simd | C``) and ``pool_simd`` channels per
+cycle in the pool (``pool_simd | C``).
+
+Names: a layer name from a model file never reaches the Verilog text or a path unfiltered:
+instance and file names are ``l<index>_<name reduced to [a-z0-9_], 24 chars>``, and the top is
+always named :data:`TOP_NAME`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UnsupportedOpError
+from ..ir.qtype import QType
+from ..runtime.axis import container_bits
+from ..toolchain import REPO_ROOT
+from .program import HwLayer, HwProgram, PoolSpec
+
+TOP_NAME = "ep_top"
+RTL_DIR = REPO_ROOT / "sim" / "rtl"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "rtl"
+#: hand-written modules, in dependency order
+LIBRARY = ("ep_ram_sdp.sv", "ep_rom.sv", "ep_ser.sv", "ep_swg.sv", "ep_requant.sv",
+           "ep_mvau.sv", "ep_pool.sv", "ep_conv_layer.sv", "ep_pool_layer.sv")
+
+
+@dataclass(frozen=True)
+class LayerFolding:
+    """Parallelism of one layer: MAC array ``pe`` x ``simd``, pool unit ``pool_simd`` lanes."""
+
+    pe: int = 1
+    simd: int = 1
+    pool_simd: int = 1
+
+
+@dataclass
+class BlockInfo:
+    """One instantiated layer block of the generated top."""
+
+    inst: str
+    kind: str                   # "conv" or "pool"
+    layer: int                  # index of the HwLayer it belongs to
+    src: str                    # input stream name
+    dst: str                    # output stream name
+    in_elems: int               # elements per frame in
+    out_elems: int              # elements per frame out
+    window_beats: int           # ep_swg output beats per frame (II = 1 → cycles per frame)
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class RtlDesign:
+    """Files and structure of a generated design."""
+
+    out_dir: Path
+    top: str
+    sources: list[Path]
+    mem_files: list[Path]
+    blocks: list[BlockInfo]
+    streams: list[str]
+    layer_names: list[str]
+    layer_streams: list[tuple[str, str]]     # (in stream, out stream) of every HwLayer
+    in_bits: int
+    in_signed: bool
+    out_bits: int
+    out_signed: bool
+    in_elems: int
+    out_elems: int
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["out_dir"] = str(self.out_dir)
+        d["sources"] = [str(p) for p in self.sources]
+        d["mem_files"] = [str(p) for p in self.mem_files]
+        return d
+
+
+def sanitize(name: str, index: int) -> str:
+    """A Verilog- and path-safe identifier for layer ``index`` named ``name``."""
+    core = re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")[:24] or "layer"
+    return f"l{index}_{core}"
+
+
+def _label(text: str) -> str:
+    """Text safe inside a ``//`` comment."""
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(text))[:64]
+
+
+def _sv64(v: int) -> str:
+    return f"-64'sd{-v}" if v < 0 else f"64'sd{v}"
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def default_folding(layer: HwLayer) -> LayerFolding:
+    """Largest ``pe`` ≤ 4 dividing OC, largest ``simd`` ≤ 4 dividing C, pool lanes 1."""
+    c = layer.in_shape[2]
+    oc = layer.out_shape[2] if layer.kind == "conv" else c
+    pe = max(d for d in _divisors(oc) if d <= 4)
+    simd = max(d for d in _divisors(c) if d <= 4)
+    return LayerFolding(pe if layer.kind == "conv" else 1, simd if layer.kind == "conv" else 1, 1)
+
+
+def _check_type(t: QType, what: str, problems: list[str]) -> None:
+    if t.is_float or not 1 <= t.bits <= 32:
+        problems.append(f"{what}: type {t} (the RTL streams 1..32-bit integers)")
+
+
+def _check_pool(p: PoolSpec, c: int, lanes: int, what: str, problems: list[str]) -> None:
+    if p.kind not in ("max", "avg"):
+        problems.append(f"{what}: pool kind {p.kind!r} (max and avg only)")
+    kh, kw = p.kernel
+    if min(kh, kw, *p.stride) < 1:
+        problems.append(f"{what}: kernel {p.kernel} / stride {p.stride} must be >= 1")
+    pt, pl, pb, pr = p.pads
+    if min(p.pads) < 0 or pt >= kh or pb >= kh or pl >= kw or pr >= kw:
+        problems.append(f"{what}: pool pads {p.pads} must be >= 0 and smaller than the kernel "
+                        f"{p.kernel}")
+    if lanes < 1 or c % lanes:
+        problems.append(f"{what}: pool_simd {lanes} does not divide {c} channels")
+
+
+def accumulator_width(layer: HwLayer) -> int:
+    """Exact accumulator width: bound of |bias| + sum |w| * max |x| over every output channel."""
+    t = layer.in_type
+    xmax = max(abs(t.min), abs(t.max))
+    w = np.asarray(layer.weights, dtype=object).reshape(layer.weights.shape[0], -1)
+    b = (np.zeros(w.shape[0], dtype=object) if layer.bias is None
+         else np.asarray(layer.bias, dtype=object))
+    bound = max(int(abs(bi)) + sum(int(abs(x)) for x in row) * xmax for row, bi in zip(w, b))
+    return max(2, int(bound).bit_length() + 1)
+
+
+def check_supported(program: HwProgram, folding: Mapping[str, LayerFolding] | None = None
+                    ) -> None:
+    """Raise :class:`UnsupportedOpError` listing every construct the RTL cannot build."""
+    problems: list[str] = []
+    if not program.layers:
+        raise UnsupportedOpError(["the program has no layers"])
+    folding = folding or {}
+    prev: HwLayer | None = None
+    for i, layer in enumerate(program.layers):
+        what = f"layer {i} ({_label(layer.name)})"
+        fold = folding.get(layer.name, default_folding(layer))
+        _check_type(layer.in_type, what + " input", problems)
+        _check_type(layer.out_type, what + " output", problems)
+        h, w, c = layer.in_shape
+        if prev is not None:
+            if int(np.prod(prev.out_shape)) != h * w * c:
+                problems.append(f"{what}: input {layer.in_shape} does not follow the previous "
+                                f"output {prev.out_shape}")
+            if (prev.out_type.bits, prev.out_type.signed) != (layer.in_type.bits,
+                                                              layer.in_type.signed):
+                problems.append(f"{what}: input type {layer.in_type} differs from the previous "
+                                f"output type {prev.out_type}")
+        if layer.kind == "conv":
+            if layer.groups != 1:
+                problems.append(f"{what}: groups {layer.groups} (the MAC array does groups 1)")
+            if tuple(layer.dilation) != (1, 1):
+                problems.append(f"{what}: dilation {layer.dilation} (dilation 1 only)")
+            if layer.weights is None or layer.weight_type is None:
+                problems.append(f"{what}: conv without weights / weight type")
+            else:
+                oc, kh, kw, icg = layer.weights.shape
+                wt = layer.weight_type
+                if wt.is_float or wt.bits > 32 or not wt.signed:
+                    problems.append(f"{what}: weight type {wt} (signed 2..32-bit weights only)")
+                if icg != c or oc != layer.out_shape[2]:
+                    problems.append(f"{what}: weights {layer.weights.shape} for input "
+                                    f"{layer.in_shape} and output {layer.out_shape}")
+                if min(*layer.stride, *layer.kernel) < 1 or min(layer.pads) < 0:
+                    problems.append(f"{what}: stride {layer.stride} / pads {layer.pads}")
+                if fold.pe < 1 or oc % fold.pe:
+                    problems.append(f"{what}: pe {fold.pe} does not divide {oc} output channels")
+                if fold.simd < 1 or c % fold.simd:
+                    problems.append(f"{what}: simd {fold.simd} does not divide {c} channels")
+                if accumulator_width(layer) > 64:
+                    problems.append(f"{what}: the exact accumulator needs more than 64 bits")
+            if layer.pool is not None:
+                _check_pool(layer.pool, layer.out_shape[2], fold.pool_simd, what + " pool",
+                            problems)
+        elif layer.kind == "pool":
+            if layer.pool is None:
+                problems.append(f"{what}: pool layer without a PoolSpec")
+            else:
+                _check_pool(layer.pool, c, fold.pool_simd, what, problems)
+            if (layer.in_type.bits, layer.in_type.signed) != (layer.out_type.bits,
+                                                              layer.out_type.signed):
+                problems.append(f"{what}: pool changes the type {layer.in_type} → "
+                                f"{layer.out_type}")
+        else:
+            problems.append(f"{what}: layer kind {layer.kind!r}")
+        prev = layer
+    if problems:
+        raise UnsupportedOpError(problems, "see edgepool/codegen/rtl.py for what the RTL "
+                                           "supports; unsupported layers can run on the CPU")
+
+
+def _hex_lines(words: list[list[int]], lane_bits: int) -> str:
+    """One line per word; lane 0 in the least significant bits, two's complement."""
+    digits = max(1, -(-lane_bits * len(words[0]) // 4))
+    mask = (1 << lane_bits) - 1
+    out = []
+    for lanes in words:
+        v = 0
+        for j, x in enumerate(lanes):
+            v |= (int(x) & mask) << (j * lane_bits)
+        out.append(f"{v:0{digits}x}")
+    return "\n".join(out) + "\n"
+
+
+def weight_words(layer: HwLayer, pe: int, simd: int) -> list[list[int]]:
+    """Weight ROM words in ep_swg loop order (nf, cs, ky, kx), lane pe*SIMD+s."""
+    wts = np.asarray(layer.weights, dtype=np.int64)        # OC, KH, KW, C
+    oc, kh, kw, c = wts.shape
+    words = []
+    for nf in range(oc // pe):
+        for cs in range(c // simd):
+            for ky in range(kh):
+                for kx in range(kw):
+                    words.append([int(wts[nf * pe + p, ky, kx, cs * simd + s])
+                                  for p in range(pe) for s in range(simd)])
+    return words
+
+
+def bias_words(layer: HwLayer, pe: int) -> list[list[int]]:
+    oc = layer.weights.shape[0]
+    b = np.zeros(oc, dtype=np.int64) if layer.bias is None else np.asarray(layer.bias, np.int64)
+    return [[int(b[nf * pe + p]) for p in range(pe)] for nf in range(oc // pe)]
+
+
+def _pool_params(p: PoolSpec, h: int, w: int, c: int, t: QType, lanes: int) -> dict:
+    oh, ow = p.out_hw(h, w)
+    pt, pl, pb, pr = p.pads
+    return dict(idw=t.bits, in_signed=int(t.signed), h=h, w=w, c=c, kh=p.kernel[0],
+                kw=p.kernel[1], sh=p.stride[0], sw=p.stride[1], pt=pt, pl=pl, pb=pb, pr=pr,
+                oh=oh, ow=ow, simd=lanes, mode=0 if p.kind == "max" else 1,
+                count_pad=int(p.count_include_pad))
+
+
+def generate_rtl(program: HwProgram, out_dir: str | Path,
+                 folding: Mapping[str, LayerFolding] | None = None) -> RtlDesign:
+    """Write ``<out_dir>/ep_top.sv``, the ``.hex`` ROM images and ``design.json``; return the
+    design (sources = library modules + top, in compile order)."""
+    import jinja2
+
+    check_supported(program, folding)
+    folding = folding or {}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    streams = [{"name": "st0", "dw": program.in_type.bits}]
+    blocks: list[BlockInfo] = []
+    mem_files: list[Path] = []
+    layer_streams: list[tuple[str, str]] = []
+
+    def new_stream(dw: int) -> str:
+        name = f"st{len(streams)}"
+        streams.append({"name": name, "dw": dw})
+        return name
+
+    for i, layer in enumerate(program.layers):
+        ident = sanitize(layer.name, i)
+        fold = folding.get(layer.name, default_folding(layer))
+        src = streams[-1]["name"]
+        first_src = src
+        h, w, c = layer.in_shape
+        if layer.kind == "conv":
+            oc, kh, kw, _ = layer.weights.shape
+            oh, ow = layer.conv_out_hw
+            pt, pl, pb, pr = layer.pads
+            accw = accumulator_width(layer)
+            wfile, bfile = f"{ident}_w.hex", f"{ident}_b.hex"
+            (out / wfile).write_text(_hex_lines(weight_words(layer, fold.pe, fold.simd),
+                                                layer.weight_type.bits))
+            (out / bfile).write_text(_hex_lines(bias_words(layer, fold.pe), accw))
+            mem_files += [out / wfile, out / bfile]
+            ot = layer.out_type
+            params = dict(idw=layer.in_type.bits, in_signed=int(layer.in_type.signed), h=h, w=w,
+                          c=c, oc=oc, kh=kh, kw=kw, sh=layer.stride[0], sw=layer.stride[1],
+                          pt=pt, pl=pl, pb=pb, pr=pr, oh=oh, ow=ow, pe=fold.pe, simd=fold.simd,
+                          ww=layer.weight_type.bits, accw=accw, odw=ot.bits,
+                          shift=layer.acc_frac - ot.frac, relu=int(layer.relu),
+                          omin=_sv64(ot.min), omax=_sv64(ot.max), wfile=wfile, bfile=bfile)
+            dst = new_stream(ot.bits)
+            blocks.append(BlockInfo(f"u_{ident}", "conv", i, src, dst, h * w * c, oh * ow * oc,
+                                    oh * ow * oc * kh * kw // fold.pe * c // fold.simd, params))
+            if layer.pool is not None:
+                pp = _pool_params(layer.pool, oh, ow, oc, ot, fold.pool_simd)
+                src, dst = dst, new_stream(ot.bits)
+                blocks.append(BlockInfo(f"u_{ident}_pool", "pool", i, src, dst, oh * ow * oc,
+                                        pp["oh"] * pp["ow"] * oc,
+                                        pp["oh"] * pp["ow"] * pp["kh"] * pp["kw"] * oc
+                                        // fold.pool_simd, pp))
+        else:
+            pp = _pool_params(layer.pool, h, w, c, layer.in_type, fold.pool_simd)
+            dst = new_stream(layer.out_type.bits)
+            blocks.append(BlockInfo(f"u_{ident}", "pool", i, src, dst, h * w * c,
+                                    pp["oh"] * pp["ow"] * c,
+                                    pp["oh"] * pp["ow"] * pp["kh"] * pp["kw"] * c
+                                    // fold.pool_simd, pp))
+        layer_streams.append((first_src, streams[-1]["name"]))
+        if tuple(program.layers[i].out_shape) != (blocks[-1].params["oh"],
+                                                  blocks[-1].params["ow"],
+                                                  layer.out_shape[2]):
+            raise UnsupportedOpError([f"layer {i} ({_label(layer.name)}): declared output "
+                                      f"{layer.out_shape} differs from the RTL's"])
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+    tmpl = env.get_template("top.sv.j2")
+    bdicts = []
+    for b in blocks:
+        comment = (f"layer {b.layer} {_label(program.layers[b.layer].name)}: {b.kind}, "
+                   f"{b.in_elems} -> {b.out_elems} elements per frame")
+        bdicts.append(dict(b.params, kind=b.kind, inst=b.inst, src=b.src, dst=b.dst,
+                           comment=comment))
+    text = tmpl.render(program_label=_label(program.name), top=TOP_NAME,
+                       in_cbits=container_bits(program.in_type.bits),
+                       out_cbits=container_bits(program.out_type.bits),
+                       out_signed=program.out_type.signed, streams=streams, blocks=bdicts)
+    top_path = out / f"{TOP_NAME}.sv"
+    top_path.write_text(text)
+    design = RtlDesign(
+        out_dir=out, top=TOP_NAME,
+        sources=[RTL_DIR / f for f in LIBRARY] + [top_path], mem_files=mem_files, blocks=blocks,
+        streams=[s["name"] for s in streams], layer_names=[ly.name for ly in program.layers],
+        layer_streams=layer_streams, in_bits=program.in_type.bits,
+        in_signed=program.in_type.signed, out_bits=program.out_type.bits,
+        out_signed=program.out_type.signed, in_elems=int(np.prod(program.in_shape)),
+        out_elems=int(np.prod(program.out_shape)))
+    (out / "design.json").write_text(json.dumps(design.to_json(), indent=1))
+    return design
