@@ -81,3 +81,16 @@ def run(g: Graph, x, *, keep_all: bool = False, as_dict: bool = False):
     if as_dict:
         return dict(zip(g.outputs, outs))
     return outs[0] if len(outs) == 1 else outs
+
+
+def run_codes(g: Graph, x) -> list[tuple[np.ndarray, "object"]]:
+    """Run ``g`` and return, per graph output, ``(codes, qtype)``: the fixed-point integers
+    before the output ``Dequant`` (or the float output itself with type f32). This is what
+    backends and Brevitas' ``int_repr`` are compared with, exactly."""
+    env = run(g, x, keep_all=True)
+    res = []
+    for o in g.outputs:
+        p = next((n for n in g.nodes if o in n.outputs), None)
+        src = p.inputs[0] if p is not None and p.op == "Dequant" else o
+        res.append((env[src], g.values[src].type))
+    return res

@@ -7,7 +7,7 @@ Contract: the graph is ``Quant → core → [Dequant]`` where the core is a chai
 host (the driver does them); everything else becomes :class:`HwLayer` s in stream order (H, W, C):
 conv weights are transposed to (OC, KH, KW, IC), and a Gemm after a Flatten gets its weight
 columns permuted from NCHW-flatten order to the stream's HWC order. A final Gemm without Requant
-outputs its accumulator (≤ 32 bits).
+outputs its accumulator (int32, or int64 words when it may exceed 32 bits).
 
 Anything else raises :class:`UnsupportedOpError` listing every node that cannot be lowered.
 """
@@ -109,10 +109,10 @@ def lower_to_hw(g: Graph) -> tuple[HwProgram, HostSplit]:
                     requant.outputs[0]
                 i += 2
             else:
-                if acc.type.bits > 32:
-                    problems.append(f"node {n.name!r}: the accelerator returns the accumulator "
-                                    f"({acc.type}) which exceeds 32 bits; add an output quantizer")
-                out_t, relu, last_val = QType(32, True, acc.type.frac), False, n.outputs[0]
+                # the accumulator itself leaves the accelerator: 32-bit words, or 64-bit ones
+                # when it may not fit (16-bit models)
+                out_t = QType(32 if acc.type.bits <= 32 else 64, True, acc.type.frac)
+                relu, last_val = False, n.outputs[0]
                 i += 1
             pool = None
             if i < len(nodes) and nodes[i].op == "Pool" and nodes[i].inputs[0] == last_val \

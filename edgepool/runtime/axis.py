@@ -3,7 +3,7 @@
 
 A feature map of shape (H, W, C) (channels last, batch 1) is streamed in row-major order: H, then
 W, then C innermost. Each element is a two's-complement (or unsigned) integer stored in a
-little-endian *container* of 8, 16 or 32 bits (the smallest that holds its bit width). The byte
+little-endian *container* of 8, 16, 32 (or 64) bits (the smallest that holds its bit width). The byte
 string of a frame is cut into beats of ``beat_bytes``; the last beat is zero-padded and carries
 TLAST. Weights use the same packing.
 """
@@ -16,11 +16,12 @@ from ..errors import InputError
 
 
 def container_bits(bits: int) -> int:
-    """8, 16 or 32: the storage width of a ``bits``-wide element on the stream."""
-    for c in (8, 16, 32):
+    """8, 16, 32 or 64: the storage width of a ``bits``-wide element on the stream (64 only for
+    a final accumulator wider than 32 bits, e.g. 16-bit Q2.14 models' logits)."""
+    for c in (8, 16, 32, 64):
         if bits <= c:
             return c
-    raise InputError(f"element width {bits} exceeds 32 bits")
+    raise InputError(f"element width {bits} exceeds 64 bits")
 
 
 def _dtype(bits: int, signed: bool) -> np.dtype:

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: Apache-2.0
+"""IR: printer snapshot, checkpoint round trip, verifier, every listed pass runs, lowering."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import edgepool
+from edgepool.errors import VerifyError
+from edgepool.ir import serialize
+from edgepool.ir.graph import Node
+from edgepool.ir.qtype import QType
+from edgepool.ir.verify import verify
+from edgepool.passes import pipelines
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "lenet-digits" / "lenet-digits.onnx"
+SNAP = ROOT / "tests" / "golden" / "snapshots" / "lenet-digits.ir.txt"
+
+
+def test_printer_snapshot():
+    """The canonical IR of the shipped model is stable (update the snapshot on purpose only:
+    EDGEPOOL_UPDATE_SNAPSHOTS=1)."""
+    import os
+
+    text = str(edgepool.load(MODEL))
+    if os.environ.get("EDGEPOOL_UPDATE_SNAPSHOTS") or not SNAP.exists():
+        SNAP.parent.mkdir(parents=True, exist_ok=True)
+        SNAP.write_text(text)
+    assert text == SNAP.read_text()
+
+
+def test_checkpoint_roundtrip(tmp_path):
+    g = edgepool.load(MODEL)
+    p = serialize.save(g, tmp_path / "ck.onnx")
+    g2 = serialize.load(p)
+    assert str(g2) == str(g)
+    x = np.load(ROOT / "models" / "lenet-digits" / "test.npz")["x"][:50]
+    assert np.array_equal(g.run(x), g2.run(x))
+    import onnx
+
+    onnx.checker.check_model(onnx.load(str(p)))        # Netron-openable, valid ONNX
+
+
+def test_every_listed_pass_runs():
+    pipelines.TRACE.clear()
+    edgepool.load(MODEL)
+    listed = [f"{ph}.{p.__name__}" for ph, ps in pipelines.PHASES.items() for p in ps]
+    assert listed and all(name in pipelines.TRACE for name in listed)
+
+
+def test_passes_change_what_they_promise():
+    from edgepool.frontend import import_onnx
+
+    raw = import_onnx(MODEL)
+    canon = edgepool.load(MODEL)
+    assert "Relu" in raw.ops() and "Relu" not in canon.ops()
+    assert any(n.op == "Requant" and n.attr("relu") for n in canon.nodes)
+    x = np.load(ROOT / "models" / "lenet-digits" / "test.npz")["x"]
+    assert np.array_equal(raw.run(x), canon.run(x))
+
+
+def test_verifier_reports_bad_graphs():
+    g = edgepool.load(MODEL)
+    conv = next(n for n in g.nodes if n.op == "Conv")
+    bad = g.replace(nodes=tuple(n.with_(attrs={**n.attrs, "strides": (2, 2)}) if n is conv else n
+                                for n in g.nodes))
+    with pytest.raises(VerifyError, match="op infers"):
+        verify(bad)
+    dup = g.replace(nodes=g.nodes + (Node("x", "Relu", (g.nodes[-1].outputs[0],),
+                                          (g.nodes[0].outputs[0],)),))
+    with pytest.raises(VerifyError):
+        verify(dup)
+
+
+def test_qtype_parse_roundtrip_and_ranges():
+    for t in (QType(8, True, 7), QType(8, False, 8), QType(16, True, 14, True), QType(4, True, -2)):
+        assert QType.parse(str(t)) == t
+    assert (QType(8, True, 0, True).min, QType(8, True, 0).min, QType(8, False).max) == (-127, -128,
+                                                                                          255)
+
+
+def test_lowered_program_equals_interpreter():
+    from edgepool.passes.lower_hw import lower_to_hw, run_lowered
+
+    for f in ("lenet-digits/lenet-digits.onnx", "lenet-digits/lenet-digits-w16.onnx",
+              "lenet-mnist/lenet-mnist.onnx"):
+        g = edgepool.load(ROOT / "models" / f)
+        program, host = lower_to_hw(g)
+        x = np.load(ROOT / "models" / f.split("/")[0] / "test.npz")["x"][:40]
+        assert np.array_equal(run_lowered(program, host, x), g.run(x))
