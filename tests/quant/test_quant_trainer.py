@@ -12,8 +12,8 @@ from edgepool.quant.trainer import train
 
 
 def test_one_epoch_twice_is_identical(tmp_path) -> None:
-    a = train("lenet-digits", 8, tmp_path / "a", epochs=2, seed=3, progress=False, export=False)
-    b = train("lenet-digits", 8, tmp_path / "b", epochs=2, seed=3, progress=False, export=True)
+    a = train("lenet-digits", 8, tmp_path / "a", epochs=1, seed=3, progress=False, export=False)
+    b = train("lenet-digits", 8, tmp_path / "b", epochs=1, seed=3, progress=False, export=True)
     sa = torch.load(a.state_dict, weights_only=True)
     sb = torch.load(b.state_dict, weights_only=True)
     assert sa.keys() == sb.keys()
