@@ -1,0 +1,424 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Python access to the NEON kernel library in ``neon/``.
+
+Two ways to run a kernel, both from the same C sources:
+
+* **native** (x86 or any host): the library compiled with SIMDe into a shared object and called
+  through ctypes (:func:`run_native`, and the one-call helpers :func:`maxpool`, :func:`avgpool`,
+  :func:`global_pool`, :func:`conv`, :func:`fc`, :func:`requantize`, :func:`conv_maxpool`);
+* **aarch64**: a static driver cross-compiled with ``aarch64-linux-gnu-gcc`` and run under
+  ``qemu-aarch64``; :func:`run_aarch64` batches any number of operations into one invocation.
+
+An operation is an :class:`Op`: the flat int32 descriptor of ``edgepool_neon.h`` plus its input
+arrays. Builders (:func:`maxpool_op` ...) take channels-last (H, W, C) arrays and ONNX attribute
+meanings (pads ``(top, left, bottom, right)``). Builds are cached in a temporary folder keyed by a
+hash of the sources and flags.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .. import toolchain
+from ..ir.qtype import QType
+
+NEON_DIR = toolchain.REPO_ROOT / "neon"
+SOURCES = sorted((NEON_DIR / "src").glob("*.c"))
+HEADERS = sorted((NEON_DIR / "src").glob("*.h")) + [NEON_DIR / "include" / "edgepool_neon.h"]
+DRIVER = NEON_DIR / "driver" / "ep_driver.c"
+CFLAGS = ["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror"]
+
+# descriptor slots (edgepool_neon.h, EP_D_*)
+D_COUNT = 40
+(D_OP, D_DTYPE, D_ALGO, D_H, D_W, D_C, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_PB, D_PR, D_DH, D_DW,
+ D_CEIL, D_CIP, D_OC, D_GROUPS, D_RQ, D_RQ_SHIFT, D_RQ_RELU, D_RQ_QMIN, D_RQ_QMAX, D_RQ_OUT,
+ D_PKH, D_PKW, D_PSH, D_PSW, D_PPT, D_PPL, D_PPB, D_PPR, D_PCEIL, D_PALGO, D_N) = range(37)
+OP_MAXPOOL, OP_AVGPOOL, OP_GLOBAL_MAX, OP_GLOBAL_AVG, OP_CONV, OP_FC = 1, 2, 3, 4, 5, 6
+OP_REQUANT32, OP_REQUANT64, OP_CONV_MAXPOOL = 7, 8, 9
+ALGOS = {"auto": 0, "direct": 1, "vanherk": 2, "sliding": 3, "im2col": 4}
+DTYPES = {np.dtype(np.int8): 0, np.dtype(np.uint8): 1, np.dtype(np.int16): 2,
+          np.dtype(np.uint16): 3, np.dtype(np.int32): 4, np.dtype(np.int64): 5,
+          np.dtype(np.float32): 6}
+CODE_DTYPE = {v: k for k, v in DTYPES.items()}
+Pads = tuple[int, int, int, int]
+
+
+class NeonError(RuntimeError):
+    """A kernel returned an error status or a build failed."""
+
+
+# --------------------------------------------------------------------------- builds
+def _digest(extra: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for p in SOURCES + HEADERS + [DRIVER]:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    h.update("\0".join(extra).encode())
+    return h.hexdigest()[:16]
+
+
+def build_dir() -> Path:
+    """Cache folder of the builds (``$EDGEPOOL_NEON_BUILD`` or the system temp folder)."""
+    d = Path(os.environ.get("EDGEPOOL_NEON_BUILD", Path(tempfile.gettempdir()) / "edgepool-neon"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _compile(cmd: list[str], out: Path) -> Path:
+    tmp = out.with_suffix(out.suffix + f".{os.getpid()}.tmp")
+    res = subprocess.run(cmd[:-1] + [str(tmp)], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise NeonError(f"build failed: {' '.join(cmd)}\n{res.stderr}")
+    os.replace(tmp, out)          # atomic: concurrent test workers may build the same file
+    return out
+
+
+def build_native(sanitize: bool = False, extra_flags: Sequence[str] = ()) -> Path:
+    """The SIMDe shared library (cached); ``sanitize`` builds it with ASan + UBSan."""
+    cc = toolchain.require("gcc")
+    inc = toolchain.require("simde")
+    flags = list(CFLAGS) + ["-fPIC", "-shared", f"-I{NEON_DIR / 'include'}",
+                            f"-I{NEON_DIR / 'src'}", f"-I{inc}"] + list(extra_flags)
+    if sanitize:
+        flags = [f for f in flags if f != "-O2"] + [
+            "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+            "-fno-omit-frame-pointer"]
+    else:
+        flags.append("-march=native")
+    out = build_dir() / f"libedgepool_neon-{_digest(flags)}.so"
+    if out.exists():
+        return out
+    return _compile([cc] + flags + [str(s) for s in SOURCES] + ["-lm", "-o", str(out)], out)
+
+
+def build_aarch64_driver(extra_flags: Sequence[str] = ()) -> Path:
+    """The static aarch64 test driver (``aarch64-linux-gnu-gcc -O2 -static -march=armv8-a``)."""
+    cc = toolchain.require("aarch64-linux-gnu-gcc")
+    flags = list(CFLAGS) + ["-static", "-march=armv8-a", "-mtune=cortex-a53",
+                            f"-I{NEON_DIR / 'include'}", f"-I{NEON_DIR / 'src'}"] + list(extra_flags)
+    out = build_dir() / f"ep_driver-{_digest(flags)}.aarch64"
+    if out.exists():
+        return out
+    return _compile([cc] + flags + [str(s) for s in SOURCES] + [str(DRIVER), "-lm", "-o",
+                                                                  str(out)], out)
+
+
+_LIBS: dict[str, ctypes.CDLL] = {}
+
+
+def load(sanitize: bool = False) -> ctypes.CDLL:
+    """The native library, built on first use. (A sanitized build can only be loaded into a
+    process started with ``LD_PRELOAD=libasan.so``; tests run it in a subprocess.)"""
+    key = "asan" if sanitize else "plain"
+    if key not in _LIBS:
+        lib = ctypes.CDLL(str(build_native(sanitize)))
+        i32p = ctypes.POINTER(ctypes.c_int32)
+        lib.ep_desc_out_bytes.argtypes = [i32p]
+        lib.ep_desc_out_bytes.restype = ctypes.c_longlong
+        lib.ep_desc_scratch_bytes.argtypes = [i32p]
+        lib.ep_desc_scratch_bytes.restype = ctypes.c_longlong
+        lib.ep_desc_run.argtypes = [i32p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p,
+                                    ctypes.c_void_p]
+        lib.ep_desc_run.restype = ctypes.c_int
+        _LIBS[key] = lib
+    return _LIBS[key]
+
+
+# --------------------------------------------------------------------------- operations
+@dataclass
+class Op:
+    """One kernel call: descriptor, inputs (x, weights, bias), output dtype and shape."""
+
+    desc: np.ndarray
+    inputs: list[np.ndarray | None]
+    out_dtype: np.dtype
+    out_shape: tuple[int, ...]
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Requant:
+    """``ep_requant``: shift = acc_frac - out_frac, ReLU, saturation range, output dtype."""
+
+    shift: int
+    out: np.dtype
+    qmin: int
+    qmax: int
+    relu: bool = False
+
+    @staticmethod
+    def to(acc_frac: int, out: QType, relu: bool = False) -> "Requant":
+        """The requantizer of :func:`edgepool.ir.kernels.requantize` for ``out``."""
+        return Requant(acc_frac - out.frac, np.dtype(out.storage_dtype()), out.min, out.max, relu)
+
+
+def _desc(op: int, dtype: np.dtype, algo: str = "auto") -> np.ndarray:
+    d = np.zeros(D_COUNT, np.int32)
+    d[D_OP] = op
+    d[D_DTYPE] = DTYPES[np.dtype(dtype)]
+    d[D_ALGO] = ALGOS[algo]
+    d[[D_SH, D_SW, D_DH, D_DW, D_GROUPS]] = 1
+    return d
+
+
+def _set_rq(d: np.ndarray, rq: Requant | None) -> None:
+    if rq is None:
+        return
+    d[D_RQ] = 1
+    d[D_RQ_SHIFT] = rq.shift
+    d[D_RQ_RELU] = int(rq.relu)
+    d[D_RQ_QMIN] = rq.qmin
+    d[D_RQ_QMAX] = rq.qmax
+    d[D_RQ_OUT] = DTYPES[np.dtype(rq.out)]
+
+
+def pool_out_size(size: int, k: int, s: int, pb: int, pe: int, d: int, ceil_mode: bool) -> int:
+    """Same rule as :func:`edgepool.ir.kernels.pool_output_size`."""
+    from ..ir.kernels import pool_output_size
+
+    return pool_output_size(size, k, s, pb, pe, d, ceil_mode)
+
+
+def _pool_desc(op: int, x: np.ndarray, kernel, strides, pads: Pads, dilations, ceil_mode: bool,
+               count_include_pad: bool, algo: str) -> tuple[np.ndarray, tuple[int, int, int]]:
+    h, w, c = x.shape
+    d = _desc(op, x.dtype, algo)
+    d[[D_H, D_W, D_C]] = (h, w, c)
+    d[[D_KH, D_KW]] = kernel
+    d[[D_SH, D_SW]] = strides
+    d[[D_PT, D_PL, D_PB, D_PR]] = pads
+    d[[D_DH, D_DW]] = dilations
+    d[D_CEIL] = int(ceil_mode)
+    d[D_CIP] = int(count_include_pad)
+    oh = pool_out_size(h, kernel[0], strides[0], pads[0], pads[2], dilations[0], ceil_mode)
+    ow = pool_out_size(w, kernel[1], strides[1], pads[1], pads[3], dilations[1], ceil_mode)
+    return d, (oh, ow, c)
+
+
+def maxpool_op(x: np.ndarray, kernel, strides, pads: Pads = (0, 0, 0, 0), dilations=(1, 1),
+               ceil_mode: bool = False, algo: str = "auto") -> Op:
+    """Max pooling of an (H, W, C) int8/uint8/int16/uint16/float32 array."""
+    x = np.ascontiguousarray(x)
+    d, shape = _pool_desc(OP_MAXPOOL, x, kernel, strides, pads, dilations, ceil_mode, False, algo)
+    return Op(d, [x], x.dtype, shape)
+
+
+def avgpool_op(x: np.ndarray, kernel, strides, pads: Pads = (0, 0, 0, 0), dilations=(1, 1),
+               ceil_mode: bool = False, count_include_pad: bool = False) -> Op:
+    """Average pooling (integer: exact, rounded half to even)."""
+    x = np.ascontiguousarray(x)
+    d, shape = _pool_desc(OP_AVGPOOL, x, kernel, strides, pads, dilations, ceil_mode,
+                          count_include_pad, "auto")
+    return Op(d, [x], x.dtype, shape)
+
+
+def global_pool_op(x: np.ndarray, kind: str) -> Op:
+    """Global ``"max"`` or ``"avg"`` pooling of (H, W, C) to (C,)."""
+    x = np.ascontiguousarray(x)
+    h, w, c = x.shape
+    d = _desc(OP_GLOBAL_MAX if kind == "max" else OP_GLOBAL_AVG, x.dtype)
+    d[[D_H, D_W, D_C]] = (h, w, c)
+    return Op(d, [x], x.dtype, (c,))
+
+
+def _acc_dtype(dtype: np.dtype) -> np.dtype:
+    return {np.dtype(np.int8): np.dtype(np.int32), np.dtype(np.int16): np.dtype(np.int64),
+            np.dtype(np.float32): np.dtype(np.float32)}[np.dtype(dtype)]
+
+
+def _conv_desc(op: int, x: np.ndarray, w: np.ndarray, strides, pads: Pads, dilations,
+               groups: int, algo: str) -> tuple[np.ndarray, int, int]:
+    h, wd, c = x.shape
+    oc, kh, kw, _ = w.shape
+    d = _desc(op, x.dtype, algo)
+    d[[D_H, D_W, D_C, D_OC]] = (h, wd, c, oc)
+    d[[D_KH, D_KW]] = (kh, kw)
+    d[[D_SH, D_SW]] = strides
+    d[[D_PT, D_PL, D_PB, D_PR]] = pads
+    d[[D_DH, D_DW]] = dilations
+    d[D_GROUPS] = groups
+    oh = pool_out_size(h, kh, strides[0], pads[0], pads[2], dilations[0], False)
+    ow = pool_out_size(wd, kw, strides[1], pads[1], pads[3], dilations[1], False)
+    return d, oh, ow
+
+
+def _conv_inputs(x, w, bias) -> list[np.ndarray | None]:
+    acc = _acc_dtype(x.dtype)
+    b = None if bias is None else np.ascontiguousarray(bias, dtype=acc)
+    return [np.ascontiguousarray(x), np.ascontiguousarray(w, dtype=x.dtype), b]
+
+
+def conv_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None, strides=(1, 1),
+            pads: Pads = (0, 0, 0, 0), dilations=(1, 1), groups: int = 1,
+            requant: Requant | None = None, algo: str = "sliding") -> Op:
+    """Convolution of (H, W, IC) by weights (OC, KH, KW, IC/groups) (HwLayer layout); int8 →
+    int32 accumulators, int16 → int64, float32; with ``requant`` the requantized output."""
+    d, oh, ow = _conv_desc(OP_CONV, x, w, strides, pads, dilations, groups, algo)
+    _set_rq(d, requant)
+    dt = _acc_dtype(x.dtype) if requant is None or x.dtype == np.float32 else requant.out
+    return Op(d, _conv_inputs(x, w, bias), np.dtype(dt), (oh, ow, w.shape[0]))
+
+
+def conv_maxpool_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, requant: Requant,
+                    pool_kernel, pool_strides, pool_pads: Pads = (0, 0, 0, 0),
+                    pool_ceil_mode: bool = False, strides=(1, 1), pads: Pads = (0, 0, 0, 0),
+                    dilations=(1, 1), groups: int = 1, pool_algo: str = "auto") -> Op:
+    """conv → requantize (+ReLU) → max pool, fused (HwLayer with a fused max pool)."""
+    d, oh, ow = _conv_desc(OP_CONV_MAXPOOL, x, w, strides, pads, dilations, groups, "sliding")
+    _set_rq(d, requant)
+    d[[D_PKH, D_PKW]] = pool_kernel
+    d[[D_PSH, D_PSW]] = pool_strides
+    d[[D_PPT, D_PPL, D_PPB, D_PPR]] = pool_pads
+    d[D_PCEIL] = int(pool_ceil_mode)
+    d[D_PALGO] = ALGOS[pool_algo]
+    poh = pool_out_size(oh, pool_kernel[0], pool_strides[0], pool_pads[0], pool_pads[2], 1,
+                        pool_ceil_mode)
+    pow_ = pool_out_size(ow, pool_kernel[1], pool_strides[1], pool_pads[1], pool_pads[3], 1,
+                         pool_ceil_mode)
+    return Op(d, _conv_inputs(x, w, bias), np.dtype(requant.out), (poh, pow_, w.shape[0]))
+
+
+def fc_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None,
+          requant: Requant | None = None) -> Op:
+    """Fully connected ``W x + b`` with W (M, N), x (N,)."""
+    m, n = w.shape
+    d = _desc(OP_FC, x.dtype)
+    d[D_N] = n
+    d[D_OC] = m
+    _set_rq(d, requant)
+    acc = _acc_dtype(x.dtype)
+    dt = acc if requant is None or x.dtype == np.float32 else requant.out
+    b = None if bias is None else np.ascontiguousarray(bias, dtype=acc)
+    return Op(d, [np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(w, dtype=x.dtype), b],
+              np.dtype(dt), (m,))
+
+
+def requant_op(acc: np.ndarray, requant: Requant) -> Op:
+    """Requantize an int32 or int64 accumulator array (any shape)."""
+    acc = np.ascontiguousarray(acc)
+    d = _desc(OP_REQUANT32 if acc.dtype == np.int32 else OP_REQUANT64, acc.dtype)
+    d[D_N] = acc.size
+    _set_rq(d, requant)
+    return Op(d, [acc.reshape(-1)], np.dtype(requant.out), acc.shape)
+
+
+# --------------------------------------------------------------------------- running
+def run_native(ops: Sequence[Op], sanitize: bool = False) -> list[np.ndarray]:
+    """Run operations through the native (SIMDe) library; raises on a non-zero status."""
+    lib = load(sanitize)
+    outs = []
+    for op in ops:
+        dp = op.desc.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))
+        nout = lib.ep_desc_out_bytes(dp)
+        nscr = lib.ep_desc_scratch_bytes(dp)
+        if nout <= 0 or nscr < 0:
+            raise NeonError(f"invalid descriptor {op.desc.tolist()}")
+        out = np.empty(op.out_shape, op.out_dtype)
+        if out.nbytes != nout:
+            raise NeonError(f"output size mismatch: C says {nout}, Python {out.nbytes}")
+        scratch = np.empty(max(int(nscr), 1), np.uint8)
+        ptrs = (ctypes.c_void_p * 4)(*[None if a is None else a.ctypes.data
+                                       for a in (list(op.inputs) + [None] * 4)[:4]])
+        rc = lib.ep_desc_run(dp, ptrs, out.ctypes.data, scratch.ctypes.data)
+        if rc != 0:
+            raise NeonError(f"kernel status {rc} for descriptor {op.desc.tolist()}")
+        outs.append(out)
+    return outs
+
+
+def write_batch(ops: Sequence[Op], path: Path) -> None:
+    """The driver's input file (format in neon/driver/ep_driver.c)."""
+    with open(path, "wb") as f:
+        f.write(b"EPD1" + np.uint32(len(ops)).tobytes())
+        for op in ops:
+            f.write(op.desc.astype("<i4").tobytes())
+            f.write(np.uint32(len(op.inputs)).tobytes())
+            for a in op.inputs:
+                data = b"" if a is None else np.ascontiguousarray(a).tobytes()
+                f.write(np.uint64(len(data)).tobytes())
+                f.write(data)
+
+
+def read_results(ops: Sequence[Op], path: Path) -> list[np.ndarray]:
+    """Parse the driver's output file into arrays shaped as the operations declare."""
+    raw = path.read_bytes()
+    if raw[:4] != b"EPR1":
+        raise NeonError("bad driver output")
+    n = int(np.frombuffer(raw, np.uint32, 1, 4)[0])
+    pos, outs = 8, []
+    for i in range(n):
+        st = int(np.frombuffer(raw, np.int32, 1, pos)[0])
+        nb = int(np.frombuffer(raw, np.uint64, 1, pos + 4)[0])
+        pos += 12
+        if st != 0:
+            raise NeonError(f"op {i}: kernel status {st} for {ops[i].desc.tolist()}")
+        outs.append(np.frombuffer(raw[pos:pos + nb], ops[i].out_dtype).reshape(ops[i].out_shape))
+        pos += nb
+    return outs
+
+
+def run_aarch64(ops: Sequence[Op], repeat: int = 1, qemu_args: Sequence[str] = (),
+                timeout: float = 600) -> list[np.ndarray]:
+    """Run a batch of operations in ONE ``qemu-aarch64`` invocation of the static driver."""
+    qemu = toolchain.require("qemu-aarch64")
+    drv = build_aarch64_driver()
+    with tempfile.TemporaryDirectory(prefix="ep-neon-") as td:
+        fin, fout = Path(td) / "in.bin", Path(td) / "out.bin"
+        write_batch(ops, fin)
+        res = subprocess.run([qemu, *qemu_args, str(drv), str(fin), str(fout), str(repeat)],
+                             capture_output=True, text=True, timeout=timeout)
+        if res.returncode != 0:
+            raise NeonError(f"qemu driver failed ({res.returncode}): {res.stderr[-2000:]}")
+        return read_results(ops, fout)
+
+
+# --------------------------------------------------------------------------- one-call helpers
+def maxpool(x: np.ndarray, kernel, strides, pads: Pads = (0, 0, 0, 0), dilations=(1, 1),
+            ceil_mode: bool = False, algo: str = "auto") -> np.ndarray:
+    """Native max pooling of an (H, W, C) array."""
+    return run_native([maxpool_op(x, kernel, strides, pads, dilations, ceil_mode, algo)])[0]
+
+
+def avgpool(x: np.ndarray, kernel, strides, pads: Pads = (0, 0, 0, 0), dilations=(1, 1),
+            ceil_mode: bool = False, count_include_pad: bool = False) -> np.ndarray:
+    """Native average pooling of an (H, W, C) array."""
+    return run_native([avgpool_op(x, kernel, strides, pads, dilations, ceil_mode,
+                                  count_include_pad)])[0]
+
+
+def global_pool(x: np.ndarray, kind: str) -> np.ndarray:
+    """Native global max/avg pooling of (H, W, C) to (C,)."""
+    return run_native([global_pool_op(x, kind)])[0]
+
+
+def conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None, strides=(1, 1),
+         pads: Pads = (0, 0, 0, 0), dilations=(1, 1), groups: int = 1,
+         requant: Requant | None = None, algo: str = "sliding") -> np.ndarray:
+    """Native convolution (see :func:`conv_op`)."""
+    return run_native([conv_op(x, w, bias, strides, pads, dilations, groups, requant, algo)])[0]
+
+
+def conv_maxpool(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, requant: Requant,
+                 pool_kernel, pool_strides, **kw) -> np.ndarray:
+    """Native fused conv → requantize → max pool (see :func:`conv_maxpool_op`)."""
+    return run_native([conv_maxpool_op(x, w, bias, requant, pool_kernel, pool_strides, **kw)])[0]
+
+
+def fc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None,
+       requant: Requant | None = None) -> np.ndarray:
+    """Native fully connected layer."""
+    return run_native([fc_op(x, w, bias, requant)])[0]
+
+
+def requantize(acc: np.ndarray, requant: Requant) -> np.ndarray:
+    """Native requantization of int32/int64 accumulators."""
+    return run_native([requant_op(acc, requant)])[0]

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * edgepool_neon.h -- ARM NEON sliding-window kernels (Cortex-A53 class, no sdot).
+ *
+ * Conventions
+ * -----------
+ *  * Tensors are channels last (H, W, C), batch 1, densely packed.
+ *  * Integer tensors hold fixed-point values ``real * 2**frac``; the kernels never see ``frac``:
+ *    power-of-two rescaling is the requantizer's ``shift``.
+ *  * Every result is bit-exact with edgepool.ir.kernels (round half to even everywhere, exact
+ *    accumulation: int8 x int8 -> int32, int16 x int16 -> int32 products summed in int64).
+ *  * Pads are (top, left, bottom, right) as in ONNX. Max pooling: padding never wins (-inf).
+ *  * Every kernel that needs memory beyond its input and output takes a caller-provided
+ *    ``scratch`` buffer of ``*_scratch_bytes()`` bytes (any alignment is fine; 16 is best).
+ *    No kernel allocates.
+ *  * Functions return 0 on success, a negative EP_E* code on bad parameters.
+ */
+#ifndef EDGEPOOL_NEON_H
+#define EDGEPOOL_NEON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Element types. The integer value is part of the driver's binary descriptor format. */
+typedef enum {
+    EP_I8 = 0,   /**< int8_t   */
+    EP_U8 = 1,   /**< uint8_t  */
+    EP_I16 = 2,  /**< int16_t  */
+    EP_U16 = 3,  /**< uint16_t */
+    EP_I32 = 4,  /**< int32_t  (accumulators) */
+    EP_I64 = 5,  /**< int64_t  (accumulators) */
+    EP_F32 = 6   /**< float    */
+} ep_dtype;
+
+enum { EP_OK = 0, EP_EINVAL = -1, EP_ETYPE = -2, EP_ESHAPE = -3 };
+
+/** Algorithm choice for pooling / convolution (EP_ALGO_AUTO picks by a cost model). */
+typedef enum {
+    EP_ALGO_AUTO = 0,
+    EP_ALGO_DIRECT = 1,     /**< pooling: direct separable max/sum over the k taps          */
+    EP_ALGO_VANHERK = 2,    /**< max pooling: van Herk/Gil-Werman in both directions          */
+    EP_ALGO_SLIDING = 3,    /**< conv: sliding-window (shifted rows x weight, row accumulator) */
+    EP_ALGO_IM2COL = 4      /**< conv: im2col + GEMM (same micro-kernel, k^2-times the input)  */
+} ep_algo;
+
+/** Size of one element of ``t`` in bytes. */
+size_t ep_dtype_size(ep_dtype t);
+
+/* ----------------------------------------------------------------------------- pooling */
+
+/** A 2-D pooling window over an (h, w, c) input, ONNX attribute meanings. */
+typedef struct {
+    int h, w, c;                 /**< input shape (H, W, C)                                  */
+    int kh, kw;                  /**< kernel                                                 */
+    int sh, sw;                  /**< strides (>= 1)                                         */
+    int pt, pl, pb, pr;          /**< pads top, left, bottom, right (>= 0)                   */
+    int dh, dw;                  /**< dilations (>= 1)                                       */
+    int ceil_mode;               /**< ONNX/PyTorch ceil_mode (window starting in the end pad
+                                      is dropped)                                            */
+    int count_include_pad;       /**< average: explicit padding counts in the divisor; the
+                                      ceil-mode overhang never does                          */
+    int algo;                    /**< ep_algo: AUTO, DIRECT or VANHERK (max pooling)          */
+} ep_pool_params;
+
+/** ONNX output length of one axis (the rule of edgepool.ir.kernels.pool_output_size), or -1
+ *  when the dilated window is larger than the padded input. */
+int ep_pool_output_size(int size, int k, int s, int pad_begin, int pad_end, int dilation,
+                        int ceil_mode);
+
+/** Output (oh, ow) of a pooling window; returns EP_OK or an error code. */
+int ep_pool_output_shape(const ep_pool_params *p, int *oh, int *ow);
+
+/**
+ * Max pooling, dtype EP_I8, EP_U8, EP_I16, EP_U16 or EP_F32; output (oh, ow, c) of the same type.
+ * Algorithm: separable, rows then columns, vectorized across channels (16/8/4 lanes).
+ * Horizontally every needed input row is copied once into a padded row (padding = type minimum
+ * / -inf), then reduced over kw taps either directly (kw - 1 vmax per output) or by van Herk /
+ * Gil-Werman (prefix and suffix maxima over blocks of kw: 3 vmax per output for any kw).
+ * Vertically the same choice over cached horizontal rows. Fast paths: 2x2 stride 2 and 3x3
+ * stride 2 without padding/dilation read the input directly (no scratch).
+ * Scratch: O(kh * ow * c + w * c) elements (a few rows), never O(h * w * c).
+ */
+size_t ep_maxpool_scratch_bytes(const ep_pool_params *p, ep_dtype t);
+int ep_maxpool(const ep_pool_params *p, ep_dtype t, const void *in, void *out, void *scratch);
+
+/**
+ * Average pooling, dtype EP_I8, EP_U8, EP_I16, EP_U16 (exact) or EP_F32.
+ * Integers: sliding-window sums from running (prefix) sums in int32 lanes, horizontally then
+ * vertically (2 adds + 1 subtract per output whatever the window), then the exact integer
+ * division by the element count rounded half to even (edgepool.ir.kernels.div_round).
+ * Float: direct separable float32 sums, then one division.
+ * Scratch: O((kh * dh + 2) * ow * c + w * c) int32 (a few rows).
+ */
+size_t ep_avgpool_scratch_bytes(const ep_pool_params *p, ep_dtype t);
+int ep_avgpool(const ep_pool_params *p, ep_dtype t, const void *in, void *out, void *scratch);
+
+/** Global max pooling of (h, w, c) to (c,); no scratch. */
+int ep_global_maxpool(int h, int w, int c, ep_dtype t, const void *in, void *out);
+/** Global average pooling of (h, w, c) to (c,), integer mean rounded half to even. No scratch. */
+int ep_global_avgpool(int h, int w, int c, ep_dtype t, const void *in, void *out);
+
+/* ----------------------------------------------------------------------------- requantization */
+
+/**
+ * Accumulator -> output type: ``y = clamp(relu?(round_half_even(acc * 2**-shift)), qmin, qmax)``
+ * (edgepool.ir.kernels.requantize with shift = acc_frac - out_frac; shift <= 0 is an exact left
+ * shift, saturating). ``out`` is EP_I8, EP_U8, EP_I16, EP_U16 or EP_I32; qmin/qmax give the range
+ * (narrow types: qmin = -127 etc.) and must lie inside the range of ``out``.
+ */
+typedef struct {
+    int shift;
+    int relu;
+    int32_t qmin, qmax;
+    int out;                     /**< ep_dtype of the output */
+} ep_requant;
+
+int ep_requantize_i32(const int32_t *acc, size_t n, const ep_requant *rq, void *out);
+int ep_requantize_i64(const int64_t *acc, size_t n, const ep_requant *rq, void *out);
+
+/* ----------------------------------------------------------------------------- convolution */
+
+/** Convolution geometry (ONNX Conv with explicit pads); input (h, w, ic), output (oh, ow, oc). */
+typedef struct {
+    int h, w, ic, oc;
+    int kh, kw, sh, sw;
+    int pt, pl, pb, pr;
+    int dh, dw;
+    int groups;                  /**< 1 dense, ic == oc == groups depthwise, any divisor works */
+    int algo;                    /**< ep_algo: AUTO (sliding), SLIDING or IM2COL             */
+} ep_conv_params;
+
+/**
+ * dtype selects the arithmetic:
+ *  * EP_I8:  int8 input and weights, int32 bias and accumulators (vmull_s8 + vpadalq_s16);
+ *  * EP_I16: int16 input and weights, int64 bias and accumulators (vmull_s16 + vpadalq_s32);
+ *  * EP_F32: float input, weights, bias, float32 accumulation (vfmaq).
+ * Weights come in HwLayer layout (oc, kh, kw, ic / groups) and are packed once with
+ * ep_conv_pack() into ep_conv_packed_bytes(): [group][tap][ic pair][oc rounded to 8][2]
+ * (depthwise: [tap][c]).
+ */
+int ep_conv_output_shape(const ep_conv_params *p, int *oh, int *ow);
+size_t ep_conv_packed_bytes(const ep_conv_params *p, ep_dtype t);
+int ep_conv_pack(const ep_conv_params *p, ep_dtype t, const void *w_ohwi, void *packed);
+
+/**
+ * Convolution. ``bias`` may be NULL. With ``rq == NULL`` the output is the raw accumulator
+ * (int32 for EP_I8, int64 for EP_I16, float for EP_F32); otherwise every output row is
+ * requantized (``rq->out`` type) as soon as it is complete (float: rq->relu only).
+ * Sliding window (default): for each output row, for each tap (ky, kx), the shifted input row
+ * times the tap's (ic x oc) weight matrix is accumulated into one output-row accumulator.
+ * Scratch: ow * oc accumulators (+ one output row) -- O(one row).
+ * im2col: scratch oh * ow * kh * kw * ic elements plus the accumulators -- O(k^2 * input).
+ */
+size_t ep_conv_scratch_bytes(const ep_conv_params *p, ep_dtype t);
+int ep_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
+            const void *bias, const ep_requant *rq, void *out, void *scratch);
+
+/**
+ * conv -> requantize (+ReLU) -> max pool, fused: the pre-pool tensor never reaches memory; only
+ * the conv rows the pool window needs are kept (ring of pooled rows). ``pool->h, w, c`` are
+ * ignored (they are the conv output shape); ``pool->count_include_pad`` unused. The output has
+ * type ``rq->out`` (EP_I8, EP_U8, EP_I16, EP_U16), shape (poh, pow, oc).
+ */
+size_t ep_conv_maxpool_scratch_bytes(const ep_conv_params *p, ep_dtype t,
+                                     const ep_pool_params *pool, const ep_requant *rq);
+int ep_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
+                    const void *bias, const ep_requant *rq, const ep_pool_params *pool,
+                    void *out, void *scratch);
+
+/* ----------------------------------------------------------------------------- fully connected */
+
+/**
+ * y = W x + b for W (m, n) row-major (batch 1), widening MAC (smull/smull2 + sadalp):
+ * EP_I8 -> int32 accumulators, EP_I16 -> int64, EP_F32 -> float. ``rq`` as in ep_conv.
+ * No scratch.
+ */
+int ep_fc(int n, int m, ep_dtype t, const void *x, const void *w, const void *bias,
+          const ep_requant *rq, void *out);
+
+/* ----------------------------------------------------------------------------- descriptors */
+
+/**
+ * A whole operation as a flat int32 descriptor, so that a generic driver (the aarch64 test
+ * driver, ctypes) can run any kernel: see neon/README.md "Descriptor format".
+ */
+enum {
+    EP_OP_MAXPOOL = 1, EP_OP_AVGPOOL = 2, EP_OP_GLOBAL_MAX = 3, EP_OP_GLOBAL_AVG = 4,
+    EP_OP_CONV = 5, EP_OP_FC = 6, EP_OP_REQUANT32 = 7, EP_OP_REQUANT64 = 8,
+    EP_OP_CONV_MAXPOOL = 9
+};
+enum {
+    EP_D_OP = 0, EP_D_DTYPE, EP_D_ALGO, EP_D_H, EP_D_W, EP_D_C, EP_D_KH, EP_D_KW, EP_D_SH,
+    EP_D_SW, EP_D_PT, EP_D_PL, EP_D_PB, EP_D_PR, EP_D_DH, EP_D_DW, EP_D_CEIL, EP_D_CIP,
+    EP_D_OC, EP_D_GROUPS, EP_D_RQ, EP_D_RQ_SHIFT, EP_D_RQ_RELU, EP_D_RQ_QMIN, EP_D_RQ_QMAX,
+    EP_D_RQ_OUT, EP_D_PKH, EP_D_PKW, EP_D_PSH, EP_D_PSW, EP_D_PPT, EP_D_PPL, EP_D_PPB,
+    EP_D_PPR, EP_D_PCEIL, EP_D_PALGO, EP_D_N, EP_D_COUNT = 40
+};
+
+/** Output bytes and scratch bytes (including packed weights) of a descriptor; -1 if invalid. */
+long long ep_desc_out_bytes(const int32_t *desc);
+long long ep_desc_scratch_bytes(const int32_t *desc);
+/** Run a descriptor: inputs[0] = x, inputs[1] = weights (HwLayer layout, packed internally),
+ *  inputs[2] = bias (or NULL). ``scratch`` of ep_desc_scratch_bytes(). */
+int ep_desc_run(const int32_t *desc, const void *const *inputs, void *out, void *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EDGEPOOL_NEON_H */
