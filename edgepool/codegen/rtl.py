@@ -340,7 +340,11 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
                    f"{b.in_elems} -> {b.out_elems} elements per frame")
         bdicts.append(dict(b.params, kind=b.kind, inst=b.inst, src=b.src, dst=b.dst,
                            comment=comment))
-    text = tmpl.render(program_label=_label(program.name), top=TOP_NAME,
+    o = streams[-1]
+    pad = container_bits(program.out_type.bits) - o["dw"]
+    ext = f"{o['name']}_tdata[{o['dw'] - 1}]" if program.out_type.signed else "1'b0"
+    out_assign = f"{{{{{pad}{{{ext}}}}}, {o['name']}_tdata}}" if pad else f"{o['name']}_tdata"
+    text = tmpl.render(out_assign=out_assign, program_label=_label(program.name), top=TOP_NAME,
                        in_cbits=container_bits(program.in_type.bits),
                        out_cbits=container_bits(program.out_type.bits),
                        out_signed=program.out_type.signed, streams=streams, blocks=bdicts)

@@ -144,7 +144,7 @@ def build_design(design: RtlDesign, simulator: str = "verilator", waves: bool = 
                          build_dir=str(build_dir), build_args=args, waves=waves,
                          timescale=("1ns", "1ps"), always=True,
                          log_file=str(build_dir.parent / f"{build_dir.name}.log"))
-        except (SystemExit, subprocess.CalledProcessError) as e:
+        except (SystemExit, RuntimeError, subprocess.CalledProcessError) as e:
             raise ToolchainError(f"{simulator} build of {design.top} failed: {e}",
                                  f"see {build_dir.parent / (build_dir.name + '.log')}") from e
     stamp.write_text("ok\n")
@@ -158,9 +158,11 @@ def _probes(design: RtlDesign) -> dict[str, str]:
     return probes
 
 
-def _measure(design: RtlDesign, res: dict) -> tuple[list[LayerCycles], int, float]:
-    hs = {k: v for k, v in res["handshakes"].items()}
-    nframes = len(res["outputs"])
+def _measure(design: RtlDesign, res: dict, reset_frame: int
+             ) -> tuple[list[LayerCycles], int, float]:
+    """Cycle counts from the handshake cycles of the frames after the reset (if any)."""
+    hs = res["handshakes"]
+    nframes = len([f for f in res["frames"] if f > reset_frame])
     layers = []
     for i, name in enumerate(design.layer_names):
         src, dst = design.layer_streams[i]
@@ -225,7 +227,7 @@ def simulate_program(program: HwProgram, images: Sequence[np.ndarray], *,
     _run_cocotb(simulator, design.top, build_dir, run_dir, "ep_stream_tb",
                 {"EP_TB_CONFIG": str(run_dir / "bench.json")}, waves)
     res = json.loads((run_dir / "result.json").read_text())
-    layers, total, per_frame = _measure(design, res)
+    layers, total, per_frame = _measure(design, res, reset_frame)
     outs = [np.asarray(o, dtype=np.int64).reshape(program.out_shape) for o in res["outputs"]]
     return RtlSimResult(outs, res["frames"], res["beats_checked"], layers, total, per_frame,
                         simulator, run_dir, design)
@@ -250,8 +252,9 @@ def _run_cocotb(simulator: str, top: str, build_dir: Path, run_dir: Path, module
                         build_dir=str(build_dir),
                         test_dir=str(run_dir), extra_env=dict(env), waves=waves,
                         results_xml=str(xml), log_file=str(log), timescale=("1ns", "1ps"))
-        except (SystemExit, subprocess.CalledProcessError) as e:
-            raise ToolchainError(f"{simulator} simulation of {top} failed to run: {e}",
+        except (SystemExit, RuntimeError, subprocess.CalledProcessError) as e:
+            tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+            raise ToolchainError(f"{simulator} bench {module} on {top} failed: {e}\n{tail}",
                                  f"see {log}") from e
     ntests, nfail = get_results(xml)
     if ntests == 0 or nfail:

@@ -55,7 +55,7 @@ module ep_swg #(
   localparam int CRW = $clog2(H + W + KH + KW + SH + SW + PT + PL + PB + PR + 4) + 2;
   localparam int PW = ROWW > 1 ? $clog2(ROWW) : 1;
   localparam int LW = SIMD > 1 ? $clog2(SIMD) : 1;
-  localparam int RW = NROWS > 1 ? $clog2(NROWS + 1) : 1;
+  localparam int RW = $clog2(2 * NROWS + 1);  // holds slot sums < 2 * NROWS
   localparam int FW = SIMD * DW + 5;
 
   // ------------------------------------------------------------------ write side
