@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "edgepool/dataflow.h"
+#include "edgepool/overlay.h"
 
 namespace edgepool {
 namespace tb {
@@ -43,8 +44,45 @@ inline void write_i64(const std::string& path, const vec& v) {
 
 inline void write_counts(const std::string& path) {
     FILE* f = std::fopen(path.c_str(), "w");
-    for (const auto& kv : iteration_counts()) std::fprintf(f, "%s %lld\n", kv.first.c_str(), kv.second);
+    for (const auto& kv : iteration_counts())
+        std::fprintf(f, "%s %lld\n", kv.first.c_str(), kv.second);
     std::fclose(f);
+}
+
+inline std::vector<unsigned char> read_bytes(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) {
+        std::fprintf(stderr, "cannot open %s\n", path.c_str());
+        std::exit(2);
+    }
+    std::vector<unsigned char> v;
+    int c;
+    while ((c = std::fgetc(f)) != EOF) v.push_back((unsigned char)c);
+    std::fclose(f);
+    return v;
+}
+
+inline void write_bytes(const std::string& path, const std::vector<unsigned char>& v) {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (!v.empty()) std::fwrite(v.data(), 1, v.size(), f);
+    std::fclose(f);
+}
+
+// Little-endian bytes -> words of N bits (N a multiple of 8); n_words words (zero-filled).
+template <int N>
+std::vector<ap_uint<N> > bytes_to_words(const std::vector<unsigned char>& b, size_t n_words) {
+    std::vector<ap_uint<N> > w(n_words, ap_uint<N>(0));
+    for (size_t i = 0; i < b.size() && i / (N / 8) < n_words; i++)
+        w[i / (N / 8)].range((i % (N / 8)) * 8 + 7, (i % (N / 8)) * 8) = b[i];
+    return w;
+}
+
+template <int N>
+std::vector<unsigned char> words_to_bytes(const std::vector<ap_uint<N> >& w) {
+    std::vector<unsigned char> b;
+    for (size_t i = 0; i < w.size(); i++)
+        for (int k = 0; k < N / 8; k++) b.push_back((unsigned char)w[i].range(k * 8 + 7, k * 8));
+    return b;
 }
 
 template <int EW, int L>
@@ -143,6 +181,61 @@ void run_conv_pool(const std::string& p) {
     conv_pool_layer<CFG, PCFG>(in, out, w.data(), b.data());
     if (!in.empty()) std::fprintf(stderr, "%s: input not fully consumed\n", p.c_str());
     write_i64(p + ".out", unpack_stream<PCFG::EW, PCFG::LANES>(out, PCFG::SIGNED));
+    write_counts(p + ".cnt");
+}
+
+// Overlay run: files <p>.desc (uint32), <p>.w (weight bytes), <p>.b (int64), <p>.act (bytes),
+// <p>.meta (int64: n_layers, weight words, activation words); writes <p>.actout and <p>.cnt.
+template <class OV>
+int run_overlay(const std::string& p) {
+    typedef OvTypes<OV> T;
+    reset_counts();
+    const vec meta = read_i64(p + ".meta");
+    const int n_layers = (int)meta[0];
+    const std::vector<unsigned char> db = read_bytes(p + ".desc");
+    std::vector<ap_uint<32> > desc = bytes_to_words<32>(db, db.size() / 4);
+    std::vector<typename T::w_word> wmem =
+        bytes_to_words<T::w_word::width>(read_bytes(p + ".w"), (size_t)meta[1] + 1);
+    const vec b = read_i64(p + ".b");
+    std::vector<typename T::bias_t> bmem(b.size() + 1, 0);
+    for (size_t i = 0; i < b.size(); i++) bmem[i] = b[i];
+    std::vector<typename T::act_word> act =
+        bytes_to_words<T::act_word::width>(read_bytes(p + ".act"), (size_t)meta[2]);
+    const int rc = overlay_run<OV>(desc.data(), n_layers, wmem.data(), bmem.data(), act.data(),
+                                   act.data());
+    write_bytes(p + ".actout", words_to_bytes<T::act_word::width>(act));
+    write_counts(p + ".cnt");
+    return rc;
+}
+
+// AXI-stream top run: <p>.in holds the input frame bytes (runtime/axis.py pack, whole beats);
+// writes the output bytes (TKEEP-valid bytes) to <p>.out. Reports a TLAST error on stderr.
+template <int BYTES, class TOP>
+void run_axis_top(TOP top, const std::string& p) {
+    reset_counts();
+    const std::vector<unsigned char> in_bytes = read_bytes(p + ".in");
+    hls::stream<axis_beat<BYTES> > in, out;
+    const size_t n_beats = in_bytes.size() / BYTES;
+    for (size_t i = 0; i < n_beats; i++) {
+        axis_beat<BYTES> b;
+        for (int k = 0; k < BYTES; k++) b.data.range(8 * k + 7, 8 * k) = in_bytes[i * BYTES + k];
+        b.keep = ~ap_uint<BYTES>(0);
+        b.last = i + 1 == n_beats ? 1 : 0;
+        in.write(b);
+    }
+    top(in, out);
+    if (!in.empty()) std::fprintf(stderr, "%s: input not fully consumed\n", p.c_str());
+    std::vector<unsigned char> ob;
+    bool seen_last = false;
+    while (!out.empty()) {
+        axis_beat<BYTES> b = out.read();
+        if (seen_last) std::fprintf(stderr, "ERROR %s: beat after TLAST\n", p.c_str());
+        for (int k = 0; k < BYTES; k++)
+            if (b.keep[k]) ob.push_back((unsigned char)b.data.range(8 * k + 7, 8 * k));
+        seen_last = b.last == 1;
+    }
+    if (!seen_last) std::fprintf(stderr, "ERROR %s: no TLAST on the last beat\n", p.c_str());
+    write_bytes(p + ".out", ob);
     write_counts(p + ".cnt");
 }
 

@@ -36,7 +36,8 @@ def _conv_case(rng: np.random.Generator, i: int) -> dict:
         dh, dw = (int(x) for x in rng.integers(1, 3, 2)) if rng.random() < 0.3 else (1, 1)
         pads = tuple(int(x) for x in rng.integers(0, 3, 4)) if rng.random() < 0.7 else (0,) * 4
         h, w = (int(x) for x in rng.integers(1, 10, 2))
-        if h + pads[0] + pads[2] >= dh * (kh - 1) + 1 and w + pads[1] + pads[3] >= dw * (kw - 1) + 1:
+        if (h + pads[0] + pads[2] >= dh * (kh - 1) + 1
+                and w + pads[1] + pads[3] >= dw * (kw - 1) + 1):
             break
     ic = int(rng.choice([1, 2, 3, 4, 6, 8]))
     oc = int(rng.choice([1, 2, 3, 4, 6, 8]))

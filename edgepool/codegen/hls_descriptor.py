@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Binary image of a program for the HLS overlay (``hls/include/edgepool/overlay.h``).
+
+The PYNQ driver writes three buffers and starts the overlay with ``n_layers``:
+
+* ``desc``: ``n_layers`` descriptors of :data:`DESC_WORDS` little-endian 32-bit words
+  (layout in :func:`pack_descriptor` and ``hls/README.md``);
+* ``wmem``: weight words of ``PE*SIMD*W_BITS`` bits (lane ``p*SIMD + s`` =
+  ``w[f*PE + p, ky, kx, cf*SIMD + s]``, word index ``f*KH*KW*CF + (ky*KW + kx)*CF + cf``);
+  ``bmem``: int64 biases (accumulator fraction bits), one per output channel;
+* ``act``: activations, HWC, ``SIMD`` elements of ``ACT_BITS`` per word, i.e. exactly
+  ``runtime.axis.pack(x, ACT_BITS)`` bytes; layers ping-pong between two regions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..runtime import axis
+from .program import HwLayer, HwProgram
+
+DESC_WORDS = 40
+DESC_MAGIC = 0xED900001
+KIND_CONV, KIND_POOL = 0, 1
+F_RELU, F_IN_SIGNED, F_OUT_SIGNED, F_POOL, F_POOL_AVG, F_COUNT_PAD = 1, 2, 4, 8, 16, 32
+
+#: Field name of every descriptor word (index = word offset); ``reserved*`` are written as 0.
+FIELDS = ("magic", "kind", "flags", "in_h", "in_w", "in_c", "out_c", "conv_oh", "conv_ow",
+          "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "pb", "pr", "shift", "out_lo", "out_hi",
+          "pool_kh", "pool_kw", "pool_sh", "pool_sw", "pool_pt", "pool_pl", "pool_pb", "pool_pr",
+          "pool_oh", "pool_ow", "tile_nf", "in_addr", "out_addr", "w_addr", "b_addr",
+          "reserved37", "reserved38", "reserved39")
+assert len(FIELDS) == DESC_WORDS
+
+
+@dataclass(frozen=True)
+class OverlayParams:
+    """Synthesis-time capacities of an overlay (the ``OV`` config struct of overlay.h)."""
+
+    simd: int = 8
+    pe: int = 8
+    act_bits: int = 8            # activation container in DDR: 8, 16 or 32
+    w_bits: int = 8
+    acc_bits: int = 32
+    lb_words: int = 8192         # conv line buffer, words of SIMD lanes
+    wbuf_words: int = 4096       # weight buffer, words of PE*SIMD lanes
+    max_tile_nf: int = 8         # bias buffer = max_tile_nf * PE
+    plb_words: int = 4096        # fused-pool line buffer, words of PE lanes
+    splb_words: int = 4096       # standalone-pool line buffer, words of SIMD lanes
+    sum_bits: int = 16           # pool sums (>= act_bits + 1 + log2(window))
+
+    def cpp(self, name: str = "ovl_cfg") -> str:
+        """The C++ config struct for overlay.h."""
+        return (f"struct {name} {{\n"
+                f"    static const int SIMD = {self.simd}, PE = {self.pe};\n"
+                f"    static const int ACT_BITS = {self.act_bits}, W_BITS = {self.w_bits}, "
+                f"ACC_BITS = {self.acc_bits};\n"
+                f"    static const int LB_WORDS = {self.lb_words}, WBUF_WORDS = {self.wbuf_words}, "
+                f"MAX_TILE_NF = {self.max_tile_nf};\n"
+                f"    static const int PLB_WORDS = {self.plb_words}, "
+                f"SPLB_WORDS = {self.splb_words}, SUM_BITS = {self.sum_bits};\n}};\n")
+
+
+def _line_words(h_w_cf: tuple[int, int, int], k: int, s: int, d: int) -> int:
+    return (d * (k - 1) + 1 + s) * h_w_cf[1] * h_w_cf[2]
+
+
+def check_layer(layer: HwLayer, p: OverlayParams) -> None:
+    """Raise :class:`ConfigError` if ``layer`` cannot run on the overlay ``p``."""
+    h, w, c = layer.in_shape
+    oc = layer.out_shape[2]
+    problems = []
+    if c % p.simd:
+        problems.append(f"input channels {c} not a multiple of SIMD {p.simd}")
+    for t in (layer.in_type, layer.out_type):
+        if t.bits > p.act_bits or (not t.signed and t.bits == p.act_bits and t.bits == 32):
+            problems.append(f"activation type {t} wider than the {p.act_bits}-bit container")
+    if layer.kind == "conv":
+        if oc % p.pe:
+            problems.append(f"output channels {oc} not a multiple of PE {p.pe}")
+        if layer.groups != 1:
+            problems.append("grouped convolution is not supported by the overlay")
+        if layer.weight_type is not None and layer.weight_type.bits > p.w_bits:
+            problems.append(f"weights {layer.weight_type} wider than W_BITS {p.w_bits}")
+        if layer.acc_bits > p.acc_bits:
+            problems.append(f"needs a {layer.acc_bits}-bit accumulator, ACC_BITS {p.acc_bits}")
+        lw = _line_words((h, w, c // p.simd), layer.kernel[0], layer.stride[0],
+                         layer.dilation[0])
+        if lw > p.lb_words:
+            problems.append(f"conv line buffer needs {lw} words > LB_WORDS {p.lb_words}")
+    elif layer.pool is not None:
+        lw = _line_words((h, w, c // p.simd), layer.pool.kernel[0], layer.pool.stride[0], 1)
+        if lw > p.splb_words:
+            problems.append(f"pool line buffer needs {lw} words > SPLB_WORDS {p.splb_words}")
+    if p.pe % p.simd:
+        problems.append(f"PE {p.pe} must be a multiple of SIMD {p.simd}")
+    if problems:
+        raise ConfigError(f"{layer.name}: " + "; ".join(problems),
+                          "change the overlay capacities (OverlayParams) or the model")
+
+
+def choose_tile_nf(layer: HwLayer, p: OverlayParams) -> int:
+    """Largest number of PE-channel folds per tile that fits the weight, bias and fused-pool
+    buffers (1 for a pool layer)."""
+    if layer.kind != "conv":
+        return 1
+    kkcf = layer.kernel[0] * layer.kernel[1] * layer.in_shape[2] // p.simd
+    nf_all = layer.out_shape[2] // p.pe
+    nf = min(nf_all, p.max_tile_nf, p.wbuf_words // kkcf)
+    if layer.pool is not None:
+        ow = layer.conv_out_hw[1]
+        per_fold = (layer.pool.kernel[0] + layer.pool.stride[0]) * ow
+        nf = min(nf, p.plb_words // per_fold)
+    if nf < 1:
+        raise ConfigError(f"{layer.name}: one fold of {p.pe} output channels does not fit "
+                          f"(weights {kkcf} words, WBUF_WORDS {p.wbuf_words})",
+                          "raise WBUF_WORDS / PLB_WORDS or lower SIMD/PE")
+    return nf
+
+
+def pack_descriptor(layer: HwLayer, p: OverlayParams, *, in_addr: int, out_addr: int,
+                    w_addr: int = 0, b_addr: int = 0, tile_nf: int | None = None) -> np.ndarray:
+    """The 40-word descriptor of ``layer`` (uint32; signed fields in two's complement)."""
+    check_layer(layer, p)
+    h, w, c = layer.in_shape
+    v = dict.fromkeys(FIELDS, 0)
+    v.update(magic=DESC_MAGIC, in_h=h, in_w=w, in_c=c, out_c=layer.out_shape[2],
+             in_addr=in_addr, out_addr=out_addr, w_addr=w_addr, b_addr=b_addr,
+             out_lo=layer.out_type.min, out_hi=layer.out_type.max)
+    flags = (F_IN_SIGNED if layer.in_type.signed else 0) | \
+        (F_OUT_SIGNED if layer.out_type.signed else 0)
+    pool = layer.pool
+    if layer.kind == "conv":
+        oh, ow = layer.conv_out_hw
+        v.update(kind=KIND_CONV, conv_oh=oh, conv_ow=ow, kh=layer.kernel[0], kw=layer.kernel[1],
+                 sh=layer.stride[0], sw=layer.stride[1], dh=layer.dilation[0],
+                 dw=layer.dilation[1], pt=layer.pads[0], pl=layer.pads[1], pb=layer.pads[2],
+                 pr=layer.pads[3], shift=layer.acc_frac - layer.out_type.frac,
+                 tile_nf=choose_tile_nf(layer, p) if tile_nf is None else tile_nf)
+        flags |= F_RELU if layer.relu else 0
+    else:
+        oh, ow = h, w
+        v.update(kind=KIND_POOL, conv_oh=h, conv_ow=w, tile_nf=1)
+    if pool is not None:
+        poh, pow_ = pool.out_hw(oh, ow)
+        v.update(pool_kh=pool.kernel[0], pool_kw=pool.kernel[1], pool_sh=pool.stride[0],
+                 pool_sw=pool.stride[1], pool_pt=pool.pads[0], pool_pl=pool.pads[1],
+                 pool_pb=pool.pads[2], pool_pr=pool.pads[3], pool_oh=poh, pool_ow=pow_)
+        flags |= F_POOL | (F_POOL_AVG if pool.kind == "avg" else 0) | \
+            (F_COUNT_PAD if pool.count_include_pad else 0)
+    v["flags"] = flags
+    return np.array([v[f] & 0xFFFFFFFF for f in FIELDS], dtype=np.uint32)
+
+
+def unpack_descriptor(words: np.ndarray) -> dict[str, int]:
+    """Inverse of :func:`pack_descriptor` (signed fields sign-extended)."""
+    words = np.asarray(words, dtype=np.uint32)
+    out = {f: int(x) for f, x in zip(FIELDS, words, strict=True)}
+    for f in ("shift", "out_lo", "out_hi"):
+        out[f] = out[f] - (1 << 32) if out[f] >= 1 << 31 else out[f]
+    return out
+
+
+def pack_weights(layer: HwLayer, p: OverlayParams) -> bytes:
+    """Weight words of a conv layer (little-endian, ``PE*SIMD*W_BITS/8`` bytes each)."""
+    wts = np.asarray(layer.weights, dtype=np.int64)          # OC, KH, KW, IC
+    oc, kh, kw, ic = wts.shape
+    bits = p.pe * p.simd * p.w_bits
+    if bits % 8:
+        raise ConfigError(f"weight word of {bits} bits is not whole bytes")
+    mask = (1 << p.w_bits) - 1
+    # (F, PE, KH, KW, CF, SIMD) -> (F, KH, KW, CF, PE, SIMD): one row per word, lanes p*SIMD+s
+    t = wts.reshape(oc // p.pe, p.pe, kh, kw, ic // p.simd, p.simd).transpose(0, 2, 3, 4, 1, 5)
+    lanes = t.reshape(-1, p.pe * p.simd)
+    out = bytearray()
+    for row in lanes:
+        word = 0
+        for i, x in enumerate(row.tolist()):
+            word |= (int(x) & mask) << (i * p.w_bits)
+        out += word.to_bytes(bits // 8, "little")
+    return bytes(out)
+
+
+@dataclass(frozen=True)
+class OverlayImage:
+    """Everything the driver writes for one program."""
+
+    desc: np.ndarray             # uint32, n_layers * DESC_WORDS
+    weights: bytes               # weight memory (words of PE*SIMD*W_BITS bits)
+    weight_words: int
+    bias: np.ndarray             # int64
+    act_words: int               # activation buffer size in words (both ping-pong regions)
+    in_addr: int                 # word address of the input map
+    out_addr: int                # word address of the final output map
+    n_layers: int
+
+
+def plan_overlay(program: HwProgram, p: OverlayParams) -> OverlayImage:
+    """Descriptors, weights and biases of ``program``; activations ping-pong between region A
+    (word 0) and region B (after the largest map)."""
+    maps = [program.in_shape] + [layer.out_shape for layer in program.layers]
+    region = max(int(np.prod(s)) // p.simd for s in maps)
+    descs, wbytes, biases = [], bytearray(), []
+    w_addr = b_addr = 0
+    word_bytes = p.pe * p.simd * p.w_bits // 8
+    for i, layer in enumerate(program.layers):
+        src, dst = (0, region) if i % 2 == 0 else (region, 0)
+        descs.append(pack_descriptor(layer, p, in_addr=src, out_addr=dst, w_addr=w_addr,
+                                     b_addr=b_addr))
+        if layer.kind == "conv":
+            wb = pack_weights(layer, p)
+            wbytes += wb
+            w_addr += len(wb) // word_bytes
+            b = np.zeros(layer.out_shape[2], np.int64) if layer.bias is None else layer.bias
+            biases.append(np.asarray(b, np.int64))
+            b_addr += layer.out_shape[2]
+    n = len(program.layers)
+    return OverlayImage(np.concatenate(descs), bytes(wbytes), w_addr,
+                        np.concatenate(biases) if biases else np.zeros(0, np.int64),
+                        2 * region, 0, region if n % 2 else 0, n)
+
+
+def pack_activations(x_hwc: np.ndarray, p: OverlayParams, signed: bool) -> bytes:
+    """An (H, W, C) map as activation-memory bytes (the stream format's containers)."""
+    return axis.pack(np.asarray(x_hwc).ravel(), p.act_bits, signed)

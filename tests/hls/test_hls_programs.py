@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Random programs (codegen.program.random_program) through the dataflow composition (AXI
+stream in/out, one engine per layer) and through the run-time configured overlay (descriptors,
+weights and DDR ping-pong), bit-exact against run_reference; iteration counts against the cost
+model."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hls_csim import (choose_folding, compile_tb, emit_dataflow_top, read_counts, run_tb, save)
+
+from edgepool.codegen import hls_descriptor as hd
+from edgepool.codegen.program import HwProgram, random_program, run_reference
+from edgepool.dse import cost
+from edgepool.ir.qtype import QType
+from edgepool.runtime import axis
+
+pytestmark = pytest.mark.csim
+
+BEAT = 4
+U8, U4, I16 = QType(8, False, 8), QType(4, False, 4), QType(16, True, 14)
+# (seed, in_shape, in_type, w_bits, a_bits, spec)
+PROGRAMS = [
+    (0, (12, 12, 1), U8, 8, 8, "c4k3r-m2-c8k3r-m2-f10"),
+    (1, (13, 11, 2), U8, 8, 8, "c6k3s2p1r-a3s2-c4k1-f6"),
+    (2, (10, 10, 2), U4, 4, 4, "c4k3p1r-m3s2-c8k3r-a2-f4"),
+    (3, (9, 9, 2), I16, 16, 16, "c4k3p1r-m2s1-c4k2s2-f8"),
+    (4, (11, 12, 4), U8, 8, 8, "c8k5s2p2r-m2-a2-c4k1r-f6"),
+    (5, (8, 8, 3), U8, 4, 8, "c6k3r-a2s1-c6k3s2r-m2"),
+]
+
+
+def _program(seed, in_shape, in_type, w_bits, a_bits, spec) -> HwProgram:
+    return random_program(seed, in_shape=in_shape, in_type=in_type, w_bits=w_bits,
+                          a_bits=a_bits, spec=spec)
+
+
+def _input(program: HwProgram, seed: int) -> np.ndarray:
+    t = program.in_type
+    return np.random.default_rng(seed).integers(t.min, t.max, size=program.in_shape,
+                                                endpoint=True)
+
+
+def test_dataflow_tops_random_programs(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2024)
+    parts, body, runs = [], [], []
+    for k, args in enumerate(PROGRAMS):
+        for rep in range(2):                         # two random foldings of each program
+            prog = _program(*args)
+            folding = choose_folding(prog, rng, BEAT)
+            ns = f"p{k}_{rep}"
+            parts.append(emit_dataflow_top(prog, ns, folding, BEAT))
+            body.append(f'    tb::run_axis_top<{BEAT}>({ns}::top, d + "/{ns}");\n')
+            x = _input(prog, 100 + k)
+            (tmp_path / f"{ns}.in").write_bytes(
+                axis.pack(x, prog.in_type.bits, prog.in_type.signed, BEAT))
+            runs.append((ns, prog, folding, x))
+    src = ('#include "tb_util.h"\n#include <string>\nusing namespace edgepool;\n'
+           + "\n".join(parts)
+           + "int main(int, char** argv) {\n    const std::string d = argv[1];\n"
+           + "".join(body) + "    return 0;\n}\n")
+    binary = compile_tb(src, "dataflow")
+    run_tb(binary, tmp_path)
+    for ns, prog, folding, x in runs:
+        ref = run_reference(prog, x)
+        t = prog.out_type
+        data = (tmp_path / f"{ns}.out").read_bytes()
+        assert len(data) == ref.size * axis.container_bits(t.bits) // 8, ns
+        got = axis.unpack(data, ref.size, t.bits, t.signed).reshape(ref.shape)
+        assert np.array_equal(got, ref), f"{ns} folding {folding}"
+        # iteration counters: sum over the layers' engines + adapters + re-packers
+        expect: Counter = Counter()
+        cfg = cost.HlsConfig(pe=tuple(f[0] for f in folding), simd=tuple(f[1] for f in folding))
+        pc = cost.estimate(prog, cfg)
+        for lc in pc.layers:
+            expect.update(lc.iterations)
+        expect.update(pc.extra)
+        lanes = folding[0][1]
+        for i, (layer, (pe, simd)) in enumerate(zip(prog.layers, folding, strict=True)):
+            if i and lanes != simd:
+                expect["repack"] += int(max(np.prod(layer.in_shape) // lanes,
+                                            np.prod(layer.in_shape) // simd))
+            lanes = pe if layer.kind == "conv" else simd
+        got_counts = read_counts(tmp_path / f"{ns}.cnt")
+        assert got_counts == {k: v for k, v in expect.items() if v}, ns
+
+
+def _overlay_params(prog: HwProgram, simd: int, pe: int, small: bool) -> hd.OverlayParams:
+    """Capacities that fit ``prog``; ``small`` shrinks the weight buffer to force many tiles."""
+    act = max(axis.container_bits(t.bits) for layer in prog.layers
+              for t in (layer.in_type, layer.out_type))
+    wb = max(layer.weight_type.bits for layer in prog.layers if layer.kind == "conv")
+    acc = max(layer.acc_bits for layer in prog.layers if layer.kind == "conv")
+    lb = plb = splb = 0
+    wbuf = 0
+    for layer in prog.layers:
+        h, w, c = layer.in_shape
+        if layer.kind == "conv":
+            lb = max(lb, (layer.dilation[0] * (layer.kernel[0] - 1) + 1 + layer.stride[0])
+                     * w * c // simd)
+            kkcf = layer.kernel[0] * layer.kernel[1] * c // simd
+            wbuf = max(wbuf, kkcf if small else kkcf * layer.out_shape[2] // pe)
+            if layer.pool is not None:
+                plb = max(plb, (layer.pool.kernel[0] + layer.pool.stride[0])
+                          * layer.conv_out_hw[1] * layer.out_shape[2] // pe)
+        else:
+            splb = max(splb, (layer.pool.kernel[0] + layer.pool.stride[0]) * w * c // simd)
+    return hd.OverlayParams(simd=simd, pe=pe, act_bits=act, w_bits=wb, acc_bits=acc,
+                            lb_words=lb, wbuf_words=wbuf, max_tile_nf=2 if small else 64,
+                            plb_words=max(plb, 1), splb_words=max(splb, 1),
+                            sum_bits=act + 8)
+
+
+def test_overlay_random_programs(tmp_path: Path) -> None:
+    configs = []
+    for k, args in enumerate(PROGRAMS):
+        prog = _program(*args)
+        chans = [layer.in_shape[2] for layer in prog.layers]
+        outs = [layer.out_shape[2] for layer in prog.layers if layer.kind == "conv"]
+        simd, pe = max((s, q) for s in (1, 2, 4) for q in (1, 2, 4)
+                       if all(c % s == 0 for c in chans) and all(o % q == 0 for o in outs)
+                       and q % s == 0)
+        for small in (False, True):
+            configs.append((f"o{k}_{int(small)}", prog, _overlay_params(prog, simd, pe, small), k))
+    # one overlay config struct per (SIMD, PE, ACT, W, ACC, capacities): group identical ones
+    structs: dict[hd.OverlayParams, str] = {}
+    for _, _, p, _ in configs:
+        structs.setdefault(p, f"ov{len(structs)}")
+    src = ['#include "tb_util.h"\n#include <cstring>\n#include <string>\nusing namespace edgepool;\n']
+    src += [p.cpp(name) for p, name in structs.items()]
+    src.append("int main(int, char** argv) {\n    const std::string d = argv[1];\n"
+               "    const std::string c = argv[2];\n    int rc = -1;\n")
+    for name, _, p, _ in configs:
+        src.append(f'    if (c == "{name}") rc = tb::run_overlay<{structs[p]}>(d + "/{name}");\n')
+    src.append("    return rc;\n}\n")
+    binary = compile_tb("".join(src), "overlay")
+    tiles_seen = 0
+    for name, prog, p, k in configs:
+        img = hd.plan_overlay(prog, p)
+        x = _input(prog, 100 + k)
+        act = bytearray(img.act_words * p.simd * p.act_bits // 8)
+        xb = hd.pack_activations(x, p, prog.in_type.signed)
+        act[:len(xb)] = xb
+        (tmp_path / f"{name}.desc").write_bytes(img.desc.astype("<u4").tobytes())
+        (tmp_path / f"{name}.w").write_bytes(img.weights)
+        save(tmp_path / f"{name}.b", img.bias)
+        (tmp_path / f"{name}.act").write_bytes(bytes(act))
+        save(tmp_path / f"{name}.meta", [img.n_layers, img.weight_words, img.act_words])
+        run_tb(binary, tmp_path, name)
+        ref = run_reference(prog, x)
+        t = prog.out_type
+        out = (tmp_path / f"{name}.actout").read_bytes()
+        off = img.out_addr * p.simd * p.act_bits // 8
+        got = axis.unpack(out[off:], ref.size, p.act_bits, t.signed).reshape(ref.shape)
+        assert np.array_equal(got, ref), name
+        expect: Counter = Counter()
+        for layer in prog.layers:
+            expect.update(cost.overlay_iterations(layer, p))
+        assert read_counts(tmp_path / f"{name}.cnt") == {k: v for k, v in expect.items() if v}
+        tiles_seen += sum(hd.unpack_descriptor(img.desc[i * hd.DESC_WORDS:][:hd.DESC_WORDS])
+                          ["tile_nf"] < layer.out_shape[2] // p.pe
+                          for i, layer in enumerate(prog.layers) if layer.kind == "conv")
+    assert tiles_seen > 0, "no program exercised output-channel tiling"
