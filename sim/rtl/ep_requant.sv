@@ -23,13 +23,13 @@ module ep_requant #(
   generate
     if (SHIFT > 0) begin : g_round
       logic signed [ACCW-1:0] q;
-      logic        [SHIFT-1:0] rem;
+      logic        [  SHIFT:0] rem;  // dropped bits, then a 0
       logic                    up;
-      localparam logic [SHIFT-1:0] HALF = SHIFT'(1) << (SHIFT - 1);
       always_comb begin
         q   = acc >>> SHIFT;
-        rem = acc[SHIFT-1:0];
-        up  = (rem > HALF) || ((rem == HALF) && q[0]);
+        rem = {acc[SHIFT-1:0], 1'b0};
+        // above half: top dropped bit and any lower one; exactly half: round to even
+        up  = rem[SHIFT] && ((|rem[SHIFT-1:0]) || q[0]);
         v   = XW'(q) + XW'(up);
       end
     end else begin : g_left

@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: Apache-2.0
+"""verilator --lint-only -Wall on every module (several parameter sets) and on generated tops;
+codegen errors and name sanitizing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgepool.codegen.program import random_program
+from edgepool.codegen.rtl import LIBRARY, RTL_DIR, LayerFolding, generate_rtl
+from edgepool.errors import UnsupportedOpError
+from edgepool.runtime.rtlsim import lint
+
+SOURCES = [RTL_DIR / f for f in LIBRARY]
+
+MODULE_PARAMS = {
+    "ep_ram_sdp": [{}, {"DW": 24, "DEPTH": 40, "AW": 6}],
+    "ep_rom": [{}],
+    "ep_ser": [{}, {"N": 4, "DW": 12}],
+    "ep_swg": [{}, {"SIMD": 2, "C": 4, "KH": 2, "KW": 3, "SH": 3, "SW": 2, "PT": 1, "PB": 1,
+                    "PL": 2, "PR": 2, "OH": 2, "OW": 3, "REPEAT": 3}],
+    "ep_requant": [{}, {"SHIFT": -3, "RELU": 1}, {"SHIFT": 1, "ACCW": 40, "ODW": 16}],
+    "ep_mvau": [{}, {"PE": 4, "SIMD": 2, "NF": 3, "SHIFT": -1, "IN_SIGNED": 1}],
+    "ep_pool": [{}, {"MODE": 1, "SIMD": 3, "KK": 9, "COUNT_PAD": 1, "SIGNED": 1}],
+    "ep_conv_layer": [{}, {"PE": 2, "OC": 4, "SIMD": 2, "C": 2}],
+    "ep_pool_layer": [{}, {"MODE": 1, "SIMD": 2, "C": 2}],
+}
+
+
+@pytest.mark.rtlsim
+@pytest.mark.parametrize("module", sorted(MODULE_PARAMS))
+def test_lint_module(module):
+    for params in MODULE_PARAMS[module]:
+        lint(SOURCES, module, params)
+
+
+@pytest.mark.rtlsim
+@pytest.mark.parametrize("spec", ["c4k3r-m2-f10", "c3k3s2p1-a3-c5k1r-f4", "m2-c2k2r"])
+def test_lint_generated_top(tmp_path, spec):
+    design = generate_rtl(random_program(4, in_shape=(9, 9, 2), spec=spec), tmp_path)
+    lint(design.sources, design.top)
+
+
+def test_unsupported_constructs_are_listed():
+    p = random_program(1, in_shape=(8, 8, 1), spec="c4k3r-f10")
+    conv = p.layers[0]
+    bad = type(p)("bad", (conv.with_(dilation=(2, 2)),) + p.layers[1:])
+    with pytest.raises(UnsupportedOpError) as e:
+        generate_rtl(bad, "/nonexistent/never-written")
+    assert any("dilation" in x for x in e.value.problems)
+    with pytest.raises(UnsupportedOpError) as e:
+        generate_rtl(p, "/nonexistent/never-written", {conv.name: LayerFolding(pe=3, simd=1)})
+    assert any("pe 3" in x for x in e.value.problems)
+
+
+def test_hostile_layer_name_is_sanitized(tmp_path):
+    p = random_program(1, in_shape=(6, 6, 1), spec="c2k3r-f3")
+    evil = 'x"); $finish; // ../../etc/passwd\n`define'
+    layers = (p.layers[0].with_(name=evil),) + p.layers[1:]
+    prog = type(p)('p*/ "name\nmodule', layers)
+    design = generate_rtl(prog, tmp_path, {evil: LayerFolding(2, 1)})
+    text = (tmp_path / "ep_top.sv").read_text()
+    assert "$finish" not in text and "passwd\n" not in text and "`define" not in text
+    assert '"name' not in text
+    for f in tmp_path.iterdir():
+        assert f.parent == tmp_path and f.name.replace(".", "_").replace("_", "").isalnum()
+    assert all(m.parent == tmp_path for m in design.mem_files)
+    words = (tmp_path / design.mem_files[0].name).read_text().split()
+    assert len(words) == np.prod(layers[0].weights.shape) // 2
