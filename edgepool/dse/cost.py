@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..codegen.hls_descriptor import DESC_WORDS, OverlayParams, choose_tile_nf
+from ..codegen.hls_descriptor import DESC_WORDS, OverlayParams, check_layer, choose_tile_nf
 from ..codegen.program import HwLayer, HwProgram, PoolSpec
 from ..runtime.axis import container_bits
 
@@ -327,6 +327,7 @@ def overlay_layer_cost(layer: HwLayer, cfg: HlsConfig) -> LayerCost:
     (read, conv, pool, write run concurrently: the slowest stage), DMA-bound when the port
     moves fewer bits per cycle than a word."""
     p = cfg.overlay_params()
+    check_layer(layer, p)
     it = overlay_iterations(layer, p)
     act_word = p.simd * p.act_bits
     rd_c = math.ceil(act_word / cfg.dma_bits)

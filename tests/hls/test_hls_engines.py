@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hls_csim import (compile_tb, conv_cfg, divisors, load, pool_cfg, read_counts, run_tb,
-                      save)
+from hls_csim import compile_tb, conv_cfg, divisors, load, pool_cfg, read_counts, run_tb, save
 
 from edgepool.codegen.program import HwLayer, PoolSpec
 from edgepool.dse import cost

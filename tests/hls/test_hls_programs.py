@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hls_csim import (choose_folding, compile_tb, emit_dataflow_top, read_counts, run_tb, save)
+from hls_csim import choose_folding, compile_tb, emit_dataflow_top, read_counts, run_tb, save
 
 from edgepool.codegen import hls_descriptor as hd
 from edgepool.codegen.program import HwProgram, random_program, run_reference
@@ -130,7 +130,7 @@ def test_overlay_random_programs(tmp_path: Path) -> None:
     structs: dict[hd.OverlayParams, str] = {}
     for _, _, p, _ in configs:
         structs.setdefault(p, f"ov{len(structs)}")
-    src = ['#include "tb_util.h"\n#include <cstring>\n#include <string>\nusing namespace edgepool;\n']
+    src = ['#include "tb_util.h"\n#include <string>\nusing namespace edgepool;\n']
     src += [p.cpp(name) for p, name in structs.items()]
     src.append("int main(int, char** argv) {\n    const std::string d = argv[1];\n"
                "    const std::string c = argv[2];\n    int rc = -1;\n")
