@@ -38,12 +38,14 @@ module ep_pool #(
     logic [SUMW-1:0] a, q;
     logic [SUMW:0] r, d;
     logic signed [SUMW:0] qf;
-    logic [SUMW+1:0] twice;
+    logic [SUMW+1:0] twice, dd;
+    logic signed [SUMW:0] upv;
     logic up;
     logic neg;
     neg = num[SUMW-1];
     a = neg ? SUMW'(-num) : SUMW'(num);
-    d = (SUMW + 1)'(den);
+    d = '0;
+    d[CW-1:0] = den;
     r = '0;
     q = '0;
     for (int i = SUMW - 1; i >= 0; i--) begin
@@ -63,8 +65,12 @@ module ep_pool #(
       qf = $signed({1'b0, q});
     end
     twice = {r, 1'b0};
-    up = (twice > (SUMW + 2)'(d)) || ((twice == (SUMW + 2)'(d)) && qf[0]);
-    return SUMW'(qf + (SUMW + 1)'(up));
+    dd = {1'b0, d};
+    up = (twice > dd) || ((twice == dd) && qf[0]);
+    upv = '0;
+    upv[0] = up;
+    qf = qf + upv;
+    div_round = qf[SUMW-1:0];
   endfunction
 
   logic signed [SUMW-1:0] acc[0:SIMD-1];
