@@ -11,7 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hls_csim import choose_folding, compile_tb, emit_dataflow_top, read_counts, run_tb, save
+from hls_csim import (
+    EXAMPLE,
+    EXAMPLE_FOLDING,
+    choose_folding,
+    compile_tb,
+    emit_dataflow_top,
+    example_source,
+    read_counts,
+    run_tb,
+    save,
+)
 
 from edgepool.codegen import hls_descriptor as hd
 from edgepool.codegen.program import HwProgram, random_program, run_reference
@@ -54,13 +64,19 @@ def test_dataflow_tops_random_programs(tmp_path: Path) -> None:
             folding = choose_folding(prog, rng, BEAT)
             ns = f"p{k}_{rep}"
             parts.append(emit_dataflow_top(prog, ns, folding, BEAT))
-            body.append(f'    tb::run_axis_top<{BEAT}>({ns}::top, d + "/{ns}");\n')
+            body.append(f'    tb::run_axis_top<{BEAT}>({ns}_top, d + "/{ns}");\n')
             x = _input(prog, 100 + k)
             (tmp_path / f"{ns}.in").write_bytes(
                 axis.pack(x, prog.in_type.bits, prog.in_type.signed, BEAT))
             runs.append((ns, prog, folding, x))
+    # the checked-in example is compiled and run as one more case
+    prog0 = _program(*PROGRAMS[0])
+    x0 = _input(prog0, 100)
+    (tmp_path / "example.in").write_bytes(axis.pack(x0, 8, False, BEAT))
+    body.append(f'    tb::run_axis_top<{BEAT}>(random0_top, d + "/example");\n')
+    runs.append(("example", prog0, EXAMPLE_FOLDING, x0))
     src = ('#include "tb_util.h"\n#include <string>\nusing namespace edgepool;\n'
-           + "\n".join(parts)
+           + EXAMPLE.read_text() + "\n".join(parts)
            + "int main(int, char** argv) {\n    const std::string d = argv[1];\n"
            + "".join(body) + "    return 0;\n}\n")
     binary = compile_tb(src, "dataflow")
@@ -87,6 +103,11 @@ def test_dataflow_tops_random_programs(tmp_path: Path) -> None:
             lanes = pe if layer.kind == "conv" else simd
         got_counts = read_counts(tmp_path / f"{ns}.cnt")
         assert got_counts == {k: v for k, v in expect.items() if v}, ns
+
+
+def test_example_top_in_sync() -> None:
+    assert EXAMPLE.read_text() == example_source(), \
+        "hls/examples/random0_top.cpp is stale: regenerate it with example_source()"
 
 
 def _overlay_params(prog: HwProgram, simd: int, pe: int, small: bool) -> hd.OverlayParams:
