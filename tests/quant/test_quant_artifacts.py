@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import MODELS_DIR, SHIPPED
+from quant_helpers import MODELS_DIR, SHIPPED
 
 from edgepool.quant.export import brevitas_int_outputs
 from edgepool.quant.trainer import artifact_suffix, load_trained

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from conftest import DATA_DIR, MODELS_DIR, SHIPPED, qonnx_integer_reference
 from onnx import numpy_helper
+from quant_helpers import DATA_DIR, MODELS_DIR, SHIPPED, qonnx_integer_reference
 
 from edgepool.quant.export import brevitas_quant_outputs, export_qcdq, run_onnxruntime
 from edgepool.quant.trainer import load_trained

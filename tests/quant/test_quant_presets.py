@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -19,6 +20,7 @@ def _is_pow2(v: float) -> bool:
     return v > 0 and m == 0.5
 
 
+@functools.cache
 def _calibrated(bits: int) -> torch.nn.Module:
     torch.manual_seed(0)
     m = build_model("lenet-digits", bits)

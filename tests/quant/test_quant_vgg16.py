@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from conftest import MODELS_DIR, qonnx_integer_reference
 from onnx import numpy_helper
+from quant_helpers import MODELS_DIR, qonnx_integer_reference
 
 from edgepool.ir import kernels as K
 from edgepool.ir.qtype import QType, frac_from_scale
