@@ -22,9 +22,9 @@ import hashlib
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -104,7 +104,8 @@ def build_aarch64_driver(extra_flags: Sequence[str] = ()) -> Path:
     """The static aarch64 test driver (``aarch64-linux-gnu-gcc -O2 -static -march=armv8-a``)."""
     cc = toolchain.require("aarch64-linux-gnu-gcc")
     flags = list(CFLAGS) + ["-static", "-march=armv8-a", "-mtune=cortex-a53",
-                            f"-I{NEON_DIR / 'include'}", f"-I{NEON_DIR / 'src'}"] + list(extra_flags)
+                            f"-I{NEON_DIR / 'include'}", f"-I{NEON_DIR / 'src'}"]
+    flags += list(extra_flags)
     out = build_dir() / f"ep_driver-{_digest(flags)}.aarch64"
     if out.exists():
         return out
@@ -156,7 +157,7 @@ class Requant:
     relu: bool = False
 
     @staticmethod
-    def to(acc_frac: int, out: QType, relu: bool = False) -> "Requant":
+    def to(acc_frac: int, out: QType, relu: bool = False) -> Requant:
         """The requantizer of :func:`edgepool.ir.kernels.requantize` for ``out``."""
         return Requant(acc_frac - out.frac, np.dtype(out.storage_dtype()), out.min, out.max, relu)
 

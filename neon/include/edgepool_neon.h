@@ -83,6 +83,9 @@ int ep_pool_output_shape(const ep_pool_params *p, int *oh, int *ow);
  * Vertically the same choice over cached horizontal rows. Fast paths: 2x2 stride 2 and 3x3
  * stride 2 without padding/dilation read the input directly (no scratch).
  * Scratch: O(kh * ow * c + w * c) elements (a few rows), never O(h * w * c).
+ * Integer types: a configuration where some window covers only padding (possible with dilation
+ * or large pads) has no fixed-point value and returns EP_EINVAL (float gives -inf), as
+ * edgepool.ir.kernels.max_pool / empty_windows.
  */
 size_t ep_maxpool_scratch_bytes(const ep_pool_params *p, ep_dtype t);
 int ep_maxpool(const ep_pool_params *p, ep_dtype t, const void *in, void *out, void *scratch);

@@ -173,6 +173,28 @@ static void copy_row(void *ctx, int y, void *dst) {
 
 static int lanes_of(ep_dtype t) { return (int)(16 / ep_dtype_size(t)); }
 
+/* does some output along an axis have every tap outside the input (padding / overhang only)? */
+static int axis_has_empty(int n_out, int k, int s, int pb, int size, int d) {
+    for (int o = 0; o < n_out; o++) {
+        int any = 0;
+        for (int i = 0; i < k && !any; i++) {
+            int x = o * s - pb + i * d;
+            any = x >= 0 && x < size;
+        }
+        if (!any) return 1;
+    }
+    return 0;
+}
+
+/* A window covering only padding has no value in fixed point (edgepool.ir.kernels.max_pool
+ * rejects it); float gives -inf. */
+int ep__max_empty_window(const ep_pool_params *p, ep_dtype t) {
+    int oh, ow;
+    if (t == EP_F32 || ep_pool_output_shape(p, &oh, &ow)) return 0;
+    return axis_has_empty(oh, p->kh, p->sh, p->pt, p->h, p->dh) ||
+           axis_has_empty(ow, p->kw, p->sw, p->pl, p->w, p->dw);
+}
+
 /* 0: engine, 2: direct 2x2 s2, 3: direct 3x3 s2 */
 static int fast_path(const ep_pool_params *p, const ep_win *g, ep_dtype t) {
     if (p->algo == EP_ALGO_VANHERK) return 0;
@@ -207,6 +229,7 @@ int ep__max_engine(const ep_pool_params *p, ep_dtype t, ep_row_fn produce, void 
     ep_win g;
     int rc = win_init(p, 1, &g);
     if (rc) return rc;
+    if (ep__max_empty_window(p, t)) return EP_EINVAL;
     switch (t) {
     case EP_I8: engine_i8(&g, produce, ctx, (int8_t *)out, scratch); break;
     case EP_U8: engine_u8(&g, produce, ctx, (uint8_t *)out, scratch); break;
@@ -236,6 +259,7 @@ int ep_maxpool(const ep_pool_params *p, ep_dtype t, const void *in, void *out, v
     if (!max_type_ok(t)) return EP_ETYPE;
     int rc = win_init(p, 1, &g);
     if (rc) return rc;
+    if (ep__max_empty_window(p, t)) return EP_EINVAL;
     int fp = fast_path(p, &g, t);
     if (fp) {
 #define FAST(S, TT)                                                                    \

@@ -47,6 +47,24 @@ void ep_rq_store(void *out, size_t i, int dtype, int64_t v) {
     }
 }
 
+/* Saturating left shift by l in 0..31 (63). aarch64: sqshl. SIMDe's scalar emulation of vqshl
+ * shifts negative values left (undefined behaviour in C), so elsewhere: unsigned shift + select. */
+#if defined(__aarch64__)
+#define qshl_s32(a, l) vqshlq_s32((a), vdupq_n_s32(l))
+#define qshl_s64(a, l) vqshlq_s64((a), vdupq_n_s64(l))
+#else
+static inline int32x4_t qshl_s32(int32x4_t a, int l) {
+    int32x4_t sh = vreinterpretq_s32_u32(vshlq_u32(vreinterpretq_u32_s32(a), vdupq_n_s32(l)));
+    sh = vbslq_s32(vcgtq_s32(a, vdupq_n_s32(INT32_MAX >> l)), vdupq_n_s32(INT32_MAX), sh);
+    return vbslq_s32(vcltq_s32(a, vdupq_n_s32(INT32_MIN >> l)), vdupq_n_s32(INT32_MIN), sh);
+}
+static inline int64x2_t qshl_s64(int64x2_t a, int l) {
+    int64x2_t sh = vreinterpretq_s64_u64(vshlq_u64(vreinterpretq_u64_s64(a), vdupq_n_s64(l)));
+    sh = vbslq_s64(vcgtq_s64(a, vdupq_n_s64(INT64_MAX >> l)), vdupq_n_s64(INT64_MAX), sh);
+    return vbslq_s64(vcltq_s64(a, vdupq_n_s64(INT64_MIN >> l)), vdupq_n_s64(INT64_MIN), sh);
+}
+#endif
+
 /* round-half-even arithmetic shift right by s in 1..31 */
 static inline int32x4_t rshift_rne_s32(int32x4_t a, int32x4_t negs, int32x4_t mask,
                                        int32x4_t half) {
@@ -123,12 +141,12 @@ int ep_requantize_i32(const int32_t *acc, size_t n, const ep_requant *rq, void *
         }
     } else {
         /* exact left shift, saturating (saturation then clamp == clamp of the exact value) */
-        const int32x4_t l = vdupq_n_s32(-s > 31 ? 31 : -s);
+        const int l = -s > 31 ? 31 : -s;
         for (; i + 16 <= n; i += 16) {
-            int32x4_t a = vqshlq_s32(vld1q_s32(acc + i), l);
-            int32x4_t b = vqshlq_s32(vld1q_s32(acc + i + 4), l);
-            int32x4_t c = vqshlq_s32(vld1q_s32(acc + i + 8), l);
-            int32x4_t d = vqshlq_s32(vld1q_s32(acc + i + 12), l);
+            int32x4_t a = qshl_s32(vld1q_s32(acc + i), l);
+            int32x4_t b = qshl_s32(vld1q_s32(acc + i + 4), l);
+            int32x4_t c = qshl_s32(vld1q_s32(acc + i + 8), l);
+            int32x4_t d = qshl_s32(vld1q_s32(acc + i + 12), l);
             store16(out, i, rq->out, vminq_s32(vmaxq_s32(a, vlo), vhi),
                     vminq_s32(vmaxq_s32(b, vlo), vhi), vminq_s32(vmaxq_s32(c, vlo), vhi),
                     vminq_s32(vmaxq_s32(d, vlo), vhi));
@@ -177,12 +195,12 @@ int ep_requantize_i64(const int64_t *acc, size_t n, const ep_requant *rq, void *
             store16(out, i, rq->out, v[0], v[1], v[2], v[3]);
         }
     } else if (s <= 0) {
-        const int64x2_t l = vdupq_n_s64(-s > 63 ? 63 : -s);
+        const int l = -s > 63 ? 63 : -s;
         for (; i + 16 <= n; i += 16) {
             int32x4_t v[4];
             for (int k = 0; k < 4; k++) {
-                int64x2_t a = vqshlq_s64(vld1q_s64(acc + i + 4 * k), l);
-                int64x2_t b = vqshlq_s64(vld1q_s64(acc + i + 4 * k + 2), l);
+                int64x2_t a = qshl_s64(vld1q_s64(acc + i + 4 * k), l);
+                int64x2_t b = qshl_s64(vld1q_s64(acc + i + 4 * k + 2), l);
                 v[k] = clamp_narrow_s64(a, b, vlo, vhi);
             }
             store16(out, i, rq->out, v[0], v[1], v[2], v[3]);
