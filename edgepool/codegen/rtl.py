@@ -152,7 +152,8 @@ def accumulator_width(layer: HwLayer) -> int:
     w = np.asarray(layer.weights, dtype=object).reshape(layer.weights.shape[0], -1)
     b = (np.zeros(w.shape[0], dtype=object) if layer.bias is None
          else np.asarray(layer.bias, dtype=object))
-    bound = max(int(abs(bi)) + sum(int(abs(x)) for x in row) * xmax for row, bi in zip(w, b))
+    bound = max(int(abs(bi)) + sum(int(abs(x)) for x in row) * xmax
+                for row, bi in zip(w, b, strict=True))
     return max(2, int(bound).bit_length() + 1)
 
 

@@ -276,3 +276,27 @@ def lint(sources: Sequence[str | Path], top: str, params: Mapping[str, object] |
     if p.returncode != 0 or "%Warning" in out or "%Error" in out:
         raise ToolchainError(f"verilator lint of {top} failed:\n{out}")
     return out
+
+
+def compare_with_cost_model(program: HwProgram, result: RtlSimResult,
+                            folding: Mapping[str, LayerFolding] | None = None
+                            ) -> list[dict[str, object]] | None:
+    """Measured cycles per layer next to :mod:`edgepool.dse.cost`'s dataflow estimate (same
+    PE / SIMD); ``None`` when that module is absent. Rows: layer, measured (first in → last
+    out of the first frame), window beats (the RTL's II = 1 work), model cycles, difference."""
+    try:
+        from ..dse import cost
+    except ImportError:
+        return None
+    from ..codegen.rtl import default_folding
+
+    folds = [(folding or {}).get(ly.name, default_folding(ly)) for ly in program.layers]
+    est = cost.estimate(program, cost.HlsConfig(pe=tuple(f.pe for f in folds),
+                                                simd=tuple(f.simd for f in folds)))
+    rows = []
+    for meas, lc in zip(result.layers, est.layers, strict=True):
+        beats = max(b.window_beats for b in meas.blocks)
+        rows.append({"layer": meas.name, "measured": meas.first_in_to_last_out,
+                     "window_beats": beats, "model": lc.cycles,
+                     "diff": meas.first_in_to_last_out - lc.cycles})
+    return rows

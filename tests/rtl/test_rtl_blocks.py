@@ -28,7 +28,7 @@ def _check(program, folding, simulator, seed, frames=6, bp=0.3, gaps=0.3):
     print(res.table())
     assert res.frames == list(range(frames))
     assert res.beats_checked == frames * int(np.prod(program.out_shape))
-    for img, out in zip(images, res.outputs):
+    for img, out in zip(images, res.outputs, strict=True):
         np.testing.assert_array_equal(out, run_reference(program, img))
 
 

@@ -21,7 +21,7 @@ LENET = dict(in_shape=(8, 8, 1), spec="c4k3r-m2-f10")
 def _assert_exact(program, images, res, frames):
     assert res.frames == frames
     assert res.beats_checked == len(frames) * int(np.prod(program.out_shape))
-    for f, out in zip(res.frames, res.outputs):
+    for f, out in zip(res.frames, res.outputs, strict=True):
         np.testing.assert_array_equal(out, run_reference(program, images[f]))
 
 
@@ -75,3 +75,21 @@ def test_throughput_ii1_when_never_stalled():
     # the first conv is the bottleneck: one frame per its window beats at steady state
     first = res.layers[0].blocks[0]
     assert res.cycles_per_frame == pytest.approx(first.window_beats, rel=0.05)
+
+
+def test_cycles_vs_cost_model_printed():
+    """Prints measured cycles per layer next to edgepool.dse.cost (when it exists)."""
+    from edgepool.runtime.rtlsim import compare_with_cost_model
+
+    program = random_program(2, **LENET)
+    images = random_images(program, 3, 2)
+    res = simulate_program(program, images, seed=2)
+    rows = compare_with_cost_model(program, res)
+    assert res.beats_checked == 3 * int(np.prod(program.out_shape))
+    if rows is None:
+        print("edgepool.dse.cost not present: nothing to compare")
+        return
+    for r in rows:
+        print(r)
+    assert [r["layer"] for r in rows] == [ly.name for ly in program.layers]
+    assert all(r["measured"] >= r["window_beats"] for r in rows)

@@ -101,7 +101,7 @@ class Checker:
         if len(got) != len(want):
             raise AssertionError(f"frame {self.frames_checked}: {len(got)} beats, "
                                  f"expected {len(want)} (lost or duplicated beats)")
-        for i, (g, w) in enumerate(zip(got, want)):
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
             if g != w:
                 raise AssertionError(f"frame {self.frames_checked} beat {i}: got {g}, "
                                      f"expected {w}")
