@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Run a build directory on inputs, on a chosen backend.
+
+Every backend implements the same small contract, :class:`Executor`: fixed-point input codes in
+(N, C, H, W) → fixed-point output codes in the graph's output layout. The host part (quantize
+the float input, dequantize the output) is shared here, so backends differ only where they
+should: in how the accelerator program is executed.
+
+| backend   | runs                                                     | module                     |
+|-----------|----------------------------------------------------------|----------------------------|
+| reference | the golden model of the accelerator program (NumPy)      | here                       |
+| csim      | the build's generated HLS C++ compiled with g++          | edgepool.codegen.hls.csim  |
+| rtlsim    | the generated RTL under cocotb + Verilator               | edgepool.runtime.rtlsim    |
+| neon      | the NEON library (x86 via SIMDe, aarch64 under qemu)     | edgepool.tvm.runner        |
+| pynq      | the PYNQ driver (board, or simulated device off-board)   | edgepool.runtime.pynq_driver |
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ..build import load_manifest
+from ..errors import ConfigError, InputError, ManifestError
+from ..ir import kernels as K
+from ..ir.qtype import QType
+
+BACKENDS = {
+    "reference": "edgepool.runtime.executors:ReferenceExecutor",
+    "csim": "edgepool.codegen.hls.csim:CsimExecutor",
+    "rtlsim": "edgepool.runtime.rtlsim:RtlExecutor",
+    "neon": "edgepool.tvm.runner:NeonExecutor",
+    "pynq": "edgepool.runtime.pynq_driver:PynqExecutor",
+}
+
+
+class Executor(Protocol):
+    """A backend bound to one build directory."""
+
+    def __init__(self, build_dir: Path, manifest: dict) -> None: ...
+
+    def run_codes(self, codes: np.ndarray) -> np.ndarray:
+        """(N, C, H, W) input codes → output codes (N, ...) in the graph's output layout."""
+
+
+def load_program(build_dir: Path):
+    """The accelerator program and host split stored in a build directory."""
+    from ..codegen.program import program_from_json
+    from ..passes.lower_hw import HostSplit
+
+    build_dir = Path(build_dir)
+    m = load_manifest(build_dir)
+    try:
+        desc = json.loads((build_dir / "program.json").read_text())
+        blob = (build_dir / "program.bin").read_bytes()
+    except (OSError, json.JSONDecodeError) as e:
+        raise ManifestError(f"{build_dir}: program.json/program.bin missing or corrupt ({e})",
+                            "rebuild the directory") from None
+    h = m["host"]
+    host = HostSplit(h["input"], QType.parse(h["input_type"]), h["output"],
+                     QType.parse(h["output_type"]), h["dequantize"], tuple(h["output_shape"]))
+    return program_from_json(desc, blob), host
+
+
+class ReferenceExecutor:
+    """The accelerator program's golden model (:func:`edgepool.codegen.program.run_reference`)."""
+
+    def __init__(self, build_dir: Path, manifest: dict) -> None:
+        self.program, self.host = load_program(build_dir)
+
+    def run_codes(self, codes: np.ndarray) -> np.ndarray:
+        from ..codegen.program import run_reference
+        from ..passes.lower_hw import unstream_output
+
+        return np.stack([unstream_output(run_reference(self.program, np.moveaxis(img, 0, -1)),
+                                         self.host) for img in codes])
+
+
+def get_executor(build_dir: Path, backend: str) -> Executor:
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}", f"backends: {', '.join(BACKENDS)}")
+    manifest = load_manifest(build_dir)
+    if manifest["target"]["kind"] == "cpu" and backend not in ("neon", "reference"):
+        raise ConfigError(f"backend {backend!r} needs an FPGA build; {build_dir} was built for "
+                          f"{manifest['target']['name']}", "use --backend neon or reference")
+    mod, cls = BACKENDS[backend].split(":")
+    return getattr(importlib.import_module(mod), cls)(Path(build_dir), manifest)
+
+
+def host_inputs(manifest: dict, inputs) -> np.ndarray:
+    """Validate the user's float input against the manifest and quantize it (host side)."""
+    spec = manifest["model"]["inputs"]
+    if isinstance(inputs, dict):
+        if len(inputs) == 1 and len(spec) == 1:
+            inputs = next(iter(inputs.values()))
+        else:
+            names = [s["name"] for s in spec]
+            if set(inputs) != set(names):
+                raise InputError(f"inputs {sorted(inputs)} do not match the model's {names}")
+            inputs = inputs[names[0]]
+    x = np.asarray(inputs)
+    shape = tuple(spec[0]["shape"])
+    if x.ndim == len(shape) - 1:
+        x = x[None]
+    if x.ndim != len(shape) or tuple(x.shape[1:]) != shape[1:]:
+        raise InputError(f"input has shape {tuple(x.shape)}, the build expects {shape} "
+                         "(any batch size)")
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise InputError(f"input dtype {x.dtype} is not numeric")
+    if "host" in manifest:
+        return K.quantize(x.astype(np.float32), QType.parse(manifest["host"]["input_type"]))
+    return x.astype(np.float32)
+
+
+def host_outputs(manifest: dict, codes: np.ndarray) -> dict[str, np.ndarray]:
+    h = manifest["host"]
+    y = codes
+    if h["dequantize"]:
+        y = K.dequantize(codes, QType.parse(h["output_type"]))
+    return {h["output"]: y}
+
+
+def run_build(build_dir: Path, inputs, backend: str = "reference") -> dict[str, np.ndarray]:
+    """Run a build directory on float inputs (array or dict) with ``backend``; returns the
+    graph outputs by name, as the model computes them."""
+    ex = get_executor(Path(build_dir), backend)
+    manifest = load_manifest(build_dir)
+    if manifest["target"]["kind"] == "cpu":
+        return ex.run(inputs)  # type: ignore[attr-defined]
+    codes = host_inputs(manifest, inputs)
+    return host_outputs(manifest, ex.run_codes(codes))
+
+
+def simulate_build(build_dir: Path, images: int, simulator: str) -> str:
+    """``edgepool sim``: RTL simulation of a build against the golden model; a text report."""
+    from .rtlsim import simulate_build_dir
+
+    return simulate_build_dir(Path(build_dir), images=images, simulator=simulator)
