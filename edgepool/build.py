@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
+from .config import BuildConfig
 from .errors import ConfigError, EdgepoolError, ManifestError
 from .targets import Board, Cpu, get_target
 
@@ -53,6 +54,7 @@ class BuildContext:
     out: Path                                   # the working directory (OUT.partial)
     final_out: Path
     bits: int | None = None
+    config: BuildConfig = field(default_factory=BuildConfig)
     graph: Any = None                           # canonical IR Graph
     program: Any = None                         # HwProgram (fpga)
     host: Any = None                            # HostSplit (fpga)
@@ -182,9 +184,12 @@ def _resolve(stage: str) -> Callable[[BuildContext], None]:
 
 def build(model: Path | str, target: str, out_dir: Path | str, *, bits: int | None = None,
           from_stage: str | None = None, to_stage: str | None = None, force: bool = False,
-          progress: Callable[[str], None] | None = None) -> BuildResult:
-    """Build ``model`` for ``target`` into ``out_dir`` (see module docstring)."""
+          progress: Callable[[str], None] | None = None,
+          config: BuildConfig | None = None) -> BuildResult:
+    """Build ``model`` for ``target`` into ``out_dir`` (see module docstring). ``config`` holds
+    the remaining knobs (style, clock, resource margin, jobs); its ``target`` is overridden."""
     tgt = get_target(target)
+    config = BuildConfig(**{**(config or BuildConfig()).to_dict(), "target": tgt.name})
     stages = list(STAGES[tgt.kind])
     for s in (from_stage, to_stage):
         if s is not None and s not in stages:
@@ -207,10 +212,12 @@ def build(model: Path | str, target: str, out_dir: Path | str, *, bits: int | No
         shutil.copytree(out_dir, work)
     else:
         work.mkdir(parents=True)
-    ctx = BuildContext(model, tgt, work, out_dir, bits)
+    ctx = BuildContext(model, tgt, work, out_dir, bits, config)
     try:
         if from_stage:
             restore(ctx, from_stage)
+            if "build_config" in ctx.manifest:
+                ctx.config = BuildConfig.from_dict(ctx.manifest["build_config"])
         if not from_stage:
             ctx.manifest.update({
                 "edgepool_version": __version__, "format": 1,
@@ -219,6 +226,7 @@ def build(model: Path | str, target: str, out_dir: Path | str, *, bits: int | No
                                "pynq_board": tgt.pynq_board} if isinstance(tgt, Board)
                               else {"triple": tgt.triple})},
                 "stages": [],
+                "build_config": config.to_dict(),
             })
         done = []
         for s in stages[first:last + 1]:

@@ -221,14 +221,25 @@ def run(model_or_build: Path, input_path: Path, output_path: Path | None, backen
 @click.option("--from", "from_stage", default=None, help="Resume from this stage.")
 @click.option("--to", "to_stage", default=None, help="Stop after this stage.")
 @click.option("--force", is_flag=True, help="Replace an existing build directory.")
+@click.option("--style", type=click.Choice(["auto", "dataflow", "overlay"]), default="auto",
+              show_default=True, help="Accelerator architecture (auto: chosen by exploration).")
+@click.option("--clock", "clock_mhz", type=float, default=None,
+              help="Fabric clock in MHz (default: chosen by exploration).")
+@click.option("--margin", type=float, default=0.85, show_default=True,
+              help="Fraction of each FPGA resource a design may use.")
+@click.option("--jobs", "-j", type=int, default=0, help="Exploration workers (0 = all cores).")
 @handle_errors
 def build(model: Path, target: str, out_dir: Path, bits: int | None, from_stage: str | None,
-          to_stage: str | None, force: bool) -> None:
+          to_stage: str | None, force: bool, style: str, clock_mhz: float | None, margin: float,
+          jobs: int) -> None:
     """Compile MODEL for TARGET into a complete build directory."""
     from .build import build as do_build
+    from .config import BuildConfig
 
+    cfg = BuildConfig(target=target, style=style, clock_mhz=clock_mhz, margin=margin, jobs=jobs)
     result = do_build(model, target, out_dir, bits=bits, from_stage=from_stage,
-                      to_stage=to_stage, force=force)
+                      to_stage=to_stage, force=force, config=cfg,
+                      progress=lambda s: click.echo(f"  stage {s} …", err=True))
     click.echo(result.summary())
 
 
