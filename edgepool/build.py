@@ -15,9 +15,10 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import __version__
 from .config import BuildConfig
@@ -152,8 +153,8 @@ def restore(ctx: BuildContext, upto: str) -> None:
     """Reload the state the stages before ``upto`` produced, from the build directory."""
     from .codegen.program import program_from_json
     from .ir import serialize
-    from .passes.lower_hw import HostSplit
     from .ir.qtype import QType
+    from .passes.lower_hw import HostSplit
 
     mpath = ctx.out / MANIFEST
     try:

@@ -77,7 +77,8 @@ def read_inputs(path: Path):
         data = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as e:
         raise InputError(f"cannot read {str(path)!r} as .npy/.npz: {e}",
-                         "save inputs with numpy.save (one input) or numpy.savez (several)") from None
+                         "save inputs with numpy.save (one input) or numpy.savez (several)"
+                         ) from None
     if isinstance(data, np.ndarray):
         return data
     return {k: data[k] for k in data.files}

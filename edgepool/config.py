@@ -53,7 +53,7 @@ class BuildConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "BuildConfig":
+    def from_dict(cls, d: dict[str, Any]) -> BuildConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:

@@ -32,7 +32,8 @@ class UnsupportedOpError(EdgepoolError):
     def __init__(self, problems: list[str], hint: str | None = None):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{len(self.problems)} unsupported construct(s) in the model:\n{lines}", hint)
+        super().__init__(
+            f"{len(self.problems)} unsupported construct(s) in the model:\n{lines}", hint)
 
 
 class QuantizationError(EdgepoolError):

@@ -98,7 +98,7 @@ class HwLayer:
         oc, kh, kw, icg = self.weights.shape
         return oh * ow * oc * kh * kw * icg
 
-    def with_(self, **kw) -> "HwLayer":
+    def with_(self, **kw) -> HwLayer:
         return replace(self, **kw)
 
 
@@ -153,7 +153,7 @@ def run_reference(program: HwProgram, x_hwc: np.ndarray, keep_all: bool = False)
     return outs if keep_all else y
 
 
-def random_program(seed: int, in_shape=(12, 12, 1), in_type=QType(8, False, 8),
+def random_program(seed: int, in_shape=(12, 12, 1), in_type: QType = QType(8, False, 8),  # noqa: B008
                    w_bits: int = 8, a_bits: int = 8, spec: str = "c4k3r-m2-c8k3r-m2-f10"
                    ) -> HwProgram:
     """A random program for tests and simulation benches.

@@ -41,7 +41,7 @@ SUPPORTED_OPS = (
 )
 
 
-def load_model(model: "str | os.PathLike | Any"):
+def load_model(model: str | os.PathLike | Any):
     """Read an ONNX file (or take an ``onnx.ModelProto``); typed errors for unreadable input."""
     import onnx
     from google.protobuf.message import DecodeError
@@ -101,7 +101,8 @@ def _attrs(node) -> dict[str, Any]:
     return out
 
 
-def _qtype_from_quant(st: _State, node, scale, zp, bits, signed: bool, narrow: bool) -> QType | None:
+def _qtype_from_quant(st: _State, node, scale, zp, bits, signed: bool,
+                      narrow: bool) -> QType | None:
     scale = np.asarray(scale, dtype=np.float64).ravel()
     if scale.size != 1 and not np.all(scale == scale[0]):
         st.problem(node, "per-channel scales are not supported; use per-tensor fixed-point "
@@ -738,5 +739,6 @@ def import_onnx(model, name: str | None = None) -> Graph:
     """
     proto = load_model(model)
     if name is None:
-        name = Path(str(model)).stem if not hasattr(model, "graph") else (proto.graph.name or "model")
+        name = (Path(str(model)).stem if not hasattr(model, "graph")
+                else (proto.graph.name or "model"))
     return _Importer(proto, name).run()

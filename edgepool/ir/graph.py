@@ -12,9 +12,10 @@ Graphs are never mutated: passes build new ones with :meth:`Graph.replace`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class Node:
     def attr(self, key: str, default: Any = None) -> Any:
         return self.attrs.get(key, default)
 
-    def with_(self, **kw: Any) -> "Node":
+    def with_(self, **kw: Any) -> Node:
         return replace(self, **kw)
 
 
@@ -102,12 +103,12 @@ class Graph:
         return self.constants[name]
 
     # ------------------------------------------------------------------ building
-    def replace(self, **kw: Any) -> "Graph":
+    def replace(self, **kw: Any) -> Graph:
         """A new graph with some fields replaced; unreferenced values and constants are dropped."""
         g = replace(self, **kw)
         return g._pruned()
 
-    def _pruned(self) -> "Graph":
+    def _pruned(self) -> Graph:
         used = set(self.inputs) | set(self.outputs)
         for n in self.nodes:
             used.update(i for i in n.inputs if i)

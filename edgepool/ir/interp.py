@@ -9,7 +9,7 @@ may differ from the graph's static batch (1): every op is batch-agnostic.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -83,7 +83,7 @@ def run(g: Graph, x, *, keep_all: bool = False, as_dict: bool = False):
     return outs[0] if len(outs) == 1 else outs
 
 
-def run_codes(g: Graph, x) -> list[tuple[np.ndarray, "object"]]:
+def run_codes(g: Graph, x) -> list[tuple[np.ndarray, object]]:
     """Run ``g`` and return, per graph output, ``(codes, qtype)``: the fixed-point integers
     before the output ``Dequant`` (or the float output itself with type f32). This is what
     backends and Brevitas' ``int_repr`` are compared with, exactly."""

@@ -21,7 +21,7 @@ Layout is NCHW (ONNX); pads are ``(top, left, bottom, right)`` (ONNX ``pads`` or
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -84,7 +84,7 @@ def requantize(acc: np.ndarray, acc_frac: int, out: QType, relu: bool = False) -
 
 
 def align(x: np.ndarray, frac: int, to_frac: int) -> np.ndarray:
-    """Re-express integers with ``frac`` fraction bits at ``to_frac`` (rounding if it drops bits)."""
+    """Re-express integers with ``frac`` fraction bits at ``to_frac`` (rounding if bits drop)."""
     return shift_round(x, frac - to_frac)
 
 
@@ -178,7 +178,7 @@ def avg_pool(x: np.ndarray, kernel, strides, pads: Pads = (0, 0, 0, 0), dilation
 
 def lp_pool(x: np.ndarray, kernel, strides, pads: Pads = (0, 0, 0, 0), dilations=(1, 1),
             ceil_mode: bool = False, p: float = 2.0) -> np.ndarray:
-    """ONNX LpPool: ``(sum |x|**p) ** (1/p)`` over each window, padding counted as zero. Float only."""
+    """ONNX LpPool: ``(sum |x|**p) ** (1/p)`` per window, padding counted as zero. Float only."""
     win, _ = _windows(np.asarray(x, dtype=np.float64), kernel, strides, pads, dilations,
                       ceil_mode, 0.0)
     return (np.abs(win) ** p).sum(axis=(-2, -1)) ** (1.0 / p)

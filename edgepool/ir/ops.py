@@ -9,8 +9,9 @@ Fixed-point inputs are int64 arrays of codes; float values are float32 arrays.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 

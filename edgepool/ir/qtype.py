@@ -60,7 +60,7 @@ class QType:
             raise TypeError("float type has no integer range")
         return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
 
-    def with_frac(self, frac: int) -> "QType":
+    def with_frac(self, frac: int) -> QType:
         return QType(self.bits, self.signed, frac, self.narrow)
 
     def __str__(self) -> str:
@@ -71,7 +71,7 @@ class QType:
         return f"{s}{self.bits}{n}.{self.frac}"
 
     @staticmethod
-    def parse(text: str) -> "QType":
+    def parse(text: str) -> QType:
         """Inverse of ``str()``: ``"i8.6"``, ``"u8n.4"``, ``"f32"``."""
         if text == "f32":
             return FLOAT

@@ -47,7 +47,6 @@ def _elem(t: QType) -> int:
 
 def to_onnx(g: Graph):
     """IR graph → ``onnx.ModelProto`` (custom ``edgepool`` domain)."""
-    import onnx
     from onnx import helper, numpy_helper
 
     nodes = []

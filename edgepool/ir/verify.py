@@ -42,7 +42,8 @@ def verify(g: Graph) -> Graph:
             continue
         lo, hi = op.num_inputs
         if not lo <= len(n.inputs) <= hi:
-            problems.append(f"node {n.name!r} ({n.op}) has {len(n.inputs)} inputs, needs {lo}..{hi}")
+            problems.append(f"node {n.name!r} ({n.op}) has {len(n.inputs)} inputs, "
+                            f"needs {lo}..{hi}")
             continue
         missing = [i for i in n.inputs if i not in defined]
         if missing:
@@ -72,5 +73,6 @@ def verify(g: Graph) -> Graph:
         if o not in defined:
             problems.append(f"graph output {o!r} is never computed")
     if problems:
-        raise VerifyError(f"graph {g.name!r} is invalid:\n" + "\n".join(f"  - {p}" for p in problems))
+        raise VerifyError(f"graph {g.name!r} is invalid:\n"
+                          + "\n".join(f"  - {p}" for p in problems))
     return g

@@ -9,8 +9,8 @@ listed pass is actually executed.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..errors import ConfigError
 from ..ir.graph import Graph

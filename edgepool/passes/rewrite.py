@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import VerifyError
 from ..ir.graph import Graph, Node, topo_sort

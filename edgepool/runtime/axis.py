@@ -3,7 +3,8 @@
 
 A feature map of shape (H, W, C) (channels last, batch 1) is streamed in row-major order: H, then
 W, then C innermost. Each element is a two's-complement (or unsigned) integer stored in a
-little-endian *container* of 8, 16, 32 (or 64) bits (the smallest that holds its bit width). The byte
+little-endian *container* of 8, 16, 32 (or 64) bits (the smallest that holds its bit width). The
+byte
 string of a frame is cut into beats of ``beat_bytes``; the last beat is zero-padded and carries
 TLAST. Weights use the same packing.
 """
@@ -29,9 +30,11 @@ def _dtype(bits: int, signed: bool) -> np.dtype:
     return np.dtype(f"<{'i' if signed else 'u'}{c // 8}")
 
 
-def pack(values: np.ndarray, bits: int, signed: bool = True, beat_bytes: int | None = None) -> bytes:
+def pack(values: np.ndarray, bits: int, signed: bool = True,
+         beat_bytes: int | None = None) -> bytes:
     """Integers → stream bytes (C order of ``values``). Raises :class:`InputError` for a value
-    outside the ``bits``-wide range. With ``beat_bytes`` the result is zero-padded to whole beats."""
+    outside the ``bits``-wide range. With ``beat_bytes`` the result is zero-padded to whole
+    beats."""
     v = np.asarray(values).astype(np.int64).ravel()
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     if v.size and (v.min() < lo or v.max() > hi):
@@ -62,7 +65,8 @@ def unpack(data: bytes, count: int, bits: int, signed: bool = True) -> np.ndarra
 def beats(data: bytes, beat_bytes: int) -> list[int]:
     """Stream bytes → list of beat words (little-endian integers), zero-padded."""
     data = data + bytes(-len(data) % beat_bytes)
-    return [int.from_bytes(data[i:i + beat_bytes], "little") for i in range(0, len(data), beat_bytes)]
+    return [int.from_bytes(data[i:i + beat_bytes], "little")
+            for i in range(0, len(data), beat_bytes)]
 
 
 def from_beats(words: list[int], beat_bytes: int) -> bytes:

@@ -6,13 +6,11 @@ Every backend implements the same small contract, :class:`Executor`: fixed-point
 the float input, dequantize the output) is shared here, so backends differ only where they
 should: in how the accelerator program is executed.
 
-| backend   | runs                                                     | module                     |
-|-----------|----------------------------------------------------------|----------------------------|
-| reference | the golden model of the accelerator program (NumPy)      | here                       |
-| csim      | the build's generated HLS C++ compiled with g++          | edgepool.codegen.hls.csim  |
-| rtlsim    | the generated RTL under cocotb + Verilator               | edgepool.runtime.rtlsim    |
-| neon      | the NEON library (x86 via SIMDe, aarch64 under qemu)     | edgepool.tvm.runner        |
-| pynq      | the PYNQ driver (board, or simulated device off-board)   | edgepool.runtime.pynq_driver |
+Backends: ``reference`` (the accelerator program's golden model, here), ``csim`` (the build's
+generated HLS C++ compiled with g++, edgepool.codegen.hls.csim), ``rtlsim`` (the generated RTL
+under cocotb + Verilator, edgepool.runtime.rtlsim), ``neon`` (the CPU build: NEON kernels on x86
+via SIMDe or aarch64 under qemu, edgepool.tvm.runner), ``pynq`` (the PYNQ driver on a board, or
+on the simulated device off-board, edgepool.runtime.pynq_driver).
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ def _quant_model(tmp_path, scale=0.125, bits=8.0, extra_nodes=(), dims=(1, 1, 4,
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     inits = [numpy_helper.from_array(np.array(v, np.float32), n)
              for n, v in (("s", scale), ("z", 0.0), ("b", bits))]
-    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["q"], domain="qonnx.custom_op.general",
-                              signed=1, narrow=0, rounding_mode="ROUND", name="input_quant")]
+    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["q"],
+                              domain="qonnx.custom_op.general", signed=1, narrow=0,
+                              rounding_mode="ROUND", name="input_quant")]
     last = "q"
     for i, op in enumerate(extra_nodes):
         nodes.append(helper.make_node(op, [last], [f"t{i}"], name=f"bad_{op}_{i}"))
