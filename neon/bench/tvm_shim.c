@@ -12,8 +12,8 @@
 int __tvm_ffi_tvm_op(void *self, const TVMFFIAny *args, int32_t num_args, TVMFFIAny *result);
 
 /* the generated object reaches the TVM runtime's workspace allocator through these pointers */
-extern void *__TVMBackendAllocWorkspace;
-extern void *__TVMBackendFreeWorkspace;
+extern void *__TVMBackendAllocWorkspace __attribute__((weak));
+extern void *__TVMBackendFreeWorkspace __attribute__((weak));
 
 static void *alloc_ws(int dev_type, int dev_id, uint64_t nbytes, int code, int bits) {
     (void)dev_type; (void)dev_id; (void)code; (void)bits;
@@ -40,8 +40,8 @@ int ep_tvm_run(int nargs, void **data, const int64_t *shapes, const int *codes, 
     memset(t, 0, sizeof t);
     memset(a, 0, sizeof a);
     memset(&res, 0, sizeof res);
-    __TVMBackendAllocWorkspace = (void *)alloc_ws;
-    __TVMBackendFreeWorkspace = (void *)free_ws;
+    if (&__TVMBackendAllocWorkspace) __TVMBackendAllocWorkspace = (void *)alloc_ws;
+    if (&__TVMBackendFreeWorkspace) __TVMBackendFreeWorkspace = (void *)free_ws;
     for (int i = 0; i < nargs; i++) {
         t[i].data = data[i];
         t[i].device.device_type = kDLCPU;
