@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# ruff: noqa: B023  (timing lambdas are called inside the loop iteration that defines them)
 """NEON kernel benchmarks: x86 wall time (SIMDe build vs PyTorch vs TVM-LLVM), aarch64 dynamic
 instruction counts under qemu (ours vs TVM's aarch64 code vs a naive C loop), scratch bytes.
 
@@ -15,11 +16,10 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections import Counter
-from pathlib import Path
-from typing import Callable
-
 import warnings
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -166,7 +166,6 @@ def x86_conv_fc(reps: int) -> Table:
         sf = median_time(native_runner(N.fc_op(xf, wf)), reps)
         txf, twf = torch.from_numpy(xf[None]), torch.from_numpy(wf)
         tf = torch_best(lambda: torch.nn.functional.linear(txf, twf), reps)
-        from torch.ao.nn.quantized import functional as qF
 
         qx = torch.quantize_per_tensor(txf, 1.0, 128, torch.quint8)
         qw = torch.quantize_per_tensor(twf, 1.0, 0, torch.qint8)

@@ -10,8 +10,8 @@ convention; ``neon/bench/tvm_shim.c`` calls it from a static driver under qemu.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import tvm
