@@ -12,7 +12,7 @@ JOBS ?= 2
 
 .PHONY: setup demo test bench lint clean apt
 
-setup: .stamp-apt $(VENV)/.stamp-pip
+setup: .stamp-apt $(VENV)/.stamp-pip $(VENV)/.stamp-aarch64
 
 # System packages: installed with apt only when one is missing (idempotent, quick when present).
 .stamp-apt: Makefile
@@ -31,6 +31,21 @@ $(VENV)/.stamp-pip: requirements.lock pyproject.toml
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -r requirements.lock
 	$(PIP) install -q --no-deps -e .
+	@touch $@
+
+# TVM's runtime for aarch64 (libtvm_runtime.so, libtvm_ffi.so), from the same pinned releases
+# aarch64 wheels on PyPI: the cortex-a53 build's runner links it and runs under qemu-aarch64.
+AARCH64_DIR := $(VENV)/aarch64
+TVM_PIN := $(shell grep -E '^apache-tvm==' requirements.lock)
+TVM_FFI_PIN := $(shell grep -E '^apache-tvm-ffi==' requirements.lock)
+$(VENV)/.stamp-aarch64: requirements.lock | $(VENV)/.stamp-pip
+	rm -rf $(AARCH64_DIR) && mkdir -p $(AARCH64_DIR)/wheels
+	$(PIP) download -q --no-deps --only-binary=:all: --platform manylinux_2_28_aarch64 \
+	  --python-version 3.11 -d $(AARCH64_DIR)/wheels "$(TVM_PIN)" "$(TVM_FFI_PIN)"
+	cd $(AARCH64_DIR) && for w in wheels/*.whl; do \
+	  $(CURDIR)/$(PY) -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	  [z.extract(n, '.') for n in z.namelist() if n.endswith('.so') and '/lib/' in n and 'compiler' not in n]" $$w; done
+	rm -rf $(AARCH64_DIR)/wheels
 	@touch $@
 
 demo: setup

@@ -101,3 +101,13 @@ def require(tool: str) -> str:
         hint = _INSTALL_HINTS.get(tool, "run `make setup`")
         raise ToolchainError(f"required tool {tool!r} was not found", hint)
     return path
+
+
+def tvm_aarch64_libs() -> list[str] | None:
+    """Folders holding TVM's aarch64 runtime (libtvm_runtime.so, libtvm_ffi.so), extracted by
+    ``make setup`` from the pinned aarch64 wheels into ``.venv/aarch64``."""
+    base = Path(sys.prefix) / "aarch64"
+    dirs = [base / "tvm" / "lib", base / "tvm_ffi" / "lib"]
+    if all((d / lib).exists() for d, lib in zip(dirs, ("libtvm_runtime.so", "libtvm_ffi.so"))):
+        return [str(d) for d in dirs]
+    return None
