@@ -66,6 +66,12 @@ def main(debug: bool) -> None:
     edgepool build out/lenet-digits.onnx --target ultra96 -o build/
     """
     _DEBUG["on"] = debug
+    if not debug:
+        import warnings
+
+        # third-party import-time chatter (brevitas' optional accelerators, torch.onnx)
+        warnings.filterwarnings("ignore", message=".*fast_hadamard_transform.*")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 # --------------------------------------------------------------------------- I/O helpers
