@@ -1,0 +1,361 @@
+# SPDX-License-Identifier: Apache-2.0
+"""edgepool IR :class:`~edgepool.ir.graph.Graph` → TVM Relax ``IRModule``, bit-exact.
+
+The Relax frontend of TVM 0.27 reads float ONNX but not QONNX, so the module is built from the
+canonical IR directly with a :class:`tvm.relax.BlockBuilder`, with exactly the integer semantics
+of :mod:`edgepool.ir.kernels`:
+
+* fixed-point values are stored in their :meth:`QType.storage_dtype` (int8/uint8/int16 …);
+  convolution and matrix products accumulate in int32 when the IR's accumulator type has at most
+  32 bits, in int64 otherwise (``relax.op.nn.conv2d(..., out_dtype=...)``, ``relax.op.matmul``);
+* ``Quant``: ``clip(round(x_f64 · 2^frac))`` (``relax.op.round`` rounds half to even; the product
+  by a power of two is exact in float64); ``Dequant``: ``(code_f64 · 2^-frac) → f32``;
+* ``Requant`` / ``shift_round`` in integer ops only: for ``shift > 0``
+  ``y = (acc + ((acc >> shift) & 1) + 2^(shift-1) - 1) >> shift`` (arithmetic shifts) is
+  ``acc · 2^-shift`` rounded half to even; ``shift ≤ 0`` is a left shift; then ReLU
+  (``maximum(y, 0)``), ``clip`` to the type's range and ``astype`` the storage dtype. The
+  arithmetic runs in a type wide enough for every intermediate (int32 or int64);
+* integer average pooling: exact window sums (a depthwise convolution with ones), then
+  ``div_round`` by the per-position element count (a constant) in integer ops.
+
+Feature maps run channels last (NHWC) inside the module — the layout of the NEON kernels — and
+the model keeps its NCHW float interface: ``main(x: f32[N, C, H, W]) -> f32 logits`` (quantize
+and dequantize are inside). A ``Flatten`` that feeds only ``Gemm`` layers flattens NHWC directly
+and permutes the Gemm's weight rows instead of transposing the activation.
+
+The emitted op sequences are canonical so that :mod:`edgepool.tvm.byoc` can pattern-match them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tvm
+from tvm import relax
+
+from ..errors import UnsupportedOpError
+from ..ir import kernels as K
+from ..ir.graph import Graph
+from ..ir.ops import attrs_of
+from ..ir.qtype import QType
+
+#: Relax ops the importer emits (and nothing else), by IR op.
+SUPPORTED = ("Quant", "Dequant", "Requant", "Conv", "Pool", "Gemm", "Relu", "Add", "Flatten",
+             "Reshape")
+
+
+def acc_dtype(t: QType) -> str:
+    """Accumulator storage: int32 up to 32 bits, int64 beyond (signed)."""
+    return "int32" if t.bits <= 32 else "int64"
+
+
+def storage(t: QType) -> str:
+    """Relax dtype of a value of type ``t``."""
+    return "float32" if t.is_float else t.storage_dtype()
+
+
+def _bits_of(dtype: str) -> int:
+    return int("".join(c for c in dtype if c.isdigit()))
+
+
+@dataclass
+class _Val:
+    """A Relax expression for an IR value: ``layout`` is ``"NCHW"``, ``"NHWC"`` or ``"flat"``
+    (2-D); ``perm`` (flat only) maps the NHWC flattening index to the NCHW one."""
+
+    expr: relax.Expr
+    layout: str
+    perm: np.ndarray | None = None
+
+
+class _Importer:
+    def __init__(self, g: Graph, layout: str = "NHWC") -> None:
+        self.g = g
+        self.layout = layout
+        self.bb = relax.BlockBuilder()
+        self.env: dict[str, _Val] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def emit(self, e: relax.Expr) -> relax.Var:
+        return self.bb.emit(e)
+
+    @staticmethod
+    def const(a: np.ndarray | int | float, dtype: str) -> relax.Constant:
+        return relax.const(np.asarray(a).astype(dtype), dtype)
+
+    def cast(self, e: relax.Expr, src: str, dst: str) -> relax.Expr:
+        return e if src == dst else self.emit(relax.op.astype(e, dst))
+
+    def shift_round(self, e: relax.Expr, shift: int, dt: str) -> relax.Expr:
+        """``e · 2^-shift`` rounded half to even, ``e`` of dtype ``dt`` (already wide enough)."""
+        if shift == 0:
+            return e
+        if shift < 0:
+            return self.emit(relax.op.left_shift(e, self.const(-shift, dt)))
+        s = self.const(shift, dt)
+        odd = self.emit(relax.op.bitwise_and(self.emit(relax.op.right_shift(e, s)),
+                                             self.const(1, dt)))
+        t = self.emit(relax.op.add(self.emit(relax.op.add(e, odd)),
+                                   self.const((1 << (shift - 1)) - 1, dt)))
+        return self.emit(relax.op.right_shift(t, s))
+
+    @staticmethod
+    def work_dtype(in_t: QType, shift: int) -> str:
+        """A signed type holding ``acc``, ``acc + 2^(shift-1)`` and ``acc << -shift``."""
+        sb = in_t.bits + (0 if in_t.signed else 1)
+        need = max(sb, shift + 1) + 1 if shift > 0 else sb - shift
+        return "int32" if need <= 32 else "int64"
+
+    def requant(self, e: relax.Expr, in_t: QType, out_t: QType, relu: bool) -> relax.Expr:
+        shift = in_t.frac - out_t.frac
+        dt = self.work_dtype(in_t, shift)
+        y = self.shift_round(self.cast(e, storage(in_t), dt), shift, dt)
+        if relu:
+            y = self.emit(relax.op.maximum(y, self.const(0, dt)))
+        y = self.emit(relax.op.clip(y, relax.prim_value(tvm.tirx.IntImm(dt, out_t.min)),
+                                    relax.prim_value(tvm.tirx.IntImm(dt, out_t.max))))
+        return self.cast(y, dt, storage(out_t))
+
+    def to_layout(self, v: _Val, layout: str) -> relax.Expr:
+        if v.layout == layout or v.layout == "flat":
+            return v.expr
+        axes = (0, 2, 3, 1) if layout == "NHWC" else (0, 3, 1, 2)
+        return self.emit(relax.op.permute_dims(v.expr, axes))
+
+    # ------------------------------------------------------------------ ops
+    def op_Quant(self, node, x: _Val, in_t, out_t):
+        t = out_t
+        f = self.emit(relax.op.multiply(self.cast(x.expr, "float32", "float64"),
+                                        self.const(2.0 ** t.frac, "float64")))
+        f = self.emit(relax.op.clip(f, relax.prim_value(tvm.tirx.FloatImm("float64", t.min)),
+                                    relax.prim_value(tvm.tirx.FloatImm("float64", t.max))))
+        f = self.emit(relax.op.round(f))
+        y = self.emit(relax.op.astype(f, storage(t)))
+        if len(self.g.values[node.inputs[0]].shape) == 4 and self.layout == "NHWC":
+            return _Val(self.to_layout(_Val(y, x.layout), "NHWC"), "NHWC")
+        return _Val(y, x.layout, x.perm)
+
+    def op_Dequant(self, node, x: _Val, in_t, out_t):
+        f = self.emit(relax.op.multiply(self.cast(x.expr, storage(in_t), "float64"),
+                                        self.const(in_t.scale, "float64")))
+        return _Val(self.emit(relax.op.astype(f, "float32")), x.layout, x.perm)
+
+    def op_Requant(self, node, x: _Val, in_t, out_t):
+        relu = bool(node.attrs.get("relu", False))
+        return _Val(self.requant(x.expr, in_t, out_t, relu), x.layout, x.perm)
+
+    def op_Relu(self, node, x: _Val, in_t, out_t):
+        z = self.const(0, storage(in_t))
+        return _Val(self.emit(relax.op.maximum(x.expr, z)), x.layout, x.perm)
+
+    def op_Conv(self, node, x: _Val, in_t, out_t):
+        at = attrs_of(node)
+        w = self.g.const(node.inputs[1])
+        wt = self.g.values[node.inputs[1]].type
+        if in_t.is_float or wt.is_float:
+            raise UnsupportedOpError([f"{node.name}: float Conv (the CPU build is fixed point)"])
+        acc = acc_dtype(out_t)
+        # operands in their storage types; mixed (uint8 x int8) products widen to ``acc``
+        wdt = storage(wt) if storage(wt) != "uint8" or storage(in_t) == "uint8" else "int16"
+        xin = self.to_layout(x, "NHWC")
+        w_hwio = np.ascontiguousarray(np.transpose(w, (2, 3, 1, 0)))
+        y = self.emit(relax.op.nn.conv2d(
+            xin, self.const(w_hwio, wdt), strides=tuple(at["strides"]),
+            padding=tuple(at["pads"]), dilation=tuple(at["dilations"]), groups=at["groups"],
+            data_layout="NHWC", kernel_layout="HWIO", out_dtype=acc))
+        if len(node.inputs) > 2:
+            b = self.g.const(node.inputs[2]).astype(np.int64)
+            y = self.emit(relax.op.add(y, self.const(b, acc)))
+        return _Val(y, "NHWC")
+
+    def op_Pool(self, node, x: _Val, in_t, out_t):
+        at = attrs_of(node)
+        kind = at["kind"]
+        if in_t.is_float or kind not in ("max", "avg"):
+            raise UnsupportedOpError([f"{node.name}: {kind} pooling of {in_t} is not supported "
+                                      "by the CPU build"])
+        xin = self.to_layout(x, "NHWC")
+        dt = storage(in_t)
+        n, c, h, w = self.g.values[node.inputs[0]].shape
+        if at["global_"]:
+            if kind == "max":
+                return _Val(self.emit(relax.op.max(xin, axis=[1, 2], keepdims=True)), "NHWC")
+            s = self.emit(relax.op.sum(self.cast(xin, dt, "int64"), axis=[1, 2], keepdims=True))
+            q = self.div_round(s, self.const(h * w, "int64"), "int64")
+            return _Val(self.cast(q, "int64", dt), "NHWC")
+        if kind == "max":
+            y = self.emit(relax.op.nn.max_pool2d(
+                xin, tuple(at["kernel"]), tuple(at["strides"]), tuple(at["pads"]),
+                tuple(at["dilations"]), bool(at["ceil_mode"]), layout="NHWC"))
+            return _Val(y, "NHWC")
+        return _Val(self.avg_pool(xin, dt, (h, w, c), at), "NHWC")
+
+    def div_round(self, num: relax.Expr, den: relax.Expr, dt: str) -> relax.Expr:
+        """``num / den`` (den > 0) rounded half to even (:func:`edgepool.ir.kernels.div_round`)."""
+        q = self.emit(relax.op.floor_divide(num, den))
+        r = self.emit(relax.op.subtract(num, self.emit(relax.op.multiply(q, den))))
+        twice = self.emit(relax.op.add(r, r))
+        gt = self.emit(relax.op.greater(twice, den))
+        tie = self.emit(relax.op.logical_and(
+            self.emit(relax.op.equal(twice, den)),
+            self.emit(relax.op.equal(self.emit(relax.op.bitwise_and(q, self.const(1, dt))),
+                                     self.const(1, dt)))))
+        up = self.emit(relax.op.astype(self.emit(relax.op.logical_or(gt, tie)), dt))
+        return self.emit(relax.op.add(q, up))
+
+    def avg_pool(self, xin: relax.Expr, dt: str, hwc, at) -> relax.Expr:
+        h, w, c = hwc
+        (kh, kw), (sh, sw), (dh, dw) = at["kernel"], at["strides"], at["dilations"]
+        pt, pl, pb, pr = at["pads"]
+        oh = K.pool_output_size(h, kh, sh, pt, pb, dh, at["ceil_mode"])
+        ow = K.pool_output_size(w, kw, sw, pl, pr, dw, at["ceil_mode"])
+        # the ceil-mode overhang: extra zero rows/columns at the end (never counted)
+        eb = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - (h + pt + pb))
+        er = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - (w + pl + pr))
+        wide = self.cast(xin, dt, "int32")
+        ones = self.const(np.ones((kh, kw, 1, c)), "int32")
+        s = self.emit(relax.op.nn.conv2d(wide, ones, (sh, sw), (pt, pl, pb + eb, pr + er),
+                                         (dh, dw), groups=c, data_layout="NHWC",
+                                         kernel_layout="HWIO", out_dtype="int32"))
+        counts = self._pool_counts(h, w, at)       # element count per output position
+        q = self.div_round(s, self.const(counts.reshape(1, oh, ow, 1), "int32"), "int32")
+        return self.cast(q, "int32", dt)
+
+    @staticmethod
+    def _pool_counts(h: int, w: int, at) -> np.ndarray:
+        """Divisor per output position: count over rows × count over columns."""
+        def axis(size, k, s, pb, pe, d):
+            n = K.pool_output_size(size, k, s, pb, pe, d, at["ceil_mode"])
+            out = np.zeros(n, np.int64)
+            for o in range(n):
+                taps = [o * s - pb + i * d for i in range(k)]
+                if at["count_include_pad"]:
+                    out[o] = sum(1 for t in taps if -pb <= t < size + pe)
+                else:
+                    out[o] = sum(1 for t in taps if 0 <= t < size)
+            return out
+
+        (kh, kw), (sh, sw), (dh, dw) = at["kernel"], at["strides"], at["dilations"]
+        pt, pl, pb, pr = at["pads"]
+        return np.outer(axis(h, kh, sh, pt, pb, dh), axis(w, kw, sw, pl, pr, dw))
+
+    def op_Flatten(self, node, x: _Val, in_t, out_t):
+        shape = self.g.values[node.inputs[0]].shape
+        out_shape = self.g.values[node.outputs[0]].shape
+        if x.layout == "NHWC" and attrs_of(node)["axis"] == 1 and self._only_gemm_a(node):
+            n, c, h, w = shape
+            perm = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).reshape(-1)
+            return _Val(self.emit(relax.op.reshape(x.expr, out_shape)), "flat", perm)
+        e = self.to_layout(x, "NCHW")
+        return _Val(self.emit(relax.op.reshape(e, out_shape)), "flat")
+
+    op_Reshape = op_Flatten
+
+    def _only_gemm_a(self, node) -> bool:
+        cons = self.g.consumers(node.outputs[0])
+        return (node.outputs[0] not in self.g.outputs and bool(cons) and all(
+            c.op == "Gemm" and c.inputs[0] == node.outputs[0] and not attrs_of(c)["trans_a"]
+            and self.g.is_const(c.inputs[1]) for c in cons))
+
+    def op_Gemm(self, node, a: _Val, in_t, out_t):
+        at = attrs_of(node)
+        if in_t.is_float:
+            raise UnsupportedOpError([f"{node.name}: float Gemm (the CPU build is fixed point)"])
+        if not self.g.is_const(node.inputs[1]) or at["trans_a"]:
+            raise UnsupportedOpError([f"{node.name}: Gemm needs a constant B and trans_a=0"])
+        b = self.g.const(node.inputs[1])
+        if not at["trans_b"]:
+            b = b.T
+        b = np.asarray(b)                                # (N, K): "dense" weight layout
+        if a.perm is not None:
+            b = b[:, a.perm]
+        acc = acc_dtype(out_t)
+        bt = self.g.values[node.inputs[1]].type
+        bdt = storage(bt) if storage(bt) != "uint8" or storage(in_t) == "uint8" else "int16"
+        wt = self.const(np.ascontiguousarray(b.T), bdt)  # (K, N)
+        y = self.emit(relax.op.matmul(a.expr, wt, out_dtype=acc))
+        if len(node.inputs) > 2:
+            c = self.g.const(node.inputs[2]).astype(np.int64)
+            y = self.emit(relax.op.add(y, self.const(c.reshape(1, -1) if c.ndim == 1 else c,
+                                                     acc)))
+        return _Val(y, "flat")
+
+    def op_Add(self, node, a: _Val, in_t, out_t, b: _Val | None = None, b_t=None):
+        if out_t.is_float:
+            return _Val(self.emit(relax.op.add(a.expr, b.expr)), a.layout, a.perm)
+        dt = "int64" if out_t.bits > 31 else "int32"
+        lay = "NHWC" if "NHWC" in (a.layout, b.layout) else a.layout
+        ea = self.shift_round(self.cast(self.to_layout(a, lay), storage(in_t), dt),
+                              in_t.frac - out_t.frac, dt)
+        eb = self.shift_round(self.cast(self.to_layout(b, lay), storage(b_t), dt),
+                              b_t.frac - out_t.frac, dt)
+        y = self.emit(relax.op.add(ea, eb))
+        return _Val(self.cast(y, dt, storage(out_t)), lay, a.perm)
+
+    # ------------------------------------------------------------------ driver
+    def run(self, func_name: str = "main") -> tvm.IRModule:
+        g = self.g
+        problems = [f"{n.name}: op {n.op}" for n in g.nodes if n.op not in SUPPORTED]
+        if problems:
+            raise UnsupportedOpError(problems, "the CPU build supports " + ", ".join(SUPPORTED))
+        params = []
+        for name in g.inputs:
+            v = g.values[name]
+            p = relax.Var(_ident(name), relax.TensorType(tuple(v.shape), storage(v.type)))
+            params.append(p)
+            self.env[name] = _Val(p, "NCHW" if len(v.shape) == 4 else "flat")
+        with self.bb.function(func_name, params):
+            with self.bb.dataflow():
+                for node in g.nodes:
+                    ins = [i for i in node.inputs]
+                    x = self.env[ins[0]]
+                    in_t = g.values[ins[0]].type
+                    out_t = g.values[node.outputs[0]].type
+                    fn = getattr(self, f"op_{node.op}")
+                    if node.op == "Add":
+                        if g.is_const(ins[1]) or g.is_const(ins[0]):
+                            raise UnsupportedOpError([f"{node.name}: Add of a constant"])
+                        res = fn(node, x, in_t, out_t, self.env[ins[1]], g.values[ins[1]].type)
+                    else:
+                        res = fn(node, x, in_t, out_t)
+                    self.env[node.outputs[0]] = res
+                outs = []
+                for o in g.outputs:
+                    v = self.env[o]
+                    outs.append(self.to_layout(v, "NCHW") if v.layout == "NHWC" else v.expr)
+                ret = outs[0] if len(outs) == 1 else relax.Tuple(outs)
+                out = self.bb.emit_output(ret)
+            self.bb.emit_func_output(out)
+        return self.bb.get()
+
+
+def _ident(name: str) -> str:
+    s = "".join(c if c.isalnum() else "_" for c in name)
+    return s if s and not s[0].isdigit() else "v_" + s
+
+
+def graph_to_relax(g: Graph, layout: str = "NHWC") -> tvm.IRModule:
+    """The Relax module of ``g``: ``main`` takes the graph inputs as they are declared (float32
+    NCHW for a quantizing model) and returns the graph outputs (a tuple when there are several).
+    ``layout`` ``"NHWC"`` (default) runs feature maps channels last; ``"NCHW"`` keeps ONNX
+    order except around convolutions and pooling (which are emitted in NHWC)."""
+    return _Importer(g, layout).run()
+
+
+def build_x86(mod: tvm.IRModule):
+    """Compile with TVM's LLVM backend for the host; returns a Relax executable."""
+    return relax.build(mod, tvm.target.Target({"kind": "llvm"}))
+
+
+def run_vm(executable, *inputs: np.ndarray) -> list[np.ndarray]:
+    """Run a Relax executable's ``main`` on the host, per sample (the module is batch 1)."""
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    n = inputs[0].shape[0]
+    outs: list[list[np.ndarray]] = []
+    for i in range(n):
+        res = vm["main"](*[tvm.runtime.tensor(np.ascontiguousarray(a[i:i + 1])) for a in inputs])
+        items = [r.numpy() for r in res] if isinstance(res, (list, tuple)) or (
+            hasattr(res, "__len__") and not hasattr(res, "numpy")) else [res.numpy()]
+        outs.append(items)
+    return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))]
