@@ -12,7 +12,8 @@ problems listed at once):
 * ``pool`` layers and fused pools: max or avg, any kernel / stride, padding smaller than the
   kernel, ``ceil_mode``, ``count_include_pad``, dilation 1.
 * Activations: 1..32-bit signed or unsigned integers; the external streams carry one element
-  per beat in the 8/16/32-bit container of :mod:`edgepool.runtime.axis`.
+  per beat in the 8/16/32/64-bit container of :mod:`edgepool.runtime.axis`. The program's
+  output may be up to 64 bits wide (the final accumulator of 16-bit models, 64-bit words).
 
 Parallelism per layer is a :class:`LayerFolding`: ``pe`` output channels and ``simd`` input
 channels per cycle in the MAC array (``pe | OC``, ``simd | C``) and ``pool_simd`` channels per
@@ -26,10 +27,13 @@ always named :data:`TOP_NAME`.
 from __future__ import annotations
 
 import json
+import math
 import re
+import shutil
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,11 +95,39 @@ class RtlDesign:
     out_elems: int
 
     def to_json(self) -> dict:
+        """JSON form; files inside ``out_dir`` are stored relative to it (a build directory
+        can be moved), library modules of ``sim/rtl`` by absolute path."""
+
+        def rel(p: Path) -> str:
+            p = Path(p)
+            try:
+                return str(p.relative_to(self.out_dir))
+            except ValueError:
+                return str(p)
+
         d = asdict(self)
-        d["out_dir"] = str(self.out_dir)
-        d["sources"] = [str(p) for p in self.sources]
-        d["mem_files"] = [str(p) for p in self.mem_files]
+        d["out_dir"] = "."
+        d["sources"] = [rel(p) for p in self.sources]
+        d["mem_files"] = [rel(p) for p in self.mem_files]
         return d
+
+    @staticmethod
+    def from_json(d: Mapping, out_dir: str | Path) -> RtlDesign:
+        """Inverse of :meth:`to_json`, relative paths resolved against ``out_dir``."""
+        base = Path(out_dir)
+        d = dict(d)
+        d["out_dir"] = base
+        d["sources"] = [base / p for p in d["sources"]]
+        d["mem_files"] = [base / p for p in d["mem_files"]]
+        d["blocks"] = [BlockInfo(**b) for b in d["blocks"]]
+        d["layer_streams"] = [tuple(x) for x in d["layer_streams"]]
+        return RtlDesign(**d)
+
+    @staticmethod
+    def load(out_dir: str | Path) -> RtlDesign:
+        """The design written by :func:`generate_rtl` into ``out_dir`` (``design.json``)."""
+        base = Path(out_dir)
+        return RtlDesign.from_json(json.loads((base / "design.json").read_text()), base)
 
 
 def sanitize(name: str, index: int) -> str:
@@ -110,7 +142,9 @@ def _label(text: str) -> str:
 
 
 def _sv64(v: int) -> str:
-    return f"-64'sd{-v}" if v < 0 else f"64'sd{v}"
+    """A signed 64-bit literal (negative values as two's complement hex: -2^63 has no
+    positive decimal counterpart in 64 bits)."""
+    return f"64'sh{v & (2**64 - 1):016x}" if v < 0 else f"64'sd{v}"
 
 
 def _divisors(n: int) -> list[int]:
@@ -126,9 +160,9 @@ def default_folding(layer: HwLayer) -> LayerFolding:
     return LayerFolding(pe if layer.kind == "conv" else 1, simd if layer.kind == "conv" else 1, 1)
 
 
-def _check_type(t: QType, what: str, problems: list[str]) -> None:
-    if t.is_float or not 1 <= t.bits <= 32:
-        problems.append(f"{what}: type {t} (the RTL streams 1..32-bit integers)")
+def _check_type(t: QType, what: str, problems: list[str], max_bits: int = 32) -> None:
+    if t.is_float or not 1 <= t.bits <= max_bits:
+        problems.append(f"{what}: type {t} (the RTL streams 1..{max_bits}-bit integers here)")
 
 
 def _check_pool(p: PoolSpec, c: int, lanes: int, what: str, problems: list[str]) -> None:
@@ -169,7 +203,10 @@ def check_supported(program: HwProgram, folding: Mapping[str, LayerFolding] | No
         what = f"layer {i} ({_label(layer.name)})"
         fold = folding.get(layer.name, default_folding(layer))
         _check_type(layer.in_type, what + " input", problems)
-        _check_type(layer.out_type, what + " output", problems)
+        # the program's output (a final accumulator) may use 64-bit words
+        last = i == len(program.layers) - 1
+        _check_type(layer.out_type, what + " output", problems,
+                    64 if last and layer.kind == "conv" and layer.pool is None else 32)
         h, w, c = layer.in_shape
         if prev is not None:
             if int(np.prod(prev.out_shape)) != h * w * c:
@@ -265,9 +302,12 @@ def _pool_params(p: PoolSpec, h: int, w: int, c: int, t: QType, lanes: int) -> d
 
 
 def generate_rtl(program: HwProgram, out_dir: str | Path,
-                 folding: Mapping[str, LayerFolding] | None = None) -> RtlDesign:
+                 folding: Mapping[str, LayerFolding] | None = None, *,
+                 copy_library: bool = False) -> RtlDesign:
     """Write ``<out_dir>/ep_top.sv``, the ``.hex`` ROM images and ``design.json``; return the
-    design (sources = library modules + top, in compile order)."""
+    design (sources = library modules + top, in compile order). ``copy_library`` copies the
+    hand-written modules of ``sim/rtl`` next to the top (a self-contained directory, as the
+    build's ``rtl/``); otherwise the design refers to them in place."""
     import jinja2
 
     check_supported(program, folding)
@@ -351,9 +391,14 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
                        out_signed=program.out_type.signed, streams=streams, blocks=bdicts)
     top_path = out / f"{TOP_NAME}.sv"
     top_path.write_text(text)
+    library = [RTL_DIR / f for f in LIBRARY]
+    if copy_library:
+        for f in library:
+            shutil.copyfile(f, out / f.name)
+        library = [out / f.name for f in library]
     design = RtlDesign(
         out_dir=out, top=TOP_NAME,
-        sources=[RTL_DIR / f for f in LIBRARY] + [top_path], mem_files=mem_files, blocks=blocks,
+        sources=library + [top_path], mem_files=mem_files, blocks=blocks,
         streams=[s["name"] for s in streams], layer_names=[ly.name for ly in program.layers],
         layer_streams=layer_streams, in_bits=program.in_type.bits,
         in_signed=program.in_type.signed, out_bits=program.out_type.bits,
@@ -361,3 +406,101 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
         out_elems=int(np.prod(program.out_shape)))
     (out / "design.json").write_text(json.dumps(design.to_json(), indent=1))
     return design
+
+
+# --------------------------------------------------------------------------- build stage
+def _largest_divisor(n: int, cap: int) -> int:
+    """Largest divisor of ``n`` that is at most ``max(cap, 1)``."""
+    return max(d for d in _divisors(n) if d <= max(1, cap))
+
+
+def folding_from_config(program: HwProgram, cfg: Any | None
+                        ) -> tuple[dict[str, LayerFolding], list[str]]:
+    """Per-layer RTL folding from an :class:`edgepool.dse.cost.HlsConfig` (``None``: the
+    :func:`default_folding`), and notes on every value that had to be changed.
+
+    Dataflow configs give PE / SIMD per layer (or one value for all); an overlay config's single
+    PE / SIMD is applied to every layer (the RTL is a dataflow chain). Each value is clamped to the
+    largest divisor of the layer's OC (PE) / C (SIMD) not above it. Pool lanes follow the HLS
+    engines: a fused pool gets ``PE`` lanes (the HLS ``conv_pool_layer`` uses LANES = PE), a
+    standalone pool the layer's SIMD clamped to a divisor of C.
+    """
+    folds: dict[str, LayerFolding] = {}
+    notes: list[str] = []
+    for i, layer in enumerate(program.layers):
+        c = layer.in_shape[2]
+        if cfg is None:
+            f = default_folding(layer)
+            folds[layer.name] = f
+            continue
+        pe_req, simd_req = int(cfg.pe_of(i)), int(cfg.simd_of(i))
+        label = f"layer {i} ({_label(layer.name)})"
+        if layer.kind == "conv":
+            oc = layer.out_shape[2]
+            pe, simd = _largest_divisor(oc, pe_req), _largest_divisor(c, simd_req)
+            if pe != pe_req:
+                notes.append(f"{label}: PE {pe_req} -> {pe} (must divide OC {oc})")
+            if simd != simd_req:
+                notes.append(f"{label}: SIMD {simd_req} -> {simd} (must divide C {c})")
+            f = LayerFolding(pe, simd, pe if layer.pool is not None else 1)
+        else:
+            lanes = _largest_divisor(c, simd_req)
+            if lanes != simd_req:
+                notes.append(f"{label}: pool lanes {simd_req} -> {lanes} (must divide C {c})")
+            f = LayerFolding(1, 1, lanes)
+        folds[layer.name] = f
+    return folds, notes
+
+
+def stage_rtl(ctx: Any) -> None:
+    """Build stage ``rtl``: ``ctx.out/rtl/`` gets the generated top, the ROM ``.hex`` images,
+    the library modules and ``design.json``; ``ctx.manifest["rtl"]`` records the files, the
+    folding used (from ``ctx.hls_config`` when the dse stage chose one), the top name and
+    whether the program is supported. An unsupported program is recorded (manifest + notes),
+    not a build failure: the other backends still work."""
+    program = ctx.program
+    cfg = getattr(ctx, "hls_config", None)
+    entry: dict[str, Any] = {"dir": "rtl", "top": TOP_NAME}
+    try:
+        folds, fold_notes = folding_from_config(program, cfg)
+    except (AttributeError, IndexError, TypeError, ValueError) as e:
+        folds, fold_notes = folding_from_config(program, None)
+        fold_notes = [f"hls_config unusable for the RTL ({e}); default folding"]
+        cfg = None
+    entry["folding_source"] = "hls_config" if cfg is not None else "default"
+    if cfg is not None and getattr(cfg, "style", "dataflow") != "dataflow":
+        fold_notes.insert(0, f"hls_config style {cfg.style!r}: the RTL is a dataflow chain, "
+                             "its PE / SIMD applied to every layer")
+    entry["folding"] = {ly.name: asdict(folds[ly.name]) for ly in program.layers}
+    entry["folding_notes"] = fold_notes
+    try:
+        design = generate_rtl(program, ctx.out / "rtl", folds, copy_library=True)
+    except UnsupportedOpError as e:
+        entry.update(supported=False, reason=e.problems, files=[])
+        ctx.manifest["rtl"] = entry
+        ctx.notes.append("rtl: not generated, the program is not supported by the RTL: "
+                         + "; ".join(e.problems))
+        return
+    files = sorted(str(p.relative_to(ctx.out)) for p in ctx.out.joinpath("rtl").iterdir())
+    interval = max(b.window_beats for b in design.blocks)
+    entry.update(supported=True, reason=[], files=files, design="rtl/design.json",
+                 sources=[f"rtl/{p.name}" for p in design.sources],
+                 window_beats={b.inst: b.window_beats for b in design.blocks},
+                 interval_cycles=interval, in_bits=design.in_bits, out_bits=design.out_bits,
+                 out_container_bits=container_bits(design.out_bits))
+    mhz = _clock_mhz(ctx, cfg)
+    entry["clock_mhz"] = mhz
+    ctx.manifest["rtl"] = entry
+    fps = f", ~{mhz * 1e6 / interval:,.0f} frames/s at {mhz:g} MHz" if mhz else ""
+    ctx.notes.append(f"rtl: {len(design.blocks)} blocks in rtl/{TOP_NAME}.sv, "
+                     f"{interval} cycles/frame at steady state{fps}"
+                     + (f" ({'; '.join(fold_notes)})" if fold_notes else ""))
+
+
+def _clock_mhz(ctx: Any, cfg: Any | None) -> float | None:
+    """The build's clock: the chosen config's, else the target's default, else None."""
+    clocks = getattr(getattr(ctx, "target", None), "clocks", None) or {}
+    for v in (getattr(cfg, "clock_mhz", None), clocks.get("default_mhz")):
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
+            return float(v)
+    return None

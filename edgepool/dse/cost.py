@@ -122,6 +122,9 @@ class HlsConfig:
     (dataflow). ``act_bits`` is the activation container of the overlay's DDR buffers; the
     dataflow engines use each layer's own types. ``depth`` is the pipeline depth charged per
     invocation of a pipelined loop (calibrate against Vitis' schedule report).
+    ``ddr_port_gbps`` caps every overlay DMA transfer at the sustained bandwidth of one HP port
+    (GB/s; e.g. the board's ``memory.ddr_gbps / hp_ports``): a transfer of ``B`` bytes then takes
+    at least ``B / (ddr_port_gbps / clock)`` cycles. 0 keeps the port-width bound alone.
     """
 
     style: Literal["dataflow", "overlay"] = "dataflow"
@@ -142,11 +145,14 @@ class HlsConfig:
     sum_bits: int = 16
     int8_dsp_packing: bool = True
     depth: int = 10
+    ddr_port_gbps: float = 0.0   # sustained DDR bandwidth of one m_axi port (0 = port-width bound)
 
     def pe_of(self, i: int) -> int:
+        """PE of layer ``i`` (the one PE of the overlay)."""
         return self.pe if isinstance(self.pe, int) else self.pe[i]
 
     def simd_of(self, i: int) -> int:
+        """SIMD of layer ``i`` (the one SIMD of the overlay)."""
         return self.simd if isinstance(self.simd, int) else self.simd[i]
 
     def overlay_params(self) -> OverlayParams:
@@ -322,23 +328,33 @@ def overlay_iterations(layer: HwLayer, p: OverlayParams) -> dict[str, int]:
     return it
 
 
+def dma_cycles(words: int, word_bits: int, cfg: HlsConfig) -> int:
+    """Cycles to move ``words`` words of ``word_bits`` over one m_axi port: ``ceil(word_bits /
+    dma_bits)`` beats per word, and at least the bytes over the port's sustained DDR bandwidth
+    (``cfg.ddr_port_gbps``, when set)."""
+    cycles = words * math.ceil(word_bits / cfg.dma_bits)
+    if cfg.ddr_port_gbps > 0 and words > 0:
+        bytes_per_cycle = cfg.ddr_port_gbps * 1e9 / (cfg.clock_mhz * 1e6)
+        cycles = max(cycles, math.ceil(words * word_bits / 8 / bytes_per_cycle))
+    return cycles
+
+
 def overlay_layer_cost(layer: HwLayer, cfg: HlsConfig) -> LayerCost:
     """Cycles of one overlay layer: per tile, the weight/bias DMA, then the dataflow region
     (read, conv, pool, write run concurrently: the slowest stage), DMA-bound when the port
-    moves fewer bits per cycle than a word."""
+    moves fewer bits per cycle than a word or the DDR bandwidth (``ddr_port_gbps``) is lower."""
     p = cfg.overlay_params()
     check_layer(layer, p)
     it = overlay_iterations(layer, p)
     act_word = p.simd * p.act_bits
-    rd_c = math.ceil(act_word / cfg.dma_bits)
-    w_c = math.ceil(p.pe * p.simd * p.w_bits / cfg.dma_bits)
-    b_c = math.ceil(64 / cfg.dma_bits)
+    w_word = p.pe * p.simd * p.w_bits
     cycles = DESC_WORDS + cfg.depth
     h, w, c = layer.in_shape
     if layer.kind != "conv":
         pg = pool_geom(layer.pool, (h, w), c // p.simd)
-        stages = [it["ovl.rd"] * rd_c, it["pool.load"] + it["pool.step"] + (1 + pg.oh) * cfg.depth,
-                  it["ovl.wr"] * rd_c]
+        stages = [dma_cycles(it["ovl.rd"], act_word, cfg),
+                  it["pool.load"] + it["pool.step"] + (1 + pg.oh) * cfg.depth,
+                  dma_cycles(it["ovl.wr"], act_word, cfg)]
         cycles += max(stages) + cfg.depth
         return LayerCost(layer.name, it, cycles, 0, 0, 0)
     tile_nf = choose_tile_nf(layer, p)
@@ -348,15 +364,16 @@ def overlay_layer_cost(layer: HwLayer, cfg: HlsConfig) -> LayerCost:
         nf = min(tile_nf, nf_all - t)
         ti = conv_iterations(layer, p.pe, p.simd, nf)
         kkcf = layer.kernel[0] * layer.kernel[1] * (c // p.simd)
-        cycles += nf * kkcf * w_c + nf * p.pe * b_c + 2 * cfg.depth
-        stages = [h * w * (c // p.simd) * rd_c,
+        cycles += (dma_cycles(nf * kkcf, w_word, cfg) + dma_cycles(nf * p.pe, 64, cfg)
+                   + 2 * cfg.depth)
+        stages = [dma_cycles(h * w * (c // p.simd), act_word, cfg),
                   ti["conv.load"] + ti["conv.step"] + (1 + oh_conv) * cfg.depth]
         oh, ow = layer.conv_out_hw
         if layer.pool is not None:
             pg = pool_geom(layer.pool, layer.conv_out_hw, nf)
             stages.append(ti["pool.load"] + ti["pool.step"] + (1 + pg.oh) * cfg.depth)
             oh, ow = pg.oh, pg.ow
-        stages.append(oh * ow * nf * (p.pe // p.simd) * rd_c)
+        stages.append(dma_cycles(oh * ow * nf * (p.pe // p.simd), act_word, cfg))
         cycles += max(stages) + cfg.depth
     return LayerCost(layer.name, it, cycles, 0, 0, 0)
 
@@ -401,3 +418,180 @@ def estimate(program: HwProgram, cfg: HlsConfig) -> ProgramCost:
 def act_container(bits: int) -> int:
     """Activation container width (8, 16 or 32) of a ``bits``-wide type."""
     return container_bits(bits)
+
+
+# --------------------------------------------------------------------------- RTL variant
+# The hand-written RTL of ``sim/rtl`` (``edgepool.codegen.rtl``) is a different engine from the
+# HLS library: one element per beat between layers, a line buffer of KH+SH rows that overlaps
+# frames, a PE -> 1 serializer after the MAC array and its own pipeline depths. Its cycle counts
+# are therefore modelled separately (the HLS formulas above stay equal to the C-simulation
+# counters). Calibrated against Verilator (tests/rtl/test_rtl_lenet.py prints the comparison;
+# sim/README.md has the table).
+
+#: pipeline depths of the RTL blocks, in cycles (see the module docstrings in sim/rtl)
+RTL_ROW_TO_ISSUE = 1       # last element of a row accepted -> first window read issued
+RTL_ISSUE_TO_BEAT = 2      # window read issued -> beat leaves ep_swg (RAM read + FIFO)
+RTL_MVAU_DEPTH = 2         # last beat of a window into ep_mvau -> result word valid
+RTL_POOL_DEPTH = 1         # last tap into ep_pool -> result word valid
+
+
+@dataclass(frozen=True)
+class RtlBlockTiming:
+    """Modelled timing of one RTL block (a conv's MAC array or a pool unit) for frame 0."""
+
+    kind: str                    # "conv" or "pool"
+    window_beats: int            # ep_swg beats per frame (exact; one per cycle when not starved)
+    first_beat: int              # cycle of its first window beat (frame 0)
+    last_beat: int               # cycle of its last window beat (frame 0)
+    out_elems: int
+
+
+@dataclass(frozen=True)
+class RtlLayerCost:
+    """Modelled cycles of one HwLayer on the RTL, in the chain fed one element per cycle."""
+
+    name: str
+    blocks: tuple[RtlBlockTiming, ...]
+    first_in: int                # cycle its first input element is accepted (frame 0)
+    last_out: int                # cycle its last output element leaves (frame 0)
+    interval: int                # steady-state cycles per frame of its slowest block
+
+    @property
+    def latency(self) -> int:
+        """First input element to last output element of frame 0, inclusive."""
+        return self.last_out - self.first_in + 1
+
+
+@dataclass(frozen=True)
+class RtlCost:
+    """Modelled cycles of a program on the RTL chain: per layer, the frame-0 latency and the
+    steady-state interval (the slowest block: its window beats, or its input elements)."""
+
+    layers: tuple[RtlLayerCost, ...]
+    latency_cycles: int
+    interval_cycles: int
+    clock_mhz: float
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.clock_mhz * 1e6 / self.interval_cycles
+
+
+def _rtl_window_block(avail: list[int], *, h: int, w: int, c: int, lanes: int, kh: int,
+                      kw: int, sh: int, pt: int, oh: int, ow: int, repeat: int, depth: int,
+                      out_lanes: int) -> tuple[list[int], int, int, int]:
+    """Element timing through ep_swg -> (MAC array | pool) -> ep_ser of one block.
+
+    ``avail[k]``: first cycle input element k can be handed over. Returns the output elements'
+    cycles (consumer always ready), the first input acceptance and the first / last window
+    beat. ``repeat`` = OC/PE folds of a MAC array, 0 for a pool unit. Models the line buffer's
+    write gate (a row may be written when it is less than KH+SH
+    rows ahead of the window origin) and the serializer; a serializer slower than the windows
+    (out_lanes > window beats) stalls the MAC array, which is not modelled."""
+    cs = c // lanes
+    nrows = kh + sh
+    row_elems = w * c
+    if repeat:                               # MAC array: a word per (ox, fold), all of C
+        wpf, words_per_row = cs * kh * kw, ow * repeat
+    else:                                    # pool: a word per (ox, channel group)
+        wpf, words_per_row = kh * kw, ow * cs
+    accept = [0] * len(avail)
+    k = 0
+    prev = -1
+    row_done: list[int] = []
+    end_prev = 0                             # cycle after the previous output row's last issue
+    row_end: list[int] = []                  # per output row: cycle after its last issue
+    first_beat = last_beat = -1
+    out: list[int] = []
+    ser_free = -(10 ** 9)
+
+    def y0c(oy: int) -> int:
+        return max(oy * sh - pt, 0)
+
+    def gate(r: int) -> int:
+        """First cycle row r may be written: its slot is free once the window origin passed."""
+        if r < nrows:
+            return 0
+        oy = next(o for o in range(oh + 1) if o == oh or y0c(o) > r - nrows)
+        return row_end[oy - 1] if oy >= 1 and oy - 1 < len(row_end) else 0
+
+    def take_rows(n_rows: int) -> None:
+        nonlocal k, prev
+        while len(row_done) < n_rows:
+            r = len(row_done)
+            g = gate(r)
+            for _ in range(row_elems):
+                t = max(avail[k], prev + 1, g)
+                accept[k] = t
+                prev = t
+                k += 1
+            row_done.append(prev)
+
+    for oy in range(oh):
+        need = min(oy * sh - pt + kh, h)
+        take_rows(need)
+        start = max(end_prev, row_done[need - 1] + RTL_ROW_TO_ISSUE)
+        if oy == 0:
+            first_beat = start + RTL_ISSUE_TO_BEAT
+        for q in range(words_per_row):
+            b_last = start + (q + 1) * wpf - 1 + RTL_ISSUE_TO_BEAT
+            v = b_last + depth
+            if out_lanes == 1:
+                out.append(v)
+            else:
+                acc = max(v, ser_free)
+                ser_free = acc + out_lanes
+                out.extend(acc + 1 + p for p in range(out_lanes))
+        end_prev = start + words_per_row * wpf
+        row_end.append(end_prev)
+        last_beat = end_prev - 1 + RTL_ISSUE_TO_BEAT
+    take_rows(h)                              # rows below the last window (drained)
+    return out, accept[0], first_beat, last_beat
+
+
+def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> RtlCost:
+    """Cycles of ``program`` on the generated RTL chain (``edgepool.codegen.rtl``) with
+    ``folding`` (layer name -> object with ``pe``, ``simd``, ``pool_simd``; missing layers use
+    ``edgepool.codegen.rtl.default_folding``), its input fed one element per cycle and its
+    output never stalled. Per layer: frame-0 latency from its first input to its last output
+    inside the chain (so a layer is paced by its producer, as in the hardware) and the
+    steady-state interval of its slowest block (frames overlap in the line buffers)."""
+    from ..codegen.rtl import default_folding
+
+    folding = folding or {}
+    t = list(range(int(math.prod(program.in_shape))))
+    layers = []
+    for layer in program.layers:
+        f = folding.get(layer.name) or default_folding(layer)
+        h, w, c = layer.in_shape
+        blocks = []
+        first_in = None
+        if layer.kind == "conv":
+            oc = layer.out_shape[2]
+            oh, ow = layer.conv_out_hw
+            t, acc0, fb, lb = _rtl_window_block(
+                t, h=h, w=w, c=c, lanes=f.simd, kh=layer.kernel[0], kw=layer.kernel[1],
+                sh=layer.stride[0], pt=layer.pads[0], oh=oh, ow=ow, repeat=oc // f.pe,
+                depth=RTL_MVAU_DEPTH, out_lanes=f.pe)
+            first_in = acc0
+            beats = oh * ow * (oc // f.pe) * layer.kernel[0] * layer.kernel[1] * (c // f.simd)
+            blocks.append(RtlBlockTiming("conv", beats, fb, lb, oh * ow * oc))
+            pool_in = (oh, ow, oc)
+        else:
+            pool_in = (h, w, c)
+        if layer.pool is not None:
+            p = layer.pool
+            ph, pw, pc = pool_in
+            lanes = f.pool_simd
+            poh, pow_ = p.out_hw(ph, pw)
+            t, acc0, fb, lb = _rtl_window_block(
+                t, h=ph, w=pw, c=pc, lanes=lanes, kh=p.kernel[0], kw=p.kernel[1],
+                sh=p.stride[0], pt=p.pads[0], oh=poh, ow=pow_, repeat=0, depth=RTL_POOL_DEPTH,
+                out_lanes=lanes)
+            first_in = acc0 if first_in is None else first_in
+            beats = poh * pow_ * p.kernel[0] * p.kernel[1] * (pc // lanes)
+            blocks.append(RtlBlockTiming("pool", beats, fb, lb, poh * pow_ * pc))
+        interval = max(max(b.window_beats, b.out_elems) for b in blocks)
+        interval = max(interval, h * w * c)
+        layers.append(RtlLayerCost(layer.name, tuple(blocks), first_in, t[-1], interval))
+    return RtlCost(tuple(layers), t[-1] + 1, max(ly.interval for ly in layers), clock_mhz)

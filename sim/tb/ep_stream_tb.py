@@ -44,7 +44,7 @@ async def stream_bench(dut) -> None:
     if cfg.reset_frame >= 0:
         # frames before the interrupted one, then half of it, then a reset
         for i in range(cfg.reset_frame):
-            checker.expect(model(cfg.frames[i]))
+            checker.expect(model(cfg.frames[i]) if cfg.check_values else None)
             await driver.send(cfg.frames[i])
         await with_timeout(receive(cfg.reset_frame), budget, "ns")
         checked_frames += list(range(cfg.reset_frame))
@@ -63,7 +63,7 @@ async def stream_bench(dut) -> None:
         rest = list(range(len(cfg.frames)))
 
     for i in rest:
-        checker.expect(model(cfg.frames[i]))
+        checker.expect(model(cfg.frames[i]) if cfg.check_values else None)
     rx = cocotb.start_soon(receive(len(rest)))
     for i in rest:
         await driver.send(cfg.frames[i])

@@ -27,6 +27,7 @@ class BenchConfig:
     input_gaps: float = 0.0             # probability the source idles in a cycle
     reset_frame: int = -1               # reset in the middle of this frame (dropped), -1 = never
     seed: int = 0
+    check_values: bool = True           # False: count beats / frames only (a plain executor run)
     timeout_cycles: int = 1_000_000
 
     @staticmethod
