@@ -82,10 +82,13 @@ inline ap_int<AB + 1> shift_round_right(const ap_int<AB>& x, int s) {
 
 // requantize: (acc * 2^-shift rounded half to even), ReLU, saturate to [lo, hi] (lo <= 0 <= hi
 // is not required; lo/hi are the target type's range). Exact for every shift (also <= 0).
-template <int AB>
-inline ap_int<33> requantize(const ap_int<AB>& acc, int shift, bool relu, int lo, int hi) {
+// RB = result bits: every value of [lo, hi] must fit (33 for outputs of up to 32 bits; a raw
+// 64-bit accumulator output uses 65 with lo/hi = the int64 range).
+template <int AB, int RB = 33>
+inline ap_int<RB> requantize(const ap_int<AB>& acc, int shift, bool relu, long long lo,
+                             long long hi) {
 #pragma HLS INLINE
-    ap_int<33> y;
+    ap_int<RB> y;
     if (shift > 0) {
         ap_int<AB + 1> q = shift_round_right<AB>(acc, shift);
         if (relu && q < 0) q = 0;
@@ -94,15 +97,15 @@ inline ap_int<33> requantize(const ap_int<AB>& acc, int shift, bool relu, int lo
         else y = q;
     } else {
         // Left shift by ls >= 0 with saturation, decided before shifting (no overflow).
-        // ls is clamped at 34: beyond it both limits are 0, as they are for ls = 34.
-        const int ls = -shift > 34 ? 34 : -shift;
+        // ls is clamped at RB + 1: beyond it both limits are 0, as they are for ls = RB + 1.
+        const int ls = -shift > RB + 1 ? RB + 1 : -shift;
         ap_int<AB + 1> a = acc;
         if (relu && a < 0) a = 0;
-        ap_int<36> hi_lim = ap_int<36>(hi) >> ls;             // floor(hi / 2^ls)
-        ap_int<36> lo_lim = -((-ap_int<36>(lo)) >> ls);       // ceil(lo / 2^ls)
+        ap_int<RB + 3> hi_lim = ap_int<RB + 3>(hi) >> ls;             // floor(hi / 2^ls)
+        ap_int<RB + 3> lo_lim = -((-ap_int<RB + 3>(lo)) >> ls);       // ceil(lo / 2^ls)
         if (a > hi_lim) y = hi;
         else if (a < lo_lim) y = lo;
-        else y = ap_int<33>(a) << ls;
+        else y = ap_int<RB>(a) << ls;
     }
     return y;
 }

@@ -25,7 +25,7 @@ struct ReqParams {
     int shift;              // acc_frac - out.frac (may be <= 0)
     bool relu;
     bool in_signed;         // input lanes are signed (else unsigned)
-    int lo, hi;             // saturation range of the output type
+    long long lo, hi;       // saturation range of the output type
 };
 
 // Traits T must provide: SIMD, PE, IN_EW (input lane bits), OUT_EW (output lane bits), W_BITS,
@@ -36,6 +36,8 @@ struct ConvTypes {
     typedef ap_uint<T::PE * T::OUT_EW> out_word;
     typedef ap_uint<T::PE * T::SIMD * T::W_BITS> w_word;
     typedef ap_int<T::ACC_BITS> acc_t;
+    // width of a requantized value before it is stored in an OUT_EW lane (holds [lo, hi])
+    static const int REQ_BITS = T::OUT_EW > 32 ? T::OUT_EW + 1 : 33;
 };
 
 // The engine. nf = output folds computed in this call (all of OC in a dataflow layer, one tile
@@ -104,8 +106,8 @@ CONV_ROWS:
                     for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
                         set_lane<T::OUT_EW>(ow, p,
-                                            requantize<T::ACC_BITS>(acc[p], rq.shift, rq.relu,
-                                                                    rq.lo, rq.hi));
+                                            requantize<T::ACC_BITS, ConvTypes<T>::REQ_BITS>(
+                                                acc[p], rq.shift, rq.relu, rq.lo, rq.hi));
                     }
                     out.write(ow);
                 }

@@ -15,13 +15,25 @@
 
 namespace edgepool {
 
-// AXI4-Stream beat (TDATA, TKEEP, TLAST), the same fields as Vitis' ap_axiu<8*BYTES, 0, 0, 0>.
+// AXI4-Stream beat (TDATA, TKEEP, TSTRB, TLAST). Under Vitis HLS it IS ap_axiu<8*BYTES, 0, 0, 0>
+// (ap_axi_sdata.h): only that type gives the axis port its TLAST/TKEEP side channels (a plain
+// struct would be packed into TDATA). Without the vendor header (g++ C simulation here) a struct
+// with the same field names stands in.
+#if defined(__SYNTHESIS__) || defined(EP_USE_AP_AXIU)
+}  // namespace edgepool
+#include <ap_axi_sdata.h>
+namespace edgepool {
+template <int BYTES>
+using axis_beat = ap_axiu<8 * BYTES, 0, 0, 0>;
+#else
 template <int BYTES>
 struct axis_beat {
     ap_uint<8 * BYTES> data;
     ap_uint<BYTES> keep;
+    ap_uint<BYTES> strb;
     ap_uint<1> last;
 };
+#endif
 
 // Stream declaration with a FIFO depth.
 #define EP_STREAM(name, type, depth) \
@@ -164,6 +176,7 @@ void words_to_axis(hls::stream<ap_uint<LANES * EW> >& in, hls::stream<axis_beat<
 #pragma HLS UNROLL
                     b.keep[k] = k < valid ? 1 : 0;
                 }
+                b.strb = b.keep;
                 b.last = last ? 1 : 0;
                 out.write(b);
                 d = 0;
@@ -186,6 +199,7 @@ void words_to_axis(hls::stream<ap_uint<LANES * EW> >& in, hls::stream<axis_beat<
                 b.data.range(e * CONT + CONT - 1, e * CONT) = c.range();
             }
             b.keep = ~ap_uint<BYTES>(0);
+            b.strb = b.keep;
             b.last = i == n_beats - 1 ? 1 : 0;
             out.write(b);
         }

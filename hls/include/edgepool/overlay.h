@@ -12,7 +12,8 @@
 //
 // Descriptor: 40 little-endian 32-bit words (signed where noted):
 //    0 magic 0xED900001     1 kind (0 conv, 1 pool)   2 flags (bit0 relu, bit1 in_signed,
-//    bit2 out_signed, bit3 pool present, bit4 pool is avg, bit5 count_include_pad)
+//    bit2 out_signed, bit3 pool present, bit4 pool is avg, bit5 count_include_pad, bit6 raw
+//    accumulator output: no saturation, out_lo/out_hi ignored; for outputs wider than 32 bits)
 //    3 in_h  4 in_w  5 in_c  6 out_c   7 conv_oh  8 conv_ow (pool input size; = in_h/in_w for a
 //    pool layer)   9 kh 10 kw 11 sh 12 sw 13 dh 14 dw 15 pt 16 pl 17 pb 18 pr (conv window)
 //   19 shift (int32)  20 out_lo (int32)  21 out_hi (int32)
@@ -22,6 +23,8 @@
 //   37..39 reserved (0).
 #ifndef EDGEPOOL_OVERLAY_H
 #define EDGEPOOL_OVERLAY_H
+
+#include <climits>
 
 #include "common.h"
 #include "conv.h"
@@ -34,7 +37,7 @@ static const unsigned DESC_MAGIC = 0xED900001u;
 
 enum DescFlags {
     DF_RELU = 1, DF_IN_SIGNED = 2, DF_OUT_SIGNED = 4, DF_POOL = 8, DF_POOL_AVG = 16,
-    DF_COUNT_PAD = 32
+    DF_COUNT_PAD = 32, DF_RAW_ACC = 64
 };
 
 struct LayerDesc {
@@ -132,8 +135,9 @@ void ov_conv_tile(const typename OvTypes<OV>::act_word* act_in,
     typedef OvConvT<OV> CT;
     const WinGeom g = desc_conv_geom(d, OV::SIMD);
     const int flags = d.flags();
-    const ReqParams rq = {d.w[19], (flags & DF_RELU) != 0, (flags & DF_IN_SIGNED) != 0, d.w[20],
-                          d.w[21]};
+    const bool raw = (flags & DF_RAW_ACC) != 0;           // 64-bit accumulator output
+    const ReqParams rq = {d.w[19], (flags & DF_RELU) != 0, (flags & DF_IN_SIGNED) != 0,
+                          raw ? LLONG_MIN : (long long)d.w[20], raw ? LLONG_MAX : (long long)d.w[21]};
     const int out_c = d.w[6];
     const int ch_off = tile * d.w[32] * OV::PE / OV::SIMD;
     const int pix_stride = out_c / OV::SIMD;

@@ -1,0 +1,260 @@
+# SPDX-License-Identifier: Apache-2.0
+"""HLS code generation: a lowered :class:`~edgepool.codegen.program.HwProgram` plus a hardware
+configuration (:class:`~edgepool.dse.cost.HlsConfig`) → a self-contained Vitis HLS project in
+``<build>/hls/``.
+
+Generated files (names never derive from raw model text; see :mod:`.names`):
+
+| file | dataflow | overlay |
+|---|---|---|
+| ``<model>_config.h`` | one config struct per layer, stream sizes | ``ovl_cfg`` capacities, memory plan |
+| ``<model>_weights.h`` | weight / bias ROMs (constant arrays) | — |
+| ``desc.bin``, ``weights.bin``, ``bias.bin`` | — | descriptors (40 words per layer), weight words, int64 biases |
+| ``edgepool_top.h`` / ``.cpp`` | ``edgepool_top``: AXI-Stream in/out (TLAST), DATAFLOW | ``edgepool_overlay``: m_axi + s_axilite |
+| ``tb_edgepool.cpp`` | testbench looping over frames in a binary file (g++ and Vitis csim/cosim) | same |
+| ``tb_input.bin``, ``tb_expected.bin`` | a few random frames and their golden outputs | same |
+| ``run_hls.tcl`` | ``vitis_hls -f run_hls.tcl``: csim, csynth, cosim, export IP | same |
+| ``include/edgepool``, ``tb/tb_util.h`` | copy of the HLS library (the project builds anywhere) | same |
+| ``design.json`` | what the executors / vendor stage need (style, top, frame formats, files) | same |
+
+The engines themselves are the hand-written library ``hls/include/edgepool``; the generator
+emits configuration structs and glue only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import markupsafe
+import numpy as np
+
+from ...dse.cost import HlsConfig
+from ...errors import ConfigError
+from ...runtime import axis
+from ...toolchain import REPO_ROOT
+from .. import hls_descriptor as hd
+from ..program import HwProgram, run_reference
+from .config import dataflow_folding, default_config
+from .emit import DataflowNames, dataflow_context, emit_dataflow_top, render, stream_sizes
+from .names import IdentTable, check_safe, comment_text, file_stem
+
+__all__ = ["stage_hls", "generate", "emit_dataflow_top", "default_config", "TOPS",
+           "HLS_LIBRARY", "design_meta"]
+
+HLS_LIBRARY = REPO_ROOT / "hls"
+#: top function per style (must match edgepool.runtime.regmap's IP VLNV)
+TOPS = {"dataflow": "edgepool_top", "overlay": "edgepool_overlay"}
+PROJECT = "edgepool_hls"
+TB_FRAMES = 4                 # frames in tb_input.bin (Vitis csim / cosim self-check)
+DESIGN_JSON = "design.json"
+
+
+def _layer_names(program: HwProgram, table: IdentTable) -> tuple[list[DataflowNames], list]:
+    names, info = [], []
+    seen: set[str] = set()
+    for i, layer in enumerate(program.layers):
+        key = layer.name if layer.name not in seen else f"{layer.name}#{i}"   # duplicates
+        seen.add(layer.name)
+        ident = table.get(key, prefix="layer")
+        nm = DataflowNames(table.claim(f"{ident}_cfg"), table.claim(f"{ident}_pool_cfg"),
+                           table.claim(f"{ident}_w"), table.claim(f"{ident}_b"))
+        names.append(nm)
+        info.append({"index": i, "name": layer.name, "ident": ident})
+    return names, info
+
+
+def _copy_library(dst: Path) -> list[str]:
+    files = []
+    for src in sorted((HLS_LIBRARY / "include" / "edgepool").glob("*.h")):
+        (dst / "include" / "edgepool").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst / "include" / "edgepool" / src.name)
+        files.append(f"include/edgepool/{src.name}")
+    (dst / "tb").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(HLS_LIBRARY / "tb" / "tb_util.h", dst / "tb" / "tb_util.h")
+    files.append("tb/tb_util.h")
+    return files
+
+
+def _tb_frames(program: HwProgram, n: int) -> list[np.ndarray]:
+    t = program.in_type
+    rng = np.random.default_rng(20240601)
+    return [rng.integers(t.min, t.max, size=program.in_shape, endpoint=True) for _ in range(n)]
+
+
+def design_meta(build_dir: Path) -> dict[str, Any]:
+    """The ``hls/design.json`` of a build directory."""
+    return json.loads((Path(build_dir) / "hls" / DESIGN_JSON).read_text())
+
+
+def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: str,
+             board: Any, tb_frames: int = TB_FRAMES) -> dict[str, Any]:
+    """Write the Vitis HLS project of ``program`` on ``cfg`` into ``out_dir`` (the build's
+    ``hls/``) and return its description (also written as ``design.json``)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    style = cfg.style
+    if style not in TOPS:
+        raise ConfigError(f"unknown accelerator style {style!r}", "dataflow or overlay")
+    top = TOPS[style]
+    table = IdentTable({top, "edgepool_design", "d", "ovl_cfg", "OT", "axis_t"})
+    stem = file_stem(program.name)
+    ns = table.claim(f"ep_{stem}")
+    names, layer_info = _layer_names(program, table)
+    labels = [comment_text(info["ident"]) for info in layer_info]
+    config_header = f"{stem}_config.h"
+    weights_header = f"{stem}_weights.h"
+    common = dict(ns=ns, top=top, model_label=comment_text(program.name),
+                  config_header=config_header, weights_header=weights_header)
+    files: dict[str, str | bytes] = {}
+    frames = _tb_frames(program, tb_frames)
+    refs = [run_reference(program, x) for x in frames]
+    meta: dict[str, Any] = {"style": style, "top": top, "namespace": ns, "project": PROJECT,
+                            "config_header": config_header, "layers": layer_info}
+    guard = f"EDGEPOOL_{stem.upper()}"
+    if style == "dataflow":
+        folding = dataflow_folding(program, cfg)
+        beat = cfg.dma_bits // 8
+        ctx = dataflow_context(program, folding, beat, names, src="in_stream",
+                               dst="out_stream", labels=labels)
+        sizes = stream_sizes(program, beat)
+        files[config_header] = render("dataflow_config.h.j2", guard=f"{guard}_CONFIG_H",
+                                      **common, **ctx, **sizes)
+        files[weights_header] = render("dataflow_weights.h.j2", guard=f"{guard}_WEIGHTS_H",
+                                       **common, **ctx)
+        files["edgepool_top.h"] = render("dataflow_top.h.j2", **common)
+        files["edgepool_top.cpp"] = render("dataflow_top.cpp.j2", control="ap_ctrl_none",
+                                           **common, **ctx)
+        files["tb_edgepool.cpp"] = render("tb_dataflow.cpp.j2", **common)
+        in_t, out_t = program.in_type, program.out_type
+        files["tb_input.bin"] = b"".join(axis.pack(x, in_t.bits, in_t.signed, beat)
+                                         for x in frames)
+        files["tb_expected.bin"] = b"".join(axis.pack(y, out_t.bits, out_t.signed)
+                                            for y in refs)
+        meta.update(
+            folding=[list(f) for f in folding], beat_bytes=beat, control="ap_ctrl_none",
+            sources=["edgepool_top.cpp"], tb_data=[],
+            tb={"input": {"bits": in_t.bits, "signed": in_t.signed,
+                          "elems": sizes["in_elems"], "beat_bytes": beat,
+                          "frame_bytes": sizes["in_beats"] * beat},
+                "output": {"bits": out_t.bits, "signed": out_t.signed,
+                           "elems": sizes["out_elems"], "frame_bytes": sizes["out_bytes"]}},
+            stream=sizes)
+    else:
+        p = cfg.overlay_params()
+        img = hd.plan_overlay(program, p)
+        desc = img.desc.copy()
+        for i, layer in enumerate(program.layers):
+            if layer.out_type.bits > 32:            # raw 64-bit accumulator: no saturation
+                desc[i * hd.DESC_WORDS + 2] |= 64   # DF_RAW_ACC (overlay.h)
+        in_elems, out_elems = int(np.prod(program.in_shape)), int(np.prod(program.out_shape))
+        act_bytes = p.act_bits // 8
+        plan = dict(n_layers=img.n_layers, w_words=img.weight_words,
+                    b_entries=int(img.bias.size), act_words=img.act_words,
+                    in_addr=img.in_addr, out_addr=img.out_addr, in_elems=in_elems,
+                    out_elems=out_elems)
+        files[config_header] = render("overlay_config.h.j2", guard=f"{guard}_CONFIG_H",
+                                      params_struct=markupsafe.Markup(p.cpp("ovl_cfg")), **common,
+                                      **plan)
+        files["edgepool_top.h"] = render("overlay_top.h.j2", **common)
+        files["edgepool_top.cpp"] = render(
+            "overlay_top.cpp.j2", depth_desc=int(desc.size), depth_w=max(1, img.weight_words),
+            depth_b=max(1, int(img.bias.size)), depth_act=img.act_words, **common)
+        files["tb_edgepool.cpp"] = render("tb_overlay.cpp.j2", **common)
+        files["desc.bin"] = desc.astype("<u4").tobytes()
+        files["weights.bin"] = img.weights
+        files["bias.bin"] = np.asarray(img.bias, "<i8").tobytes()
+        sign_in, sign_out = program.in_type.signed, program.out_type.signed
+        files["tb_input.bin"] = b"".join(hd.pack_activations(x, p, sign_in) for x in frames)
+        files["tb_expected.bin"] = b"".join(axis.pack(y, p.act_bits, sign_out) for y in refs)
+        meta.update(
+            control="ap_ctrl_hs", sources=["edgepool_top.cpp"],
+            tb_data=["desc.bin", "weights.bin", "bias.bin"],
+            overlay={"params": dataclasses.asdict(p), **plan,
+                     "desc_bytes": int(desc.size) * 4, "weight_bytes": len(img.weights),
+                     "bias_bytes": int(img.bias.size) * 8,
+                     "act_bytes": img.act_words * p.simd * act_bytes},
+            tb={"input": {"bits": p.act_bits, "signed": sign_in, "elems": in_elems,
+                          "frame_bytes": in_elems * act_bytes},
+                "output": {"bits": p.act_bits, "signed": sign_out, "elems": out_elems,
+                           "frame_bytes": out_elems * act_bytes}})
+    board_name = check_safe(board.name)
+    period = 1000.0 / float(cfg.clock_mhz)
+    files["run_hls.tcl"] = render(
+        "run_hls.tcl.j2", style=style, model_label=common["model_label"], board=board_name,
+        part=check_safe(board.part), clock_mhz=f"{float(cfg.clock_mhz):g}",
+        period_ns=f"{period:.3f}", project=PROJECT, top=top, sources=meta["sources"],
+        tb_files=["tb_input.bin", "tb_expected.bin", *meta["tb_data"]])
+    for name, content in files.items():
+        check_safe(name)
+        path = out_dir / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    library = _copy_library(out_dir)
+    meta.update(generated=sorted(files), library=library, tb_frames=tb_frames,
+                board=board_name, part=board.part, clock_mhz=float(cfg.clock_mhz),
+                config=dataclasses.asdict(cfg))
+    (out_dir / DESIGN_JSON).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    return meta
+
+
+def _regmap(style: str, family: str, top: str, dma_bits: int) -> dict[str, Any]:
+    from ...runtime.regmap import default_regmap, validate_regmap
+
+    return validate_regmap(default_regmap(style, family, top=top, dma_bits=dma_bits))
+
+
+def stage_hls(ctx) -> None:
+    """Build stage ``hls``: emit ``<out>/hls/`` from ``ctx.program`` and ``ctx.hls_config``
+    (a default dataflow configuration when the dse stage did not set one); record the design,
+    the register map (``manifest["regmap"]``) and the DMA buffer sizes (``manifest["dma"]``)."""
+    board = ctx.target
+    cfg = ctx.hls_config
+    if cfg is None:
+        cfg = default_config(ctx.program, board.clocks["default_mhz"], "dataflow")
+        ctx.hls_config = cfg
+        ctx.notes.append(f"hls: no dse configuration; default dataflow folding (PE, SIMD) = "
+                         f"{list(zip(cfg.pe, cfg.simd, strict=True))} at {cfg.clock_mhz:g} MHz")
+    out = ctx.out / "hls"
+    if out.exists():
+        shutil.rmtree(out)
+    meta = generate(ctx.program, cfg, out, model_name=ctx.program.name, board=board)
+    regmap = _regmap(cfg.style, board.family, meta["top"], cfg.dma_bits)
+    ctx.manifest["regmap"] = regmap
+    ctx.manifest["hls"] = {
+        "style": cfg.style, "top": meta["top"], "dir": "hls", "design": f"hls/{DESIGN_JSON}",
+        "project": PROJECT, "tcl": "hls/run_hls.tcl", "clock_mhz": float(cfg.clock_mhz),
+        "config": dataclasses.asdict(cfg),
+        "files": [f"hls/{f}" for f in meta["generated"]],
+    }
+    if cfg.style == "dataflow":
+        s = meta["stream"]
+        beat = meta["beat_bytes"]
+        ctx.manifest["dma"] = {
+            "style": "dataflow", "beat_bytes": beat, "beat_bits": 8 * beat,
+            "input_bytes": s["in_beats"] * beat, "output_bytes": s["out_bytes"],
+            "output_buffer_bytes": s["out_beats"] * beat,
+            "input": {"elems": s["in_elems"], "bits": s["in_bits"], "container": s["in_cont"]},
+            "output": {"elems": s["out_elems"], "bits": s["out_bits"],
+                       "container": s["out_cont"]}}
+    else:
+        o = meta["overlay"]
+        act_bytes = o["params"]["act_bits"] // 8
+        ctx.manifest["dma"] = {
+            "style": "overlay", "beat_bits": cfg.dma_bits, "beat_bytes": cfg.dma_bits // 8,
+            "input_bytes": o["in_elems"] * act_bytes, "output_bytes": o["out_elems"] * act_bytes,
+            "output_buffer_bytes": o["out_elems"] * act_bytes,
+            "act_buffer_bytes": o["act_bytes"], "desc_bytes": o["desc_bytes"],
+            "weight_bytes": o["weight_bytes"], "bias_bytes": o["bias_bytes"],
+            "in_offset_bytes": o["in_addr"] * o["params"]["simd"] * act_bytes,
+            "out_offset_bytes": o["out_addr"] * o["params"]["simd"] * act_bytes,
+            "n_layers": o["n_layers"],
+            "files": {"desc": "hls/desc.bin", "weights": "hls/weights.bin",
+                      "bias": "hls/bias.bin"}}
+    ctx.notes.append(f"hls: {cfg.style} design, top {meta['top']}, {len(meta['generated'])} "
+                     f"generated files in {out.name}/ (C-simulate: edgepool run OUT --backend csim)")

@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Hardware configurations for the HLS generators: validation of a chosen
+:class:`~edgepool.dse.cost.HlsConfig` against a program, and the default configuration used
+when no design-space exploration ran (``ctx.hls_config is None``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from ...dse.cost import HlsConfig
+from ...errors import ConfigError
+from ...runtime.axis import container_bits
+from ..hls_descriptor import OverlayParams, check_layer
+from ..program import HwProgram
+
+#: largest PE / SIMD the default dataflow configuration uses per layer
+DEFAULT_MAX_PAR = 8
+
+
+def divisors(n: int) -> list[int]:
+    """Divisors of ``n`` in increasing order."""
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def lanes_ok(a: int, b: int) -> bool:
+    """Two stream lane counts can be re-packed into each other (one divides the other)."""
+    return a % b == 0 or b % a == 0
+
+
+def beat_elems(bits: int, beat_bytes: int) -> int:
+    """Elements of a ``bits``-wide type per AXI-stream beat."""
+    return 8 * beat_bytes // container_bits(bits)
+
+
+def default_folding(program: HwProgram, beat_bytes: int,
+                    max_par: int = DEFAULT_MAX_PAR) -> list[tuple[int, int]]:
+    """(PE, SIMD) per layer: the largest divisors of the channel counts up to ``max_par`` such
+    that consecutive streams can be re-packed and the first / last words fit the AXI beat."""
+    out: list[tuple[int, int]] = []
+    prev: int | None = None
+    n = len(program.layers)
+    for i, layer in enumerate(program.layers):
+        c = layer.in_shape[2]
+        cands = [d for d in divisors(c) if d <= max_par and (prev is None or lanes_ok(prev, d))]
+        if i == 0:
+            cands = [d for d in cands if lanes_ok(d, beat_elems(layer.in_type.bits, beat_bytes))]
+        if not cands:
+            raise ConfigError(f"layer {i}: no SIMD divides {c} channels and chains with the "
+                              f"previous stream", "choose the folding explicitly (dse)")
+        simd = max(cands)
+        if layer.kind == "conv":
+            pc = [d for d in divisors(layer.out_shape[2]) if d <= max_par]
+            if i == n - 1:
+                pc = [d for d in pc if lanes_ok(d, beat_elems(layer.out_type.bits, beat_bytes))]
+            pe = max(pc)
+        else:
+            pe = simd
+        prev = pe if layer.kind == "conv" else simd
+        out.append((pe, simd))
+    return out
+
+
+def check_folding(program: HwProgram, folding: list[tuple[int, int]], beat_bytes: int) -> None:
+    """Raise :class:`ConfigError` listing every rule of the dataflow library that ``folding``
+    breaks (SIMD | IN_C, PE | OC, chained lane counts, beat fit, no grouped conv)."""
+    problems = []
+    if len(folding) != len(program.layers):
+        raise ConfigError(f"{len(folding)} (PE, SIMD) pairs for {len(program.layers)} layers")
+    prev = None
+    for i, (layer, (pe, simd)) in enumerate(zip(program.layers, folding, strict=True)):
+        c = layer.in_shape[2]
+        if simd < 1 or c % simd:
+            problems.append(f"layer {i}: SIMD {simd} does not divide {c} input channels")
+        if prev is not None and simd >= 1 and not lanes_ok(prev, simd):
+            problems.append(f"layer {i}: SIMD {simd} cannot be re-packed from {prev} lanes")
+        if layer.kind == "conv":
+            if layer.groups != 1:
+                problems.append(f"layer {i}: grouped / depthwise convolution is not supported")
+            if pe < 1 or layer.out_shape[2] % pe:
+                problems.append(f"layer {i}: PE {pe} does not divide {layer.out_shape[2]} "
+                                "output channels")
+        prev = pe if layer.kind == "conv" else simd
+        if i == 0 and simd >= 1 and not lanes_ok(simd, beat_elems(layer.in_type.bits,
+                                                                  beat_bytes)):
+            problems.append(f"layer 0: SIMD {simd} does not fit the {beat_bytes}-byte beat")
+    last = program.layers[-1]
+    if prev and not lanes_ok(prev, beat_elems(last.out_type.bits, beat_bytes)):
+        problems.append(f"last layer: {prev} lanes do not fit the {beat_bytes}-byte beat")
+    for t in (program.in_type, program.out_type):
+        if container_bits(t.bits) > 8 * beat_bytes:
+            problems.append(f"{t} elements are wider than the {8 * beat_bytes}-bit stream")
+    if problems:
+        raise ConfigError("dataflow configuration does not fit the program: "
+                          + "; ".join(problems), "change PE/SIMD (dse) or the stream width")
+
+
+def dataflow_folding(program: HwProgram, cfg: HlsConfig) -> list[tuple[int, int]]:
+    """(PE, SIMD) per layer from ``cfg`` (validated)."""
+    folding = [(cfg.pe_of(i), cfg.simd_of(i)) for i in range(len(program.layers))]
+    check_folding(program, folding, cfg.dma_bits // 8)
+    return folding
+
+
+def _act_bits(program: HwProgram) -> int:
+    return max(container_bits(t.bits) for layer in program.layers
+               for t in (layer.in_type, layer.out_type))
+
+
+def default_overlay_params(program: HwProgram) -> OverlayParams:
+    """Overlay capacities that fit ``program`` (largest power-of-two SIMD <= 8 dividing every
+    input channel count, PE the largest multiple of it <= 16 dividing every conv's output
+    channels; buffers sized for the largest layer, the weight buffer capped at 8192 words)."""
+    ins = [layer.in_shape[2] for layer in program.layers]
+    outs = [layer.out_shape[2] for layer in program.layers if layer.kind == "conv"]
+    simd = max(s for s in (1, 2, 4, 8) if all(c % s == 0 for c in ins))
+    pe = max(q for q in range(simd, 17, simd) if all(o % q == 0 for o in outs))
+    act = _act_bits(program)
+    convs = [layer for layer in program.layers if layer.kind == "conv"]
+    wb = max(layer.weight_type.bits for layer in convs)
+    acc = max(layer.acc_bits for layer in convs)
+    lb = plb = splb = 1
+    kkcf_max = need = 1
+    tile = 1
+    pool_k = 1
+    for layer in program.layers:
+        h, w, c = layer.in_shape
+        if layer.kind == "conv":
+            lb = max(lb, (layer.dilation[0] * (layer.kernel[0] - 1) + 1 + layer.stride[0])
+                     * w * c // simd)
+            kkcf = layer.kernel[0] * layer.kernel[1] * c // simd
+            nf = layer.out_shape[2] // pe
+            kkcf_max, need, tile = max(kkcf_max, kkcf), max(need, kkcf * nf), max(tile, nf)
+            if layer.pool is not None:
+                plb = max(plb, (layer.pool.kernel[0] + layer.pool.stride[0])
+                          * layer.conv_out_hw[1] * layer.out_shape[2] // pe)
+                pool_k = max(pool_k, layer.pool.kernel[0] * layer.pool.kernel[1])
+        else:
+            splb = max(splb, (layer.pool.kernel[0] + layer.pool.stride[0]) * w * c // simd)
+            pool_k = max(pool_k, layer.pool.kernel[0] * layer.pool.kernel[1])
+    wbuf = max(kkcf_max, min(need, 8192))
+    sum_bits = act + 2 + math.ceil(math.log2(pool_k))
+    p = OverlayParams(simd=simd, pe=pe, act_bits=act, w_bits=wb, acc_bits=acc, lb_words=lb,
+                      wbuf_words=wbuf, max_tile_nf=min(tile, 64), plb_words=plb,
+                      splb_words=splb, sum_bits=min(sum_bits, 64))
+    for layer in program.layers:
+        check_layer(layer, p)
+    return p
+
+
+def default_config(program: HwProgram, clock_mhz: float, style: str = "dataflow",
+                   dma_bits: int = 64) -> HlsConfig:
+    """The configuration used when the dse stage did not choose one: a valid dataflow folding
+    (see :func:`default_folding`), or overlay capacities that fit the program."""
+    if style == "dataflow":
+        folding = default_folding(program, dma_bits // 8)
+        return HlsConfig(style="dataflow", pe=tuple(p for p, _ in folding),
+                         simd=tuple(s for _, s in folding), dma_bits=dma_bits,
+                         clock_mhz=float(clock_mhz), act_bits=_act_bits(program))
+    if style != "overlay":
+        raise ConfigError(f"unknown accelerator style {style!r}", "dataflow or overlay")
+    p = default_overlay_params(program)
+    return HlsConfig(style="overlay", act_bits=p.act_bits, w_bits=p.w_bits, pe=p.pe,
+                     simd=p.simd, dma_bits=dma_bits, clock_mhz=float(clock_mhz),
+                     acc_bits=p.acc_bits, lb_words=p.lb_words, wbuf_words=p.wbuf_words,
+                     max_tile_nf=p.max_tile_nf, plb_words=p.plb_words, splb_words=p.splb_words,
+                     sum_bits=p.sum_bits)
+
+
+def with_clock(cfg: HlsConfig, clock_mhz: float) -> HlsConfig:
+    """``cfg`` with another clock."""
+    return replace(cfg, clock_mhz=float(clock_mhz))

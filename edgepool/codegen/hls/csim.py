@@ -1,0 +1,153 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ``csim`` backend: a build's generated HLS C++ (``<build>/hls``) compiled with g++ against
+the ap_types headers of the hls4ml wheel, run on a batch of images in one process (the
+generated testbench loops over the frames of its input file).
+
+The binary is cached in ``<build>/hls/csim/tb-<key>`` where ``key`` hashes every source and
+header of ``hls/``, the compiler and its flags: a rebuilt or edited design recompiles, a second
+run does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ... import toolchain
+from ...errors import EdgepoolError, ManifestError
+from ...runtime import axis
+from . import DESIGN_JSON, design_meta
+
+CXXFLAGS = ("-std=c++14", "-O2", "-Wno-unknown-pragmas", "-Wno-uninitialized",
+            "-Wno-maybe-uninitialized")
+CACHE_DIR = "csim"
+
+
+class CsimError(EdgepoolError):
+    """The C simulation failed to compile or reported an error."""
+
+
+def source_key(hls_dir: Path, extra: str = "") -> str:
+    """Hash of every C++ source / header under ``hls_dir`` (not the cache) plus ``extra``."""
+    h = hashlib.sha256(extra.encode())
+    for p in sorted(hls_dir.rglob("*")):
+        if p.suffix in (".h", ".cpp") and CACHE_DIR not in p.relative_to(hls_dir).parts[:1]:
+            h.update(str(p.relative_to(hls_dir)).encode() + b"\0")
+            h.update(p.read_bytes() + b"\0")
+    return h.hexdigest()[:20]
+
+
+def compile_design(hls_dir: Path, meta: dict | None = None) -> Path:
+    """Compile ``hls_dir``'s top + testbench (cached) and return the binary. A missing g++ or
+    ap_types raises :class:`~edgepool.errors.ToolchainError`."""
+    hls_dir = Path(hls_dir)
+    meta = meta or json_meta(hls_dir)
+    gxx = toolchain.require("g++")
+    ap = toolchain.require("ap_types")
+    key = source_key(hls_dir, "\0".join([gxx, ap, *CXXFLAGS]))
+    cache = hls_dir / CACHE_DIR
+    binary = cache / f"tb-{key}"
+    if binary.exists():
+        return binary
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix="tb.tmp")
+    os.close(fd)
+    srcs = [str(hls_dir / s) for s in meta["sources"]] + [str(hls_dir / "tb_edgepool.cpp")]
+    cmd = [gxx, *CXXFLAGS, "-isystem", ap, "-I", str(hls_dir), "-I", str(hls_dir / "include"),
+           "-I", str(hls_dir / "tb"), *srcs, "-o", tmp]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        os.unlink(tmp)
+        raise CsimError(f"C simulation compile failed:\n{' '.join(cmd)}\n{res.stderr[-6000:]}",
+                        "regenerate the build (edgepool build ... --from hls)")
+    os.replace(tmp, binary)            # atomic: concurrent runs may race on the same key
+    for old in cache.glob("tb-*"):     # keep only the current binary
+        if old != binary:
+            old.unlink(missing_ok=True)
+    return binary
+
+
+def json_meta(hls_dir: Path) -> dict:
+    """``design.json`` of an ``hls/`` folder, with a typed error when it is missing."""
+    try:
+        return design_meta(Path(hls_dir).parent)
+    except (OSError, ValueError) as e:
+        raise ManifestError(f"{hls_dir}/{DESIGN_JSON} missing or corrupt ({e})",
+                            "rebuild with the hls stage (edgepool build ... --from hls)") from None
+
+
+def run_frames(hls_dir: Path, frames: bytes, meta: dict | None = None,
+               timeout: float = 3600) -> bytes:
+    """Run the compiled testbench on concatenated input frames; the output frames' bytes."""
+    hls_dir = Path(hls_dir)
+    meta = meta or json_meta(hls_dir)
+    binary = compile_design(hls_dir, meta)
+    with tempfile.TemporaryDirectory(prefix="edgepool-csim-") as d:
+        fin, fout = Path(d) / "in.bin", Path(d) / "out.bin"
+        fin.write_bytes(frames)
+        res = subprocess.run([str(binary), str(fin), str(fout), str(Path(d) / "none"),
+                              str(hls_dir)], capture_output=True, text=True, timeout=timeout)
+        if res.returncode != 0 or "ERROR" in res.stderr:
+            raise CsimError(f"C simulation failed ({res.returncode}):\n{res.stderr[-4000:]}")
+        return fout.read_bytes()
+
+
+class CsimExecutor:
+    """Backend ``csim``: ``run_codes((N, C, H, W) codes) -> (N, ...)`` output codes in the graph's
+    output layout, computed by the generated HLS design under g++ (one process per batch)."""
+
+    def __init__(self, build_dir: Path, manifest: dict) -> None:
+        from ...runtime.executors import load_program
+
+        self.build_dir = Path(build_dir)
+        self.hls_dir = self.build_dir / "hls"
+        if "hls" not in manifest.get("stages", []) and not (self.hls_dir / DESIGN_JSON).exists():
+            raise ManifestError(f"{build_dir} has no HLS design (stage 'hls' did not run)",
+                                "build for an FPGA target through the hls stage")
+        self.meta = json_meta(self.hls_dir)
+        self.program, self.host = load_program(self.build_dir)
+
+    def compile(self) -> Path:
+        """Compile (or find in the cache) the simulation binary."""
+        return compile_design(self.hls_dir, self.meta)
+
+    def encode(self, codes: np.ndarray) -> bytes:
+        """(N, C, H, W) input codes → the testbench's input file."""
+        ti = self.meta["tb"]["input"]
+        beat = ti.get("beat_bytes")
+        out = []
+        for img in np.asarray(codes):
+            x = axis.nchw_to_stream(img)
+            if x.shape != tuple(self.program.in_shape):
+                raise ManifestError(f"input image of shape {img.shape} does not match the "
+                                    f"program's (H, W, C) {self.program.in_shape}")
+            data = axis.pack(x, ti["bits"], ti["signed"], beat)
+            out.append(data + bytes(ti["frame_bytes"] - len(data)))
+        return b"".join(out)
+
+    def decode(self, data: bytes, n: int) -> np.ndarray:
+        """The testbench's output file → (N, ...) codes in the graph's output layout."""
+        from ...passes.lower_hw import unstream_output
+
+        to = self.meta["tb"]["output"]
+        fb = to["frame_bytes"]
+        if len(data) != n * fb:
+            raise CsimError(f"C simulation wrote {len(data)} bytes for {n} frames of {fb}")
+        ys = []
+        for i in range(n):
+            y = axis.unpack(data[i * fb:(i + 1) * fb], to["elems"], to["bits"], to["signed"])
+            ys.append(unstream_output(y.reshape(self.program.out_shape), self.host))
+        return np.stack(ys)
+
+    def run_codes(self, codes: np.ndarray) -> np.ndarray:
+        """(N, C, H, W) input codes → output codes (N, ...) in the graph's output layout."""
+        codes = np.asarray(codes)
+        if codes.ndim == 3:
+            codes = codes[None]
+        n = codes.shape[0]
+        return self.decode(run_frames(self.hls_dir, self.encode(codes), self.meta), n)

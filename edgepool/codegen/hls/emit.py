@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Template contexts and rendering of the HLS sources (config structs, ROMs and glue only: the
+engines live in ``hls/include/edgepool``).
+
+Every template under ``templates/`` is rendered with ``StrictUndefined`` (a missing variable is
+an error) and a ``finalize`` hook that refuses any interpolated string holding a newline or a
+character outside a small C/Tcl-safe set, so that text from a model file cannot reach the
+output even if a context forgot to sanitize it. Contexts carry numbers, booleans and
+identifiers from :mod:`.names` only.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import markupsafe
+import numpy as np
+
+from ...errors import ConfigError
+from ...ir.qtype import QType
+from ...runtime.axis import container_bits
+from ..program import HwLayer, HwProgram, PoolSpec
+from .names import check_ident
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+_SAFE_TEXT = re.compile(r"[A-Za-z0-9_ ,.:;<>()\"+\-*/=\[\]{}~!&|%#']*")
+
+
+def _finalize(value):
+    if isinstance(value, markupsafe.Markup):          # output of a macro of these templates
+        return value
+    if isinstance(value, str) and not _SAFE_TEXT.fullmatch(value):
+        raise ConfigError(f"refusing to emit unsafe text {value!r} into generated code",
+                          "this is an edgepool bug: a name was not sanitized")
+    return value
+
+
+def _cbool(v: bool) -> str:
+    return "true" if v else "false"
+
+
+def _ctor(v: str, ctype: str, quoted: bool) -> str:
+    return f'{ctype}("{v}")' if quoted else f"{ctype}({v})"
+
+
+@functools.cache
+def env() -> jinja2.Environment:
+    """The Jinja2 environment of the HLS templates."""
+    e = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+                           undefined=jinja2.StrictUndefined, autoescape=False,
+                           keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                           finalize=_finalize)
+    e.filters["cbool"] = _cbool
+    e.filters["ctor"] = _ctor
+    return e
+
+
+def render(template: str, **ctx) -> str:
+    """Render ``templates/<template>`` with ``ctx``."""
+    return env().get_template(template).render(**ctx)
+
+
+# --------------------------------------------------------------------------- literals
+def ap_type(t: QType) -> str:
+    """``ap_int<B>`` / ``ap_uint<B>`` of a fixed-point type's codes."""
+    return f"ap_{'int' if t.signed else 'uint'}<{t.bits}>"
+
+
+def c_int(v: int) -> str:
+    """A C++ literal of a 64-bit integer (int64 min spelled without overflow)."""
+    v = int(v)
+    if v == -(1 << 63):
+        return "(-9223372036854775807LL - 1)"
+    if not -(1 << 63) <= v < (1 << 63):
+        raise ConfigError(f"constant {v} does not fit 64 bits")
+    return f"{v}LL" if not -(1 << 31) <= v < (1 << 31) else str(v)
+
+
+def hex_word(values, bits: int) -> str:
+    """Lanes (lane i in bits [i*bits, (i+1)*bits), two's complement) as a hex string."""
+    word = 0
+    for i, v in enumerate(values):
+        word |= (int(v) & ((1 << bits) - 1)) << (i * bits)
+    return f"0x{word:x}"
+
+
+def conv_weight_words(layer: HwLayer, pe: int, simd: int) -> list[str]:
+    """Weight ROM words of a conv layer for (PE, SIMD) (layout of hls/include/edgepool/conv.h)."""
+    wts = np.asarray(layer.weights, dtype=np.int64)
+    oc, kh, kw, ic = wts.shape
+    t = wts.reshape(oc // pe, pe, kh, kw, ic // simd, simd).transpose(0, 2, 3, 4, 1, 5)
+    return [hex_word(r, layer.weight_type.bits) for r in t.reshape(-1, pe * simd)]
+
+
+def pool_sum_bits(t: QType, kernel: tuple[int, int]) -> int:
+    """Pool accumulator width: element + sign + log2(window) + 1."""
+    return t.bits + 1 + int(np.ceil(np.log2(kernel[0] * kernel[1]))) + 1
+
+
+# --------------------------------------------------------------------------- dataflow contexts
+@dataclass(frozen=True)
+class DataflowNames:
+    """Identifiers of one dataflow layer's structs and ROMs."""
+
+    cfg: str
+    pcfg: str
+    w: str
+    b: str
+
+
+def index_names(n: int) -> list[DataflowNames]:
+    """``L<i>``, ``P<i>``, ``L<i>_w``, ``L<i>_b`` (the README's naming)."""
+    return [DataflowNames(f"L{i}", f"P{i}", f"L{i}_w", f"L{i}_b") for i in range(n)]
+
+
+def _pool_ctx(name: str, p: PoolSpec, in_hwc, lanes: int, t: QType) -> dict:
+    oh, ow = p.out_hw(in_hwc[0], in_hwc[1])
+    return dict(cfg=check_ident(name), in_h=in_hwc[0], in_w=in_hwc[1], c=in_hwc[2], lanes=lanes,
+                ew=t.bits, signed=t.signed, avg=p.kind == "avg", count_pad=p.count_include_pad,
+                kh=p.kernel[0], kw=p.kernel[1], sh=p.stride[0], sw=p.stride[1], pt=p.pads[0],
+                pl=p.pads[1], pb=p.pads[2], pr=p.pads[3], out_h=oh, out_w=ow,
+                sum_bits=pool_sum_bits(t, p.kernel))
+
+
+def _conv_ctx(layer: HwLayer, nm: DataflowNames, pe: int, simd: int) -> dict:
+    oh, ow = layer.conv_out_hw
+    h, w, c = layer.in_shape
+    out_t = layer.out_type
+    wide = not (-(1 << 31) <= out_t.min and out_t.max < (1 << 31))
+    bias = layer.bias if layer.bias is not None else np.zeros(layer.out_shape[2], np.int64)
+    if layer.groups != 1:
+        raise ConfigError(f"layer {layer.name!r}: grouped convolution is not supported by the "
+                          "HLS library", "use groups == 1")
+    return dict(
+        conv=True, cfg=check_ident(nm.cfg), w=check_ident(nm.w), b=check_ident(nm.b),
+        in_h=h, in_w=w, in_c=c, out_c=layer.out_shape[2], kh=layer.kernel[0],
+        kw=layer.kernel[1], sh=layer.stride[0], sw=layer.stride[1], dh=layer.dilation[0],
+        dw=layer.dilation[1], pt=layer.pads[0], pl=layer.pads[1], pb=layer.pads[2],
+        pr=layer.pads[3], out_h=oh, out_w=ow, simd=simd, pe=pe, acc_bits=layer.acc_bits,
+        shift=layer.acc_frac - out_t.frac, relu=layer.relu, in_t=ap_type(layer.in_type),
+        w_t=ap_type(layer.weight_type), out_t=ap_type(out_t), in_ew=layer.in_type.bits,
+        out_ew=out_t.bits, w_bits=layer.weight_type.bits, in_signed=layer.in_type.signed,
+        lim_t="long long" if wide else "int", out_lo=c_int(out_t.min), out_hi=c_int(out_t.max),
+        weights=conv_weight_words(layer, pe, simd), bias=[c_int(b) for b in bias],
+        pool=(None if layer.pool is None else
+              _pool_ctx(nm.pcfg, layer.pool, (oh, ow, layer.out_shape[2]), pe, out_t)))
+
+
+def dataflow_context(program: HwProgram, folding: list[tuple[int, int]], beat_bytes: int,
+                     names: list[DataflowNames], *, src: str = "in", dst: str = "out",
+                     labels: list[str] | None = None) -> dict:
+    """Template context of a dataflow design: ``layers`` (config structs + ROMs) and ``ops``
+    (the DATAFLOW chain from the input AXI stream ``src`` to the output stream ``dst``)."""
+    layers, ops = [], []
+    first = program.layers[0]
+    lanes0 = folding[0][1]
+    cont = container_bits(first.in_type.bits)
+    ops.append(dict(kind="axis_in", src=src, dst="s0", width=lanes0 * first.in_type.bits,
+                    lanes=lanes0, ew=first.in_type.bits, cont=cont, beat=beat_bytes,
+                    n=int(np.prod(first.in_shape)) // lanes0))
+    cur, cur_l = "s0", lanes0
+    for i, (layer, (pe, simd), nm) in enumerate(zip(program.layers, folding, names,
+                                                    strict=True)):
+        eb = layer.in_type.bits
+        if cur_l != simd:
+            ops.append(dict(kind="repack", src=cur, dst=f"r{i}", width=simd * eb, ew=eb,
+                            from_l=cur_l, to_l=simd,
+                            n=int(np.prod(layer.in_shape)) // cur_l))
+            cur = f"r{i}"
+        out_l = pe if layer.kind == "conv" else simd
+        width = out_l * layer.out_type.bits
+        label = labels[i] if labels else ""
+        if layer.kind == "conv":
+            ctx = _conv_ctx(layer, nm, pe, simd)
+            ops.append(dict(kind="conv_pool" if layer.pool is not None else "conv", src=cur,
+                            dst=f"s{i + 1}", width=width, cfg=nm.cfg, pcfg=nm.pcfg, w=nm.w,
+                            b=nm.b))
+        else:
+            ctx = dict(conv=False, pool=_pool_ctx(nm.pcfg, layer.pool, layer.in_shape, simd,
+                                                  layer.in_type))
+            ops.append(dict(kind="pool", src=cur, dst=f"s{i + 1}", width=width, pcfg=nm.pcfg))
+        ctx.update(index=i, label=label)
+        layers.append(ctx)
+        cur, cur_l = f"s{i + 1}", out_l
+    last = program.layers[-1]
+    ops.append(dict(kind="axis_out", src=cur, dst=dst, lanes=cur_l, ew=last.out_type.bits,
+                    cont=container_bits(last.out_type.bits), beat=beat_bytes,
+                    n=int(np.prod(last.out_shape)) // cur_l, signed=last.out_type.signed))
+    return dict(layers=layers, ops=ops, beat=beat_bytes)
+
+
+def emit_dataflow_top(program: HwProgram, ns: str, folding: list[tuple[int, int]],
+                      beat_bytes: int, top_name: str | None = None) -> str:
+    """One translation unit with a dataflow top for ``program`` (config structs and ROMs in
+    namespace ``ns`` named as in hls/README.md, the global top ``top_name``, default
+    ``<ns>_top``, using ``EP_TOP_INTERFACE``): used by the C-simulation tests of random
+    programs and by ``hls/examples``."""
+    ctx = dataflow_context(program, folding, beat_bytes, index_names(len(program.layers)))
+    return render("dataflow_unit.cpp.j2", ns=check_ident(ns),
+                  top=check_ident(top_name or f"{ns}_top"), **ctx)
+
+
+def stream_sizes(program: HwProgram, beat_bytes: int) -> dict[str, int]:
+    """Frame sizes of the dataflow design's AXI streams (runtime/axis.py format)."""
+    in_t, out_t = program.in_type, program.out_type
+    in_elems, out_elems = int(np.prod(program.in_shape)), int(np.prod(program.out_shape))
+    in_cont, out_cont = container_bits(in_t.bits), container_bits(out_t.bits)
+    in_bytes = in_elems * in_cont // 8
+    out_bytes = out_elems * out_cont // 8
+    return dict(in_elems=in_elems, in_bits=in_t.bits, in_cont=in_cont,
+                in_beats=math.ceil(in_bytes / beat_bytes), in_bytes=in_bytes,
+                out_elems=out_elems, out_bits=out_t.bits, out_cont=out_cont,
+                out_bytes=out_bytes, out_beats=math.ceil(out_bytes / beat_bytes))
