@@ -1,0 +1,344 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The design space of the HLS accelerator for one program on one board.
+
+* :func:`skeleton` strips the weights (the cost model needs shapes only, and worker processes
+  must not receive VGG16's 1.1 GB of int64 weights);
+* :func:`pad_channels` zero-pads channel counts to multiples of SIMD / PE (exact: padded input
+  channels meet zero weights, padded output channels are dropped by the host), e.g. VGG16's
+  3 input channels for the overlay;
+* :func:`overlay_configs` enumerates overlay PE x SIMD, DMA width, tile size (buffer sizes are
+  derived from the program) and clocks;
+* :func:`dataflow_folding` is the FINN-style folding of the dataflow style: start fully folded
+  (PE = SIMD = 1), repeatedly raise the parallelism of the bottleneck layer while the design
+  still fits the device; every step is a candidate.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+from ..codegen.program import HwLayer, HwProgram
+from ..ir.qtype import QType
+from ..runtime.axis import container_bits
+from ..targets import Board
+from .cost import Device, HlsConfig, dataflow_layer_cost
+
+CLOCKS_MHZ = (100, 150, 200, 250, 300)
+
+
+@dataclass(frozen=True)
+class WeightShape:
+    """Stands in for a weight array in a :func:`skeleton` program (``.shape`` only)."""
+
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DseSpace:
+    """What :func:`edgepool.dse.explore.explore` enumerates.
+
+    ``margin`` is the usable fraction of every resource (DSP, BRAM36, LUT); ``clocks_mhz`` the
+    clocks evaluated (capped at the board's ``clocks.max_mhz``); the default choice only takes
+    clocks up to :func:`closure_mhz` (above it a configuration is shown, flagged as a timing
+    risk, never chosen). ``tie`` is the relative latency within which candidates count as tied
+    (then fewer resources win).
+    """
+
+    styles: tuple[str, ...] = ("dataflow", "overlay")
+    pe: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+    simd: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+    dma_bits: tuple[int, ...] = (64, 128)
+    tile_nf: tuple[int, ...] = (4, 8, 16)
+    clocks_mhz: tuple[int, ...] = CLOCKS_MHZ
+    margin: float = 0.85
+    tie: float = 0.01
+    max_macs_per_cycle: int = 2048
+    max_fold_steps: int = 400
+
+
+def device_of(board: Board) -> Device:
+    """The cost model's :class:`Device` of a board (resources from ``hw/boards/*.toml``)."""
+    r = board.resources
+    return Device(board.name, board.part, int(r["dsp"]), int(r["bram36"]), int(r["lut"]))
+
+
+def closure_mhz(board: Board) -> int:
+    """The highest clock the default choice uses: what HLS designs with pipelined DSP48E2s and
+    wide BRAM words close on the part's speed grade (UltraScale+ -1: 250 MHz, -2/-3: 300 MHz;
+    7-series -1: 150 MHz, faster grades 200 MHz), never above the board's ``clocks.max_mhz``."""
+    m = re.search(r"-(\d)(?:-[a-z])?$", board.part)
+    grade = int(m.group(1)) if m else 1
+    if board.family == "zynquplus":
+        cap = 250 if grade <= 1 else 300
+    else:
+        cap = 150 if grade <= 1 else 200
+    return int(min(cap, float(board.clocks.get("max_mhz", cap))))
+
+
+def board_clocks(board: Board, space: DseSpace) -> tuple[int, ...]:
+    """The clocks of ``space`` the board offers (``<= clocks.max_mhz``)."""
+    mx = float(board.clocks.get("max_mhz", max(space.clocks_mhz)))
+    return tuple(c for c in space.clocks_mhz if c <= mx)
+
+
+def ddr_port_gbps(board: Board) -> float:
+    """Sustained DDR bandwidth of one HP port: ``memory.ddr_gbps / memory.hp_ports`` (Ultra96:
+    4.2 GB/s measured over 4 ports -> 1.05 GB/s per m_axi port)."""
+    mem = board.memory
+    return float(mem.get("ddr_gbps", 0.0)) / max(1, int(mem.get("hp_ports", 1)))
+
+
+# --------------------------------------------------------------------------- programs
+def skeleton(program: HwProgram) -> HwProgram:
+    """``program`` without weight and bias arrays (shapes kept): what the cost model reads."""
+    layers = tuple(
+        layer.with_(weights=None if layer.weights is None
+                    else WeightShape(tuple(int(x) for x in layer.weights.shape)), bias=None)
+        for layer in program.layers)
+    return HwProgram(program.name, layers)
+
+
+def _ceil_to(x: int, m: int) -> int:
+    return -(-x // m) * m
+
+
+def pad_channels(program: HwProgram, pe: int, simd: int) -> tuple[HwProgram, list[str]]:
+    """``program`` (a skeleton) with every conv's input channels padded to a multiple of
+    ``simd`` and output channels to a multiple of ``pe`` (pool layers to ``simd``), and the list
+    of paddings made (``"conv: in 3->8"``). The padding is exact: zero weights on padded inputs,
+    padded outputs dropped by the host."""
+    layers: list[HwLayer] = []
+    notes: list[str] = []
+    prev_out: tuple[int, int, int] | None = None
+    for layer in program.layers:
+        h, w, c = layer.in_shape
+        if prev_out is not None:
+            if layer.is_fc and prev_out[:2] != (1, 1):
+                c = prev_out[0] * prev_out[1] * prev_out[2]
+            else:
+                c = prev_out[2]
+        if layer.kind == "conv":
+            cin = _ceil_to(c, simd)
+            oc = layer.out_shape[2]
+            oc2 = _ceil_to(oc, pe)
+            new = layer
+            if (cin, oc2) != (layer.in_shape[2], oc):
+                kh, kw = layer.kernel
+                new = layer.with_(in_shape=(h, w, cin), out_shape=(*layer.out_shape[:2], oc2),
+                                  weights=WeightShape((oc2, kh, kw, cin)))
+            if cin != layer.in_shape[2]:
+                notes.append(f"{layer.name}: input channels {layer.in_shape[2]}->{cin}")
+            if oc2 != oc:
+                notes.append(f"{layer.name}: output channels {oc}->{oc2}")
+        else:
+            cin = _ceil_to(c, simd)
+            new = layer
+            if cin != layer.in_shape[2]:
+                new = layer.with_(in_shape=(h, w, cin), out_shape=(*layer.out_shape[:2], cin))
+                notes.append(f"{layer.name}: channels {layer.in_shape[2]}->{cin}")
+        layers.append(new)
+        prev_out = new.out_shape
+    return HwProgram(program.name, tuple(layers)), notes
+
+
+def is_accumulator_output(layer: HwLayer) -> bool:
+    """Whether a conv layer outputs its raw accumulator (a final Gemm/Conv without Requant)."""
+    return (layer.kind == "conv" and layer.out_type.frac == layer.acc_frac
+            and layer.out_type.bits >= 32 and not layer.relu)
+
+
+def activation_container(program: HwProgram) -> int:
+    """The overlay's DDR activation container: the widest activation between layers (the
+    program input and every layer output but a final raw accumulator)."""
+    types = [program.in_type] + [layer.out_type for layer in program.layers[:-1]]
+    last = program.layers[-1]
+    if not is_accumulator_output(last):
+        types.append(last.out_type)
+    return container_bits(max(t.bits for t in types))
+
+
+def overlay_program(program: HwProgram, act_bits: int) -> tuple[HwProgram, str | None]:
+    """The program as the overlay's cost is estimated: a final raw accumulator wider than the
+    activation container is costed at the container width (1000 words for VGG16: negligible
+    time) and the returned note says what the hardware must add for it."""
+    last = program.layers[-1]
+    if last.out_type.bits <= act_bits:
+        return program, None
+    t = QType(act_bits, True, last.out_type.frac)
+    note = (f"final layer {last.name} writes its {last.out_type.bits}-bit accumulator "
+            f"({last.out_type}); the overlay's ACT_BITS={act_bits} container cannot hold it: "
+            f"needs a {container_bits(last.out_type.bits)}-bit output container for the last "
+            "layer (or the host runs it)")
+    return HwProgram(program.name, program.layers[:-1] + (last.with_(out_type=t),)), note
+
+
+# --------------------------------------------------------------------------- overlay space
+def overlay_buffers(program: HwProgram, pe: int, simd: int, tile_nf: int) -> dict[str, int]:
+    """Capacities (words) of an overlay for ``program`` (padded to ``pe``/``simd``): the
+    largest line buffer; a weight buffer holding ``tile_nf`` folds of the largest convolution
+    and one fold of any layer (FC layers run with tiles of as many folds as fit); the fused
+    pool line buffer of ``tile_nf`` folds. Rounded up to 512 (a BRAM36's depth at 72 bits)."""
+    lb = wbuf = plb = splb = 0
+    for layer in program.layers:
+        h, w, c = layer.in_shape
+        if layer.kind == "conv":
+            cf = c // simd
+            lb = max(lb, (layer.dilation[0] * (layer.kernel[0] - 1) + 1 + layer.stride[0])
+                     * w * cf)
+            kkcf = layer.kernel[0] * layer.kernel[1] * cf
+            nf_all = layer.out_shape[2] // pe
+            wbuf = max(wbuf, kkcf if layer.is_fc else min(tile_nf, nf_all) * kkcf)
+            if layer.pool is not None:
+                per_fold = (layer.pool.kernel[0] + layer.pool.stride[0]) * layer.conv_out_hw[1]
+                plb = max(plb, per_fold * min(tile_nf, nf_all))
+        elif layer.pool is not None:
+            splb = max(splb, (layer.pool.kernel[0] + layer.pool.stride[0]) * w * (c // simd))
+    return {"lb_words": _ceil_to(max(lb, 1), 512), "wbuf_words": _ceil_to(max(wbuf, 1), 512),
+            "plb_words": _ceil_to(max(plb, 1), 512), "splb_words": _ceil_to(max(splb, 64), 64)}
+
+
+def pool_sum_bits(program: HwProgram, act_bits: int) -> int:
+    """Pool sum width: ``act_bits + 1 + ceil(log2(largest window))``."""
+    win = 1
+    for layer in program.layers:
+        if layer.pool is not None:
+            win = max(win, layer.pool.kernel[0] * layer.pool.kernel[1])
+    return act_bits + 1 + math.ceil(math.log2(win))
+
+
+def overlay_configs(program: HwProgram, board: Board, space: DseSpace,
+                    device: Device) -> list[tuple[HlsConfig, HwProgram, tuple[str, ...]]]:
+    """Every overlay configuration of ``space`` with the padded skeleton it runs and the
+    padding notes (deterministic order: PE, SIMD, DMA width, tile, clock)."""
+    act_bits = activation_container(program)
+    wt = [layer.weight_type for layer in program.layers if layer.weight_type is not None]
+    w_bits = container_bits(max(t.bits for t in wt)) if wt else 8
+    w_frac = max((t.frac for t in wt), default=0)
+    acc_bits = max(layer.acc_bits for layer in program.layers if layer.kind == "conv")
+    acc_bits = min(64, _ceil_to(acc_bits, 8))
+    ovl_prog, _ = overlay_program(program, act_bits)
+    clocks = board_clocks(board, space)
+    hp = int(board.memory.get("hp_width_bits", 128))
+    port = ddr_port_gbps(board)
+    out = []
+    for pe in space.pe:
+        for simd in space.simd:
+            if pe % simd or pe * simd > space.max_macs_per_cycle:
+                continue
+            padded, notes = pad_channels(ovl_prog, pe, simd)
+            for dma in space.dma_bits:
+                if dma > hp:
+                    continue
+                for tile in space.tile_nf:
+                    bufs = overlay_buffers(padded, pe, simd, tile)
+                    for clk in clocks:
+                        cfg = HlsConfig(style="overlay", act_bits=act_bits,
+                                        act_frac=program.in_type.frac, w_bits=w_bits,
+                                        w_frac=w_frac, pe=pe, simd=simd, dma_bits=dma,
+                                        clock_mhz=float(clk), acc_bits=acc_bits,
+                                        max_tile_nf=tile,
+                                        sum_bits=pool_sum_bits(program, act_bits),
+                                        ddr_port_gbps=port, **bufs)
+                        out.append((cfg, padded, tuple(notes)))
+    return out
+
+
+# --------------------------------------------------------------------------- dataflow folding
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _lanes_ok(a: int, b: int) -> bool:
+    """``repack`` converts between lane counts when one divides the other."""
+    return a % b == 0 or b % a == 0
+
+
+def dataflow_valid(program: HwProgram, pe: tuple[int, ...], simd: tuple[int, ...]) -> list[str]:
+    """Problems that keep the dataflow top of ``program`` from compiling with this folding
+    (``SIMD | IN_C``, ``PE | OC``, repack lane counts dividing each other); empty if none."""
+    problems = []
+    prev_lanes: int | None = None
+    for i, layer in enumerate(program.layers):
+        c = layer.in_shape[2]
+        if c % simd[i]:
+            problems.append(f"{layer.name}: SIMD {simd[i]} does not divide {c} input channels")
+        if layer.kind == "conv" and layer.out_shape[2] % pe[i]:
+            problems.append(f"{layer.name}: PE {pe[i]} does not divide "
+                            f"{layer.out_shape[2]} output channels")
+        if prev_lanes is not None and not _lanes_ok(prev_lanes, simd[i]):
+            problems.append(f"{layer.name}: cannot repack {prev_lanes} lanes to SIMD {simd[i]}")
+        prev_lanes = pe[i] if layer.kind == "conv" else simd[i]
+    return problems
+
+
+def _options(layer: HwLayer) -> list[tuple[int, int]]:
+    """(PE, SIMD) pairs of a layer ordered by parallelism, SIMD raised first (as FINN)."""
+    c = layer.in_shape[2]
+    if layer.kind == "conv":
+        pairs = [(p, s) for p in _divisors(layer.out_shape[2]) for s in _divisors(c)]
+    else:
+        pairs = [(s, s) for s in _divisors(c)]
+    return sorted(pairs, key=lambda ps: (ps[0] * ps[1] if layer.kind == "conv" else ps[1],
+                                         -ps[1], ps[0]))
+
+
+def dataflow_folding(program: HwProgram, device: Device, base: HlsConfig,
+                     max_steps: int = 400) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The folding trajectory ``[(pe per layer, simd per layer), ...]``: from all ones, each
+    step raises the bottleneck layer (most cycles; the earliest on ties) to its next valid
+    (PE, SIMD) with more parallelism, until the design exceeds the device, the bottleneck
+    cannot be raised, or an AXI-stream adapter is the bottleneck."""
+    n = len(program.layers)
+    pe, simd = [1] * n, [1] * n
+    out = [(tuple(pe), tuple(simd))]
+    opts = [_options(layer) for layer in program.layers]
+    h, w, c = program.in_shape
+    for _ in range(max_steps):
+        costs = [dataflow_layer_cost(layer, pe[i], simd[i], base)
+                 for i, layer in enumerate(program.layers)]
+        if (sum(lc.dsp for lc in costs) > device.dsp or sum(lc.bram36 for lc in costs)
+                > device.bram36 or sum(lc.lut for lc in costs) > device.lut):
+            break
+        adapters = max(h * w * c // simd[0],
+                       int(math.prod(program.out_shape)) // pe[-1])
+        worst = max(range(n), key=lambda i: (costs[i].cycles, -i))
+        if adapters >= costs[worst].cycles:
+            break
+        layer = program.layers[worst]
+        cur = pe[worst] * simd[worst] if layer.kind == "conv" else simd[worst]
+        moved = False
+        for p, s in opts[worst]:
+            par = p * s if layer.kind == "conv" else s
+            if par <= cur:
+                continue
+            trial_pe, trial_simd = list(pe), list(simd)
+            trial_pe[worst], trial_simd[worst] = p, s
+            if dataflow_valid(program, tuple(trial_pe), tuple(trial_simd)):
+                continue
+            pe, simd = trial_pe, trial_simd
+            moved = True
+            break
+        if not moved:
+            break
+        out.append((tuple(pe), tuple(simd)))
+    return out
+
+
+def dataflow_configs(program: HwProgram, board: Board, space: DseSpace,
+                     device: Device) -> list[tuple[HlsConfig, HwProgram, tuple[str, ...]]]:
+    """The dataflow candidates: every folding step at every clock."""
+    acts = [program.in_type] + [layer.out_type for layer in program.layers]
+    wt = [layer.weight_type for layer in program.layers if layer.weight_type is not None]
+    base = HlsConfig(style="dataflow", act_bits=max(t.bits for t in acts),
+                     act_frac=program.in_type.frac,
+                     w_bits=max((t.bits for t in wt), default=8),
+                     w_frac=max((t.frac for t in wt), default=0),
+                     acc_bits=max(layer.acc_bits for layer in program.layers))
+    out = []
+    for pe, simd in dataflow_folding(program, device, base, space.max_fold_steps):
+        for clk in board_clocks(board, space):
+            cfg = replace(base, pe=pe, simd=simd, clock_mhz=float(clk))
+            out.append((cfg, program, ()))
+    return out
