@@ -60,11 +60,15 @@ def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
                  "bit-exact" if same else f"MISMATCH ({int(np.sum(brev != codes))} values)"))
     con.print(f"  equal: {same}  ({time.perf_counter() - t:.1f} s)")
 
+    def build_for(target: str):
+        res = build(model, target, out_root / f"{model_name}-{target}", force=True,
+                    progress=lambda s: con.print(f"  stage {s} …"))
+        con.print(res.summary())
+        return res
+
     t = step("3. edgepool build --target ultra96")
-    fpga_dir = out_root / f"{model_name}-ultra96"
-    res = build(model, "ultra96", fpga_dir, force=True,
-                progress=lambda s: con.print(f"  stage {s} …"))
-    con.print(res.summary())
+    res = build_for("ultra96")
+    fpga_dir = res.out
     est = res.manifest.get("estimates", {})
     if est:
         rows.append(("cost model (ultra96)", "estimate",
@@ -83,10 +87,7 @@ def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
         con.print(f"  equal to the interpreter: {same}  ({time.perf_counter() - t:.1f} s)")
 
     t = step("5. edgepool build --target cortex-a53 (TVM Relax + NEON kernels), run under qemu")
-    cpu_dir = out_root / f"{model_name}-cortex-a53"
-    res = build(model, "cortex-a53", cpu_dir, force=True,
-                progress=lambda s: con.print(f"  stage {s} …"))
-    con.print(res.summary())
+    cpu_dir = build_for("cortex-a53").out
     out = run_build(cpu_dir, x, "neon")
     yb = next(iter(out.values()))
     same = bool(np.array_equal(yb, ref))
