@@ -5,17 +5,19 @@ configuration (:class:`~edgepool.dse.cost.HlsConfig`) → a self-contained Vitis
 
 Generated files (names never derive from raw model text; see :mod:`.names`):
 
-| file | dataflow | overlay |
-|---|---|---|
-| ``<model>_config.h`` | one config struct per layer, stream sizes | ``ovl_cfg`` capacities, memory plan |
-| ``<model>_weights.h`` | weight / bias ROMs (constant arrays) | — |
-| ``desc.bin``, ``weights.bin``, ``bias.bin`` | — | descriptors (40 words per layer), weight words, int64 biases |
-| ``edgepool_top.h`` / ``.cpp`` | ``edgepool_top``: AXI-Stream in/out (TLAST), DATAFLOW | ``edgepool_overlay``: m_axi + s_axilite |
-| ``tb_edgepool.cpp`` | testbench looping over frames in a binary file (g++ and Vitis csim/cosim) | same |
-| ``tb_input.bin``, ``tb_expected.bin`` | a few random frames and their golden outputs | same |
-| ``run_hls.tcl`` | ``vitis_hls -f run_hls.tcl``: csim, csynth, cosim, export IP | same |
-| ``include/edgepool``, ``tb/tb_util.h`` | copy of the HLS library (the project builds anywhere) | same |
-| ``design.json`` | what the executors / vendor stage need (style, top, frame formats, files) | same |
+* ``<model>_config.h``: dataflow: one config struct per layer and the stream sizes;
+  overlay: the ``ovl_cfg`` capacities and the memory plan;
+* ``<model>_weights.h`` (dataflow): weight / bias ROMs as constant arrays;
+* ``desc.bin``, ``weights.bin``, ``bias.bin`` (overlay): descriptors (40 words per layer),
+  weight words, int64 biases, exactly what the driver writes to DDR;
+* ``edgepool_top.h`` / ``.cpp``: dataflow ``edgepool_top`` (AXI-Stream in/out with TLAST,
+  ``ap_ctrl_none``, DATAFLOW) or overlay ``edgepool_overlay`` (m_axi + s_axilite, ap_ctrl_hs);
+* ``tb_edgepool.cpp``: testbench looping over the frames of a binary file (g++ here, Vitis
+  ``csim_design`` / ``cosim_design``); ``tb_input.bin`` / ``tb_expected.bin``: a few random
+  frames and their golden outputs (the testbench self-checks against them);
+* ``run_hls.tcl``: ``vitis_hls -f run_hls.tcl`` (csim, csynth, cosim, export IP);
+* ``include/edgepool``, ``tb/tb_util.h``: a copy of the HLS library (the project is complete);
+* ``design.json``: what the executors and the vendor stage read (style, top, frame formats).
 
 The engines themselves are the hand-written library ``hls/include/edgepool``; the generator
 emits configuration structs and glue only.
@@ -257,4 +259,4 @@ def stage_hls(ctx) -> None:
             "files": {"desc": "hls/desc.bin", "weights": "hls/weights.bin",
                       "bias": "hls/bias.bin"}}
     ctx.notes.append(f"hls: {cfg.style} design, top {meta['top']}, {len(meta['generated'])} "
-                     f"generated files in {out.name}/ (C-simulate: edgepool run OUT --backend csim)")
+                     "generated files in hls/ (C simulation: edgepool run OUT --backend csim)")

@@ -216,3 +216,35 @@ def stream_sizes(program: HwProgram, beat_bytes: int) -> dict[str, int]:
                 in_beats=math.ceil(in_bytes / beat_bytes), in_bytes=in_bytes,
                 out_elems=out_elems, out_bits=out_t.bits, out_cont=out_cont,
                 out_bytes=out_bytes, out_beats=math.ceil(out_bytes / beat_bytes))
+
+
+def _macro(name: str):
+    return getattr(env().get_template("_dataflow.j2").module, name)
+
+
+def conv_struct(name: str, *, in_hwc, oc, kernel, stride, pads, dilation, simd, pe,
+                in_t: QType, w_t: QType, out_t: QType, acc_bits: int, shift: int, relu: bool,
+                out_hw) -> str:
+    """C++ config struct of a dataflow conv layer (hls/include/edgepool/conv.h) from its
+    parameters (the struct :func:`dataflow_context` emits for a layer)."""
+    wide = not (-(1 << 31) <= out_t.min and out_t.max < (1 << 31))
+    ctx = dict(cfg=check_ident(name), in_h=in_hwc[0], in_w=in_hwc[1], in_c=in_hwc[2], out_c=oc,
+               kh=kernel[0], kw=kernel[1], sh=stride[0], sw=stride[1], dh=dilation[0],
+               dw=dilation[1], pt=pads[0], pl=pads[1], pb=pads[2], pr=pads[3], out_h=out_hw[0],
+               out_w=out_hw[1], simd=simd, pe=pe, acc_bits=acc_bits, shift=shift, relu=relu,
+               in_t=ap_type(in_t), w_t=ap_type(w_t), out_t=ap_type(out_t), in_ew=in_t.bits,
+               out_ew=out_t.bits, w_bits=w_t.bits, in_signed=in_t.signed,
+               lim_t="long long" if wide else "int", out_lo=c_int(out_t.min),
+               out_hi=c_int(out_t.max))
+    return str(_macro("conv_struct")(ctx)).lstrip("\n")
+
+
+def pool_struct(name: str, *, in_hwc, lanes: int, t: QType, avg: bool, count_pad: bool, kernel,
+                stride, pads, out_hw) -> str:
+    """C++ config struct of a pooling layer (hls/include/edgepool/pool.h)."""
+    ctx = dict(cfg=check_ident(name), in_h=in_hwc[0], in_w=in_hwc[1], c=in_hwc[2], lanes=lanes,
+               ew=t.bits, signed=t.signed, avg=avg, count_pad=count_pad, kh=kernel[0],
+               kw=kernel[1], sh=stride[0], sw=stride[1], pt=pads[0], pl=pads[1], pb=pads[2],
+               pr=pads[3], out_h=out_hw[0], out_w=out_hw[1],
+               sum_bits=pool_sum_bits(t, kernel))
+    return str(_macro("pool_struct")(ctx)).lstrip("\n")
