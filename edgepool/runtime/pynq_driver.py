@@ -596,7 +596,7 @@ class EdgepoolAccelerator:
             sr = mm.read(regs[f"{ch}_DMASR"])
             if sr & R.DMASR_ERRORS:
                 kind = {R.DMASR_INTERR: "internal", R.DMASR_SLVERR: "slave",
-                        R.DMASR_DECERR: "decode"}[sr & -sr & R.DMASR_ERRORS or R.DMASR_INTERR]
+                        R.DMASR_DECERR: "decode"}[(sr & R.DMASR_ERRORS) & -(sr & R.DMASR_ERRORS)]
                 raise AcceleratorError(f"{ch} DMA {kind} error (DMASR {sr:#x})",
                                        "reload the overlay; check buffer sizes and addresses")
             if sr & R.DMASR_IDLE:
