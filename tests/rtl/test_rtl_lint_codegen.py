@@ -68,3 +68,19 @@ def test_hostile_layer_name_is_sanitized(tmp_path):
     assert all(m.parent == tmp_path for m in design.mem_files)
     words = (tmp_path / design.mem_files[0].name).read_text().split()
     assert len(words) == np.prod(layers[0].weights.shape) // 2
+
+
+@pytest.mark.rtlsim
+def test_lint_generated_top_64bit_output(tmp_path):
+    """lenet-digits-w16: its last layer streams the 64-bit accumulator (OMIN = -2^63)."""
+    import edgepool
+    from edgepool.passes.lower_hw import lower_to_hw
+    from edgepool.toolchain import REPO_ROOT
+
+    program, _ = lower_to_hw(edgepool.load(REPO_ROOT / "models" / "lenet-digits"
+                                           / "lenet-digits-w16.onnx"))
+    design = generate_rtl(program, tmp_path)
+    assert design.out_bits == 64
+    text = (tmp_path / "ep_top.sv").read_text()
+    assert "[63:0] m_axis_tdata" in text and ".OMIN(64'sh8000000000000000)" in text
+    lint(design.sources, design.top)
