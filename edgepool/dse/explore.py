@@ -32,7 +32,6 @@ from .pareto import pareto_front
 from .space import (
     DseSpace,
     activation_container,
-    closure_mhz,
     dataflow_configs,
     dataflow_valid,
     ddr_port_gbps,
@@ -240,7 +239,7 @@ def explore(program: HwProgram, board: Board | str, space: DseSpace | None = Non
                           "design-space exploration needs a board (ultra96, zcu104, pynq-z2)")
     space = space or DseSpace()
     device = device_of(board)
-    cap = closure_mhz(board)
+    cap = space.cap(board)
     raw = _run(_tasks(program, board, space, device), jobs, progress,
                f"{program.name} on {board.name}")
     cands = []
@@ -267,7 +266,7 @@ def budget(board: Board, space: DseSpace) -> dict[str, float]:
     """The resources a configuration may use (``margin`` of the device) and the clock cap."""
     d = device_of(board)
     return {"dsp": int(d.dsp * space.margin), "bram36": int(d.bram36 * space.margin),
-            "lut": int(d.lut * space.margin), "clock_mhz": closure_mhz(board)}
+            "lut": int(d.lut * space.margin), "clock_mhz": space.cap(board)}
 
 
 def budget_error(cands: list[Candidate], board: Board, space: DseSpace) -> ResourceBudgetError:
@@ -381,7 +380,9 @@ def summary(c: Candidate, board: Board, space: DseSpace) -> dict[str, Any]:
         "dma_bits": k.dma_bits, "act_bits": k.act_bits, "w_bits": k.w_bits,
         "int8_dsp_packing": k.int8_dsp_packing and k.act_bits <= 8 and k.w_bits <= 8,
         "label": c.label(),
-        "clock_note": f"<= {closure_mhz(board)} MHz: what HLS designs close on {board.part}",
+        "clock_note": f"<= {space.cap(board)} MHz"
+                      + (f": what HLS designs close on {board.part}" if not space.clock_cap_mhz
+                         else " (chosen by the user)"),
     }
     if k.style == "overlay":
         s.update(max_tile_nf=k.max_tile_nf, lb_words=k.lb_words, wbuf_words=k.wbuf_words,
@@ -570,14 +571,40 @@ def _siblings(model_path: Path) -> tuple[Path, ...]:
                         and p.resolve() != model_path.resolve()))
 
 
+def space_for(board: Board, style: str = "auto", clock_mhz: float | None = None,
+              margin: float = 0.85) -> DseSpace:
+    """The :class:`DseSpace` of the build settings (``BuildConfig``): ``style`` auto explores
+    both styles; a fixed ``clock_mhz`` is the only clock and lifts the closure cap."""
+    styles = ("dataflow", "overlay") if style == "auto" else (style,)
+    if clock_mhz is None:
+        return DseSpace(styles=styles, margin=margin)
+    mx = float(board.clocks.get("max_mhz", clock_mhz))
+    if clock_mhz > mx:
+        raise ConfigError(f"clock {clock_mhz:g} MHz is above {board.name}'s maximum {mx:g} MHz",
+                          f"choose <= {mx:g} MHz (hw/boards/{board.name}.toml)")
+    return DseSpace(styles=styles, margin=margin, clocks_mhz=(int(clock_mhz),),
+                    clock_cap_mhz=int(clock_mhz))
+
+
 def stage_dse(ctx: Any) -> None:
-    """The build's ``dse`` stage: explore ``ctx.program`` on ``ctx.target``, write
-    ``dse/pareto.csv``, ``dse/pareto.png``, ``dse/dse.md``, set ``ctx.hls_config`` and the
-    manifest's ``config`` / ``estimates`` / ``budget``."""
+    """The build's ``dse`` stage: explore ``ctx.program`` on ``ctx.target`` with the build
+    settings (``ctx.config``: style, clock, margin, jobs), write ``dse/pareto.csv``,
+    ``dse/pareto.png``, ``dse/dse.md``, set ``ctx.hls_config`` and the manifest's ``config`` /
+    ``estimates`` / ``budget``. ``ctx.bits`` must match the model's trained activation width (the
+    types are fixed by training; dse.md shows the effect of other widths)."""
     board = ctx.target
-    space = DseSpace()
+    bc = getattr(ctx, "config", None)
+    space = space_for(board, getattr(bc, "style", "auto"), getattr(bc, "clock_mhz", None),
+                      getattr(bc, "margin", 0.85))
+    jobs = int(getattr(bc, "jobs", 0))
+    a_bits = ctx.program.in_type.bits
+    if ctx.bits is not None and ctx.bits != a_bits:
+        raise ConfigError(f"--bits {ctx.bits}: the model was trained with {a_bits}-bit "
+                          "activations and its fixed-point types are fixed by training",
+                          "export the model at that width (python -m edgepool.quant.trainer "
+                          "NAME --bits N); dse/dse.md tabulates the post-training effect of "
+                          "other widths")
     test_set = Path(ctx.model_path).parent / "test.npz"
-    jobs = int(os.environ.get("EDGEPOOL_JOBS", "0") or 0)
     cands = run(ctx.program, board, ctx.path("dse", "pareto.csv").parent, host=ctx.host,
                 test_set=test_set if test_set.exists() else None,
                 siblings=_siblings(Path(ctx.model_path)), jobs=jobs, space=space)

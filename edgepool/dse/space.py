@@ -56,6 +56,11 @@ class DseSpace:
     tie: float = 0.01
     max_macs_per_cycle: int = 2048
     max_fold_steps: int = 400
+    clock_cap_mhz: int | None = None
+
+    def cap(self, board: Board) -> int:
+        """The highest clock the default choice may use on ``board``."""
+        return int(self.clock_cap_mhz) if self.clock_cap_mhz else closure_mhz(board)
 
 
 def device_of(board: Board) -> Device:
