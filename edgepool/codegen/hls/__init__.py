@@ -222,6 +222,11 @@ def stage_hls(ctx) -> None:
         ctx.hls_config = cfg
         ctx.notes.append(f"hls: no dse configuration; default dataflow folding (PE, SIMD) = "
                          f"{list(zip(cfg.pe, cfg.simd, strict=True))} at {cfg.clock_mhz:g} MHz")
+        if "config" not in ctx.manifest:          # the driver reads manifest["config"]["hls"]
+            from ...dse.explore import config_to_dict
+
+            ctx.manifest["config"] = {"hls": config_to_dict(cfg),
+                                      "summary": "default (no dse stage)"}
     out = ctx.out / "hls"
     if out.exists():
         shutil.rmtree(out)

@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Build stage ``vendor``: the Vivado side of an FPGA build, in ``<build>/vivado/``.
+
+* ``bd.tcl``: block design: the board's PS (``zynq_ultra_ps_e`` with the board preset on
+  Ultra96 / ZCU104, ``processing_system7`` on PYNQ-Z2), PL clock 0 at the configuration's MHz,
+  ``proc_sys_reset``, two SmartConnects (PS master → control slaves; accelerator / DMA masters →
+  HP0), the exported HLS IP, and for the dataflow style an AXI DMA in simple mode (MM2S + S2MM,
+  stream width = the configuration's DMA width); address map = ``manifest["regmap"]``; then
+  ``make_wrapper``, synthesis, implementation, ``write_bitstream``, and ``edgepool.bit`` +
+  ``edgepool.hwh`` copied next to the script.
+* ``<board>.xdc``: a copy of ``hw/constraints/<board>.xdc``.
+* ``build.sh``: ``vitis_hls -f ../hls/run_hls.tcl`` then ``vivado -mode batch -source bd.tcl``.
+
+When ``vitis_hls`` and ``vivado`` are on PATH the stage runs ``build.sh`` (output streamed to
+``vivado/build.log`` and the progress callback) and records the bitstream; otherwise it records
+in ``manifest["next_steps"]`` and the notes the exact command to run on a machine that has them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, ToolchainError
+from ..toolchain import which
+from .hls import design_meta
+from .hls.emit import render
+from .hls.names import check_safe, comment_text
+
+VENDOR_DIR = "vivado"
+BITSTREAM = "edgepool.bit"
+HWH = "edgepool.hwh"
+PS_NAMES = {"zynq_ultra_ps_e": "zynq_ultra_ps_e_0", "processing_system7": "processing_system7_0"}
+
+
+def _hex(v: int) -> str:
+    return f"0x{int(v):08X}"
+
+
+def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Any) -> dict[str, Any]:
+    """Template context of ``bd.tcl`` (every string checked by :func:`check_safe`)."""
+    from ..runtime.regmap import OVERLAY_BUNDLES
+
+    if board.ps_ip not in PS_NAMES:
+        raise ConfigError(f"board {board.name}: unknown PS IP {board.ps_ip!r}",
+                          f"one of {', '.join(PS_NAMES)}")
+    style = meta["style"]
+    accel = regmap["ips"]["accel"]
+    cfg = meta["config"]
+    ctx: dict[str, Any] = dict(
+        style=style, board=check_safe(board.name), part=check_safe(board.part),
+        board_part=check_safe(board.board_part), ps_ip=board.ps_ip,
+        ps_name=PS_NAMES[board.ps_ip], xdc=check_safe(f"{board.name}.xdc"),
+        clock_mhz=f"{float(meta['clock_mhz']):g}", hls_project=check_safe(meta["project"]),
+        accel_vlnv=check_safe(accel["vlnv"]), accel_name=check_safe(accel["name"]),
+        hp_bits=int(board.memory.get("hp_width_bits", 64)), segments=[])
+    if style == "dataflow":
+        dma = regmap["ips"]["dma"]
+        dname = check_safe(dma["name"])
+        ctx.update(dma_name=dname, length_bits=int(regmap["dma"]["length_bits"]),
+                   stream_bits=int(regmap["dma"]["data_bits"]),
+                   addr_bits=64 if regmap["family"] == "zynquplus" else 32,
+                   mem_masters=[f"{dname}/M_AXI_MM2S", f"{dname}/M_AXI_S2MM"])
+        if int(regmap["dma"]["data_bits"]) != int(cfg["dma_bits"]):
+            raise ConfigError("register map and HLS configuration disagree on the DMA width")
+        ctx["segments"].append(dict(seg=f"{dname}/S_AXI_LITE/Reg", offset=_hex(dma["base"]),
+                                    range=_hex(dma["range"])))
+    else:
+        iface = check_safe(accel.get("interface", "s_axi_control"))
+        ctx["mem_masters"] = [f"{ctx['accel_name']}/m_axi_{b}" for b in OVERLAY_BUNDLES]
+        ctx["segments"].append(dict(seg=f"{ctx['accel_name']}/{iface}/Reg",
+                                    offset=_hex(accel["base"]), range=_hex(accel["range"])))
+    for m in ctx["mem_masters"]:
+        check_safe(m)
+    return ctx
+
+
+def write_vivado(out: Path, meta: dict[str, Any], regmap: dict[str, Any], board: Any,
+                 model_label: str) -> list[str]:
+    """Write ``<out>/vivado/`` (bd.tcl, the board's xdc, build.sh); the files, relative to out."""
+    vdir = Path(out) / VENDOR_DIR
+    vdir.mkdir(parents=True, exist_ok=True)
+    ctx = bd_context(meta, regmap, board)
+    (vdir / "bd.tcl").write_text(render("vendor/bd.tcl.j2", model_label=model_label, **ctx))
+    xdc = Path(board.xdc)
+    if not xdc.exists():
+        raise ConfigError(f"no constraints file {xdc} for board {board.name}",
+                          "add hw/constraints/<board>.xdc")
+    shutil.copyfile(xdc, vdir / ctx["xdc"])
+    sh = vdir / "build.sh"
+    sh.write_text(render("vendor/build.sh.j2", model_label=model_label, board=ctx["board"]))
+    sh.chmod(0o755)
+    return [f"{VENDOR_DIR}/{n}" for n in ("bd.tcl", ctx["xdc"], "build.sh")]
+
+
+def run_vendor_flow(vdir: Path, progress: Callable[[str], None] | None = None) -> int:
+    """Run ``build.sh`` in ``vdir``; every output line goes to ``build.log`` and ``progress``."""
+    log = vdir / "build.log"
+    with log.open("w") as f, subprocess.Popen(["sh", "build.sh"], cwd=vdir, text=True,
+                                              stdout=subprocess.PIPE,
+                                              stderr=subprocess.STDOUT) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            f.write(line)
+            if progress:
+                progress(line.rstrip("\n"))
+        return proc.wait()
+
+
+def _print_progress(line: str) -> None:
+    print(f"  [vendor] {line}", file=sys.stderr, flush=True)
+
+
+def stage_vendor(ctx) -> None:
+    """Build stage ``vendor`` (see the module docstring)."""
+    board = ctx.target
+    if "regmap" not in ctx.manifest or not (ctx.out / "hls" / "design.json").exists():
+        raise ConfigError("the vendor stage needs the hls stage's output",
+                          "run the build from the hls stage (--from hls)")
+    meta = design_meta(ctx.out)
+    label = comment_text(ctx.program.name if ctx.program is not None else meta["namespace"])
+    vfiles = write_vivado(ctx.out, meta, ctx.manifest["regmap"], board, label)
+    hls_files = sorted(f"hls/{p.relative_to(ctx.out / 'hls')}"
+                       for p in (ctx.out / "hls").rglob("*")
+                       if p.is_file() and "csim" not in p.relative_to(ctx.out / "hls").parts)
+    ctx.manifest["files"] = {"hls": hls_files, "vivado": vfiles}
+    vdir = ctx.out / VENDOR_DIR
+    command = f"cd {VENDOR_DIR} && ./build.sh"
+    vitis, vivado = which("vitis_hls"), which("vivado")
+    entry: dict[str, Any] = {"dir": VENDOR_DIR, "script": f"{VENDOR_DIR}/build.sh",
+                             "bd": f"{VENDOR_DIR}/bd.tcl", "command": command,
+                             "tools": {"vitis_hls": vitis is not None,
+                                       "vivado": vivado is not None}}
+    if vitis and vivado:
+        progress = _print_progress if os.environ.get("EDGEPOOL_QUIET") is None else None
+        rc = run_vendor_flow(vdir, progress)
+        if rc != 0 or not (vdir / BITSTREAM).exists():
+            raise ToolchainError(f"the Vitis/Vivado flow failed (exit {rc}); see "
+                                 f"{ctx.final_out}/{VENDOR_DIR}/build.log",
+                                 "fix the reported error and resume with --from vendor")
+        entry.update(built=True, bitstream=f"{VENDOR_DIR}/{BITSTREAM}",
+                     hwh=f"{VENDOR_DIR}/{HWH}", log=f"{VENDOR_DIR}/build.log")
+        ctx.manifest["bitstream"] = f"{VENDOR_DIR}/{BITSTREAM}"
+        ctx.manifest["files"]["vivado"] += [entry["bitstream"], entry["hwh"], entry["log"]]
+        ctx.notes.append(f"vendor: bitstream {ctx.final_out}/{VENDOR_DIR}/{BITSTREAM} (+ .hwh)")
+    else:
+        missing = [t for t, p in (("vitis_hls", vitis), ("vivado", vivado)) if p is None]
+        entry["built"] = False
+        step = (f"bitstream: on a machine with Vitis HLS + Vivado 2023.2+ on PATH (source "
+                f"settings64.sh), run `cd {ctx.final_out}/{VENDOR_DIR} && ./build.sh` "
+                f"(= vitis_hls -f ../hls/run_hls.tcl; vivado -mode batch -source bd.tcl); it "
+                f"writes {VENDOR_DIR}/{BITSTREAM} and {VENDOR_DIR}/{HWH}")
+        steps = ctx.manifest.setdefault("next_steps", [])
+        if step not in steps:
+            steps.append(step)
+        ctx.notes.append(f"vendor: {', '.join(missing)} not on PATH: Vivado project scripts in "
+                         f"{VENDOR_DIR}/; to get the bitstream run `cd {ctx.final_out}/"
+                         f"{VENDOR_DIR} && ./build.sh` where the tools are installed")
+    ctx.manifest["vendor"] = entry
