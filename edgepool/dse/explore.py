@@ -338,16 +338,18 @@ def plot(cands: list[Candidate], board: Board, space: DseSpace, path: Path, titl
 
     d = device_of(board)
     valid = [c for c in cands if not c.error]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.6), sharey=True)
     for ax, key, total, name in ((axes[0], "dsp", d.dsp, "DSP48E2"),
                                  (axes[1], "bram36", d.bram36, "BRAM36")):
         for style, marker in (("dataflow", "s"), ("overlay", "o")):
-            for fits, color, alpha in ((False, "0.75", 0.35), (True, "tab:blue", 0.45)):
-                pts = [c for c in valid if c.style == style and c.fits == fits]
+            for group, color, alpha, what in (
+                    ((False, False), "0.75", 0.35, " (does not fit)"),
+                    ((True, False), "tab:cyan", 0.35, " (fits, clock above the cap)"),
+                    ((True, True), "tab:blue", 0.5, "")):
+                pts = [c for c in valid if c.style == style and (c.fits, c.eligible) == group]
                 if pts:
                     ax.scatter([getattr(c, key) for c in pts], [c.latency_s for c in pts],
-                               s=12, marker=marker, c=color, alpha=alpha,
-                               label=f"{style}{'' if fits else ' (does not fit)'}")
+                               s=12, marker=marker, c=color, alpha=alpha, label=style + what)
         front = sorted((c for c in valid if c.pareto), key=lambda c: c.latency_s)
         if front:
             ax.scatter([getattr(c, key) for c in front], [c.latency_s for c in front], s=28,
@@ -361,13 +363,15 @@ def plot(cands: list[Candidate], board: Board, space: DseSpace, path: Path, titl
                    label=f"budget {space.margin:.0%}")
         ax.axvline(total, color="tab:red", ls=":", label=f"{board.name} {total}")
         ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlim(left=0)
         ax.set_yscale("log")
         ax.set_xlabel(name)
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("latency per image [s]")
-    axes[1].legend(fontsize=7, loc="upper right")
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=3, frameon=False)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
