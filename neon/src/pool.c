@@ -175,6 +175,8 @@ static int lanes_of(ep_dtype t) { return (int)(16 / ep_dtype_size(t)); }
 
 /* does some output along an axis have every tap outside the input (padding / overhang only)? */
 static int axis_has_empty(int n_out, int k, int s, int pb, int size, int d) {
+    if (d == 1)      /* contiguous windows: only the first or the last can miss the input */
+        return k - 1 < pb || (long long)(n_out - 1) * s - pb >= size;
     for (int o = 0; o < n_out; o++) {
         int any = 0;
         for (int i = 0; i < k && !any; i++) {
@@ -195,14 +197,29 @@ int ep__max_empty_window(const ep_pool_params *p, ep_dtype t) {
            axis_has_empty(ow, p->kw, p->sw, p->pl, p->w, p->dw);
 }
 
-/* 0: engine, 2: direct 2x2 s2, 3: direct 3x3 s2 */
+/* In-place fast paths (pool_tmpl.h): dilation 1, square 2x2 or 3x3 window, no window made
+ * of padding only; AUTO and DIRECT only (VANHERK forces the engine). */
+enum { FP_NONE = 0, FP_K3S1, FP_K3S1_FLAT, FP_K3S2, FP_K2 };
+
 static int fast_path(const ep_pool_params *p, const ep_win *g, ep_dtype t) {
-    if (p->algo == EP_ALGO_VANHERK) return 0;
-    if (p->pt || p->pl || p->pb || p->pr || p->dh != 1 || p->dw != 1) return 0;
-    if (p->kh != p->kw || p->sh != 2 || p->sw != 2 || p->c < lanes_of(t)) return 0;
-    if (p->kh != 2 && p->kh != 3) return 0;
-    if ((g->OH - 1) * 2 + p->kh > p->h || (g->OW - 1) * 2 + p->kw > p->w) return 0;
-    return p->kh;
+    (void)g;
+    if (p->algo == EP_ALGO_VANHERK || p->dh != 1 || p->dw != 1 || p->kh != p->kw) return FP_NONE;
+    if (axis_has_empty(g->OH, p->kh, p->sh, p->pt, p->h, 1) ||
+        axis_has_empty(g->OW, p->kw, p->sw, p->pl, p->w, 1))
+        return FP_NONE;
+    const int wide = p->c >= lanes_of(t);
+    if (p->kh == 3 && p->sh == 1 && p->sw == 1) return wide ? FP_K3S1 : FP_K3S1_FLAT;
+    if (p->kh == 3 && p->sw == 2 && wide) return FP_K3S2;
+    if (p->kh == 2 && wide) return FP_K2;
+    return FP_NONE;
+}
+
+static size_t fast_scratch(int fp, const ep_win *g, ep_dtype t) {
+    if (fp != FP_K3S1_FLAT) return 0;
+    ep_carver cv;
+    ep_carver_init(&cv, NULL);
+    ep_carve(&cv, (size_t)(ep_imax(g->OW + 2, g->pl + g->W) * g->C) * ep_dtype_size(t));
+    return ep_carver_size(&cv);
 }
 
 static int max_type_ok(ep_dtype t) {
@@ -212,7 +229,8 @@ static int max_type_ok(ep_dtype t) {
 size_t ep_maxpool_scratch_bytes(const ep_pool_params *p, ep_dtype t) {
     ep_win g;
     if (!max_type_ok(t) || win_init(p, 1, &g)) return 0;
-    if (fast_path(p, &g, t)) return 0;
+    int fp = fast_path(p, &g, t);
+    if (fp) return fast_scratch(fp, &g, t);
     switch (t) {
     case EP_I8: return scratch_i8(&g);
     case EP_U8: return scratch_u8(&g);
@@ -262,9 +280,20 @@ int ep_maxpool(const ep_pool_params *p, ep_dtype t, const void *in, void *out, v
     if (ep__max_empty_window(p, t)) return EP_EINVAL;
     int fp = fast_path(p, &g, t);
     if (fp) {
+        void *tmp = NULL;
+        if (fp == FP_K3S1_FLAT) {
+            if (!scratch) return EP_EINVAL;
+            ep_carver cv;
+            ep_carver_init(&cv, scratch);
+            tmp = ep_carve(&cv, (size_t)(ep_imax(g.OW + 2, g.pl + g.W) * g.C) * ep_dtype_size(t));
+        }
 #define FAST(S, TT)                                                                    \
-    if (fp == 2) direct2x2s2_##S(&g, (const TT *)in, (TT *)out);                    \
-    else direct3x3s2_##S(&g, (const TT *)in, (TT *)out);
+    switch (fp) {                                                                      \
+    case FP_K3S1: k3s1_##S(&g, (const TT *)in, (TT *)out); break;                      \
+    case FP_K3S1_FLAT: k3s1_flat_##S(&g, (const TT *)in, (TT *)out, (TT *)tmp); break; \
+    case FP_K3S2: k3s2_##S(&g, (const TT *)in, (TT *)out); break;                      \
+    default: k2_##S(&g, (const TT *)in, (TT *)out); break;                             \
+    }
         switch (t) {
         case EP_I8: FAST(i8, int8_t) break;
         case EP_U8: FAST(u8, uint8_t) break;

@@ -207,45 +207,228 @@ static EP_UNUSED void FN(engine)(const ep_win *g, ep_row_fn produce, void *ctx, 
 #endif
 }
 
-/* Direct fast paths (k x k, stride s, no padding/dilation, every window inside, C >= L): read
- * the input in place, last channel vector aligned to the end of the pixel (overlapping). */
-static EP_UNUSED void FN(direct2x2s2)(const ep_win *g, const T *in, T *out) {
-    const size_t C = (size_t)g->C, W = (size_t)g->W;
-    for (int oy = 0; oy < g->OH; oy++) {
-        const T *r0 = in + (size_t)(2 * oy) * W * C, *r1 = r0 + W * C;
-        T *o = out + (size_t)oy * g->OW * C;
-        for (int ox = 0; ox < g->OW; ox++) {
-            const size_t b = (size_t)(2 * ox) * C;
+/* ---------------------------------------------------------------- in-place fast paths
+ * Dilation 1, no window made of padding only. Every tap coordinate is CLAMPED into the input:
+ * a dilation-1 window is contiguous, so when it holds at least one real element the clamped
+ * coordinate of any of its taps is a real element of the same window, and max is idempotent:
+ * padding and the ceil-mode overhang cost nothing, no row is copied, no scratch is used
+ * (except the small-C stride-1 path). Channel vectors: the last one of a pixel is aligned to
+ * the pixel's end (overlapping the previous one), so C >= L needs no scalar tail. */
+#define CL(v, hi) ((v) < 0 ? 0 : ((v) > (hi) ? (hi) : (v)))
+#ifndef EP_TILE_BYTES
+#define EP_TILE_BYTES 16384   /* input bytes of one column tile (half the A53's 32 KiB L1D) */
+#endif
+
+/* vertical maxima of one column (offset p) for 4 consecutive output rows from 6 input rows:
+ * 6 vmax (the middle pairs are shared) */
+#define COL4(p, o0, o1, o2, o3)                                                              \
+    do {                                                                                     \
+        const V m12_ = VOP(VLD(r1 + (p)), VLD(r2 + (p)));                                    \
+        const V m34_ = VOP(VLD(r3 + (p)), VLD(r4 + (p)));                                    \
+        o0 = VOP(VLD(r0 + (p)), m12_);                                                       \
+        o1 = VOP(m12_, VLD(r3 + (p)));                                                       \
+        o2 = VOP(VLD(r2 + (p)), m34_);                                                       \
+        o3 = VOP(m34_, VLD(r5 + (p)));                                                       \
+    } while (0)
+
+/* 3x3 stride 1, C >= L. Four output rows per pass share their vertical maxima (1.5 vmax per
+ * output), and each pair of outputs shares the max of its two middle columns (1.5 vmax per
+ * output): ~3 vmax, 1.5 loads and 1 store per output vector. */
+static EP_UNUSED void FN(k3s1)(const ep_win *g, const T *in, T *out) {
+    const int H = g->H, W = g->W, OH = g->OH, OW = g->OW, pt = g->pt, pl = g->pl;
+    const size_t C = (size_t)g->C, irow = (size_t)W * C, orow = (size_t)OW * C;
+    if (OH < 4) {                                   /* one output row per pass */
+        for (int oy = 0; oy < OH; oy++) {
+            const T *r0 = in + (size_t)CL(oy - pt, H - 1) * irow;
+            const T *r1 = in + (size_t)CL(oy - pt + 1, H - 1) * irow;
+            const T *r2 = in + (size_t)CL(oy - pt + 2, H - 1) * irow;
+            T *q = out + (size_t)oy * orow;
             for (size_t c = 0;; c += L) {
                 if (c + L > C) c = C - L;
-                V m = VOP(VOP(VLD(r0 + b + c), VLD(r0 + b + C + c)),
-                          VOP(VLD(r1 + b + c), VLD(r1 + b + C + c)));
-                VST(o + (size_t)ox * C + c, m);
+#define COL1(x) VOP(VOP(VLD(r0 + (size_t)CL(x, W - 1) * C + c),                              \
+                        VLD(r1 + (size_t)CL(x, W - 1) * C + c)),                             \
+                    VLD(r2 + (size_t)CL(x, W - 1) * C + c))
+                V a = COL1(-pl), b = COL1(1 - pl);
+                for (int ox = 0; ox < OW; ox++) {
+                    const V n = COL1(ox - pl + 2);
+                    VST(q + (size_t)ox * C + c, VOP(VOP(a, b), n));
+                    a = b;
+                    b = n;
+                }
+#undef COL1
                 if (c + L >= C) break;
             }
+        }
+        return;
+    }
+    /* column tiles keep the 6 input rows of a tile in L1 across the channel vectors */
+    const int tile = ep_imax(8, (int)(EP_TILE_BYTES / (6 * C * sizeof(T))) & ~1);
+    for (int oy = 0; oy < OH; oy += 4) {
+        const int o = oy + 4 <= OH ? oy : OH - 4;   /* last group overlaps: same values */
+        const T *r0 = in + (size_t)CL(o - pt, H - 1) * irow;
+        const T *r1 = in + (size_t)CL(o - pt + 1, H - 1) * irow;
+        const T *r2 = in + (size_t)CL(o - pt + 2, H - 1) * irow;
+        const T *r3 = in + (size_t)CL(o - pt + 3, H - 1) * irow;
+        const T *r4 = in + (size_t)CL(o - pt + 4, H - 1) * irow;
+        const T *r5 = in + (size_t)CL(o - pt + 5, H - 1) * irow;
+        T *q0 = out + (size_t)o * orow, *q1 = q0 + orow, *q2 = q1 + orow, *q3 = q2 + orow;
+        for (int tx = 0; tx < OW; tx += tile)
+        for (size_t c = 0;; c += L) {
+            if (c + L > C) c = C - L;
+            const int oxe = ep_imin(OW, tx + tile);
+            V a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;
+            COL4((size_t)CL(tx - pl, W - 1) * C + c, a0, a1, a2, a3);
+            COL4((size_t)CL(tx + 1 - pl, W - 1) * C + c, b0, b1, b2, b3);
+            int ox = tx;
+            for (; ox + 2 <= oxe; ox += 2) {
+                const int x = ox - pl + 2;
+                size_t pc, pd;
+                if (x >= 0 && x + 1 < W) {
+                    pc = (size_t)x * C + c;
+                    pd = pc + C;
+                } else {
+                    pc = (size_t)CL(x, W - 1) * C + c;
+                    pd = (size_t)CL(x + 1, W - 1) * C + c;
+                }
+                COL4(pc, c0, c1, c2, c3);
+                COL4(pd, d0, d1, d2, d3);
+                const size_t po = (size_t)ox * C + c;
+                V t = VOP(b0, c0);
+                VST(q0 + po, VOP(a0, t));
+                VST(q0 + po + C, VOP(t, d0));
+                t = VOP(b1, c1);
+                VST(q1 + po, VOP(a1, t));
+                VST(q1 + po + C, VOP(t, d1));
+                t = VOP(b2, c2);
+                VST(q2 + po, VOP(a2, t));
+                VST(q2 + po + C, VOP(t, d2));
+                t = VOP(b3, c3);
+                VST(q3 + po, VOP(a3, t));
+                VST(q3 + po + C, VOP(t, d3));
+                a0 = c0; a1 = c1; a2 = c2; a3 = c3;
+                b0 = d0; b1 = d1; b2 = d2; b3 = d3;
+            }
+            if (ox < oxe) {
+                COL4((size_t)CL(ox - pl + 2, W - 1) * C + c, c0, c1, c2, c3);
+                const size_t po = (size_t)ox * C + c;
+                VST(q0 + po, VOP(VOP(a0, b0), c0));
+                VST(q1 + po, VOP(VOP(a1, b1), c1));
+                VST(q2 + po, VOP(VOP(a2, b2), c2));
+                VST(q3 + po, VOP(VOP(a3, b3), c3));
+            }
+            if (c + L >= C) break;
         }
     }
 }
 
-static EP_UNUSED void FN(direct3x3s2)(const ep_win *g, const T *in, T *out) {
-    const size_t C = (size_t)g->C, W = (size_t)g->W;
-    for (int oy = 0; oy < g->OH; oy++) {
-        const T *r0 = in + (size_t)(2 * oy) * W * C, *r1 = r0 + W * C, *r2 = r1 + W * C;
-        T *o = out + (size_t)oy * g->OW * C;
-        for (int ox = 0; ox < g->OW; ox++) {
-            const size_t b = (size_t)(2 * ox) * C;
-            for (size_t c = 0;; c += L) {
-                if (c + L > C) c = C - L;
-                const size_t p = b + c;
-                V a = VOP(VOP(VLD(r0 + p), VLD(r0 + p + C)), VLD(r0 + p + 2 * C));
-                V e = VOP(VOP(VLD(r1 + p), VLD(r1 + p + C)), VLD(r1 + p + 2 * C));
-                V f = VOP(VOP(VLD(r2 + p), VLD(r2 + p + C)), VLD(r2 + p + 2 * C));
-                VST(o + (size_t)ox * C + c, VOP(VOP(a, e), f));
-                if (c + L >= C) break;
+/* flat max of n elements of three rows (n >= L: the last vector overlaps) into dst; n < L
+ * goes element by element. Sources are never read past n. */
+static EP_UNUSED void FN(max3_flat)(T *dst, const T *a, const T *b, const T *c, size_t n) {
+    if (n < L) {
+        for (size_t j = 0; j < n; j++) {
+            T m = a[j] > b[j] ? a[j] : b[j];
+            dst[j] = m > c[j] ? m : c[j];
+        }
+        return;
+    }
+    for (size_t j = 0;; j += L) {
+        if (j + L > n) j = n - L;
+        VST(dst + j, VOP(VOP(VLD(a + j), VLD(b + j)), VLD(c + j)));
+        if (j + L >= n) break;
+    }
+}
+
+/* 3x3 stride 1, C < L: vectors over the flattened (pixel, channel) row. The vertical max of
+ * the three (clamped) rows goes to one scratch row whose padding pixels are copies of the edge
+ * pixels (= clamping), then out[j] = max(t[j], t[j + C], t[j + 2C]) over the whole row. */
+static EP_UNUSED void FN(k3s1_flat)(const ep_win *g, const T *in, T *out, T *t) {
+    const int H = g->H, W = g->W, OH = g->OH, OW = g->OW, pt = g->pt, pl = g->pl;
+    const size_t C = (size_t)g->C, irow = (size_t)W * C, orow = (size_t)OW * C;
+    const int rpad = ep_imax(0, OW + 2 - pl - W);
+    for (int oy = 0; oy < OH; oy++) {
+        const T *r0 = in + (size_t)CL(oy - pt, H - 1) * irow;
+        const T *r1 = in + (size_t)CL(oy - pt + 1, H - 1) * irow;
+        const T *r2 = in + (size_t)CL(oy - pt + 2, H - 1) * irow;
+        T *v = t + (size_t)pl * C;
+        FN(max3_flat)(v, r0, r1, r2, irow);
+        for (int i = 0; i < pl; i++) memcpy(t + (size_t)i * C, v, C * sizeof(T));
+        for (int i = 0; i < rpad; i++) memcpy(v + (irow + (size_t)i * C), v + irow - C, C * sizeof(T));
+        FN(max3_flat)(out + (size_t)oy * orow, t, t + C, t + 2 * C, orow);
+    }
+}
+
+/* 3x3, horizontal stride 2, any vertical stride, C >= L: per channel vector a sweep along the
+ * row reuses the shared column (3 loads + 2 vmax per new column, 2 columns and 2 vmax per
+ * output). */
+static EP_UNUSED void FN(k3s2)(const ep_win *g, const T *in, T *out) {
+    const int H = g->H, W = g->W, OH = g->OH, OW = g->OW, pt = g->pt, pl = g->pl, sh = g->sh;
+    const size_t C = (size_t)g->C, irow = (size_t)W * C, orow = (size_t)OW * C;
+    const int tile = ep_imax(4, (int)(EP_TILE_BYTES / (6 * C * sizeof(T))));
+    for (int oy = 0; oy < OH; oy++) {
+        const int y = oy * sh - pt;
+        const T *r0 = in + (size_t)CL(y, H - 1) * irow;
+        const T *r1 = in + (size_t)CL(y + 1, H - 1) * irow;
+        const T *r2 = in + (size_t)CL(y + 2, H - 1) * irow;
+        T *q = out + (size_t)oy * orow;
+#define COL1(p) VOP(VOP(VLD(r0 + (p)), VLD(r1 + (p))), VLD(r2 + (p)))
+        for (int tx = 0; tx < OW; tx += tile)
+        for (size_t c = 0;; c += L) {
+            if (c + L > C) c = C - L;
+            const int oxe = ep_imin(OW, tx + tile);
+            V a = COL1((size_t)CL(2 * tx - pl, W - 1) * C + c);
+            for (int ox = tx; ox < oxe; ox++) {
+                const int x = 2 * ox - pl + 1;
+                size_t p1, p2;
+                if (x >= 0 && x + 1 < W) {
+                    p1 = (size_t)x * C + c;
+                    p2 = p1 + C;
+                } else {
+                    p1 = (size_t)CL(x, W - 1) * C + c;
+                    p2 = (size_t)CL(x + 1, W - 1) * C + c;
+                }
+                const V b = COL1(p1), n = COL1(p2);
+                VST(q + (size_t)ox * C + c, VOP(VOP(a, b), n));
+                a = n;
             }
+            if (c + L >= C) break;
+        }
+#undef COL1
+    }
+}
+
+/* 2x2, any strides, C >= L: four loads, three vmax per output vector; channels in pairs of
+ * vectors (ldp/stp on aarch64), then one vector, then the overlapping last one. */
+static EP_UNUSED void FN(k2)(const ep_win *g, const T *in, T *out) {
+    const int H = g->H, W = g->W, OH = g->OH, OW = g->OW, pt = g->pt, pl = g->pl;
+    const int sh = g->sh, sw = g->sw;
+    const size_t C = (size_t)g->C, irow = (size_t)W * C, orow = (size_t)OW * C;
+    for (int oy = 0; oy < OH; oy++) {
+        const int y = oy * sh - pt;
+        const T *r0 = in + (size_t)CL(y, H - 1) * irow;
+        const T *r1 = in + (size_t)CL(y + 1, H - 1) * irow;
+        T *q = out + (size_t)oy * orow;
+        for (int ox = 0; ox < OW; ox++) {
+            const int x = ox * sw - pl;
+            const size_t p0 = (size_t)CL(x, W - 1) * C, p1 = (size_t)CL(x + 1, W - 1) * C;
+            const T *a = r0 + p0, *b = r0 + p1, *e = r1 + p0, *f = r1 + p1;
+            T *o = q + (size_t)ox * C;
+#define MX(c) VST(o + (c), VOP(VOP(VLD(a + (c)), VLD(b + (c))), VOP(VLD(e + (c)), VLD(f + (c)))))
+            size_t c = 0;
+            for (; c + 2 * L <= C; c += 2 * L) {
+                MX(c);
+                MX(c + L);
+            }
+            if (c + L <= C) {
+                MX(c);
+                c += L;
+            }
+            if (c < C) MX(C - L);
+#undef MX
         }
     }
 }
+#undef COL4
+#undef CL
 
 #undef FN
 #undef EP_CAT

@@ -97,18 +97,29 @@ def pool_case(draw, kind: str, dtypes=tuple(INT_POOL_TYPES) + (np.float32,),
     return Case(op, ref.astype(dtype))
 
 
+FAST_CHANNELS = [1, 3, 4, 5, 8, 15, 16, 17, 31, 32, 33, 64]
+
+
 @st.composite
 def fast_pool_case(draw) -> Case:
-    """The 2x2 s2 / 3x3 s2 direct paths (no padding, C >= lanes) and their fallbacks."""
+    """The in-place max paths: 3x3 s1 (C >= lanes: 4-row register sweep; C < lanes: flat rows),
+    3x3 with horizontal stride 2, 2x2 any stride; padding up to k - 1 and ceil_mode (clamped
+    coordinates), channel tails (overlapping last vector), tiny to 60-pixel maps, plus the
+    configurations that fall back to the engine (padding-only windows, forced van Herk)."""
     dtype = np.dtype(draw(st.sampled_from(INT_POOL_TYPES + [np.float32])))
     k = draw(st.sampled_from([2, 3]))
-    h, w = draw(st.integers(k, 30)), draw(st.integers(k, 30))
-    c = draw(st.sampled_from([4, 8, 16, 17, 33, 64]))
+    sh, sw = draw(st.sampled_from([(1, 1), (1, 1), (2, 2), (2, 2), (3, 3), (1, 2), (2, 1)]))
+    pads = tuple(draw(st.integers(0, k - 1)) for _ in range(4))
+    h = draw(st.one_of(st.integers(1, 9), st.integers(10, 60)))
+    w = draw(st.one_of(st.integers(1, 9), st.integers(10, 60)))
+    assume(h + pads[0] + pads[2] >= k and w + pads[1] + pads[3] >= k)
+    c = draw(st.sampled_from(FAST_CHANNELS))
     ceil = draw(st.booleans())
+    algo = draw(st.sampled_from(["auto", "auto", "direct", "vanherk"]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x = rand_array(rng, dtype, (h, w, c))
-    ref = hwc(K.max_pool(nchw(x), (k, k), (2, 2), (0, 0, 0, 0), (1, 1), ceil))
-    return Case(N.maxpool_op(x, (k, k), (2, 2), ceil_mode=ceil), ref)
+    ref = golden(K.max_pool, nchw(x), (k, k), (sh, sw), pads, (1, 1), ceil)
+    return Case(N.maxpool_op(x, (k, k), (sh, sw), pads, ceil_mode=ceil, algo=algo), ref)
 
 
 @st.composite
