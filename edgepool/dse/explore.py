@@ -484,7 +484,7 @@ def markdown(program: HwProgram, cands: list[Candidate], board: Board, space: Ds
                   f"({SEED_PAPER['latency_s'] / c.latency_s:.2f}x).", ""]
     rows = layer_bounds(program, c)
     lines += ["## Per layer (chosen configuration)", "",
-              "| layer | MACs | weights [B] | cycles | compute-only | bound | ms |",
+              "| layer | MACs (padded) | weights [B] | cycles | compute-only | bound | ms |",
               "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| `{r['layer'][-28:]}` | {r['macs']:,} | {r['weight_bytes']:,} | "
