@@ -396,34 +396,63 @@ static EP_UNUSED void FN(k3s2)(const ep_win *g, const T *in, T *out) {
     }
 }
 
-/* 2x2, any strides, C >= L: four loads, three vmax per output vector; channels in pairs of
- * vectors (ldp/stp on aarch64), then one vector, then the overlapping last one. */
+/* 2x2, any strides, C >= L: four loads, three vmax per output vector. Interior pixels walk
+ * pointers (channels in pairs of vectors: ldp/stp on aarch64, then one vector, then the
+ * overlapping last one); edge pixels clamp their columns. */
+static EP_UNUSED void FN(k2px)(T *o, const T *a, const T *b, const T *e, const T *f, size_t C) {
+    size_t c = 0;
+    for (; c + 2 * L <= C; c += 2 * L) {
+        const V x0 = VOP(VOP(VLD(a + c), VLD(b + c)), VOP(VLD(e + c), VLD(f + c)));
+        const V x1 = VOP(VOP(VLD(a + c + L), VLD(b + c + L)), VOP(VLD(e + c + L), VLD(f + c + L)));
+        VST(o + c, x0);
+        VST(o + c + L, x1);
+    }
+    if (c + L <= C) {
+        VST(o + c, VOP(VOP(VLD(a + c), VLD(b + c)), VOP(VLD(e + c), VLD(f + c))));
+        c += L;
+    }
+    if (c < C) {
+        c = C - L;
+        VST(o + c, VOP(VOP(VLD(a + c), VLD(b + c)), VOP(VLD(e + c), VLD(f + c))));
+    }
+}
+
 static EP_UNUSED void FN(k2)(const ep_win *g, const T *in, T *out) {
     const int H = g->H, W = g->W, OH = g->OH, OW = g->OW, pt = g->pt, pl = g->pl;
     const int sh = g->sh, sw = g->sw;
     const size_t C = (size_t)g->C, irow = (size_t)W * C, orow = (size_t)OW * C;
+    /* interior outputs: both columns inside the input */
+    const int i0 = ep_imin(OW, (pl + sw - 1) / sw), i1 = ep_imax(i0, ep_imin(OW, ep_floordiv(W - 2 + pl, sw) + 1));
     for (int oy = 0; oy < OH; oy++) {
         const int y = oy * sh - pt;
         const T *r0 = in + (size_t)CL(y, H - 1) * irow;
         const T *r1 = in + (size_t)CL(y + 1, H - 1) * irow;
         T *q = out + (size_t)oy * orow;
         for (int ox = 0; ox < OW; ox++) {
+            if (ox == i0 && i1 > i0) {
+                const size_t step = (size_t)sw * C;
+                const T *a = r0 + (size_t)(i0 * sw - pl) * C, *e = r1 + (size_t)(i0 * sw - pl) * C;
+                T *o = q + (size_t)i0 * C;
+                if (C == 2 * L) {
+                    for (ox = i0; ox < i1; ox++, a += step, e += step, o += C) {
+                        const V x0 = VOP(VOP(VLD(a), VLD(a + C)), VOP(VLD(e), VLD(e + C)));
+                        const V x1 = VOP(VOP(VLD(a + L), VLD(a + C + L)),
+                                         VOP(VLD(e + L), VLD(e + C + L)));
+                        VST(o, x0);
+                        VST(o + L, x1);
+                    }
+                } else if (C == L) {
+                    for (ox = i0; ox < i1; ox++, a += step, e += step, o += C)
+                        VST(o, VOP(VOP(VLD(a), VLD(a + C)), VOP(VLD(e), VLD(e + C))));
+                } else {
+                    for (ox = i0; ox < i1; ox++, a += step, e += step, o += C)
+                        FN(k2px)(o, a, a + C, e, e + C, C);
+                }
+                if (ox >= OW) break;
+            }
             const int x = ox * sw - pl;
             const size_t p0 = (size_t)CL(x, W - 1) * C, p1 = (size_t)CL(x + 1, W - 1) * C;
-            const T *a = r0 + p0, *b = r0 + p1, *e = r1 + p0, *f = r1 + p1;
-            T *o = q + (size_t)ox * C;
-#define MX(c) VST(o + (c), VOP(VOP(VLD(a + (c)), VLD(b + (c))), VOP(VLD(e + (c)), VLD(f + (c)))))
-            size_t c = 0;
-            for (; c + 2 * L <= C; c += 2 * L) {
-                MX(c);
-                MX(c + L);
-            }
-            if (c + L <= C) {
-                MX(c);
-                c += L;
-            }
-            if (c < C) MX(C - L);
-#undef MX
+            FN(k2px)(q + (size_t)ox * C, r0 + p0, r0 + p1, r1 + p0, r1 + p1, C);
         }
     }
 }
