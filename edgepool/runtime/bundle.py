@@ -125,8 +125,12 @@ runs the same driver against a simulated PYNQ device.
 
 
 def build_entries(out: Path, manifest: dict[str, Any], graph: Any = None,
-                  model_path: Path | None = None) -> dict[str, bytes]:
-    """Every file of the bundle (name → bytes) for the build in ``out``."""
+                  model_path: Path | None = None,
+                  build_paths: tuple[Path, ...] = ()) -> dict[str, bytes]:
+    """Every file of the bundle (name → bytes) for the build in ``out``. Occurrences of the
+    build directory's absolute path (``out`` and ``build_paths``) in the bundled manifest
+    become ``OUT``: they mean nothing on the board and would make the zip depend on where it
+    was built."""
     m = {k: v for k, v in manifest.items() if k not in VOLATILE_KEYS}
     entries: dict[str, bytes] = {}
     for key in ("program.json", "program.bin"):
@@ -168,8 +172,11 @@ def build_entries(out: Path, manifest: dict[str, Any], graph: Any = None,
         if "y" in d.files:
             arrays["y"] = np.asarray(d["y"])
         entries["testdata.npz"] = _npz(arrays)
-    entries["manifest.json"] = (json.dumps(m, indent=2, sort_keys=True, default=str)
-                                + "\n").encode()
+    text = json.dumps(m, indent=2, sort_keys=True, default=str) + "\n"
+    paths = {str(p) for q in (out, *build_paths) for p in (Path(q), Path(q).resolve())}
+    for p in sorted(paths, key=len, reverse=True):
+        text = text.replace(json.dumps(p)[1:-1], "OUT")
+    entries["manifest.json"] = text.encode()
     if not NOTEBOOK.exists():
         raise ManifestError(f"{NOTEBOOK} missing", "restore notebooks/ from the repository")
     entries[f"edgepool_{manifest['target']['name']}.ipynb"] = NOTEBOOK.read_bytes()
@@ -182,7 +189,8 @@ def stage_bundle(ctx) -> None:
     """Write ``ctx.out/bundle/edgepool_<model>_<board>.zip`` and record it in the manifest."""
     if ctx.target.kind != "fpga":
         raise ManifestError("the bundle stage packs FPGA builds only")
-    entries = build_entries(ctx.out, ctx.manifest, ctx.graph, ctx.model_path)
+    entries = build_entries(ctx.out, ctx.manifest, ctx.graph, ctx.model_path,
+                            (ctx.final_out,))
     data = deterministic_zip(entries)
     name = bundle_name(ctx.manifest)
     ctx.path("bundle", name).write_bytes(data)

@@ -383,9 +383,16 @@ class SimDevice(Device):
 
     def get_bitfile_metadata(self, bitfile_name: str):
         """Parse the ``.hwh`` beside the bitstream with pynq's runtime metadata parser."""
+        # pynq caches one Clocks implementation per process, bound to the first device that
+        # used it; Overlay programs the PL clocks right after this call, so rebind it here
+        from pynq.ps import Clocks
         from pynqmetadata.frontends import Metadata
         from pynqmetadata.views.runtime import RuntimeMetadataParser
 
+        inst = Clocks.__dict__.get("_real_instance")
+        mm = getattr(inst, "_crl_mmio", None) or getattr(inst, "_slcr_mmio", None)
+        if inst is not None and getattr(mm, "device", None) is not self:
+            del Clocks._real_instance
         hwh = Path(bitfile_name).with_suffix(".hwh")
         if not hwh.exists():
             raise RuntimeError("Unable to find metadata for bitstream")
@@ -395,16 +402,9 @@ class SimDevice(Device):
 
     def download(self, bitstream, parser=None) -> None:
         """Configure the simulated PL: map the IPs of the hardware handoff."""
-        from pynq.ps import Clocks
-
         self.bitfile_name = bitstream.bitfile_name
         ipd = parser.ip_dict if parser is not None else self.ip_dict
         self._map_ips(ipd)
-        # pynq caches one Clocks implementation per process; rebind it to this device
-        inst = Clocks.__dict__.get("_real_instance")
-        if inst is not None and getattr(getattr(inst, "_crl_mmio", None), "device", self) \
-                is not self:
-            del Clocks._real_instance
         self.post_download(bitstream, parser, self.name)
 
     def flush(self, bo: int, offset: int, ptr: int, size: int) -> None:

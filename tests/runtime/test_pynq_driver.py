@@ -32,7 +32,8 @@ def test_whole_testset_exact_through_pynq_dma(lenet_build, testset):
     assert acc.device.stats() == {"frames": 360, "dma_transfers": 361, "overlay_runs": 0}
     assert int(np.sum(out.argmax(1) == y)) == int(np.sum(gold.argmax(1) == y))
     # the PL clock the .hwh asks for was programmed through pynq.ps.Clocks
-    assert acc.device.pl_clock_mhz(0) == pytest.approx(187.5, abs=0.01)
+    want = acc.overlay.clock_dict[0]["frequency"]
+    assert want and acc.device.pl_clock_mhz(0) == pytest.approx(want, rel=1e-4)
     acc.close()
 
 
@@ -190,6 +191,7 @@ def test_bad_regmap_and_model(build_copy):
         D.EdgepoolAccelerator(build_copy, sim="verilog")
 
 
+@pytest.mark.slow
 def test_csim_and_rtlsim_models_plug_in(lenet_build, testset):
     """csim/rtlsim accelerator models run the build's generated design when its stage ran;
     otherwise constructing them is a typed error naming what is missing."""
@@ -208,6 +210,7 @@ def test_csim_and_rtlsim_models_plug_in(lenet_build, testset):
 def test_overlay_style_exact(build_copy, testset):
     x, _, gold = testset
     m = json.loads((build_copy / "manifest.json").read_text())
+    m.pop("regmap", None)                      # the default overlay map of the config below
     m["config"] = {"hls": {"style": "overlay", "simd": 1, "pe": 2, "act_bits": 32, "w_bits": 8,
                            "acc_bits": 32, "dma_bits": 64}}
     (build_copy / "manifest.json").write_text(json.dumps(m))
