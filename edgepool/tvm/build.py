@@ -277,7 +277,7 @@ def stage_cpu(ctx) -> None:
     info = compile_model(ctx.graph, triple, out, offload=True, cache_key=key)
     info["files"] = ["cpu/" + f for f in info["files"]]
     native = triple != "aarch64-linux-gnu"
-    run = "./runner model_{t}.so in.bin out.bin [REPEAT]".format(t=triple)
+    run = f"./runner model_{triple}.so in.bin out.bin [REPEAT]"
     info["how_to_run"] = (
         f"cd OUT/cpu && {run}" if native else
         "scp -r OUT/cpu board:edgepool-cpu && ssh board 'cd edgepool-cpu && "

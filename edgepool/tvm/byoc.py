@@ -368,8 +368,24 @@ class _Parser:
             "n": int(w.shape[1]), "m": int(w.shape[0])})
 
 
+def _escapes(ctx) -> bool:
+    """True when a value inside the match (other than its result) is used outside it: the
+    kernels produce one output (a fused conv→pool cannot also deliver the pre-pool tensor)."""
+    matched = list(ctx.matched_bindings.keys())
+    root = ctx.value_to_bound_var.get(ctx.matched_expr)
+    for v in matched:
+        if root is not None and v.same_as(root):
+            continue
+        for u in ctx.var_usages.get(v, []):
+            if not any(u.same_as(m) for m in matched):
+                return True
+    return False
+
+
 def _check(ctx) -> bool:
-    """FusionPattern check: accept only what the kernels run exactly."""
+    """FusionPattern check: accept only what the kernels run exactly, with one output."""
+    if _escapes(ctx):
+        return False
     try:
         _Parser(ctx.matched_bindings).parse(ctx.matched_expr)
     except (Unsupported, AttributeError, TypeError, ValueError, IndexError):
