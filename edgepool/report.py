@@ -52,7 +52,7 @@ def write_report(ctx) -> None:
         for k, v in est.items():
             if isinstance(v, (int, float, str)):
                 lines.append(f"| {k} | {_fmt(v)} | {_fmt(budget.get(k, ''))} |")
-        if "latency_s" in est:
+        if "latency_s" in est and m["model"]["name"].lower().startswith("vgg16"):
             lines += ["", "Compared with the seed paper (VGG16, Ultra96, Q2.14, PYNQ): "
                       f"{SEED_PAPER['latency_s']} s per image at {SEED_PAPER['power_w']} W.",
                       f"This build: {est['latency_s']:.3g} s per image estimated "
