@@ -43,6 +43,7 @@ from ..program import HwProgram, run_reference
 from .config import dataflow_folding, default_config
 from .emit import DataflowNames, dataflow_context, emit_dataflow_top, render, stream_sizes
 from .names import IdentTable, check_safe, comment_text, file_stem
+from .pad import pad_program
 
 __all__ = ["stage_hls", "generate", "emit_dataflow_top", "default_config", "TOPS",
            "HLS_LIBRARY", "design_meta"]
@@ -87,6 +88,39 @@ def _tb_frames(program: HwProgram, n: int) -> list[np.ndarray]:
     return [rng.integers(t.min, t.max, size=program.in_shape, endpoint=True) for _ in range(n)]
 
 
+def ap_int_max_w(bits: int) -> int:
+    """``AP_INT_MAX_W`` for the widest word of a design (1024 = ap_int's default; 4096 at most
+    for Vitis HLS)."""
+    if bits > 4096:
+        raise ConfigError(f"a {bits}-bit word exceeds ap_int's 4096-bit limit",
+                          "lower PE x SIMD x weight bits")
+    return max(1024, 1 << (bits - 1).bit_length())
+
+
+def pad_input(x: np.ndarray, in_shape: tuple[int, int, int]) -> np.ndarray:
+    """An (H, W, C) image zero-padded to ``in_shape``'s channels (overlay channel padding)."""
+    x = np.asarray(x)
+    return np.pad(x, ((0, 0), (0, 0), (0, in_shape[2] - x.shape[2])))
+
+
+def overlay_fit(program: HwProgram, cfg: HlsConfig) -> tuple[HlsConfig, hd.OverlayParams]:
+    """``cfg`` widened where ``program`` needs it on the overlay: the activation container must
+    hold every layer's output including a final raw accumulator (one DDR container width), the
+    accumulator / weight / pool-sum widths every layer's. Returns the config actually built."""
+    convs = [layer for layer in program.layers if layer.kind == "conv"]
+    act = max(axis.container_bits(t.bits) for layer in program.layers
+              for t in (layer.in_type, layer.out_type))
+    pool_k = max([layer.pool.kernel[0] * layer.pool.kernel[1]
+                  for layer in program.layers if layer.pool is not None] or [1])
+    sum_bits = min(64, act + 2 + int(np.ceil(np.log2(pool_k))))
+    new = dataclasses.replace(
+        cfg, act_bits=max(cfg.act_bits, act),
+        acc_bits=max([cfg.acc_bits] + [layer.acc_bits for layer in convs]),
+        w_bits=max([cfg.w_bits] + [layer.weight_type.bits for layer in convs]),
+        sum_bits=max(cfg.sum_bits, sum_bits))
+    return new, new.overlay_params()
+
+
 def design_meta(build_dir: Path) -> dict[str, Any]:
     """The ``hls/design.json`` of a build directory."""
     return json.loads((Path(build_dir) / "hls" / DESIGN_JSON).read_text())
@@ -113,6 +147,7 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
                   config_header=config_header, weights_header=weights_header)
     files: dict[str, str | bytes] = {}
     frames = _tb_frames(program, tb_frames)
+    orig_in, orig_out = program.in_shape, program.out_shape
     refs = [run_reference(program, x) for x in frames]
     meta: dict[str, Any] = {"style": style, "top": top, "namespace": ns, "project": PROJECT,
                             "config_header": config_header, "layers": layer_info}
@@ -123,8 +158,13 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
         ctx = dataflow_context(program, folding, beat, names, src="in_stream",
                                dst="out_stream", labels=labels)
         sizes = stream_sizes(program, beat)
+        widest = max(max(pe * simd * layer.weight_type.bits, simd * layer.in_type.bits,
+                         pe * layer.out_type.bits) if layer.kind == "conv"
+                     else simd * layer.in_type.bits
+                     for layer, (pe, simd) in zip(program.layers, folding, strict=True))
         files[config_header] = render("dataflow_config.h.j2", guard=f"{guard}_CONFIG_H",
-                                      **common, **ctx, **sizes)
+                                      ap_int_max_w=ap_int_max_w(widest), **common, **ctx,
+                                      **sizes)
         files[weights_header] = render("dataflow_weights.h.j2", guard=f"{guard}_WEIGHTS_H",
                                        **common, **ctx)
         files["edgepool_top.h"] = render("dataflow_top.h.j2", **common)
@@ -146,7 +186,10 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
                            "elems": sizes["out_elems"], "frame_bytes": sizes["out_bytes"]}},
             stream=sizes)
     else:
-        p = cfg.overlay_params()
+        cfg, p = overlay_fit(program, cfg)
+        program, pad_notes = pad_program(program, p.pe, p.simd)
+        frames = [pad_input(x, program.in_shape) for x in frames]
+        refs = [run_reference(program, x) for x in frames]
         img = hd.plan_overlay(program, p)
         desc = img.desc.copy()
         for i, layer in enumerate(program.layers):
@@ -159,7 +202,10 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
                     in_addr=img.in_addr, out_addr=img.out_addr, in_elems=in_elems,
                     out_elems=out_elems)
         files[config_header] = render("overlay_config.h.j2", guard=f"{guard}_CONFIG_H",
-                                      params_struct=markupsafe.Markup(p.cpp("ovl_cfg")), **common,
+                                      params_struct=markupsafe.Markup(p.cpp("ovl_cfg")),
+                                      ap_int_max_w=ap_int_max_w(
+                                          max(p.pe * p.simd * p.w_bits, p.pe * p.act_bits)),
+                                      **common,
                                       **plan)
         files["edgepool_top.h"] = render("overlay_top.h.j2", **common)
         files["edgepool_top.cpp"] = render(
@@ -175,6 +221,9 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
         meta.update(
             control="ap_ctrl_hs", sources=["edgepool_top.cpp"],
             tb_data=["desc.bin", "weights.bin", "bias.bin"],
+            pad={"in_c": [orig_in[2], program.in_shape[2]],
+                 "out_c": [orig_out[2], program.out_shape[2]],
+                 "out_shape": list(program.out_shape), "notes": pad_notes},
             overlay={"params": dataclasses.asdict(p), **plan,
                      "desc_bytes": int(desc.size) * 4, "weight_bytes": len(img.weights),
                      "bias_bytes": int(img.bias.size) * 8,
@@ -231,6 +280,18 @@ def stage_hls(ctx) -> None:
     if out.exists():
         shutil.rmtree(out)
     meta = generate(ctx.program, cfg, out, model_name=ctx.program.name, board=board)
+    built = HlsConfig(**{k: tuple(v) if isinstance(v, list) else v
+                         for k, v in meta["config"].items()})
+    if built != cfg:                               # the overlay needed wider containers
+        from ...dse.explore import config_to_dict
+
+        changed = {k: (getattr(cfg, k), getattr(built, k)) for k in meta["config"]
+                   if getattr(cfg, k) != getattr(built, k)}
+        ctx.notes.append(f"hls: configuration widened for this program: {changed}")
+        ctx.hls_config = cfg = built
+        ctx.manifest.setdefault("config", {})["hls"] = config_to_dict(built)
+    for n in meta.get("pad", {}).get("notes", []):
+        ctx.notes.append(f"hls: overlay channel padding: {n}")
     regmap = _regmap(cfg.style, board.family, meta["top"], cfg.dma_bits)
     ctx.manifest["regmap"] = regmap
     ctx.manifest["hls"] = {

@@ -21,7 +21,7 @@ import numpy as np
 from ... import toolchain
 from ...errors import EdgepoolError, ManifestError
 from ...runtime import axis
-from . import DESIGN_JSON, design_meta
+from . import DESIGN_JSON, design_meta, pad_input
 
 CXXFLAGS = ("-std=c++14", "-O2", "-Wno-unknown-pragmas", "-Wno-uninitialized",
             "-Wno-maybe-uninitialized")
@@ -123,7 +123,9 @@ class CsimExecutor:
         out = []
         for img in np.asarray(codes):
             x = axis.nchw_to_stream(img)
-            if x.shape != tuple(self.program.in_shape):
+            if "pad" in self.meta:                      # overlay channel padding
+                x = pad_input(x, (*self.program.in_shape[:2], self.meta["pad"]["in_c"][1]))
+            elif x.shape != tuple(self.program.in_shape):
                 raise ManifestError(f"input image of shape {img.shape} does not match the "
                                     f"program's (H, W, C) {self.program.in_shape}")
             data = axis.pack(x, ti["bits"], ti["signed"], beat)
@@ -141,6 +143,8 @@ class CsimExecutor:
         ys = []
         for i in range(n):
             y = axis.unpack(data[i * fb:(i + 1) * fb], to["elems"], to["bits"], to["signed"])
+            if "pad" in self.meta:                      # drop the padded channels
+                y = y.reshape(self.meta["pad"]["out_shape"])[..., :self.program.out_shape[2]]
             ys.append(unstream_output(y.reshape(self.program.out_shape), self.host))
         return np.stack(ys)
 
