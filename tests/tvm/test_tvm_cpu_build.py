@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``edgepool build … --target cortex-a53 | x86`` end to end: the build directory, and its
+runner (qemu-aarch64 for cortex-a53) reproducing the golden interpreter exactly on the shipped
+models' whole test sets. Missing tools fail (ToolchainError), they are never skipped."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import edgepool
+from edgepool.build import build
+from edgepool.cli import main as cli
+from edgepool.runtime.executors import run_build
+from edgepool.toolchain import REPO_ROOT
+
+pytestmark = pytest.mark.tvm
+MODELS = REPO_ROOT / "models"
+
+
+def _build(tmp_path_factory, model: str, target: str):
+    out = tmp_path_factory.mktemp(f"{model}-{target}") / "out"
+    res = build(MODELS / model / f"{model}.onnx", target, out)
+    return out, res
+
+
+@pytest.fixture(scope="module")
+def digits_a53(tmp_path_factory):
+    return _build(tmp_path_factory, "lenet-digits", "cortex-a53")
+
+
+def _whole_test_set(out, model: str, n: int) -> None:
+    d = np.load(MODELS / model / "test.npz")
+    x = d["x"]
+    assert len(x) == n
+    got = run_build(out, x, backend="neon")
+    want = edgepool.load(MODELS / model / f"{model}.onnx").run(x)
+    assert list(got) == ["logits"]
+    assert got["logits"].dtype == want.dtype and got["logits"].shape == want.shape
+    assert np.array_equal(got["logits"], want), np.argwhere(got["logits"] != want)[:5]
+
+
+@pytest.mark.aarch64
+def test_cortex_a53_lenet_digits_test_set(digits_a53):
+    out, _ = digits_a53
+    _whole_test_set(out, "lenet-digits", 360)
+
+
+@pytest.mark.aarch64
+def test_cortex_a53_lenet_mnist_test_set(tmp_path_factory):
+    out, res = _build(tmp_path_factory, "lenet-mnist", "cortex-a53")
+    assert res.manifest["cpu"]["offloaded"]["composites"] == 5
+    _whole_test_set(out, "lenet-mnist", 1000)
+
+
+@pytest.mark.aarch64
+def test_cortex_a53_build_directory(digits_a53):
+    out, res = digits_a53
+    m = json.loads((out / "manifest.json").read_text())
+    cpu = m["cpu"]
+    assert m["stages"] == ["import", "cpu", "report"]
+    assert cpu["triple"] == "aarch64-linux-gnu" and cpu["library"] == "model_aarch64-linux-gnu.so"
+    for f in ("edgepool_neon_gen.c", "model_io.h", "model_aarch64-linux-gnu.so", "runner",
+              "runner.cc", "lib/libtvm_runtime.so", "lib/libtvm_ffi.so"):
+        assert (out / "cpu" / f).is_file(), f
+        assert "cpu/" + f in cpu["files"]
+    assert (out / "cpu" / "model_aarch64-linux-gnu.so").read_bytes()[:5] == b"\x7fELF\x02"
+    # ELF e_machine 183 = AArch64
+    assert int.from_bytes((out / "cpu" / "runner").read_bytes()[18:20], "little") == 183
+    assert cpu["offloaded"]["composites"] == 4 and cpu["offloaded"]["external_functions"] == 2
+    assert cpu["tvm_compiled"]["ops"] == sum(cpu["tvm_compiled"]["by_op"].values())
+    assert "scp" in cpu["how_to_run"] and "./runner" in cpu["how_to_run"]
+    io = (out / "cpu" / "model_io.h").read_text()
+    assert '"input"' in io and "{1, 1, 8, 8}" in io and '"i8.6"' in io and '"i22.13"' in io
+    assert cpu["io"]["outputs"][0]["fixed_point"] == "i22.13"
+
+
+@pytest.mark.aarch64
+def test_cortex_a53_deterministic(digits_a53, tmp_path_factory):
+    """A rebuild (compiled afresh, no cache) gives identical generated files and library."""
+    import os
+
+    out, _ = digits_a53
+    cache = tmp_path_factory.mktemp("empty-cache")
+    old = os.environ.get("EDGEPOOL_CPU_CACHE")
+    os.environ["EDGEPOOL_CPU_CACHE"] = str(cache)
+    try:
+        out2, _ = _build(tmp_path_factory, "lenet-digits", "cortex-a53")
+    finally:
+        if old is None:
+            del os.environ["EDGEPOOL_CPU_CACHE"]
+        else:
+            os.environ["EDGEPOOL_CPU_CACHE"] = old
+    for f in ("edgepool_neon_gen.c", "model_io.h", "relax.txt", "model_aarch64-linux-gnu.so"):
+        assert (out / "cpu" / f).read_bytes() == (out2 / "cpu" / f).read_bytes(), f
+
+
+def test_x86_lenet_digits(tmp_path_factory):
+    out, res = _build(tmp_path_factory, "lenet-digits", "x86")
+    assert res.manifest["cpu"]["triple"] == "x86_64-linux-gnu"
+    assert int.from_bytes((out / "cpu" / "runner").read_bytes()[18:20], "little") == 62
+    _whole_test_set(out, "lenet-digits", 360)
+
+
+@pytest.mark.aarch64
+def test_cli_run_neon_backend(digits_a53, tmp_path):
+    out, _ = digits_a53
+    x = np.load(MODELS / "lenet-digits" / "test.npz")["x"][:7]
+    np.save(tmp_path / "x.npy", x)
+    res = CliRunner().invoke(cli, ["run", str(out), "--input", str(tmp_path / "x.npy"),
+                                   "--backend", "neon", "--output", str(tmp_path / "y.npz")])
+    assert res.exit_code == 0, res.output
+    y = np.load(tmp_path / "y.npz")["logits"]
+    want = edgepool.load(MODELS / "lenet-digits" / "lenet-digits.onnx").run(x)
+    assert np.array_equal(y, want)
+    assert "argmax" in res.output or "logits" in res.output
+
+
+@pytest.mark.aarch64
+def test_runner_timing_and_rss(digits_a53):
+    """The runner's timing loop and peak-RSS report (no wall-clock bound asserted)."""
+    from edgepool.tvm.runner import run_runner
+
+    out, res = digits_a53
+    x = np.load(MODELS / "lenet-digits" / "test.npz")["x"][:3]
+    raw, stats = run_runner(out / "cpu", "aarch64-linux-gnu", res.manifest["cpu"]["library"],
+                            x.tobytes(), repeat=2)
+    assert stats["images"] == 3 and stats["repeat"] == 2
+    assert stats["us_per_image"] > 0 and stats["max_rss_kb"] > 0
+    want = edgepool.load(MODELS / "lenet-digits" / "lenet-digits.onnx").run(x)
+    assert np.array_equal(np.frombuffer(raw, np.float32).reshape(3, 10), want)
