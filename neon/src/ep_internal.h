@@ -13,12 +13,19 @@
 
 /* SIMDe lacks a few aarch64 intrinsics; map them to equivalents. */
 #if defined(__aarch64__)
+#define ep_vqdmulhq_s32 vqdmulhq_s32
 #define ep_vdivq_f64 vdivq_f64
 #define ep_vcvt_high_f64_f32 vcvt_high_f64_f32
 #else
 static inline float64x2_t ep_vdivq_f64(float64x2_t a, float64x2_t b) {
     return vsetq_lane_f64(vgetq_lane_f64(a, 1) / vgetq_lane_f64(b, 1),
                           vdupq_n_f64(vgetq_lane_f64(a, 0) / vgetq_lane_f64(b, 0)), 1);
+}
+/* SIMDe's sqdmulh left-shifts negative products (UB); (a * b) >> 31 is the same value when it
+ * does not saturate (never both operands INT32_MIN) */
+static inline int32x4_t ep_vqdmulhq_s32(int32x4_t a, int32x4_t b) {
+    return vcombine_s32(vshrn_n_s64(vmull_s32(vget_low_s32(a), vget_low_s32(b)), 31),
+                        vshrn_n_s64(vmull_s32(vget_high_s32(a), vget_high_s32(b)), 31));
 }
 static inline float64x2_t ep_vcvt_high_f64_f32(float32x4_t a) {
     return vcvt_f64_f32(vget_high_f32(a));

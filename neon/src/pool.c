@@ -321,23 +321,125 @@ static int axis_count(int o, int k, int s, int pb, int size, int pe, int d, int 
     return n;
 }
 
+/* src (n elements of t) widened to int32; 16 / 8 elements per step, scalar tail */
 static void widen_row(ep_dtype t, const void *src, int32_t *dst, size_t n) {
+    size_t i = 0;
     switch (t) {
-    case EP_I8: for (size_t i = 0; i < n; i++) dst[i] = ((const int8_t *)src)[i]; break;
-    case EP_U8: for (size_t i = 0; i < n; i++) dst[i] = ((const uint8_t *)src)[i]; break;
-    case EP_I16: for (size_t i = 0; i < n; i++) dst[i] = ((const int16_t *)src)[i]; break;
-    default: for (size_t i = 0; i < n; i++) dst[i] = ((const uint16_t *)src)[i]; break;
+    case EP_I8: {
+        const int8_t *x = (const int8_t *)src;
+        for (; i + 16 <= n; i += 16) {
+            const int8x16_t v = vld1q_s8(x + i);
+            const int16x8_t lo = vmovl_s8(vget_low_s8(v)), hi = vmovl_s8(vget_high_s8(v));
+            vst1q_s32(dst + i, vmovl_s16(vget_low_s16(lo)));
+            vst1q_s32(dst + i + 4, vmovl_s16(vget_high_s16(lo)));
+            vst1q_s32(dst + i + 8, vmovl_s16(vget_low_s16(hi)));
+            vst1q_s32(dst + i + 12, vmovl_s16(vget_high_s16(hi)));
+        }
+        for (; i < n; i++) dst[i] = x[i];
+        break;
+    }
+    case EP_U8: {
+        const uint8_t *x = (const uint8_t *)src;
+        for (; i + 16 <= n; i += 16) {
+            const uint8x16_t v = vld1q_u8(x + i);
+            const uint16x8_t lo = vmovl_u8(vget_low_u8(v)), hi = vmovl_u8(vget_high_u8(v));
+            vst1q_s32(dst + i, vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(lo))));
+            vst1q_s32(dst + i + 4, vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(lo))));
+            vst1q_s32(dst + i + 8, vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(hi))));
+            vst1q_s32(dst + i + 12, vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(hi))));
+        }
+        for (; i < n; i++) dst[i] = x[i];
+        break;
+    }
+    case EP_I16: {
+        const int16_t *x = (const int16_t *)src;
+        for (; i + 8 <= n; i += 8) {
+            const int16x8_t v = vld1q_s16(x + i);
+            vst1q_s32(dst + i, vmovl_s16(vget_low_s16(v)));
+            vst1q_s32(dst + i + 4, vmovl_s16(vget_high_s16(v)));
+        }
+        for (; i < n; i++) dst[i] = x[i];
+        break;
+    }
+    default: {
+        const uint16_t *x = (const uint16_t *)src;
+        for (; i + 8 <= n; i += 8) {
+            const uint16x8_t v = vld1q_u16(x + i);
+            vst1q_s32(dst + i, vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(v))));
+            vst1q_s32(dst + i + 4, vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(v))));
+        }
+        for (; i < n; i++) dst[i] = x[i];
+        break;
+    }
     }
 }
 
-/* sum row (int32) / count rounded half to even; |sum| < 2**52 makes the float64 quotient's
- * round-to-nearest-even exact (distance to a tie >= 1/(2 den) > rounding error). */
-static inline int32x4_t div_rne_s32(int32x4_t s, float64x2_t den) {
-    float64x2_t lo = vcvtq_f64_s64(vmovl_s32(vget_low_s32(s)));
-    float64x2_t hi = vcvtq_f64_s64(vmovl_s32(vget_high_s32(s)));
-    int64x2_t ql = vcvtq_s64_f64(vrndnq_f64(ep_vdivq_f64(lo, den)));
-    int64x2_t qh = vcvtq_s64_f64(vrndnq_f64(ep_vdivq_f64(hi, den)));
-    return vcombine_s32(vmovn_s64(ql), vmovn_s64(qh));
+/* int32 row (values inside the range of t) narrowed into n elements of t */
+static void narrow_row(ep_dtype t, const int32_t *src, void *dst, size_t n) {
+    size_t i = 0;
+    switch (t) {
+    case EP_I8: case EP_U8: {
+        int8_t *o = (int8_t *)dst;
+        for (; i + 16 <= n; i += 16) {
+            const int16x8_t lo = vcombine_s16(vmovn_s32(vld1q_s32(src + i)),
+                                              vmovn_s32(vld1q_s32(src + i + 4)));
+            const int16x8_t hi = vcombine_s16(vmovn_s32(vld1q_s32(src + i + 8)),
+                                              vmovn_s32(vld1q_s32(src + i + 12)));
+            vst1q_s8(o + i, vcombine_s8(vmovn_s16(lo), vmovn_s16(hi)));
+        }
+        for (; i < n; i++) o[i] = (int8_t)(uint8_t)(uint32_t)src[i];
+        break;
+    }
+    default: {
+        int16_t *o = (int16_t *)dst;
+        for (; i + 8 <= n; i += 8)
+            vst1q_s16(o + i, vcombine_s16(vmovn_s32(vld1q_s32(src + i)),
+                                          vmovn_s32(vld1q_s32(src + i + 4))));
+        for (; i < n; i++) o[i] = (int16_t)(uint16_t)(uint32_t)src[i];
+        break;
+    }
+    }
+}
+
+/* Exact division of window sums by a count n (2 <= n <= EP_AVG_MAX_COUNT), rounded half to
+ * even, in int32 lanes (edgepool.ir.kernels.div_round):
+ *   N = s + K n + floor(n / 2) >= 0 (K = 32768 for signed inputs, 0 for unsigned; K even)
+ *   q = floor(N * m / 2^31) with m = floor(2^31 / n) (one sqdmulh): q is floor(N / n) or one
+ *       less (the error N (2^31 / n - m) / 2^31 < 1 because N < 2^31), fixed with r = N - q n;
+ *   floor((s + floor(n/2)) / n) is s / n rounded half up (odd n has no ties); a tie (even n,
+ *   r == 0) with an odd q steps down to the even neighbour; K is even, so q - K has q's parity.
+ * ~12 vector ops per 4 lanes, no division, no float. */
+#define EP_AVG_MAX_COUNT 32767
+
+typedef struct {
+    int32x4_t add, m, n, k;
+    int even;
+} avg_div;
+
+static inline avg_div avg_div_make(int n, int sign) {
+    avg_div d;
+    const int32_t K = sign ? 32768 : 0;
+    d.add = vdupq_n_s32(K * n + n / 2);
+    d.m = vdupq_n_s32((int32_t)((1u << 31) / (uint32_t)n));
+    d.n = vdupq_n_s32(n);
+    d.k = vdupq_n_s32(K);
+    d.even = !(n & 1);
+    return d;
+}
+
+static inline int32x4_t avg_div_run(int32x4_t s, const avg_div *d) {
+    const int32x4_t N = vaddq_s32(s, d->add);
+    int32x4_t q = ep_vqdmulhq_s32(N, d->m);
+    int32x4_t r = vmlsq_s32(N, q, d->n);
+    const uint32x4_t ge = vcgeq_s32(r, d->n);
+    q = vsubq_s32(q, vreinterpretq_s32_u32(ge));
+    if (d->even) {
+        r = vsubq_s32(r, vandq_s32(d->n, vreinterpretq_s32_u32(ge)));
+        const uint32x4_t tie = vandq_u32(vceqq_s32(r, vdupq_n_s32(0)),
+                                         vtstq_s32(q, vdupq_n_s32(1)));
+        q = vaddq_s32(q, vreinterpretq_s32_u32(tie));
+    }
+    return vsubq_s32(q, d->k);
 }
 
 typedef struct {
@@ -414,27 +516,202 @@ static void avg_int(const ep_pool_params *p, const ep_win *g, ep_dtype t, const 
                 vst1q_s32(dst + j, vaddq_s32(vld1q_s32(src + j), vld1q_s32(a.hs + j)));
         }
         const int32_t *top = a.pv[p0 % Rv], *bot = a.pv[p1 % Rv];
-        for (int ox = 0; ox < g->OW; ox++) {
+        /* runs of outputs with the same count share one set of constants; each run's vectors
+         * may spill into the next run's elements (rewritten next) or the row's slack */
+        for (int ox = 0; ox < g->OW;) {
+            int end = ox + 1;
+            while (end < g->OW && a.cx[end] == a.cx[ox]) end++;
             int cnt = a.cy[oy] * a.cx[ox];
             if (cnt < 1) cnt = 1;
-            const float64x2_t den = vdupq_n_f64((double)cnt);
-            const size_t b = (size_t)ox * C;
-            for (size_t c = 0; c < C; c += 4) {
-                int32x4_t s = vsubq_s32(vld1q_s32(bot + b + c), vld1q_s32(top + b + c));
-                vst1q_s32(a.sum + b + c, cnt == 1 ? s : div_rne_s32(s, den));
+            const size_t j0 = (size_t)ox * C, j1 = (size_t)end * C;
+            if (cnt == 1) {
+                for (size_t j = j0; j < j1; j += 4)
+                    vst1q_s32(a.sum + j, vsubq_s32(vld1q_s32(bot + j), vld1q_s32(top + j)));
+            } else {
+                const avg_div d = avg_div_make(cnt, t == EP_I8 || t == EP_I16);
+                for (size_t j = j0; j < j1; j += 4)
+                    vst1q_s32(a.sum + j, avg_div_run(vsubq_s32(vld1q_s32(bot + j),
+                                                               vld1q_s32(top + j)), &d));
+            }
+            ox = end;
+        }
+        narrow_row(t, a.sum, (char *)out + (size_t)oy * rowo * es, rowo);
+    }
+}
+
+/* ---- 8-bit inputs, windows of at most 256 elements: 16-bit lanes throughout.
+ * Direct separable sums (vaddl/vaddw straight from the int8/uint8 rows: no widened copy), then
+ * the exact division in uint16 lanes: N = s + K n + floor(n/2) (K = 128 for int8, 0 for
+ * uint8; N < 2^16 since |s| <= 128 n, n <= 256), q = (N * floor(2^16 / n)) >> 16 is floor(N/n)
+ * or one less, fixed with r = N - q n, ties (even n, r == 0) to even as in avg_div_run. */
+#define EP_AVG8_MAX_COUNT 256
+
+static int avg8_ok(const ep_win *g, ep_dtype t) {
+    return (t == EP_I8 || t == EP_U8) && (long long)g->kh * g->kw <= EP_AVG8_MAX_COUNT;
+}
+
+typedef struct {
+    int16_t *vrow, *hs;
+    uint8_t *res;
+    int *cx, *cy;
+} avg8_layout;
+
+static void avg8_carve(const ep_win *g, ep_carver *cv, avg8_layout *a) {
+    const size_t C = (size_t)g->C, rowo = (size_t)g->OW * C;
+    a->vrow = (int16_t *)ep_carve(cv, (size_t)(g->Wp + 1) * C * 2);
+    a->hs = (int16_t *)ep_carve(cv, rowo * 2 + 32);
+    a->res = (uint8_t *)ep_carve(cv, rowo + 32);
+    a->cx = (int *)ep_carve(cv, (size_t)g->OW * sizeof(int));
+    a->cy = (int *)ep_carve(cv, (size_t)g->OH * sizeof(int));
+}
+
+/* dst[0:n] (int16) = sum of nr 8-bit rows, widened; never reads a row past n */
+static void vsum8(int16_t *dst, const uint8_t *const *rows, int nr, size_t n, int sign) {
+    if (nr == 0) {
+        memset(dst, 0, n * 2);
+        return;
+    }
+    if (n < 16) {
+        for (size_t j = 0; j < n; j++) {
+            int v = 0;
+            for (int r = 0; r < nr; r++) v += sign ? (int8_t)rows[r][j] : rows[r][j];
+            dst[j] = (int16_t)(uint16_t)v;
+        }
+        return;
+    }
+    for (size_t j = 0;; j += 16) {
+        if (j + 16 > n) j = n - 16;            /* overlapping last vector */
+        int16x8_t lo, hi;
+        if (sign && nr == 3) {
+            const int8x16_t u = vld1q_s8((const int8_t *)rows[0] + j);
+            const int8x16_t w = vld1q_s8((const int8_t *)rows[1] + j);
+            const int8x16_t z = vld1q_s8((const int8_t *)rows[2] + j);
+            lo = vaddw_s8(vaddl_s8(vget_low_s8(u), vget_low_s8(w)), vget_low_s8(z));
+            hi = vaddw_high_s8(vaddl_high_s8(u, w), z);
+        } else if (sign) {
+            const int8x16_t v = vld1q_s8((const int8_t *)rows[0] + j);
+            lo = vmovl_s8(vget_low_s8(v));
+            hi = vmovl_s8(vget_high_s8(v));
+            for (int r = 1; r < nr; r++) {
+                const int8x16_t w = vld1q_s8((const int8_t *)rows[r] + j);
+                lo = vaddw_s8(lo, vget_low_s8(w));
+                hi = vaddw_s8(hi, vget_high_s8(w));
+            }
+        } else {
+            const uint8x16_t v = vld1q_u8(rows[0] + j);
+            uint16x8_t l = vmovl_u8(vget_low_u8(v)), h = vmovl_u8(vget_high_u8(v));
+            for (int r = 1; r < nr; r++) {
+                const uint8x16_t w = vld1q_u8(rows[r] + j);
+                l = vaddw_u8(l, vget_low_u8(w));
+                h = vaddw_u8(h, vget_high_u8(w));
+            }
+            lo = vreinterpretq_s16_u16(l);
+            hi = vreinterpretq_s16_u16(h);
+        }
+        vst1q_s16(dst + j, lo);
+        vst1q_s16(dst + j + 8, hi);
+        if (j + 16 >= n) break;
+    }
+}
+
+static inline __attribute__((always_inline)) uint16x8_t avg8_div(uint16x8_t N, uint16x8_t m,
+                                                                  uint16x8_t n, int even) {
+    const uint32x4_t pl = vmull_u16(vget_low_u16(N), vget_low_u16(m));
+    const uint32x4_t ph = vmull_high_u16(N, m);
+    uint16x8_t q = vuzp2q_u16(vreinterpretq_u16_u32(pl), vreinterpretq_u16_u32(ph));
+    uint16x8_t r = vmlsq_u16(N, q, n);
+    const uint16x8_t ge = vcgeq_u16(r, n);
+    q = vsubq_u16(q, ge);
+    if (even) {
+        r = vsubq_u16(r, vandq_u16(n, ge));
+        q = vaddq_u16(q, vandq_u16(vceqq_u16(r, vdupq_n_u16(0)), vtstq_u16(q, vdupq_n_u16(1))));
+    }
+    return q;
+}
+
+static void avg8(const ep_pool_params *p, const ep_win *g, ep_dtype t, const void *in, void *out,
+                 void *scratch) {
+    ep_carver cv;
+    avg8_layout a;
+    ep_carver_init(&cv, scratch);
+    avg8_carve(g, &cv, &a);
+    const size_t C = (size_t)g->C, rowo = (size_t)g->OW * C, irow = (size_t)g->W * C;
+    const int sign = t == EP_I8;
+    const size_t dwc = (size_t)g->dw * C;
+    memset(a.vrow - EP_SLACK / 2, 0, ((size_t)(g->Wp + 1) * C + EP_SLACK) * 2);
+    for (int ox = 0; ox < g->OW; ox++)
+        a.cx[ox] = axis_count(ox, g->kw, g->sw, g->pl, g->W, g->pr, g->dw, p->count_include_pad);
+    for (int oy = 0; oy < g->OH; oy++)
+        a.cy[oy] = axis_count(oy, g->kh, g->sh, g->pt, g->H, g->pb, g->dh, p->count_include_pad);
+    int16_t *v = a.vrow + (size_t)g->pl * C;
+    for (int oy = 0; oy < g->OH; oy++) {
+        const uint8_t *rows[EP_MAX_ROWS];
+        int nr = 0;
+        for (int i = 0; i < g->kh; i++) {
+            const int y = oy * g->sh - g->pt + i * g->dh;
+            if (y >= 0 && y < g->H) rows[nr++] = (const uint8_t *)in + (size_t)y * irow;
+        }
+        vsum8(v, rows, nr, irow, sign);
+        /* horizontal window sums (int16 lanes wrap; the true sums fit) */
+        if (g->sw == 1 && g->kw == 3) {
+            const int16_t *b = a.vrow;
+            for (size_t j = 0; j < rowo; j += 8)
+                vst1q_s16(a.hs + j, vaddq_s16(vaddq_s16(vld1q_s16(b + j), vld1q_s16(b + j + dwc)),
+                                              vld1q_s16(b + j + 2 * dwc)));
+        } else if (g->sw == 1 && g->kw == 2) {
+            const int16_t *b = a.vrow;
+            for (size_t j = 0; j < rowo; j += 8)
+                vst1q_s16(a.hs + j, vaddq_s16(vld1q_s16(b + j), vld1q_s16(b + j + dwc)));
+        } else if (g->sw == 1) {
+            for (size_t j = 0; j < rowo; j += 8) {
+                int16x8_t acc = vld1q_s16(a.vrow + j);
+                for (int i = 1; i < g->kw; i++) acc = vaddq_s16(acc, vld1q_s16(a.vrow + j + i * dwc));
+                vst1q_s16(a.hs + j, acc);
+            }
+        } else {
+            for (int ox = 0; ox < g->OW; ox++) {
+                const int16_t *b = a.vrow + (size_t)ox * g->sw * C;
+                for (size_t c = 0; c < C; c += 8) {     /* spills into pixel ox + 1 (rewritten) */
+                    int16x8_t acc = vld1q_s16(b + c);
+                    for (int i = 1; i < g->kw; i++) acc = vaddq_s16(acc, vld1q_s16(b + c + i * dwc));
+                    vst1q_s16(a.hs + (size_t)ox * C + c, acc);
+                }
             }
         }
-        void *o = (char *)out + (size_t)oy * rowo * es;
-        switch (t) {
-        case EP_I8: for (size_t j = 0; j < rowo; j++) ((int8_t *)o)[j] = (int8_t)a.sum[j]; break;
-        case EP_U8: for (size_t j = 0; j < rowo; j++) ((uint8_t *)o)[j] = (uint8_t)a.sum[j]; break;
-        case EP_I16:
-            for (size_t j = 0; j < rowo; j++) ((int16_t *)o)[j] = (int16_t)a.sum[j];
-            break;
-        default:
-            for (size_t j = 0; j < rowo; j++) ((uint16_t *)o)[j] = (uint16_t)a.sum[j];
-            break;
+        /* division per run of equal counts, 16 lanes at a time, narrowed to 8 bits */
+        for (int ox = 0; ox < g->OW;) {
+            int end = ox + 1;
+            while (end < g->OW && a.cx[end] == a.cx[ox]) end++;
+            int n = a.cy[oy] * a.cx[ox];
+            if (n < 1) n = 1;
+            const size_t j0 = (size_t)ox * C, j1 = (size_t)end * C;
+            if (n == 1) {
+                for (size_t j = j0; j < j1; j += 16)
+                    vst1q_u8(a.res + j, vcombine_u8(vmovn_u16(vld1q_u16((uint16_t *)a.hs + j)),
+                                                    vmovn_u16(vld1q_u16((uint16_t *)a.hs + j + 8))));
+            } else {
+                const int K = sign ? 128 : 0;
+                const uint16x8_t add = vdupq_n_u16((uint16_t)(K * n + n / 2));
+                const uint16x8_t m = vdupq_n_u16((uint16_t)(65536 / n)), nv = vdupq_n_u16((uint16_t)n);
+                const uint8x16_t kk = vdupq_n_u8((uint8_t)K);
+#define AVG8_LOOP(EVEN)                                                                       \
+    for (size_t j = j0; j < j1; j += 16) {                                                    \
+        const uint16x8_t s0 = vaddq_u16(vld1q_u16((uint16_t *)a.hs + j), add);               \
+        const uint16x8_t s1 = vaddq_u16(vld1q_u16((uint16_t *)a.hs + j + 8), add);           \
+        const uint8x16_t q = vcombine_u8(vmovn_u16(avg8_div(s0, m, nv, EVEN)),               \
+                                         vmovn_u16(avg8_div(s1, m, nv, EVEN)));              \
+        vst1q_u8(a.res + j, vsubq_u8(q, kk));                                                 \
+    }
+                if (n & 1) {
+                    AVG8_LOOP(0)
+                } else {
+                    AVG8_LOOP(1)
+                }
+#undef AVG8_LOOP
+            }
+            ox = end;
         }
+        memcpy((uint8_t *)out + (size_t)oy * rowo, a.res, rowo);
     }
 }
 
@@ -448,8 +725,13 @@ size_t ep_avgpool_scratch_bytes(const ep_pool_params *p, ep_dtype t) {
     if (t == EP_F32) return scratch_fsum(&g);
     if (g.kh * g.dh + 1 > EP_MAX_ROWS + 1) return 0;
     ep_carver cv;
-    avg_layout a;
     ep_carver_init(&cv, NULL);
+    if (avg8_ok(&g, t)) {
+        avg8_layout a8;
+        avg8_carve(&g, &cv, &a8);
+        return ep_carver_size(&cv);
+    }
+    avg_layout a;
     avg_carve(&g, &cv, &a);
     return ep_carver_size(&cv);
 }
@@ -462,6 +744,11 @@ int ep_avgpool(const ep_pool_params *p, ep_dtype t, const void *in, void *out, v
     if (rc) return rc;
     if (t != EP_F32) {
         if (g.kh * g.dh + 1 > EP_MAX_ROWS + 1) return EP_EINVAL;
+        if ((long long)g.kh * g.kw > EP_AVG_MAX_COUNT) return EP_EINVAL;   /* int32 sums */
+        if (avg8_ok(&g, t)) {
+            avg8(p, &g, t, in, out, scratch);
+            return EP_OK;
+        }
         avg_int(p, &g, t, in, out, scratch);
         return EP_OK;
     }

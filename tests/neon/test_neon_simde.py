@@ -118,3 +118,26 @@ def test_maxpool_padding_only_windows(size, k, s, pad, d, ceil, dtype):
     else:
         got = N.run_native([op])[0]
         Case(op, hwc(K.max_pool(nchw(x), (k, k), (s, s), (pad,) * 4, (d, d), ceil))).check(got)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([np.int8, np.uint8, np.int16, np.uint16]), st.integers(0, 2**32 - 1),
+       st.sampled_from([(17, 16), (16, 17), (3, 3), (2, 2), (1, 2)]), st.booleans())
+def test_avgpool_division_paths(dtype, seed, kernel, cip):
+    """Both exact integer divisions: 16-bit lanes (8-bit inputs, windows of <= 256) and 32-bit
+    lanes (16-bit inputs, or windows of > 256), with extreme and tie-heavy inputs."""
+    rng = np.random.default_rng(seed)
+    ii = np.iinfo(dtype)
+    h, w, c = int(rng.integers(17, 30)), int(rng.integers(17, 30)), int(rng.choice([1, 5, 16, 33]))
+    mode = int(rng.integers(0, 3))
+    if mode == 0:
+        x = rng.integers(ii.min, int(ii.max) + 1, (h, w, c))
+    elif mode == 1:
+        x = rng.choice([ii.min, ii.max], (h, w, c))
+    else:
+        x = rng.integers(0, 2, (h, w, c)) + (ii.min if ii.min < 0 else 0)
+    x = x.astype(dtype)
+    pads = tuple(int(rng.integers(0, k // 2 + 1)) for k in (kernel[0], kernel[1]) * 2)
+    ref = hwc(K.avg_pool(nchw(x), kernel, (1, 1), pads, (1, 1), False, cip))
+    op = N.avgpool_op(x, kernel, (1, 1), pads, count_include_pad=cip)
+    Case(op, ref.astype(dtype)).check(N.run_native([op])[0])
