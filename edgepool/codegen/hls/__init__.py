@@ -275,7 +275,8 @@ def stage_hls(ctx) -> None:
             from ...dse.explore import config_to_dict
 
             ctx.manifest["config"] = {"hls": config_to_dict(cfg),
-                                      "summary": "default (no dse stage)"}
+                                      "summary": {"source": "default (no dse stage)",
+                                                  "style": cfg.style}}
     out = ctx.out / "hls"
     if out.exists():
         shutil.rmtree(out)

@@ -26,6 +26,7 @@ from . import DESIGN_JSON, design_meta, pad_input
 CXXFLAGS = ("-std=c++14", "-O2", "-Wno-unknown-pragmas", "-Wno-uninitialized",
             "-Wno-maybe-uninitialized")
 CACHE_DIR = "csim"
+MIN_FRAMES_PER_JOB = 32        # below this a batch runs in one process
 
 
 class CsimError(EdgepoolError):
@@ -81,29 +82,46 @@ def json_meta(hls_dir: Path) -> dict:
                             "rebuild with the hls stage (edgepool build ... --from hls)") from None
 
 
-def run_frames(hls_dir: Path, frames: bytes, meta: dict | None = None,
+def run_frames(hls_dir: Path, frames: bytes, meta: dict | None = None, jobs: int = 1,
                timeout: float = 3600) -> bytes:
-    """Run the compiled testbench on concatenated input frames; the output frames' bytes."""
+    """Run the compiled testbench on concatenated input frames and return the output frames'
+    bytes. ``jobs`` > 1 splits the frames into that many contiguous chunks, one testbench
+    process each (every process still loops over many frames)."""
     hls_dir = Path(hls_dir)
     meta = meta or json_meta(hls_dir)
     binary = compile_design(hls_dir, meta)
+    fb = meta["tb"]["input"]["frame_bytes"]
+    n = len(frames) // fb
+    jobs = max(1, min(jobs, n))
+    bounds = [n * k // jobs for k in range(jobs + 1)]
     with tempfile.TemporaryDirectory(prefix="edgepool-csim-") as d:
-        fin, fout = Path(d) / "in.bin", Path(d) / "out.bin"
-        fin.write_bytes(frames)
-        res = subprocess.run([str(binary), str(fin), str(fout), str(Path(d) / "none"),
-                              str(hls_dir)], capture_output=True, text=True, timeout=timeout)
-        if res.returncode != 0 or "ERROR" in res.stderr:
-            raise CsimError(f"C simulation failed ({res.returncode}):\n{res.stderr[-4000:]}")
-        return fout.read_bytes()
+        procs = []
+        for k in range(jobs):
+            fin, fout = Path(d) / f"in{k}.bin", Path(d) / f"out{k}.bin"
+            fin.write_bytes(frames[bounds[k] * fb:bounds[k + 1] * fb])
+            procs.append((fout, subprocess.Popen(
+                [str(binary), str(fin), str(fout), str(Path(d) / "none"), str(hls_dir)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        out = []
+        for fout, proc in procs:
+            _, err = proc.communicate(timeout=timeout)
+            if proc.returncode != 0 or "ERROR" in err:
+                raise CsimError(f"C simulation failed ({proc.returncode}):\n{err[-4000:]}")
+            out.append(fout.read_bytes())
+        return b"".join(out)
 
 
 class CsimExecutor:
     """Backend ``csim``: ``run_codes((N, C, H, W) codes) -> (N, ...)`` output codes in the graph's
-    output layout, computed by the generated HLS design under g++ (one process per batch)."""
+    output layout, computed by the generated HLS design under g++. A batch runs in one
+    testbench process, or in ``jobs`` processes of contiguous chunks (default: ``EDGEPOOL_JOBS``
+    or the CPU count) when it has at least 32 frames per process."""
 
-    def __init__(self, build_dir: Path, manifest: dict) -> None:
+    def __init__(self, build_dir: Path, manifest: dict, jobs: int | None = None) -> None:
         from ...runtime.executors import load_program
 
+        self.jobs = jobs if jobs is not None else int(os.environ.get("EDGEPOOL_JOBS", "0")
+                                                      or os.cpu_count() or 1)
         self.build_dir = Path(build_dir)
         self.hls_dir = self.build_dir / "hls"
         if "hls" not in manifest.get("stages", []) and not (self.hls_dir / DESIGN_JSON).exists():
@@ -154,4 +172,5 @@ class CsimExecutor:
         if codes.ndim == 3:
             codes = codes[None]
         n = codes.shape[0]
-        return self.decode(run_frames(self.hls_dir, self.encode(codes), self.meta), n)
+        jobs = max(1, min(self.jobs, n // MIN_FRAMES_PER_JOB))
+        return self.decode(run_frames(self.hls_dir, self.encode(codes), self.meta, jobs), n)

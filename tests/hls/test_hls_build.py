@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`edgepool build --target ultra96` through the hls and vendor stages, then the generated HLS
+design in C simulation (g++) on whole test sets, bit-exact against the golden interpreter:
+lenet-digits at 8 and 16 bits in the dataflow and overlay styles, lenet-mnist (dataflow), and a
+model whose names are hostile to C++ / Tcl / paths."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+import edgepool
+import edgepool.build as B
+from edgepool import toolchain
+from edgepool.codegen.hls import csim
+from edgepool.codegen.hls.config import default_config
+from edgepool.runtime.executors import ReferenceExecutor, get_executor, host_inputs, run_build
+
+pytestmark = pytest.mark.csim
+
+MODELS = toolchain.REPO_ROOT / "models"
+DIGITS8 = MODELS / "lenet-digits" / "lenet-digits.onnx"
+DIGITS16 = MODELS / "lenet-digits" / "lenet-digits-w16.onnx"
+MNIST = MODELS / "lenet-mnist" / "lenet-mnist.onnx"
+HOSTILE = ['"; rm -rf / #', "}]; exec touch /tmp/pwned; [list {", "../../etc/passwd",
+           "line\nbreak", "ünïcödé-λ", "__reserved", "int", "a b\tc", "$(id)`id`", "\\\\x00"]
+
+
+def _pin_style(style: str):
+    """A dse stage that pins the accelerator style to the default configuration of ``style``
+    (as the real stage does, it sets ``ctx.hls_config`` and ``manifest["config"]["hls"]``)."""
+    from edgepool.dse.explore import config_to_dict
+
+    def stage(ctx) -> None:
+        ctx.hls_config = default_config(ctx.program, ctx.target.clocks["default_mhz"], style)
+        ctx.manifest["config"] = {"hls": config_to_dict(ctx.hls_config),
+                                  "summary": {"source": f"pinned {style} (test)"}}
+    return stage
+
+
+def _build(model: Path, out: Path, style: str | None, monkeypatch) -> dict:
+    """Build ``model`` for ultra96 with the real stage list; ``style`` pins the dse choice."""
+    assert B.STAGES["fpga"] == ("import", "lower", "dse", "hls", "rtl", "vendor", "bundle",
+                                "report")
+    if style is not None:
+        import edgepool.dse.explore as explore
+
+        monkeypatch.setattr(explore, "stage_dse", _pin_style(style))
+    res = B.build(model, "ultra96", out, force=True)
+    return res.manifest
+
+
+def _check_exact(out: Path, model: Path, n: int | None = None) -> int:
+    """csim == reference executor on codes, and csim through the host == the interpreter."""
+    data = np.load(model.parent / "test.npz")
+    x = data["x"] if n is None else data["x"][:n]
+    m = json.loads((out / "manifest.json").read_text())
+    codes = host_inputs(m, x)
+    ex = get_executor(out, "csim")
+    assert isinstance(ex, csim.CsimExecutor)
+    got = ex.run_codes(codes)
+    ref = ReferenceExecutor(out, m).run_codes(codes)
+    assert got.dtype.kind == "i" and got.shape == ref.shape
+    assert np.array_equal(got, ref), f"{int((got != ref).sum())} codes differ"
+    # through the host (quantize / dequantize) against the golden interpreter on the model
+    want = edgepool.load(model).run(x)
+    have = run_build(out, x, "csim")
+    want = want if isinstance(want, dict) else {m["host"]["output"]: want}
+    assert set(have) == set(want)
+    for k, v in want.items():
+        assert np.array_equal(np.asarray(have[k]), np.asarray(v)), k
+    return len(x)
+
+
+def test_lenet_digits_8bit_real_dse(tmp_path: Path) -> None:
+    """The default flow (dse chooses the configuration) on all 360 test images."""
+    m = B.build(DIGITS8, "ultra96", tmp_path / "b", force=True).manifest
+    out = tmp_path / "b"
+    assert m["hls"]["style"] == m["config"]["hls"]["style"]
+    assert _check_exact(out, DIGITS8) == 360
+    # the design the vendor stage and the driver see
+    assert m["regmap"]["style"] == m["hls"]["style"]
+    assert m["dma"]["input_bytes"] > 0 and m["dma"]["output_bytes"] > 0
+    for f in m["files"]["hls"] + m["files"]["vivado"]:
+        assert (out / f).is_file(), f
+    if toolchain.which("vivado") is None:
+        assert any("./build.sh" in s for s in m["next_steps"])
+        assert m["vendor"]["built"] is False
+
+
+@pytest.mark.parametrize("model,style,n", [
+    (DIGITS8, "dataflow", None), (DIGITS8, "overlay", None), (DIGITS16, "dataflow", None),
+    (DIGITS16, "overlay", None), (MNIST, "dataflow", None)],
+    ids=["digits8-dataflow", "digits8-overlay", "digits16-dataflow", "digits16-overlay",
+         "mnist-dataflow"])
+def test_build_csim_exact(tmp_path: Path, monkeypatch, model: Path, style: str, n) -> None:
+    m = _build(model, tmp_path / "b", style, monkeypatch)
+    assert m["hls"]["style"] == style
+    assert m["regmap"]["ips"]["accel"]["control"] == ("ap_ctrl_none" if style == "dataflow"
+                                                      else "ap_ctrl_hs")
+    expect = len(np.load(model.parent / "test.npz")["y"])
+    assert _check_exact(tmp_path / "b", model, n) == expect
+    if model == DIGITS16:       # the final accumulator leaves the int32 range: 64-bit path
+        x = np.load(model.parent / "test.npz")["x"][:40]
+        ref = ReferenceExecutor(tmp_path / "b", m).run_codes(host_inputs(m, x))
+        assert np.abs(ref).max() > 2**31
+
+
+def _hostile_model(tmp_path: Path) -> Path:
+    proto = onnx.load(DIGITS8)
+    proto.graph.name = HOSTILE[0] + HOSTILE[1]
+    renames = {}
+    for i, node in enumerate(proto.graph.node):
+        node.name = HOSTILE[i % len(HOSTILE)] + ("" if i < len(HOSTILE) else str(i))
+    del renames
+    path = tmp_path / "evil model; $(id).onnx"
+    onnx.save(proto, path)
+    return path
+
+
+def test_hostile_names_are_sanitized(tmp_path: Path, monkeypatch) -> None:
+    model = _hostile_model(tmp_path)
+    out = tmp_path / "b"
+    m = _build(model, out, "dataflow", monkeypatch)
+    generated = [out / f for f in m["files"]["hls"] + m["files"]["vivado"]
+                 if not f.endswith(".bin") and "/include/" not in f and "/tb/" not in f]
+    assert generated
+    needles = ["rm -rf", "exec touch", "etc/passwd", "$(id)", "`id`", "\\x00", "ünï", "λ"]
+    for f in generated:
+        text = f.read_text()
+        for s in needles:
+            assert s not in text, (f, s)
+    for f in out.joinpath("hls").iterdir():          # file names are plain too
+        assert re.fullmatch(r"[A-Za-z0-9_.]+", f.name), f.name
+    # every identifier the generator derived from a name is a plain C identifier
+    idents = [info["ident"] for info in json.loads((out / "hls" / "design.json").read_text())
+              ["layers"]]
+    assert len(set(idents)) == len(idents)
+    for ident in idents:
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ident), ident
+    assert _check_exact(out, model, 24) == 24
