@@ -17,6 +17,7 @@ import numpy as np
 from .toolchain import REPO_ROOT
 
 DEFAULT_MODEL = "lenet-digits"
+DEFAULT_BITS = 8          # the shipped <model>.onnx artifact is the 8-bit one
 
 
 def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
@@ -54,8 +55,7 @@ def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
     from edgepool.quant.export import brevitas_quant_outputs
     from edgepool.quant.trainer import load_trained
 
-    bits = int(str(qt).split(".")[0][1:]) and 8
-    brev, frac = brevitas_quant_outputs(load_trained(model_name, bits, mdir), x)
+    brev, frac = brevitas_quant_outputs(load_trained(model_name, DEFAULT_BITS, mdir), x)
     same = bool(np.array_equal(brev, codes)) and frac == qt.frac
     rows.append(("Brevitas QAT model", f"{len(x)} images, int outputs",
                  "bit-exact" if same else f"MISMATCH ({int(np.sum(brev != codes))} values)"))
@@ -72,9 +72,10 @@ def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
     fpga_dir = res.out
     est = res.manifest.get("estimates", {})
     if est:
-        rows.append(("cost model (ultra96)", "estimate",
-                     ", ".join(f"{k} {v:,.4g}" if isinstance(v, float) else f"{k} {v}"
-                               for k, v in est.items() if isinstance(v, (int, float)))[:120]))
+        rows.append(("cost model (ultra96)", res.manifest["config"]["summary"]["style"],
+                     f"{est['latency_s'] * 1e6:.1f} µs/image, {est['gops']:.1f} GOP/s, "
+                     f"{est['dsp']} DSP, {est['bram36']} BRAM36, {est['lut']:,} LUT "
+                     f"@ {est['clock_mhz']} MHz"))
 
     # no board here: the PYNQ driver runs on the simulated device, backed by the C-simulation
     os.environ.setdefault("EDGEPOOL_PYNQ_SIM", "csim")
