@@ -18,6 +18,7 @@ CASES = [  # (name, bits, onnx file, metrics file, accuracy target)
     ("lenet-digits", 16, "lenet-digits-w16.onnx", "metrics-w16.json", 0.95),
     ("lenet-digits", 4, "lenet-digits-w4.onnx", "metrics-w4.json", 0.90),
     ("lenet-mnist", 8, "lenet-mnist.onnx", "metrics.json", 0.96),
+    ("lenet-mnist", 16, "lenet-mnist-w16.onnx", "metrics-w16.json", 0.96),
 ]
 
 
