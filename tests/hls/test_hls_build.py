@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,13 @@ import edgepool.build as B
 from edgepool import toolchain
 from edgepool.codegen.hls import csim
 from edgepool.codegen.hls.config import default_config
-from edgepool.runtime.executors import ReferenceExecutor, get_executor, host_inputs, run_build
+from edgepool.runtime.executors import (
+    ReferenceExecutor,
+    get_executor,
+    host_inputs,
+    host_outputs,
+    run_build,
+)
 
 pytestmark = pytest.mark.csim
 
@@ -56,7 +63,8 @@ def _build(model: Path, out: Path, style: str | None, monkeypatch) -> dict:
 
 
 def _check_exact(out: Path, model: Path, n: int | None = None) -> int:
-    """csim == reference executor on codes, and csim through the host == the interpreter."""
+    """One C simulation of the test set: its codes == the reference executor's, and through the
+    host's dequantization == the golden interpreter on the model file."""
     data = np.load(model.parent / "test.npz")
     x = data["x"] if n is None else data["x"][:n]
     m = json.loads((out / "manifest.json").read_text())
@@ -67,9 +75,8 @@ def _check_exact(out: Path, model: Path, n: int | None = None) -> int:
     ref = ReferenceExecutor(out, m).run_codes(codes)
     assert got.dtype.kind == "i" and got.shape == ref.shape
     assert np.array_equal(got, ref), f"{int((got != ref).sum())} codes differ"
-    # through the host (quantize / dequantize) against the golden interpreter on the model
     want = edgepool.load(model).run(x)
-    have = run_build(out, x, "csim")
+    have = host_outputs(m, got)
     want = want if isinstance(want, dict) else {m["host"]["output"]: want}
     assert set(have) == set(want)
     for k, v in want.items():
@@ -83,6 +90,9 @@ def test_lenet_digits_8bit_real_dse(tmp_path: Path) -> None:
     out = tmp_path / "b"
     assert m["hls"]["style"] == m["config"]["hls"]["style"]
     assert _check_exact(out, DIGITS8) == 360
+    x = np.load(DIGITS8.parent / "test.npz")["x"][:8]         # `edgepool run OUT --backend csim`
+    have, want = run_build(out, x, "csim"), run_build(out, x, "reference")
+    assert all(np.array_equal(have[k], want[k]) for k in want)
     # the design the vendor stage and the driver see
     assert m["regmap"]["style"] == m["hls"]["style"]
     assert m["dma"]["input_bytes"] > 0 and m["dma"]["output_bytes"] > 0
@@ -114,12 +124,11 @@ def test_build_csim_exact(tmp_path: Path, monkeypatch, model: Path, style: str, 
 def _hostile_model(tmp_path: Path) -> Path:
     proto = onnx.load(DIGITS8)
     proto.graph.name = HOSTILE[0] + HOSTILE[1]
-    renames = {}
     for i, node in enumerate(proto.graph.node):
         node.name = HOSTILE[i % len(HOSTILE)] + ("" if i < len(HOSTILE) else str(i))
-    del renames
     path = tmp_path / "evil model; $(id).onnx"
     onnx.save(proto, path)
+    shutil.copyfile(DIGITS8.parent / "test.npz", tmp_path / "test.npz")
     return path
 
 
@@ -133,8 +142,15 @@ def test_hostile_names_are_sanitized(tmp_path: Path, monkeypatch) -> None:
     needles = ["rm -rf", "exec touch", "etc/passwd", "$(id)", "`id`", "\\x00", "ünï", "λ"]
     for f in generated:
         text = f.read_text()
+        if f.suffix == ".json":        # data, not code: names kept, JSON-escaped
+            json.loads(text)
+            continue
         for s in needles:
             assert s not in text, (f, s)
+    meta = json.loads((out / "hls" / "design.json").read_text())
+    for info in meta["layers"]:       # a name is kept only when it already is an identifier
+        plain = re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", info["name"]) is not None
+        assert (info["ident"] == info["name"]) == plain, info
     for f in out.joinpath("hls").iterdir():          # file names are plain too
         assert re.fullmatch(r"[A-Za-z0-9_.]+", f.name), f.name
     # every identifier the generator derived from a name is a plain C identifier
@@ -144,3 +160,16 @@ def test_hostile_names_are_sanitized(tmp_path: Path, monkeypatch) -> None:
     for ident in idents:
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ident), ident
     assert _check_exact(out, model, 24) == 24
+
+
+@pytest.mark.vivado
+@pytest.mark.slow
+def test_vendor_flow_builds_bitstream(tmp_path: Path) -> None:
+    """With Vitis HLS + Vivado on PATH the vendor stage runs csim, csynth, cosim, export, the
+    block design and implementation, and records the bitstream + hardware handoff."""
+    out = tmp_path / "b"
+    m = B.build(DIGITS8, "ultra96", out, force=True).manifest
+    assert m["vendor"]["built"] is True
+    assert (out / "vivado" / "edgepool.bit").stat().st_size > 0
+    assert "edgepool_0" in (out / "vivado" / "edgepool.hwh").read_text()
+    assert m["bitstream"] == "vivado/edgepool.bit"
