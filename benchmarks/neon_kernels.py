@@ -78,7 +78,8 @@ def torch_best(fn: Callable[[], object], reps: int) -> float:
 # --------------------------------------------------------------------------- x86 table
 POOLS = [("max 2x2 s2", "max", 2, 2, 0), ("max 3x3 s1", "max", 3, 1, 1),
          ("max 3x3 s2", "max", 3, 2, 0), ("max 5x5 s1", "max", 5, 1, 2),
-         ("max 7x7 s1", "max", 7, 1, 3), ("avg 3x3 s1", "avg", 3, 1, 1)]
+         ("max 7x7 s1", "max", 7, 1, 3), ("avg 3x3 s1", "avg", 3, 1, 1),
+         ("avg 2x2 s2", "avg", 2, 2, 0)]
 
 
 def x86_pools(shape, reps: int) -> Table:
@@ -269,7 +270,7 @@ def aarch64_counts(shape, quick: bool) -> Table:
             top.desc[N.D_ALGO] = 98
             tv = per_call(tdrv, top)
             nv = None
-            if kind in ("max", "conv"):
+            if kind == "max" or (kind == "conv" and h * w <= 256):   # naive conv traces are huge
                 nop = N.Op(op.desc.copy(), op.inputs, op.out_dtype, op.out_shape)
                 nop.desc[N.D_ALGO] = 99
                 nv = per_call(naive, nop)
@@ -304,20 +305,158 @@ def scratch_table() -> Table:
     return t
 
 
+# --------------------------------------------------------------------------- llvm-mca (Cortex-A53)
+MCA = ["-mtriple=aarch64", "-mcpu=cortex-a53", "-iterations=100"]
+# our marked inner loops (-DEP_MCA, int8): output vectors (16 int8 results) per iteration
+OUR_REGIONS = {"k3s1": ("max 3x3 s1", 8, "4-row x 2-pixel register sweep"),
+               "k2": ("max 2x2 s2", 2, "C = 32: ldp/stp pointer walk"),
+               "k3s2": ("max 3x3 s2", 1, "column-sharing sweep"),
+               "avg8-div": ("avg 3x3 s1", 1, "exact division + narrow (odd count)")}
+_LABEL = re.compile(r"^(\.LBB\d+_\d+):")
+_BRANCH = re.compile(r"^\s+(?:b(?:\.\w+)?|cbn?z|tbn?z)\s+.*?(\.LBB\d+_\d+)\s*$")
+
+
+def _mca(asm_text: str) -> list[tuple[str, float]]:
+    """(region name, cycles per iteration) of every code region of an assembly text."""
+    llvm_mca = toolchain.require("llvm-mca")
+    # define the branch targets of extracted loop bodies (after the regions)
+    labels = sorted(set(re.findall(r"\.LBB\d+_\d+", asm_text)) -
+                    set(re.findall(r"^(\.LBB\d+_\d+):", asm_text, re.M)))
+    asm_text += "\n" + "\n".join(f"{lb}:" for lb in labels) + "\n"
+    # LLVM 14's llvm-mca only sees region markers in '#' comments; clang writes '//'
+    asm_text = re.sub(r"^\s*//\s*(LLVM-MCA-(?:BEGIN|END).*)$", r"# \1", asm_text, flags=re.M)
+    res = subprocess.run([llvm_mca, *MCA], input=asm_text, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"llvm-mca failed: {res.stderr[-2000:]}")
+    out, name, iters = [], "", 100
+    for line in res.stdout.splitlines():
+        m = re.match(r"\[\d+\] Code Region(?: - (\S+))?", line)
+        if m:
+            name = m.group(1) or ""
+        elif line.startswith("Iterations:"):
+            iters = int(line.split()[1])
+        elif line.startswith("Total Cycles:"):
+            out.append((name, int(line.split()[2]) / iters))
+    return out
+
+
+def _loops(asm: str) -> list[list[str]]:
+    """Innermost loops (label ... backward branch to it, no other label inside) of an asm text:
+    instruction lines only."""
+    lines = asm.splitlines()
+    seen: dict[str, int] = {}
+    loops = []
+    for i, line in enumerate(lines):
+        m = _LABEL.match(line)
+        if m:
+            seen[m.group(1)] = i
+            continue
+        b = _BRANCH.match(line)
+        if b and b.group(1) in seen:
+            body = lines[seen[b.group(1)] + 1:i + 1]
+            if any(_LABEL.match(x) for x in body):
+                continue
+            loops.append([x for x in body if x.startswith("\t") and not x.strip().startswith(
+                (".", "//", "@")) and not x.strip().startswith("#")])
+    return loops
+
+
+def _qstores(body: list[str]) -> int:
+    n = 0
+    for x in body:
+        ins = x.split()
+        if ins and ins[0] == "str" and ins[1].startswith("q"):
+            n += 1
+        elif ins and ins[0] == "stp" and ins[1].startswith("q"):
+            n += 2
+        elif ins and ins[0] == "st1":
+            n += x.count(".16b") + x.count(".8h") + x.count(".4s")
+    return n
+
+
+def mca_table() -> Table:
+    """Cortex-A53 cycles per output vector (16 int8 results) of the inner loops: ours (marked
+    LLVM-MCA regions, clang -O2 -mcpu=cortex-a53), TVM's generated aarch64 code (its hottest
+    innermost loop: the one with most 16-byte stores) and the naive C loop (scalar tap loop x
+    k^2 taps x 16 elements)."""
+    clang = toolchain.require("clang")
+    t = Table(title="llvm-mca -mcpu=cortex-a53: cycles per output vector (16 int8), inner loops")
+    for col in ["op", "ours", "ours loop", "TVM", "TVM loop", "naive C", "TVM / ours"]:
+        t.add_column(col, justify="right")
+    flags = ["--target=aarch64-linux-gnu", "-mcpu=cortex-a53", "-O2", "-std=c11", "-S", "-o", "-",
+             f"-I{N.NEON_DIR / 'include'}", f"-I{N.NEON_DIR / 'src'}"]
+    ours_asm = subprocess.run([clang, *flags, "-DEP_MCA", str(N.NEON_DIR / "src" / "pool.c")],
+                              capture_output=True, text=True, check=True).stdout
+    ours = {name: cyc for name, cyc in _mca(ours_asm)}
+    naive_asm = subprocess.run([clang, *flags, str(N.NEON_DIR / "bench" / "naive.c")],
+                               capture_output=True, text=True, check=True).stdout
+    # the naive max-pool tap loop: the innermost loop with a byte load and no multiply
+    taps = [b for b in _loops(naive_asm)
+            if any("ldrsb" in x or "ldrb" in x for x in b) and not any("mul" in x for x in b)]
+    naive_cyc = _mca("\n".join(["# LLVM-MCA-BEGIN naive", *taps[0], "# LLVM-MCA-END naive"])
+                     )[0][1] if taps else None
+    shape = (28, 28, 32)
+    for region, (name, per_iter, what) in OUR_REGIONS.items():
+        kind = "avg" if name.startswith("avg") else "max"
+        k, s = int(name.split()[1][0]), int(name.split()[2][1])
+        p = 1 if s == 1 else 0
+        mod = tvm_ops.build(tvm_ops.pool(shape, "int8", kind, (k, k), (s, s), (p,) * 4),
+                            tvm_ops.AARCH64)
+        asm = mod.inspect_source("asm")
+        op_ins = ("smax",) if kind == "max" else ("add\tv", "saddw", "saddl", "sxtl")
+        loops = [b for b in _loops(asm) if _qstores(b)
+                 and any(x.strip().startswith(op_ins) for x in b)]
+        tv, tv_what = None, "-"
+        if loops:      # the compute loop: most vector max / add instructions
+            body = max(loops, key=lambda b: sum(x.strip().startswith(op_ins) for x in b))
+            vec = _qstores(body) / (4 if kind == "avg" else 1)   # topi int avg stores int32
+            cyc = _mca("\n".join(["# LLVM-MCA-BEGIN tvm", *body, "# LLVM-MCA-END tvm"]))[0][1]
+            tv, tv_what = cyc / vec, f"{len(body)} insns, {vec:g} vec"
+        o = ours[region] / per_iter
+        nv = naive_cyc * k * k * 16 if (naive_cyc and kind == "max") else None
+        t.add_row(name, f"{o:.2f}", what, f"{tv:.2f}" if tv else "-", tv_what,
+                  f"{nv:.0f}" if nv else "-", f"{tv / o:.1f}x" if tv else "-")
+    return t
+
+
+def crossover_table(reps: int) -> Table:
+    """Direct vs van Herk max pooling over k (stride 1, pad k // 2): where AUTO should switch."""
+    shape = (56, 56, 256)
+    rng = np.random.default_rng(3)
+    x8 = rng.integers(-128, 128, shape).astype(np.int8)
+    t = Table(title=f"max pool stride 1, int8 {shape}: direct vs van Herk (median ms, x86)")
+    for col in ["k", "direct", "van Herk", "auto", "auto picks"]:
+        t.add_column(col, justify="right")
+    for k in range(2, 10):
+        p = k // 2 if k % 2 else 0
+        ms = {a: median_time(native_runner(N.maxpool_op(x8, (k, k), (1, 1), (p,) * 4, algo=a)),
+                             reps) for a in ("direct", "vanherk", "auto")}
+        pick = "van Herk" if k > 4 else ("3x3 sweep" if k == 3 else "direct")
+        t.add_row(str(k), *[f"{ms[a] * 1e3:.3f}" for a in ("direct", "vanherk", "auto")], pick)
+    return t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smaller shapes")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--skip-aarch64", action="store_true")
+    ap.add_argument("--only", choices=["x86", "aarch64", "mca"], help="one table family")
     args = ap.parse_args()
-    pool_shape = (56, 56, 128) if args.quick else (112, 112, 128)
-    console.print(x86_pools(pool_shape, args.reps))
-    console.print(x86_pools((56, 56, 256), args.reps))
-    console.print(x86_conv_fc(args.reps))
-    console.print(scratch_table())
-    if not args.skip_aarch64:
-        console.print(aarch64_counts((16, 16, 32) if args.quick else (28, 28, 32), args.quick))
-
+    fam = args.only
+    if fam in (None, "x86"):
+        shapes = [(56, 56, 256)] if args.quick else [(112, 112, 128), (56, 56, 256), (28, 28, 16)]
+        for shape in shapes:
+            console.print(x86_pools(shape, args.reps))
+        console.print(crossover_table(args.reps))
+        console.print(x86_conv_fc(args.reps))
+        console.print(scratch_table())
+    if fam in (None, "mca"):
+        console.print(mca_table())
+    if fam in (None, "aarch64") and not args.skip_aarch64:
+        console.print(aarch64_counts((16, 16, 32), True))
+        if not args.quick:
+            console.print(aarch64_counts((28, 28, 32), False))
 
 if __name__ == "__main__":
     main()

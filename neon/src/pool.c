@@ -57,6 +57,7 @@ static int win_init(const ep_pool_params *p, int allow_vh, ep_win *g) {
 }
 
 /* ------------------------------------------------------------------ instantiations */
+#define EP_MCA_HERE
 #define SFX i8
 #define T int8_t
 #define V int8x16_t
@@ -67,6 +68,7 @@ static int win_init(const ep_pool_params *p, int allow_vh, ep_win *g) {
 #define FILLV INT8_MIN
 #define VH_OK 1
 #include "pool_tmpl.h"
+#undef EP_MCA_HERE
 #undef SFX
 #undef T
 #undef V
@@ -694,13 +696,20 @@ static void avg8(const ep_pool_params *p, const ep_win *g, ep_dtype t, const voi
                 const uint16x8_t add = vdupq_n_u16((uint16_t)(K * n + n / 2));
                 const uint16x8_t m = vdupq_n_u16((uint16_t)(65536 / n)), nv = vdupq_n_u16((uint16_t)n);
                 const uint8x16_t kk = vdupq_n_u8((uint8_t)K);
+#if defined(EP_MCA)
+#define MCA_AVG(x) __asm__ volatile("# LLVM-MCA-" x " avg8-div")
+#else
+#define MCA_AVG(x) ((void)0)
+#endif
 #define AVG8_LOOP(EVEN)                                                                       \
     for (size_t j = j0; j < j1; j += 16) {                                                    \
+        if (!(EVEN)) MCA_AVG("BEGIN");                                                        \
         const uint16x8_t s0 = vaddq_u16(vld1q_u16((uint16_t *)a.hs + j), add);               \
         const uint16x8_t s1 = vaddq_u16(vld1q_u16((uint16_t *)a.hs + j + 8), add);           \
         const uint8x16_t q = vcombine_u8(vmovn_u16(avg8_div(s0, m, nv, EVEN)),               \
                                          vmovn_u16(avg8_div(s1, m, nv, EVEN)));              \
         vst1q_u8(a.res + j, vsubq_u8(q, kk));                                                 \
+        if (!(EVEN)) MCA_AVG("END");                                                          \
     }
                 if (n & 1) {
                     AVG8_LOOP(0)

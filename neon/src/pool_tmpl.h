@@ -15,6 +15,14 @@
 #ifndef EP_UNUSED
 #define EP_UNUSED __attribute__((unused))
 #endif
+/* llvm-mca region markers around inner-loop bodies (int8 instantiation, -DEP_MCA only) */
+#if defined(EP_MCA) && defined(EP_MCA_HERE)
+#define MCA_B(n) __asm__ volatile("# LLVM-MCA-BEGIN " n)
+#define MCA_E(n) __asm__ volatile("# LLVM-MCA-END " n)
+#else
+#define MCA_B(n) ((void)0)
+#define MCA_E(n) ((void)0)
+#endif
 
 static EP_UNUSED void FN(fill)(T *d, size_t n, T v) {
     for (size_t i = 0; i < n; i++) d[i] = v;
@@ -281,15 +289,10 @@ static EP_UNUSED void FN(k3s1)(const ep_win *g, const T *in, T *out) {
             COL4((size_t)CL(tx + 1 - pl, W - 1) * C + c, b0, b1, b2, b3);
             int ox = tx;
             for (; ox + 2 <= oxe; ox += 2) {
-                const int x = ox - pl + 2;
-                size_t pc, pd;
-                if (x >= 0 && x + 1 < W) {
-                    pc = (size_t)x * C + c;
-                    pd = pc + C;
-                } else {
-                    pc = (size_t)CL(x, W - 1) * C + c;
-                    pd = (size_t)CL(x + 1, W - 1) * C + c;
-                }
+                MCA_B("k3s1");
+                const int x = ox - pl + 2;     /* branch-free clamps (csel) */
+                const size_t pc = (size_t)CL(x, W - 1) * C + c;
+                const size_t pd = (size_t)CL(x + 1, W - 1) * C + c;
                 COL4(pc, c0, c1, c2, c3);
                 COL4(pd, d0, d1, d2, d3);
                 const size_t po = (size_t)ox * C + c;
@@ -307,6 +310,7 @@ static EP_UNUSED void FN(k3s1)(const ep_win *g, const T *in, T *out) {
                 VST(q3 + po + C, VOP(t, d3));
                 a0 = c0; a1 = c1; a2 = c2; a3 = c3;
                 b0 = d0; b1 = d1; b2 = d2; b3 = d3;
+                MCA_E("k3s1");
             }
             if (ox < oxe) {
                 COL4((size_t)CL(ox - pl + 2, W - 1) * C + c, c0, c1, c2, c3);
@@ -377,18 +381,14 @@ static EP_UNUSED void FN(k3s2)(const ep_win *g, const T *in, T *out) {
             const int oxe = ep_imin(OW, tx + tile);
             V a = COL1((size_t)CL(2 * tx - pl, W - 1) * C + c);
             for (int ox = tx; ox < oxe; ox++) {
-                const int x = 2 * ox - pl + 1;
-                size_t p1, p2;
-                if (x >= 0 && x + 1 < W) {
-                    p1 = (size_t)x * C + c;
-                    p2 = p1 + C;
-                } else {
-                    p1 = (size_t)CL(x, W - 1) * C + c;
-                    p2 = (size_t)CL(x + 1, W - 1) * C + c;
-                }
+                MCA_B("k3s2");
+                const int x = 2 * ox - pl + 1;     /* branch-free clamps (csel) */
+                const size_t p1 = (size_t)CL(x, W - 1) * C + c;
+                const size_t p2 = (size_t)CL(x + 1, W - 1) * C + c;
                 const V b = COL1(p1), n = COL1(p2);
                 VST(q + (size_t)ox * C + c, VOP(VOP(a, b), n));
                 a = n;
+                MCA_E("k3s2");
             }
             if (c + L >= C) break;
         }
@@ -435,11 +435,13 @@ static EP_UNUSED void FN(k2)(const ep_win *g, const T *in, T *out) {
                 T *o = q + (size_t)i0 * C;
                 if (C == 2 * L) {
                     for (ox = i0; ox < i1; ox++, a += step, e += step, o += C) {
+                        MCA_B("k2");
                         const V x0 = VOP(VOP(VLD(a), VLD(a + C)), VOP(VLD(e), VLD(e + C)));
                         const V x1 = VOP(VOP(VLD(a + L), VLD(a + C + L)),
                                          VOP(VLD(e + L), VLD(e + C + L)));
                         VST(o, x0);
                         VST(o + L, x1);
+                        MCA_E("k2");
                     }
                 } else if (C == L) {
                     for (ox = i0; ox < i1; ox++, a += step, e += step, o += C)
@@ -458,6 +460,8 @@ static EP_UNUSED void FN(k2)(const ep_win *g, const T *in, T *out) {
 }
 #undef COL4
 #undef CL
+#undef MCA_B
+#undef MCA_E
 
 #undef FN
 #undef EP_CAT
