@@ -30,7 +30,7 @@ from edgepool import neon as N
 from edgepool import toolchain
 from edgepool.tvm import ops as tvm_ops
 
-console = Console()
+console = Console(width=160)
 warnings.filterwarnings("ignore", category=UserWarning)
 
 
@@ -301,7 +301,7 @@ def scratch_table() -> Table:
         op = N.maxpool_op(x, (k, k), (1, 1), (k // 2,) * 4)
         s = lib.ep_desc_scratch_bytes(op.desc.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)))
         t.add_row(f"maxpool {k}x{k} s1 56x56x256", f"{s:,}", f"{k * k * 56 * 56 * 256:,}",
-                  f"{k * k * 56 * 56 * 256 / s:.0f}x")
+                  f"{k * k * 56 * 56 * 256 / s:.0f}x" if s else "in place")
     return t
 
 
@@ -441,7 +441,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller shapes")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--skip-aarch64", action="store_true")
-    ap.add_argument("--only", choices=["x86", "aarch64", "mca"], help="one table family")
+    ap.add_argument("--only", choices=["x86", "aarch64", "mca", "scratch"], help="one table family")
     args = ap.parse_args()
     fam = args.only
     if fam in (None, "x86"):
@@ -450,6 +450,8 @@ def main() -> None:
             console.print(x86_pools(shape, args.reps))
         console.print(crossover_table(args.reps))
         console.print(x86_conv_fc(args.reps))
+        console.print(scratch_table())
+    if fam == "scratch":
         console.print(scratch_table())
     if fam in (None, "mca"):
         console.print(mca_table())
