@@ -452,6 +452,10 @@ def folding_from_config(program: HwProgram, cfg: Any | None
     return folds, notes
 
 
+#: above this many weights the rtl stage records "too large" instead of writing ROM images
+RTL_MAX_WEIGHTS = 4_000_000
+
+
 def stage_rtl(ctx: Any) -> None:
     """Build stage ``rtl``: ``ctx.out/rtl/`` gets the generated top, the ROM ``.hex`` images,
     the library modules and ``design.json``; ``ctx.manifest["rtl"]`` records the files, the
@@ -461,6 +465,15 @@ def stage_rtl(ctx: Any) -> None:
     program = ctx.program
     cfg = getattr(ctx, "hls_config", None)
     entry: dict[str, Any] = {"dir": "rtl", "top": TOP_NAME}
+    n_weights = sum(int(np.prod(layer.weights.shape)) for layer in program.layers
+                    if layer.weights is not None)
+    if n_weights > RTL_MAX_WEIGHTS:
+        reason = (f"too large for RTL simulation: {n_weights:,} weights > {RTL_MAX_WEIGHTS:,} "
+                  "(every weight would be a ROM .hex line; the HLS overlay runs it)")
+        entry.update(supported=False, reason=[reason], files=[], weights=n_weights)
+        ctx.manifest["rtl"] = entry
+        ctx.notes.append(f"rtl: not generated, {reason}")
+        return
     try:
         folds, fold_notes = folding_from_config(program, cfg)
     except (AttributeError, IndexError, TypeError, ValueError) as e:

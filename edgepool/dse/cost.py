@@ -13,7 +13,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..codegen.hls_descriptor import DESC_WORDS, OverlayParams, check_layer, choose_tile_nf
+from ..codegen.hls_descriptor import (
+    DESC_WORDS,
+    OverlayParams,
+    check_layer,
+    choose_tile_nf,
+    output_bits,
+    streams_weights,
+)
 from ..codegen.program import HwLayer, HwProgram, PoolSpec
 from ..runtime.axis import container_bits
 
@@ -146,6 +153,7 @@ class HlsConfig:
     int8_dsp_packing: bool = True
     depth: int = 10
     ddr_port_gbps: float = 0.0   # sustained DDR bandwidth of one m_axi port (0 = port-width bound)
+    out_bits: int = 0            # overlay: final raw-accumulator output container (0 = act_bits)
 
     def pe_of(self, i: int) -> int:
         """PE of layer ``i`` (the one PE of the overlay)."""
@@ -161,7 +169,7 @@ class HlsConfig:
             raise ValueError("the overlay has one PE and one SIMD")
         return OverlayParams(self.simd, self.pe, self.act_bits, self.w_bits, self.acc_bits,
                              self.lb_words, self.wbuf_words, self.max_tile_nf, self.plb_words,
-                             self.splb_words, self.sum_bits)
+                             self.splb_words, self.sum_bits, self.out_bits)
 
 
 @dataclass(frozen=True)
@@ -303,7 +311,9 @@ def _pool_lut(lanes: int, bits: int, pool: PoolSpec) -> int:
 # --------------------------------------------------------------------------- overlay layers
 def overlay_iterations(layer: HwLayer, p: OverlayParams) -> dict[str, int]:
     """Iterations of overlay_run for one layer (summed over its output-channel tiles); equal to
-    the C-simulation counters."""
+    the C-simulation counters. Weight-streaming layers (:func:`streams_weights`) count
+    ``ovl.ws`` instead of ``ovl.wload``; a fused pool adds the lane narrowing ``ovl.nar``; a
+    wide output (``OUT_BITS``) writes ``OUT_BITS / ACT_BITS`` words per SIMD lanes."""
     it: dict[str, int] = {"ovl.desc": DESC_WORDS}
     h, w, c = layer.in_shape
 
@@ -319,12 +329,17 @@ def overlay_iterations(layer: HwLayer, p: OverlayParams) -> dict[str, int]:
     tile_nf = choose_tile_nf(layer, p)
     nf_all = layer.out_shape[2] // p.pe
     kkcf = layer.kernel[0] * layer.kernel[1] * (c // p.simd)
+    k = output_bits(layer, p) // p.act_bits
+    wkey = "ovl.ws" if streams_weights(layer) else "ovl.wload"
     for t in range(0, nf_all, tile_nf):
         nf = min(tile_nf, nf_all - t)
-        add({"ovl.wload": nf * kkcf, "ovl.bload": nf * p.pe, "ovl.rd": h * w * (c // p.simd)})
+        add({wkey: nf * kkcf, "ovl.bload": nf * p.pe, "ovl.rd": h * w * (c // p.simd)})
         add(conv_iterations(layer, p.pe, p.simd, nf))
+        if layer.pool is not None:
+            coh, cow = layer.conv_out_hw
+            add({"ovl.nar": coh * cow * nf})
         oh, ow = layer.conv_out_hw if layer.pool is None else layer.out_shape[:2]
-        add({"ovl.wr": oh * ow * nf * (p.pe // p.simd)})
+        add({"ovl.wr": oh * ow * nf * (p.pe // p.simd) * k})
     return it
 
 
@@ -340,9 +355,10 @@ def dma_cycles(words: int, word_bits: int, cfg: HlsConfig) -> int:
 
 
 def overlay_layer_cost(layer: HwLayer, cfg: HlsConfig) -> LayerCost:
-    """Cycles of one overlay layer: per tile, the weight/bias DMA, then the dataflow region
-    (read, conv, pool, write run concurrently: the slowest stage), DMA-bound when the port
-    moves fewer bits per cycle than a word or the DDR bandwidth (``ddr_port_gbps``) is lower."""
+    """Cycles of one overlay layer: per tile, the weight/bias DMA (weights only when they are
+    buffered), then the dataflow region (read, [weight stream], conv, [narrow, pool], write run
+    concurrently: the slowest stage), DMA-bound when the port moves fewer bits per cycle than a
+    word or the DDR bandwidth (``ddr_port_gbps``) is lower."""
     p = cfg.overlay_params()
     check_layer(layer, p)
     it = overlay_iterations(layer, p)
@@ -360,20 +376,24 @@ def overlay_layer_cost(layer: HwLayer, cfg: HlsConfig) -> LayerCost:
     tile_nf = choose_tile_nf(layer, p)
     nf_all = layer.out_shape[2] // p.pe
     oh_conv, _ = layer.conv_out_hw
+    stream = streams_weights(layer)
+    k = output_bits(layer, p) // p.act_bits
     for t in range(0, nf_all, tile_nf):
         nf = min(tile_nf, nf_all - t)
         ti = conv_iterations(layer, p.pe, p.simd, nf)
         kkcf = layer.kernel[0] * layer.kernel[1] * (c // p.simd)
-        cycles += (dma_cycles(nf * kkcf, w_word, cfg) + dma_cycles(nf * p.pe, 64, cfg)
-                   + 2 * cfg.depth)
+        wload = 0 if stream else dma_cycles(nf * kkcf, w_word, cfg) + cfg.depth
+        cycles += wload + dma_cycles(nf * p.pe, 64, cfg) + cfg.depth
         stages = [dma_cycles(h * w * (c // p.simd), act_word, cfg),
                   ti["conv.load"] + ti["conv.step"] + (1 + oh_conv) * cfg.depth]
+        if stream:
+            stages.append(dma_cycles(nf * kkcf, w_word, cfg))
         oh, ow = layer.conv_out_hw
         if layer.pool is not None:
             pg = pool_geom(layer.pool, layer.conv_out_hw, nf)
             stages.append(ti["pool.load"] + ti["pool.step"] + (1 + pg.oh) * cfg.depth)
             oh, ow = pg.oh, pg.ow
-        stages.append(dma_cycles(oh * ow * nf * (p.pe // p.simd), act_word, cfg))
+        stages.append(dma_cycles(oh * ow * nf * (p.pe // p.simd) * k, act_word, cfg))
         cycles += max(stages) + cfg.depth
     return LayerCost(layer.name, it, cycles, 0, 0, 0)
 
@@ -389,8 +409,10 @@ def overlay_resources(cfg: HlsConfig) -> tuple[int, int, int]:
             + bram36(p.splb_words, p.simd * p.act_bits)
             + 4 * AXI_PORT_BRAM)
     pool_lut = (p.pe + p.simd) * (p.sum_bits * 3 + p.sum_bits * p.sum_bits // 2)
+    # requantize / saturate to OUT_BITS-wide lanes, narrowing and the write-side lane muxes
+    out_lut = p.pe * p.out_container + p.simd * p.act_bits * (p.pe // p.simd)
     lut = (3 * ENGINE_LUT + _mac_lut(p.pe, p.simd, p.act_bits, p.w_bits, p.acc_bits) + pool_lut
-           + 5 * AXI_PORT_LUT)
+           + out_lut + 5 * AXI_PORT_LUT)
     return dsp, bram, lut
 
 

@@ -31,13 +31,11 @@ from .cost import Device, HlsConfig
 from .pareto import pareto_front
 from .space import (
     DseSpace,
-    activation_container,
     dataflow_configs,
     dataflow_valid,
     ddr_port_gbps,
     device_of,
     overlay_configs,
-    overlay_program,
     skeleton,
 )
 
@@ -262,6 +260,22 @@ def explore(program: HwProgram, board: Board | str, space: DseSpace | None = Non
     return [replace(c, chosen=c.index == best.index) for c in cands]
 
 
+def evaluate_config(program: HwProgram, board: Board, cfg: HlsConfig) -> Candidate:
+    """One configuration evaluated as :func:`explore` does (padded skeleton for the overlay,
+    utilization of ``board``): what the hls stage records when it had to change the
+    configuration, so that ``manifest["estimates"]`` always describes the built hardware."""
+    from .space import pad_channels
+
+    sk = skeleton(program)
+    padded, notes = (pad_channels(sk, cfg.pe, cfg.simd) if cfg.style == "overlay"
+                     else (sk, []))
+    c = _evaluate((0, cfg, padded, tuple(notes), _program_macs(sk)))
+    if c.error:
+        raise ConfigError(f"configuration {c.label()}: {c.error}")
+    u = _utilization(c, device_of(board))
+    return replace(c, util=u, fits=all(x <= 1.0 for x in u))
+
+
 def budget(board: Board, space: DseSpace) -> dict[str, float]:
     """The resources a configuration may use (``margin`` of the device) and the clock cap."""
     d = device_of(board)
@@ -415,7 +429,6 @@ def layer_bounds(program: HwProgram, c: Candidate) -> list[dict[str, Any]]:
     if k.style == "overlay":
         from .space import pad_channels
 
-        prog, _ = overlay_program(prog, k.act_bits)
         prog, _ = pad_channels(prog, k.pe, k.simd)
         full = cost.estimate(prog, k)
         comp = cost.estimate(prog, replace(k, dma_bits=1 << 20, ddr_port_gbps=0.0))
@@ -535,12 +548,15 @@ def write_outputs(program: HwProgram, cands: list[Candidate], board: Board, spac
 
 
 def program_notes(program: HwProgram, c: Candidate) -> tuple[str, ...]:
-    """Caveats of the chosen configuration (e.g. the overlay's final accumulator output)."""
+    """Caveats of the chosen configuration (the overlay's wide final output, dataflow folding
+    problems)."""
     notes = []
     if c.style == "overlay":
-        _, note = overlay_program(skeleton(program), activation_container(program))
-        if note:
-            notes.append(note)
+        if c.config.out_bits:
+            last = program.layers[-1]
+            notes.append(f"final layer {last.name} writes its raw accumulator ({last.out_type}) "
+                         f"in {c.config.out_bits}-bit containers through the overlay's wide "
+                         f"output path (OUT_BITS); activations stay {c.config.act_bits}-bit")
     else:
         problems = dataflow_valid(program, c.config.pe, c.config.simd)
         notes += problems

@@ -19,8 +19,8 @@ import math
 import re
 from dataclasses import dataclass, replace
 
+from ..codegen.hls_descriptor import streams_weights
 from ..codegen.program import HwLayer, HwProgram
-from ..ir.qtype import QType
 from ..runtime.axis import container_bits
 from ..targets import Board
 from .cost import Device, HlsConfig, dataflow_layer_cost
@@ -164,27 +164,21 @@ def activation_container(program: HwProgram) -> int:
     return container_bits(max(t.bits for t in types))
 
 
-def overlay_program(program: HwProgram, act_bits: int) -> tuple[HwProgram, str | None]:
-    """The program as the overlay's cost is estimated: a final raw accumulator wider than the
-    activation container is costed at the container width (1000 words for VGG16: negligible
-    time) and the returned note says what the hardware must add for it."""
-    last = program.layers[-1]
-    if last.out_type.bits <= act_bits:
-        return program, None
-    t = QType(act_bits, True, last.out_type.frac)
-    note = (f"final layer {last.name} writes its {last.out_type.bits}-bit accumulator "
-            f"({last.out_type}); the overlay's ACT_BITS={act_bits} container cannot hold it: "
-            f"needs a {container_bits(last.out_type.bits)}-bit output container for the last "
-            "layer (or the host runs it)")
-    return HwProgram(program.name, program.layers[:-1] + (last.with_(out_type=t),)), note
+def output_container(program: HwProgram, act_bits: int) -> int:
+    """The overlay's ``OUT_BITS`` for ``program``: the final layer's output container when it
+    is wider than the activation container (a raw accumulator: i32 at 8 bits, i64 at 16 bits,
+    written by the overlay's wide output path), else 0 (= ``act_bits``)."""
+    c = container_bits(program.layers[-1].out_type.bits)
+    return c if c > act_bits else 0
 
 
 # --------------------------------------------------------------------------- overlay space
 def overlay_buffers(program: HwProgram, pe: int, simd: int, tile_nf: int) -> dict[str, int]:
     """Capacities (words) of an overlay for ``program`` (padded to ``pe``/``simd``): the
     largest line buffer; a weight buffer holding ``tile_nf`` folds of the largest convolution
-    and one fold of any layer (FC layers run with tiles of as many folds as fit); the fused
-    pool line buffer of ``tile_nf`` folds. Rounded up to 512 (a BRAM36's depth at 72 bits)."""
+    (layers with a single output pixel, e.g. FC, stream their weights from DDR and need none);
+    the fused pool line buffer of ``tile_nf`` folds. Rounded up to 512 (a BRAM36's depth at
+    72 bits)."""
     lb = wbuf = plb = splb = 0
     for layer in program.layers:
         h, w, c = layer.in_shape
@@ -194,7 +188,8 @@ def overlay_buffers(program: HwProgram, pe: int, simd: int, tile_nf: int) -> dic
                      * w * cf)
             kkcf = layer.kernel[0] * layer.kernel[1] * cf
             nf_all = layer.out_shape[2] // pe
-            wbuf = max(wbuf, kkcf if layer.is_fc else min(tile_nf, nf_all) * kkcf)
+            if not streams_weights(layer):
+                wbuf = max(wbuf, min(tile_nf, nf_all) * kkcf)
             if layer.pool is not None:
                 per_fold = (layer.pool.kernel[0] + layer.pool.stride[0]) * layer.conv_out_hw[1]
                 plb = max(plb, per_fold * min(tile_nf, nf_all))
@@ -223,7 +218,7 @@ def overlay_configs(program: HwProgram, board: Board, space: DseSpace,
     w_frac = max((t.frac for t in wt), default=0)
     acc_bits = max(layer.acc_bits for layer in program.layers if layer.kind == "conv")
     acc_bits = min(64, _ceil_to(acc_bits, 8))
-    ovl_prog, _ = overlay_program(program, act_bits)
+    out_bits = output_container(program, act_bits)
     clocks = board_clocks(board, space)
     hp = int(board.memory.get("hp_width_bits", 128))
     port = ddr_port_gbps(board)
@@ -232,7 +227,7 @@ def overlay_configs(program: HwProgram, board: Board, space: DseSpace,
         for simd in space.simd:
             if pe % simd or pe * simd > space.max_macs_per_cycle:
                 continue
-            padded, notes = pad_channels(ovl_prog, pe, simd)
+            padded, notes = pad_channels(program, pe, simd)
             for dma in space.dma_bits:
                 if dma > hp:
                     continue
@@ -245,7 +240,7 @@ def overlay_configs(program: HwProgram, board: Board, space: DseSpace,
                                         clock_mhz=float(clk), acc_bits=acc_bits,
                                         max_tile_nf=tile,
                                         sum_bits=pool_sum_bits(program, act_bits),
-                                        ddr_port_gbps=port, **bufs)
+                                        ddr_port_gbps=port, out_bits=out_bits, **bufs)
                         out.append((cfg, padded, tuple(notes)))
     return out
 

@@ -6,7 +6,9 @@
     README.txt                 how to copy, unzip and run it
     manifest.json              the build's manifest (without timings)
     program.json, program.bin  the accelerator program and its weights
-    overlay_image.npz          descriptors/weights/biases (overlay-style builds)
+    overlay_image.npz          descriptors/weights/biases (overlay-style builds): the plan of
+                               ``hls_descriptor.plan_program`` (channel padding included), the
+                               same function that wrote the hls stage's desc.bin/weights.bin
     testdata.npz               test images x, labels y, golden outputs (when the model has
                                a test.npz beside it)
     edgepool_<board>.ipynb     the notebook (notebooks/edgepool_ultra96.ipynb)
@@ -143,15 +145,16 @@ def build_entries(out: Path, manifest: dict[str, Any], graph: Any = None,
 
     rm = regmap_of(manifest)
     if rm["style"] == "overlay":
-        from ..codegen.hls_descriptor import plan_overlay
+        from ..codegen.hls_descriptor import plan_program
         from .executors import load_program
 
         program, _ = load_program(out)
-        img = plan_overlay(program, overlay_params(manifest))
-        entries["overlay_image.npz"] = _npz({
-            "desc": img.desc, "weights": np.frombuffer(img.weights, np.uint8), "bias": img.bias,
-            "act_words": np.int64(img.act_words), "in_addr": np.int64(img.in_addr),
-            "out_addr": np.int64(img.out_addr), "n_layers": np.int64(img.n_layers)})
+        img = plan_program(program, overlay_params(manifest)).image
+        hls_desc = out / "hls" / "desc.bin"
+        if hls_desc.exists() and hls_desc.read_bytes() != img.desc.astype("<u4").tobytes():
+            raise ManifestError(f"{hls_desc} differs from the overlay plan of the manifest's "
+                                "configuration", "rebuild from the hls stage (--from hls)")
+        entries["overlay_image.npz"] = _npz(img.arrays())
     bits = sorted((out / "vivado").glob("*.bit")) if (out / "vivado").is_dir() else []
     if bits:
         bit = bits[0]

@@ -12,8 +12,11 @@
   writes to the PG021 registers of :mod:`edgepool.runtime.regmap` (``dma="mmio"``).
 * ``overlay`` designs (layer-by-layer, ``ap_ctrl_hs``): descriptors, weights and biases are
   written once (from the bundle's ``overlay_image.npz``, or planned with
-  ``edgepool.codegen.hls_descriptor`` when edgepool is installed); each image is written to the
-  activation buffer, the overlay started through its control registers and polled for ap_done.
+  ``edgepool.codegen.hls_descriptor.plan_program`` when edgepool is installed: the function the
+  hls stage used, channel padding included); each image is zero-padded to the overlay's input
+  channels and written to the activation buffer, the overlay started through its control
+  registers and polled for ap_done, and the output read in its own container (a raw
+  accumulator's 32/64 bits) with the padded channels dropped.
 
 ``predict(x)`` quantizes float images on the host, runs them and dequantizes the outputs exactly
 as :func:`edgepool.runtime.executors.host_inputs` / ``host_outputs`` (tested bit-equal);
@@ -140,6 +143,7 @@ class _OverlayParamsLite:
     plb_words: int = 4096
     splb_words: int = 4096
     sum_bits: int = 16
+    out_bits: int = 0
 
 
 def overlay_params(manifest: dict[str, Any]):
@@ -449,20 +453,20 @@ class EdgepoolAccelerator:
             z = np.load(f)
             return {k: z[k] for k in z.files}
         try:
-            from ..codegen.hls_descriptor import plan_overlay
+            from ..codegen.hls_descriptor import plan_program
             from .executors import load_program
         except ImportError:
             raise ManifestError(f"{self.path} has no {OVERLAY_IMAGE} and edgepool is not "
                                 "installed to plan the overlay", "copy the whole bundle") from None
         program, _ = load_program(self.path)
-        img = plan_overlay(program, overlay_params(self.manifest))
-        return {"desc": img.desc, "weights": np.frombuffer(img.weights, np.uint8),
-                "bias": img.bias, "act_words": np.int64(img.act_words),
-                "in_addr": np.int64(img.in_addr), "out_addr": np.int64(img.out_addr),
-                "n_layers": np.int64(img.n_layers)}
+        return plan_program(program, overlay_params(self.manifest)).image.arrays()
 
     def _setup_overlay(self) -> None:
         img = self._overlay_image()
+        for key in ("in_shape", "out_shape", "out_bits"):
+            if key not in img:
+                raise ManifestError(f"{OVERLAY_IMAGE} lacks {key!r} (an older bundle)",
+                                    "re-bundle the build with this edgepool version")
         p = overlay_params(self.manifest)
         self.ov = p
         self.ov_img = img
@@ -608,7 +612,11 @@ class EdgepoolAccelerator:
 
     def _run_overlay_one(self, img: np.ndarray) -> np.ndarray:
         io, p, act = self.io, self.ov, self._buffers["act"]
-        data = axis.pack(axis.nchw_to_stream(img), p.act_bits, io.in_type.signed)
+        x = axis.nchw_to_stream(img)
+        in_c = int(self.ov_img["in_shape"][2])
+        if x.shape[-1] != in_c:                       # overlay channel padding (zeros)
+            x = np.pad(x, ((0, 0), (0, 0), (0, in_c - x.shape[-1])))
+        data = axis.pack(x, p.act_bits, io.in_type.signed)
         o = int(self.ov_img["in_addr"]) * self.act_word_bytes
         act[o:o + len(data)] = np.frombuffer(data, np.uint8)
         act.flush()
@@ -625,10 +633,12 @@ class EdgepoolAccelerator:
                                    f"(ap_return {ret})", "the bitstream's capacities do not "
                                    "match the manifest's overlay configuration: rebuild")
         act.invalidate()
-        n_out = int(np.prod(io.out_hwc))
+        shape = tuple(int(v) for v in self.ov_img["out_shape"])
+        ob = int(self.ov_img["out_bits"])              # ACT_BITS, or a raw accumulator's
+        n_out = int(np.prod(shape))
         o = int(self.ov_img["out_addr"]) * self.act_word_bytes
-        nb = n_out * axis.container_bits(p.act_bits) // 8
-        return axis.unpack(bytes(act[o:o + nb]), n_out, p.act_bits, io.out_type.signed)
+        y = axis.unpack(bytes(act[o:o + n_out * ob // 8]), n_out, ob, io.out_type.signed)
+        return y.reshape(shape)[..., :io.out_hwc[2]].ravel()   # drop padded channels
 
     # -------------------------------------------------------------- user API
     def predict(self, x: Any) -> np.ndarray:

@@ -537,30 +537,35 @@ class SimDevice(Device):
         descs = [unpack_descriptor(w) for w in words[:n]]
         expect = self.expected_overlay_image()
         for i, d in enumerate(descs):
-            if d["magic"] != DESC_MAGIC or (expect is not None and i < len(expect.desc) //
-                                            DESC_WORDS and not np.array_equal(
-                                                words[i], expect.desc[i * DESC_WORDS:
-                                                                      (i + 1) * DESC_WORDS])):
+            if d["magic"] != DESC_MAGIC or (i < len(expect.desc) // DESC_WORDS and not
+                                            np.array_equal(words[i], expect.desc[
+                                                i * DESC_WORDS:(i + 1) * DESC_WORDS])):
                 return 1 + i
-        if expect is not None:
-            wb = self.memory.read(ctl.arg("wmem"), len(expect.weights))
-            bb = self.memory.read(ctl.arg("bmem"), expect.bias.nbytes)
-            if wb != expect.weights or bb != expect.bias.astype("<i8").tobytes():
-                return 1       # weights/biases not in DDR as planned (missing flush?)
+        if n != expect.n_layers:
+            return 1 + min(n, expect.n_layers)
+        wb = self.memory.read(ctl.arg("wmem"), len(expect.weights))
+        bb = self.memory.read(ctl.arg("bmem"), expect.bias.nbytes)
+        if wb != expect.weights or bb != expect.bias.astype("<i8").tobytes():
+            return 1           # weights/biases not in DDR as planned (missing flush?)
         p = self.overlay_params()
         esz = axis.container_bits(p.act_bits) // 8 * p.simd
         io = self.io
-        n_in = int(np.prod(io["in_hwc"]))
-        n_out = int(np.prod(io["out_hwc"]))
+        # the overlay's view: padded channels (plan_program), the output in its own container
+        ish, osh = tuple(expect.in_shape), tuple(expect.out_shape)
+        n_in = int(np.prod(ish))
         src = ctl.arg("act_in") + descs[0]["in_addr"] * esz
         data = self.memory.read(src, n_in * axis.container_bits(p.act_bits) // 8)
         if data is None:
             return 1
-        x = axis.unpack(data, n_in, p.act_bits, io["in_signed"])
-        (y,) = self.model.run_frames([x])
-        out = axis.pack(y, p.act_bits, io["out_signed"])
+        x = axis.unpack(data, n_in, p.act_bits, io["in_signed"]).reshape(ish)
+        (y,) = self.model.run_frames([x[..., :io["in_hwc"][2]].ravel()])
+        if len(y) != int(np.prod(io["out_hwc"])):
+            return n
+        y = y.reshape(io["out_hwc"])
+        y = np.pad(y, ((0, 0), (0, 0), (0, osh[2] - y.shape[2]))).ravel()
+        out = axis.pack(y, expect.out_bits, io["out_signed"])
         dst = ctl.arg("act_out") + descs[-1]["out_addr"] * esz
-        if len(y) != n_out or not self.memory.write(dst, out):
+        if not self.memory.write(dst, out):
             return n
         return 0
 
@@ -570,13 +575,14 @@ class SimDevice(Device):
         return overlay_params(self.manifest)
 
     def expected_overlay_image(self):
-        """The build's overlay image (descriptors, weights, biases), when edgepool can plan it."""
+        """The build's overlay image (descriptors, weights, biases, padded shapes), planned by
+        ``hls_descriptor.plan_program`` (the hls stage's planning function)."""
         if not hasattr(self, "_expected"):
-            from ..codegen.hls_descriptor import plan_overlay
+            from ..codegen.hls_descriptor import plan_program
             from .executors import load_program
 
             program, _ = load_program(self.build_dir)
-            self._expected = plan_overlay(program, self.overlay_params())
+            self._expected = plan_program(program, self.overlay_params()).image
         return self._expected
 
     def stats(self) -> dict[str, int]:

@@ -30,12 +30,67 @@ def test_descriptor_roundtrip_every_field() -> None:
     assert (d["pool_kh"], d["pool_sh"], d["pool_oh"], d["pool_ow"]) == (3, 2, 4, 4)
     assert d["tile_nf"] == 1                                # wbuf holds one fold (9 words)
     assert (d["in_addr"], d["out_addr"], d["w_addr"], d["b_addr"]) == (5, 77, 9, 3)
-    assert all(d[f"reserved{i}"] == 0 for i in (37, 38, 39))
+    assert d["out_bits"] == 8                               # u8 output: ACT_BITS container
+    assert all(d[f"reserved{i}"] == 0 for i in (38, 39))
     # a signed output with a negative lower bound and a negative shift survive the round trip
     neg = conv.with_(relu=False, out_type=QType(8, True, conv.acc_frac + 2), pool=None)
     d2 = hd.unpack_descriptor(hd.pack_descriptor(neg, p, in_addr=0, out_addr=0))
     assert (d2["shift"], d2["out_lo"], d2["out_hi"]) == (-2, -128, 127)
     assert d2["flags"] == hd.F_OUT_SIGNED
+
+
+def test_raw_accumulator_flag_and_weight_streaming() -> None:
+    """pack_descriptor itself sets F_RAW_ACC for outputs wider than 32 bits (no caller patches
+    descriptors) and F_W_STREAM for 1-pixel outputs (FC); out_bits is the output container."""
+    prog = random_program(3, in_shape=(10, 10, 2), spec="c4k3p1r-m3s2-c8k3-a2-f4")
+    fc = prog.layers[-1]
+    assert fc.is_fc and fc.conv_out_hw == (1, 1)
+    p = hd.OverlayParams(simd=2, pe=4, act_bits=8, out_bits=64, acc_bits=64, wbuf_words=1,
+                         max_tile_nf=1)
+    wide = fc.with_(out_type=QType(64, True, fc.acc_frac), relu=False)
+    d = hd.unpack_descriptor(hd.pack_descriptor(wide, p, in_addr=0, out_addr=0))
+    assert d["flags"] & hd.F_RAW_ACC and d["flags"] & hd.F_W_STREAM
+    assert d["out_bits"] == 64 and (d["out_lo"], d["out_hi"]) == (0, 0)
+    i32 = fc.with_(out_type=QType(32, True, fc.acc_frac), relu=False)
+    d32 = hd.unpack_descriptor(hd.pack_descriptor(i32, p, in_addr=0, out_addr=0))
+    assert not d32["flags"] & hd.F_RAW_ACC and d32["out_bits"] == 32
+    assert (d32["out_lo"], d32["out_hi"]) == (-(1 << 31), (1 << 31) - 1)
+    # streamed weights need no weight buffer: tile_nf is bounded by MAX_TILE_NF only
+    assert d["tile_nf"] == 1
+    with pytest.raises(ConfigError, match="wider than the 32-bit output container"):
+        hd.pack_descriptor(wide, hd.OverlayParams(simd=2, pe=4, out_bits=32, acc_bits=64),
+                           in_addr=0, out_addr=0)
+    # a conv with several output pixels keeps the buffered weights
+    d0 = hd.unpack_descriptor(hd.pack_descriptor(prog.layers[0], hd.OverlayParams(
+        simd=2, pe=4, wbuf_words=18), in_addr=0, out_addr=0))
+    assert not d0["flags"] & (hd.F_W_STREAM | hd.F_RAW_ACC)
+
+
+@pytest.mark.parametrize("bits", [2, 4, 6, 8, 12, 16, 32])
+def test_pack_lanes_matches_bitwise_reference(bits: int) -> None:
+    rng = np.random.default_rng(bits)
+    lanes = 8 if bits % 8 else 3
+    v = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), size=(5, lanes))
+    ref = b"".join(sum((int(x) & ((1 << bits) - 1)) << (i * bits) for i, x in enumerate(row))
+                   .to_bytes(lanes * bits // 8, "little") for row in v)
+    assert hd.pack_lanes(v, bits) == ref
+
+
+def test_plan_program_pads_and_sizes_the_wide_output() -> None:
+    prog = random_program(3, in_shape=(10, 10, 3), spec="c4k3p1r-m3s2-c8k3-a2-f5")
+    last = prog.layers[-1]
+    prog = HwProgram(prog.name, prog.layers[:-1] + (last.with_(
+        out_type=QType(32, True, last.acc_frac), relu=False),))
+    p = hd.OverlayParams(simd=2, pe=4, act_bits=8, out_bits=32, acc_bits=32, wbuf_words=64)
+    plan = hd.plan_program(prog, p)
+    img = plan.image
+    assert img.in_shape == (10, 10, 4) and img.out_shape == (1, 1, 8)
+    assert (img.in_bits, img.out_bits) == (8, 32)
+    assert any("input channels 3->4" in n for n in plan.notes)
+    # the region holds the final output in 32-bit containers: 8 * 4 bytes = 16 words of 2 bytes
+    assert img.act_words // 2 >= 8 * 32 // (2 * 8)
+    arrays = img.arrays()
+    assert arrays["out_bits"] == 32 and list(arrays["in_shape"]) == [10, 10, 4]
 
 
 def test_pack_weights_lane_layout() -> None:
@@ -125,6 +180,25 @@ def vgg16(weights: bool = False) -> HwProgram:
                               acc_frac=28, acc_bits=48, relu=i < 2, is_fc=True))
         n = m
     return HwProgram("vgg16", tuple(layers))
+
+
+def test_vgg16_fc_weight_streaming_estimate() -> None:
+    """16-bit VGG16 at PE = SIMD = 16, tile 1: the FC layers stream their weights (no fold of
+    FC1 on chip), so the weight buffer is one conv fold; the FC layers are bound by DDR."""
+    from edgepool.dse.space import pad_channels
+
+    prog, _ = pad_channels(vgg16(), 16, 16)
+    cfg = cost.HlsConfig(style="overlay", act_bits=16, act_frac=14, w_bits=16, w_frac=14, pe=16,
+                         simd=16, dma_bits=128, clock_mhz=250.0, acc_bits=48,
+                         lb_words=4 * 224 * 64 // 16, wbuf_words=512, max_tile_nf=1,
+                         plb_words=4 * 224, splb_words=64, sum_bits=24, ddr_port_gbps=1.05)
+    pc = cost.estimate(prog, cfg)
+    assert pc.fits("ultra96"), pc
+    fc1 = pc.layers[-3]
+    assert "ovl.wload" not in fc1.iterations and fc1.iterations["ovl.ws"] == 4096 * 25088 // 256
+    # FC1 streams 25088 x 4096 16-bit weights at 1.05 GB/s: >= 195.7 ms at 250 MHz
+    assert fc1.cycles >= int(25088 * 4096 * 2 / 1.05e9 * 250e6)
+    assert pc.seconds < 1.0
 
 
 def test_vgg16_overlay_fits_ultra96() -> None:

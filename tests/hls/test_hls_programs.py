@@ -111,9 +111,12 @@ def test_example_top_in_sync() -> None:
 
 
 def _overlay_params(prog: HwProgram, simd: int, pe: int, small: bool) -> hd.OverlayParams:
-    """Capacities that fit ``prog``; ``small`` shrinks the weight buffer to force many tiles."""
+    """Capacities that fit ``prog``; ``small`` shrinks the weight buffer to force many tiles.
+    A final raw accumulator wider than the activations gets the wide output container."""
     act = max(axis.container_bits(t.bits) for layer in prog.layers
-              for t in (layer.in_type, layer.out_type))
+              for t in (layer.in_type, *([layer.out_type] if layer is not prog.layers[-1]
+                                         else [])))
+    last = axis.container_bits(prog.layers[-1].out_type.bits)
     wb = max(layer.weight_type.bits for layer in prog.layers if layer.kind == "conv")
     acc = max(layer.acc_bits for layer in prog.layers if layer.kind == "conv")
     lb = plb = splb = 0
@@ -124,16 +127,26 @@ def _overlay_params(prog: HwProgram, simd: int, pe: int, small: bool) -> hd.Over
             lb = max(lb, (layer.dilation[0] * (layer.kernel[0] - 1) + 1 + layer.stride[0])
                      * w * c // simd)
             kkcf = layer.kernel[0] * layer.kernel[1] * c // simd
-            wbuf = max(wbuf, kkcf if small else kkcf * layer.out_shape[2] // pe)
+            if not hd.streams_weights(layer):
+                wbuf = max(wbuf, kkcf if small else kkcf * layer.out_shape[2] // pe)
             if layer.pool is not None:
                 plb = max(plb, (layer.pool.kernel[0] + layer.pool.stride[0])
                           * layer.conv_out_hw[1] * layer.out_shape[2] // pe)
         else:
             splb = max(splb, (layer.pool.kernel[0] + layer.pool.stride[0]) * w * c // simd)
     return hd.OverlayParams(simd=simd, pe=pe, act_bits=act, w_bits=wb, acc_bits=acc,
-                            lb_words=lb, wbuf_words=wbuf, max_tile_nf=2 if small else 64,
-                            plb_words=max(plb, 1), splb_words=max(splb, 1),
-                            sum_bits=act + 8)
+                            lb_words=lb, wbuf_words=max(wbuf, 1),
+                            max_tile_nf=2 if small else 64, plb_words=max(plb, 1),
+                            splb_words=max(splb, 1), sum_bits=act + 8,
+                            out_bits=last if last > act else 0)
+
+
+def _raw_output(prog: HwProgram, bits: int) -> HwProgram:
+    """``prog`` with its final layer writing the raw accumulator (no requantization) as a
+    ``bits``-wide type, as a final Gemm of a model does."""
+    last = prog.layers[-1]
+    return HwProgram(prog.name, prog.layers[:-1] + (last.with_(
+        out_type=QType(bits, True, last.acc_frac), relu=False),))
 
 
 def test_overlay_random_programs(tmp_path: Path) -> None:
@@ -147,6 +160,9 @@ def test_overlay_random_programs(tmp_path: Path) -> None:
                        and q % s == 0)
         for small in (False, True):
             configs.append((f"o{k}_{int(small)}", prog, _overlay_params(prog, simd, pe, small), k))
+        if k in (0, 3):            # raw accumulator outputs: 32-bit (8-bit net), 64-bit (16-bit)
+            wide = _raw_output(prog, 32 if k == 0 else 64)
+            configs.append((f"o{k}_w", wide, _overlay_params(wide, simd, pe, True), k))
     # one overlay config struct per (SIMD, PE, ACT, W, ACC, capacities): group identical ones
     structs: dict[hd.OverlayParams, str] = {}
     for _, _, p, _ in configs:
@@ -159,7 +175,7 @@ def test_overlay_random_programs(tmp_path: Path) -> None:
         src.append(f'    if (c == "{name}") rc = tb::run_overlay<{structs[p]}>(d + "/{name}");\n')
     src.append("    return rc;\n}\n")
     binary = compile_tb("".join(src), "overlay")
-    tiles_seen = 0
+    tiles_seen = streamed = wide_seen = 0
     for name, prog, p, k in configs:
         img = hd.plan_overlay(prog, p)
         x = _input(prog, 100 + k)
@@ -176,8 +192,11 @@ def test_overlay_random_programs(tmp_path: Path) -> None:
         t = prog.out_type
         out = (tmp_path / f"{name}.actout").read_bytes()
         off = img.out_addr * p.simd * p.act_bits // 8
-        got = axis.unpack(out[off:], ref.size, p.act_bits, t.signed).reshape(ref.shape)
+        got = axis.unpack(out[off:], ref.size, img.out_bits, t.signed).reshape(ref.shape)
         assert np.array_equal(got, ref), name
+        wide_seen += img.out_bits > p.act_bits
+        streamed += sum(bool(hd.unpack_descriptor(img.desc[i * hd.DESC_WORDS:][:hd.DESC_WORDS])
+                             ["flags"] & hd.F_W_STREAM) for i in range(img.n_layers))
         expect: Counter = Counter()
         for layer in prog.layers:
             expect.update(cost.overlay_iterations(layer, p))
@@ -186,3 +205,5 @@ def test_overlay_random_programs(tmp_path: Path) -> None:
                           ["tile_nf"] < layer.out_shape[2] // p.pe
                           for i, layer in enumerate(prog.layers) if layer.kind == "conv")
     assert tiles_seen > 0, "no program exercised output-channel tiling"
+    assert streamed > 0, "no program streamed FC weights from DDR"
+    assert wide_seen == 2, "the 32- and 64-bit raw accumulator outputs were not exercised"

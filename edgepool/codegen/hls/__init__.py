@@ -14,7 +14,10 @@ Generated files (names never derive from raw model text; see :mod:`.names`):
   ``ap_ctrl_none``, DATAFLOW) or overlay ``edgepool_overlay`` (m_axi + s_axilite, ap_ctrl_hs);
 * ``tb_edgepool.cpp``: testbench looping over the frames of a binary file (g++ here, Vitis
   ``csim_design`` / ``cosim_design``); ``tb_input.bin`` / ``tb_expected.bin``: a few random
-  frames and their golden outputs (the testbench self-checks against them);
+  frames and their golden outputs (the testbench self-checks against them). Programs of more
+  than :data:`TB_REF_MAX_MACS` MACs (VGG16: 15.5 G) get ONE frame and no ``tb_expected.bin``
+  (the NumPy golden model would take minutes per frame): :func:`write_tb_expected` computes it
+  on demand, and the testbench skips the self-check while the file is absent;
 * ``run_hls.tcl``: ``vitis_hls -f run_hls.tcl`` (csim, csynth, cosim, export IP);
 * ``include/edgepool``, ``tb/tb_util.h``: a copy of the HLS library (the project is complete);
 * ``design.json``: what the executors and the vendor stage read (style, top, frame formats).
@@ -35,6 +38,7 @@ import markupsafe
 import numpy as np
 
 from ...dse.cost import HlsConfig
+from ...dse.space import pool_sum_bits
 from ...errors import ConfigError
 from ...runtime import axis
 from ...toolchain import REPO_ROOT
@@ -43,7 +47,6 @@ from ..program import HwProgram, run_reference
 from .config import dataflow_folding, default_config
 from .emit import DataflowNames, dataflow_context, emit_dataflow_top, render, stream_sizes
 from .names import IdentTable, check_safe, comment_text, file_stem
-from .pad import pad_program
 
 __all__ = ["stage_hls", "generate", "emit_dataflow_top", "default_config", "TOPS",
            "HLS_LIBRARY", "design_meta"]
@@ -53,6 +56,7 @@ HLS_LIBRARY = REPO_ROOT / "hls"
 TOPS = {"dataflow": "edgepool_top", "overlay": "edgepool_overlay"}
 PROJECT = "edgepool_hls"
 TB_FRAMES = 4                 # frames in tb_input.bin (Vitis csim / cosim self-check)
+TB_REF_MAX_MACS = 200_000_000  # above: 1 testbench frame, tb_expected.bin computed on demand
 DESIGN_JSON = "design.json"
 
 
@@ -105,20 +109,53 @@ def pad_input(x: np.ndarray, in_shape: tuple[int, int, int]) -> np.ndarray:
 
 def overlay_fit(program: HwProgram, cfg: HlsConfig) -> tuple[HlsConfig, hd.OverlayParams]:
     """``cfg`` widened where ``program`` needs it on the overlay: the activation container must
-    hold every layer's output including a final raw accumulator (one DDR container width), the
-    accumulator / weight / pool-sum widths every layer's. Returns the config actually built."""
+    hold every activation BETWEEN layers (the program input, every layer's input); a final raw
+    accumulator wider than that gets the wide output container ``out_bits`` (OUT_BITS) instead
+    of widening every buffer; the accumulator / weight / pool-sum widths every layer's. Returns
+    the config actually built (equal to a dse-chosen config: the dse sizes it the same way)."""
     convs = [layer for layer in program.layers if layer.kind == "conv"]
-    act = max(axis.container_bits(t.bits) for layer in program.layers
-              for t in (layer.in_type, layer.out_type))
-    pool_k = max([layer.pool.kernel[0] * layer.pool.kernel[1]
-                  for layer in program.layers if layer.pool is not None] or [1])
-    sum_bits = min(64, act + 2 + int(np.ceil(np.log2(pool_k))))
+    act = max(axis.container_bits(t.bits) for t in
+              [program.in_type] + [layer.out_type for layer in program.layers[:-1]])
+    act = max(act, cfg.act_bits)
+    last = axis.container_bits(program.layers[-1].out_type.bits)
+    out_bits = max(cfg.out_bits, last) if max(cfg.out_bits, last) > act else 0
+    sum_bits = min(64, pool_sum_bits(program, act))          # the dse's rule
     new = dataclasses.replace(
-        cfg, act_bits=max(cfg.act_bits, act),
+        cfg, act_bits=act, out_bits=out_bits,
         acc_bits=max([cfg.acc_bits] + [layer.acc_bits for layer in convs]),
         w_bits=max([cfg.w_bits] + [layer.weight_type.bits for layer in convs]),
         sum_bits=max(cfg.sum_bits, sum_bits))
     return new, new.overlay_params()
+
+
+def program_macs(program: HwProgram) -> int:
+    """Multiply-accumulates of one frame of ``program``."""
+    return sum(layer.macs for layer in program.layers)
+
+
+def write_tb_expected(hls_dir: Path, program: HwProgram | None = None) -> Path:
+    """Compute ``tb_expected.bin`` of a generated project from its ``tb_input.bin`` with the
+    golden model (``run_reference``; minutes per frame for VGG16, hence on demand). ``program``:
+    the build's lowered program (default: loaded from the build directory)."""
+    from ...runtime.executors import load_program
+
+    hls_dir = Path(hls_dir)
+    meta = design_meta(hls_dir.parent)
+    if program is None:
+        program, _ = load_program(hls_dir.parent)
+    ti, to = meta["tb"]["input"], meta["tb"]["output"]
+    data = (hls_dir / "tb_input.bin").read_bytes()
+    out = []
+    if meta["style"] == "overlay":
+        p = hd.OverlayParams(**meta["overlay"]["params"])
+        program = hd.plan_program(program, p).program
+    for k in range(len(data) // ti["frame_bytes"]):
+        x = axis.unpack(data[k * ti["frame_bytes"]:(k + 1) * ti["frame_bytes"]], ti["elems"],
+                        ti["bits"], ti["signed"]).reshape(program.in_shape)
+        out.append(axis.pack(run_reference(program, x), to["bits"], to["signed"]))
+    path = hls_dir / "tb_expected.bin"
+    path.write_bytes(b"".join(out))
+    return path
 
 
 def design_meta(build_dir: Path) -> dict[str, Any]:
@@ -146,11 +183,15 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
     common = dict(ns=ns, top=top, model_label=comment_text(program.name),
                   config_header=config_header, weights_header=weights_header)
     files: dict[str, str | bytes] = {}
-    frames = _tb_frames(program, tb_frames)
+    big = program_macs(program) > TB_REF_MAX_MACS
+    frames = _tb_frames(program, 1 if big else tb_frames)
+    tb_frames = len(frames)
     orig_in, orig_out = program.in_shape, program.out_shape
-    refs = [run_reference(program, x) for x in frames]
     meta: dict[str, Any] = {"style": style, "top": top, "namespace": ns, "project": PROJECT,
-                            "config_header": config_header, "layers": layer_info}
+                            "config_header": config_header, "layers": layer_info,
+                            "tb_expected": "omitted: the program has more than "
+                            f"{TB_REF_MAX_MACS:,} MACs; write_tb_expected() computes it"
+                            if big else "tb_expected.bin"}
     guard = f"EDGEPOOL_{stem.upper()}"
     if style == "dataflow":
         folding = dataflow_folding(program, cfg)
@@ -174,8 +215,9 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
         in_t, out_t = program.in_type, program.out_type
         files["tb_input.bin"] = b"".join(axis.pack(x, in_t.bits, in_t.signed, beat)
                                          for x in frames)
-        files["tb_expected.bin"] = b"".join(axis.pack(y, out_t.bits, out_t.signed)
-                                            for y in refs)
+        if not big:
+            files["tb_expected.bin"] = b"".join(
+                axis.pack(run_reference(program, x), out_t.bits, out_t.signed) for x in frames)
         meta.update(
             folding=[list(f) for f in folding], beat_bytes=beat, control="ap_ctrl_none",
             sources=["edgepool_top.cpp"], tb_data=[],
@@ -187,58 +229,58 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
             stream=sizes)
     else:
         cfg, p = overlay_fit(program, cfg)
-        program, pad_notes = pad_program(program, p.pe, p.simd)
+        plan = hd.plan_program(program, p)
+        program, pad_notes, img = plan.program, list(plan.notes), plan.image
         frames = [pad_input(x, program.in_shape) for x in frames]
-        refs = [run_reference(program, x) for x in frames]
-        img = hd.plan_overlay(program, p)
-        desc = img.desc.copy()
-        for i, layer in enumerate(program.layers):
-            if layer.out_type.bits > 32:            # raw 64-bit accumulator: no saturation
-                desc[i * hd.DESC_WORDS + 2] |= 64   # DF_RAW_ACC (overlay.h)
         in_elems, out_elems = int(np.prod(program.in_shape)), int(np.prod(program.out_shape))
-        act_bytes = p.act_bits // 8
-        plan = dict(n_layers=img.n_layers, w_words=img.weight_words,
-                    b_entries=int(img.bias.size), act_words=img.act_words,
-                    in_addr=img.in_addr, out_addr=img.out_addr, in_elems=in_elems,
-                    out_elems=out_elems)
+        act_bytes, out_bytes = p.act_bits // 8, img.out_bits // 8
+        mem = dict(n_layers=img.n_layers, w_words=img.weight_words,
+                   b_entries=int(img.bias.size), act_words=img.act_words,
+                   in_addr=img.in_addr, out_addr=img.out_addr, in_elems=in_elems,
+                   out_elems=out_elems, out_bits=img.out_bits,
+                   out_words=out_elems * img.out_bits // (p.simd * p.act_bits))
         files[config_header] = render("overlay_config.h.j2", guard=f"{guard}_CONFIG_H",
                                       params_struct=markupsafe.Markup(p.cpp("ovl_cfg")),
                                       ap_int_max_w=ap_int_max_w(
-                                          max(p.pe * p.simd * p.w_bits, p.pe * p.act_bits)),
-                                      **common,
-                                      **plan)
+                                          max(p.pe * p.simd * p.w_bits,
+                                              p.pe * p.out_container)),
+                                      **common, **mem)
         files["edgepool_top.h"] = render("overlay_top.h.j2", **common)
         files["edgepool_top.cpp"] = render(
-            "overlay_top.cpp.j2", depth_desc=int(desc.size), depth_w=max(1, img.weight_words),
-            depth_b=max(1, int(img.bias.size)), depth_act=img.act_words, **common)
+            "overlay_top.cpp.j2", depth_desc=int(img.desc.size),
+            depth_w=max(1, img.weight_words), depth_b=max(1, int(img.bias.size)),
+            depth_act=img.act_words, **common)
         files["tb_edgepool.cpp"] = render("tb_overlay.cpp.j2", **common)
-        files["desc.bin"] = desc.astype("<u4").tobytes()
+        files["desc.bin"] = img.desc.astype("<u4").tobytes()
         files["weights.bin"] = img.weights
         files["bias.bin"] = np.asarray(img.bias, "<i8").tobytes()
         sign_in, sign_out = program.in_type.signed, program.out_type.signed
         files["tb_input.bin"] = b"".join(hd.pack_activations(x, p, sign_in) for x in frames)
-        files["tb_expected.bin"] = b"".join(axis.pack(y, p.act_bits, sign_out) for y in refs)
+        if not big:
+            files["tb_expected.bin"] = b"".join(
+                axis.pack(run_reference(program, x), img.out_bits, sign_out) for x in frames)
         meta.update(
             control="ap_ctrl_hs", sources=["edgepool_top.cpp"],
             tb_data=["desc.bin", "weights.bin", "bias.bin"],
             pad={"in_c": [orig_in[2], program.in_shape[2]],
                  "out_c": [orig_out[2], program.out_shape[2]],
                  "out_shape": list(program.out_shape), "notes": pad_notes},
-            overlay={"params": dataclasses.asdict(p), **plan,
-                     "desc_bytes": int(desc.size) * 4, "weight_bytes": len(img.weights),
+            overlay={"params": dataclasses.asdict(p), **mem,
+                     "desc_bytes": int(img.desc.size) * 4, "weight_bytes": len(img.weights),
                      "bias_bytes": int(img.bias.size) * 8,
                      "act_bytes": img.act_words * p.simd * act_bytes},
             tb={"input": {"bits": p.act_bits, "signed": sign_in, "elems": in_elems,
                           "frame_bytes": in_elems * act_bytes},
-                "output": {"bits": p.act_bits, "signed": sign_out, "elems": out_elems,
-                           "frame_bytes": out_elems * act_bytes}})
+                "output": {"bits": img.out_bits, "signed": sign_out, "elems": out_elems,
+                           "frame_bytes": out_elems * out_bytes}})
     board_name = check_safe(board.name)
     period = 1000.0 / float(cfg.clock_mhz)
     files["run_hls.tcl"] = render(
         "run_hls.tcl.j2", style=style, model_label=common["model_label"], board=board_name,
         part=check_safe(board.part), clock_mhz=f"{float(cfg.clock_mhz):g}",
         period_ns=f"{period:.3f}", project=PROJECT, top=top, sources=meta["sources"],
-        tb_files=["tb_input.bin", "tb_expected.bin", *meta["tb_data"]])
+        tb_files=["tb_input.bin", *(["tb_expected.bin"] if not big else []),
+                  *meta["tb_data"]])
     for name, content in files.items():
         check_safe(name)
         path = out_dir / name
@@ -291,6 +333,11 @@ def stage_hls(ctx) -> None:
         ctx.notes.append(f"hls: configuration widened for this program: {changed}")
         ctx.hls_config = cfg = built
         ctx.manifest.setdefault("config", {})["hls"] = config_to_dict(built)
+        if "estimates" in ctx.manifest:            # describe what is generated, not the dse's
+            from ...dse.explore import estimates, evaluate_config
+
+            ctx.manifest["estimates"] = estimates(evaluate_config(ctx.program, board, built))
+            ctx.notes.append("hls: estimates re-computed for the widened configuration")
     for n in meta.get("pad", {}).get("notes", []):
         ctx.notes.append(f"hls: overlay channel padding: {n}")
     regmap = _regmap(cfg.style, board.family, meta["top"], cfg.dma_bits)
@@ -316,13 +363,14 @@ def stage_hls(ctx) -> None:
         act_bytes = o["params"]["act_bits"] // 8
         ctx.manifest["dma"] = {
             "style": "overlay", "beat_bits": cfg.dma_bits, "beat_bytes": cfg.dma_bits // 8,
-            "input_bytes": o["in_elems"] * act_bytes, "output_bytes": o["out_elems"] * act_bytes,
-            "output_buffer_bytes": o["out_elems"] * act_bytes,
+            "input_bytes": o["in_elems"] * act_bytes,
+            "output_bytes": o["out_elems"] * o["out_bits"] // 8,
+            "output_buffer_bytes": o["out_elems"] * o["out_bits"] // 8,
             "act_buffer_bytes": o["act_bytes"], "desc_bytes": o["desc_bytes"],
             "weight_bytes": o["weight_bytes"], "bias_bytes": o["bias_bytes"],
             "in_offset_bytes": o["in_addr"] * o["params"]["simd"] * act_bytes,
             "out_offset_bytes": o["out_addr"] * o["params"]["simd"] * act_bytes,
-            "n_layers": o["n_layers"],
+            "n_layers": o["n_layers"], "out_elem_bits": o["out_bits"],
             "files": {"desc": "hls/desc.bin", "weights": "hls/weights.bin",
                       "bias": "hls/bias.bin"}}
     ctx.notes.append(f"hls: {cfg.style} design, top {meta['top']}, {len(meta['generated'])} "

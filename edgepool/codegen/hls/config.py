@@ -11,7 +11,7 @@ from dataclasses import replace
 from ...dse.cost import HlsConfig
 from ...errors import ConfigError
 from ...runtime.axis import container_bits
-from ..hls_descriptor import OverlayParams, check_layer
+from ..hls_descriptor import OverlayParams, check_layer, streams_weights
 from ..program import HwProgram
 
 #: largest PE / SIMD the default dataflow configuration uses per layer
@@ -115,7 +115,10 @@ def default_overlay_params(program: HwProgram) -> OverlayParams:
     outs = [layer.out_shape[2] for layer in program.layers if layer.kind == "conv"]
     simd = max(s for s in (1, 2, 4, 8) if all(c % s == 0 for c in ins))
     pe = max(q for q in range(simd, 17, simd) if all(o % q == 0 for o in outs))
-    act = _act_bits(program)
+    # activations between layers in ACT_BITS; a wider final output (raw accumulator) in OUT_BITS
+    act = max(container_bits(t.bits) for t in
+              [program.in_type] + [layer.out_type for layer in program.layers[:-1]])
+    last = container_bits(program.layers[-1].out_type.bits)
     convs = [layer for layer in program.layers if layer.kind == "conv"]
     wb = max(layer.weight_type.bits for layer in convs)
     acc = max(layer.acc_bits for layer in convs)
@@ -130,7 +133,9 @@ def default_overlay_params(program: HwProgram) -> OverlayParams:
                      * w * c // simd)
             kkcf = layer.kernel[0] * layer.kernel[1] * c // simd
             nf = layer.out_shape[2] // pe
-            kkcf_max, need, tile = max(kkcf_max, kkcf), max(need, kkcf * nf), max(tile, nf)
+            tile = max(tile, nf)
+            if not streams_weights(layer):          # 1-pixel layers stream their weights
+                kkcf_max, need = max(kkcf_max, kkcf), max(need, kkcf * nf)
             if layer.pool is not None:
                 plb = max(plb, (layer.pool.kernel[0] + layer.pool.stride[0])
                           * layer.conv_out_hw[1] * layer.out_shape[2] // pe)
@@ -139,10 +144,11 @@ def default_overlay_params(program: HwProgram) -> OverlayParams:
             splb = max(splb, (layer.pool.kernel[0] + layer.pool.stride[0]) * w * c // simd)
             pool_k = max(pool_k, layer.pool.kernel[0] * layer.pool.kernel[1])
     wbuf = max(kkcf_max, min(need, 8192))
-    sum_bits = act + 2 + math.ceil(math.log2(pool_k))
+    sum_bits = act + 1 + math.ceil(math.log2(pool_k))
     p = OverlayParams(simd=simd, pe=pe, act_bits=act, w_bits=wb, acc_bits=acc, lb_words=lb,
                       wbuf_words=wbuf, max_tile_nf=min(tile, 64), plb_words=plb,
-                      splb_words=splb, sum_bits=min(sum_bits, 64))
+                      splb_words=splb, sum_bits=min(sum_bits, 64),
+                      out_bits=last if last > act else 0)
     for layer in program.layers:
         check_layer(layer, p)
     return p
@@ -164,7 +170,7 @@ def default_config(program: HwProgram, clock_mhz: float, style: str = "dataflow"
                      simd=p.simd, dma_bits=dma_bits, clock_mhz=float(clock_mhz),
                      acc_bits=p.acc_bits, lb_words=p.lb_words, wbuf_words=p.wbuf_words,
                      max_tile_nf=p.max_tile_nf, plb_words=p.plb_words, splb_words=p.splb_words,
-                     sum_bits=p.sum_bits)
+                     sum_bits=p.sum_bits, out_bits=p.out_bits)
 
 
 def with_clock(cfg: HlsConfig, clock_mhz: float) -> HlsConfig:

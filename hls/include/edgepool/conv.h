@@ -41,12 +41,16 @@ struct ConvTypes {
 };
 
 // The engine. nf = output folds computed in this call (all of OC in a dataflow layer, one tile
-// in the overlay); wmem / bias are indexed from the first fold of this call.
+// in the overlay); wmem / bias are indexed from the first fold of this call. With w_stream the
+// weight words come from the stream ws instead, one per step in step order (fold, ky, kx, cf:
+// the wmem word order; the overlay streams the weights of 1-pixel layers from DDR: each word
+// is used exactly once), and wmem is not read.
 template <class T>
-void conv_core(hls::stream<typename ConvTypes<T>::in_word>& in,
-               hls::stream<typename ConvTypes<T>::out_word>& out, const WinGeom& g, int nf,
-               const typename ConvTypes<T>::w_word* wmem,
-               const typename ConvTypes<T>::acc_t* bias, const ReqParams& rq) {
+void conv_core_ws(hls::stream<typename ConvTypes<T>::in_word>& in,
+                  hls::stream<typename ConvTypes<T>::out_word>& out, const WinGeom& g, int nf,
+                  const typename ConvTypes<T>::w_word* wmem,
+                  hls::stream<typename ConvTypes<T>::w_word>& ws, bool w_stream,
+                  const typename ConvTypes<T>::acc_t* bias, const ReqParams& rq) {
     typedef typename ConvTypes<T>::in_word in_word;
     typedef typename ConvTypes<T>::out_word out_word;
     typedef typename ConvTypes<T>::w_word w_word;
@@ -87,7 +91,7 @@ CONV_ROWS:
                 const int ix = ox * g.SW - g.PL + kx * g.DW;
                 in_word xw = 0;
                 if (tap_kind(g, iy, ix) == TAP_REAL) xw = lb.read(g, ky, ix, cf);
-                const w_word ww = wmem[f * kkcf + tap];
+                const w_word ww = w_stream ? ws.read() : wmem[f * kkcf + tap];
                 for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
                     acc_t sum = (tap == 0) ? bias[f * PE + p] : acc[p];
@@ -132,6 +136,17 @@ CONV_ROWS:
         loaded = target;
         lb.next_row(g);
     }
+}
+
+// The engine with weights from wmem (dataflow layers: a ROM).
+template <class T>
+void conv_core(hls::stream<typename ConvTypes<T>::in_word>& in,
+               hls::stream<typename ConvTypes<T>::out_word>& out, const WinGeom& g, int nf,
+               const typename ConvTypes<T>::w_word* wmem,
+               const typename ConvTypes<T>::acc_t* bias, const ReqParams& rq) {
+#pragma HLS INLINE
+    hls::stream<typename ConvTypes<T>::w_word> none("conv_no_wstream");   // never read
+    conv_core_ws<T>(in, out, g, nf, wmem, none, false, bias, rq);
 }
 
 // --------------------------------------------------------------------------- dataflow layer

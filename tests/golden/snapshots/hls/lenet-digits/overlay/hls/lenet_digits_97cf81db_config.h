@@ -11,15 +11,17 @@ namespace ep_lenet_digits_97cf81db {
 using namespace edgepool;
 struct ovl_cfg {
     static const int SIMD = 1, PE = 2;
-    static const int ACT_BITS = 32, W_BITS = 8, ACC_BITS = 24;
-    static const int LB_WORDS = 256, WBUF_WORDS = 4096, MAX_TILE_NF = 32;
-    static const int PLB_WORDS = 256, SPLB_WORDS = 1, SUM_BITS = 36;
+    static const int ACT_BITS = 8, OUT_BITS = 32, W_BITS = 8, ACC_BITS = 24;
+    static const int LB_WORDS = 256, WBUF_WORDS = 2304, MAX_TILE_NF = 32;
+    static const int PLB_WORDS = 256, SPLB_WORDS = 1, SUM_BITS = 11;
 };
 typedef OvTypes<ovl_cfg> OT;
 static const int N_LAYERS = 4;
 static const int W_WORDS = 6792, B_ENTRIES = 122, ACT_WORDS = 512;
 static const int IN_ADDR = 0, OUT_ADDR = 0;
 static const int IN_ELEMS = 64, OUT_ELEMS = 10;
+// the final output: OUT_ELEMS elements in 32-bit containers = OUT_WORDS DDR words
+static const int OUT_ELEM_BITS = 32, OUT_WORDS = 40;
 }  // namespace ep_lenet_digits_97cf81db
 
 #endif  // EDGEPOOL_LENET_DIGITS_97CF81DB_CONFIG_H

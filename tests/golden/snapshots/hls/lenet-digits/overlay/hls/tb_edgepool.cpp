@@ -5,7 +5,8 @@
 //   tb_edgepool [INPUT [OUTPUT [EXPECTED [DATA_DIR]]]]
 //   INPUT     frames of IN_ELEMS activations in ACT_BITS containers (edgepool/runtime/axis.py
 //             pack with ACT_BITS; default tb_input.bin)
-//   OUTPUT    written: OUT_ELEMS activations per frame, same format (default tb_output.bin)
+//   OUTPUT    written: OUT_ELEMS outputs per frame in OUT_ELEM_BITS containers (ACT_BITS, or
+//             OUT_BITS for a raw accumulator output; default tb_output.bin)
 //   EXPECTED  compared with OUTPUT when the file exists (default tb_expected.bin)
 //   DATA_DIR  folder of desc.bin / weights.bin / bias.bin (default .)
 // Exit status 0 = every frame ran (overlay returned 0) and matched EXPECTED.
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
     const std::vector<unsigned char> data = tb::read_bytes(in_path);
     const size_t frame = (size_t)d::IN_ELEMS * ACT_BYTES;
     const size_t in_words = d::IN_ELEMS / d::ovl_cfg::SIMD;
-    const size_t out_words = d::OUT_ELEMS / d::ovl_cfg::SIMD;
+    const size_t out_words = d::OUT_WORDS;
     if (data.empty() || data.size() % frame) {
         std::fprintf(stderr, "ERROR: %s holds %zu bytes, not a multiple of the %zu-byte frame\n",
                      in_path.c_str(), data.size(), frame);
