@@ -188,8 +188,10 @@ def build(model: Path | str, target: str, out_dir: Path | str, *, bits: int | No
           progress: Callable[[str], None] | None = None,
           config: BuildConfig | None = None) -> BuildResult:
     """Build ``model`` for ``target`` into ``out_dir`` (see module docstring). ``config`` holds
-    the remaining knobs (style, clock, resource margin, jobs); its ``target`` is overridden."""
+    the remaining knobs (style, clock, resource margin, jobs); its ``target`` is overridden.
+    When resuming (``from_stage``) without a ``config``, the build's recorded settings are used."""
     tgt = get_target(target)
+    explicit_config = config is not None
     config = BuildConfig(**{**(config or BuildConfig()).to_dict(), "target": tgt.name})
     stages = list(STAGES[tgt.kind])
     for s in (from_stage, to_stage):
@@ -217,7 +219,9 @@ def build(model: Path | str, target: str, out_dir: Path | str, *, bits: int | No
     try:
         if from_stage:
             restore(ctx, from_stage)
-            if "build_config" in ctx.manifest:
+            if explicit_config:      # new settings for the resumed stages, recorded
+                ctx.manifest["build_config"] = config.to_dict()
+            elif "build_config" in ctx.manifest:
                 ctx.config = BuildConfig.from_dict(ctx.manifest["build_config"])
         if not from_stage:
             ctx.manifest.update({

@@ -244,6 +244,8 @@ def build(model: Path, target: str, out_dir: Path, bits: int | None, from_stage:
     from .config import BuildConfig
 
     cfg = BuildConfig(target=target, style=style, clock_mhz=clock_mhz, margin=margin, jobs=jobs)
+    if from_stage and cfg == BuildConfig(target=target):
+        cfg = None                        # resume with the settings the build recorded
     result = do_build(model, target, out_dir, bits=bits, from_stage=from_stage,
                       to_stage=to_stage, force=force, config=cfg,
                       progress=lambda s: click.echo(f"  stage {s} …", err=True))
