@@ -729,6 +729,143 @@ static void avg8(const ep_pool_params *p, const ep_win *g, ep_dtype t, const voi
     }
 }
 
+/* ------------------------------------------------------------------ average 2x2 stride 2, 8-bit
+ * Every count is 1, 2 or 4 (count_y, count_x <= 2), so the division is a round-half-even shift:
+ * s / 2^k = (s + 2^(k-1) - 1 + ((s >> k) & 1)) >> k (arithmetic shifts). Sums of <= 4 8-bit
+ * values fit int16 lanes for int8 and uint8 alike. Interior windows (4 real taps, count 4):
+ * vaddl pairs, then vrhadd(s, (s >> 2) & 1) >> 1 = (s + 1 + ((s >> 2) & 1)) >> 2 narrowed by
+ * vshrn; border windows (padding / ceil-mode overhang) sum only their real taps. No scratch. */
+static int avg2_ok(const ep_pool_params *p, ep_dtype t) {
+    return (t == EP_I8 || t == EP_U8) && p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 &&
+           p->dh == 1 && p->dw == 1 && p->c >= 16;
+}
+
+static inline __attribute__((always_inline)) void avg2_pair(int sign, const uint8_t *a,
+                                                            const uint8_t *b, int16x8_t *lo,
+                                                            int16x8_t *hi) {
+    if (sign) {
+        const int8x16_t x = vld1q_s8((const int8_t *)a), y = vld1q_s8((const int8_t *)b);
+        *lo = vaddl_s8(vget_low_s8(x), vget_low_s8(y));
+        *hi = vaddl_high_s8(x, y);
+    } else {
+        const uint8x16_t x = vld1q_u8(a), y = vld1q_u8(b);
+        *lo = vreinterpretq_s16_u16(vaddl_u8(vget_low_u8(x), vget_low_u8(y)));
+        *hi = vreinterpretq_s16_u16(vaddl_high_u8(x, y));
+    }
+}
+
+/* round-half-even (s0 + s1) / 4 of 16 lanes, narrowed */
+static inline __attribute__((always_inline)) uint8x16_t avg2_div4(int16x8_t l0, int16x8_t h0,
+                                                                  int16x8_t l1, int16x8_t h1) {
+    const int16x8_t one = vdupq_n_s16(1);
+    const int16x8_t l = vaddq_s16(l0, l1), h = vaddq_s16(h0, h1);
+    const int16x8_t rl = vrhaddq_s16(l, vandq_s16(vshrq_n_s16(l, 2), one));
+    const int16x8_t rh = vrhaddq_s16(h, vandq_s16(vshrq_n_s16(h, 2), one));
+    return vreinterpretq_u8_s8(vcombine_s8(vshrn_n_s16(rl, 1), vshrn_n_s16(rh, 1)));
+}
+
+static inline __attribute__((always_inline)) void avg2_px4(int sign, uint8_t *o, const uint8_t *a,
+                                                           const uint8_t *e, size_t C) {
+    int16x8_t l0, h0, l1, h1;
+    for (size_t c = 0;; c += 16) {
+        if (c + 16 > C) c = C - 16;
+        avg2_pair(sign, a + c, a + C + c, &l0, &h0);
+        avg2_pair(sign, e + c, e + C + c, &l1, &h1);
+        vst1q_u8(o + c, avg2_div4(l0, h0, l1, h1));
+        if (c + 16 >= C) break;
+    }
+}
+
+/* border window: nt (0..4) real taps, count 2^k */
+static void avg2_px_any(int sign, uint8_t *o, const uint8_t *const *tap, int nt, int k, size_t C) {
+    const int16x8_t sh = vdupq_n_s16((int16_t)-k), one = vdupq_n_s16(k ? 1 : 0);
+    const int16x8_t bias = vdupq_n_s16((int16_t)(k ? (1 << (k - 1)) - 1 : 0));
+    for (size_t c = 0;; c += 16) {
+        if (c + 16 > C) c = C - 16;
+        int16x8_t lo = vdupq_n_s16(0), hi = vdupq_n_s16(0);
+        for (int i = 0; i < nt; i++) {
+            if (sign) {
+                const int8x16_t x = vld1q_s8((const int8_t *)tap[i] + c);
+                lo = vaddw_s8(lo, vget_low_s8(x));
+                hi = vaddw_high_s8(hi, x);
+            } else {
+                const uint8x16_t x = vld1q_u8(tap[i] + c);
+                lo = vreinterpretq_s16_u16(vaddw_u8(vreinterpretq_u16_s16(lo), vget_low_u8(x)));
+                hi = vreinterpretq_s16_u16(vaddw_high_u8(vreinterpretq_u16_s16(hi), x));
+            }
+        }
+        lo = vshlq_s16(vaddq_s16(vaddq_s16(lo, bias), vandq_s16(vshlq_s16(lo, sh), one)), sh);
+        hi = vshlq_s16(vaddq_s16(vaddq_s16(hi, bias), vandq_s16(vshlq_s16(hi, sh), one)), sh);
+        vst1q_u8(o + c, vreinterpretq_u8_s8(vcombine_s8(vmovn_s16(lo), vmovn_s16(hi))));
+        if (c + 16 >= C) break;
+    }
+}
+
+static inline __attribute__((always_inline)) void avg2_run(int sign, const ep_pool_params *p,
+                                                           int OH, int OW, const uint8_t *in,
+                                                           uint8_t *out) {
+    const int H = p->h, W = p->w, pt = p->pt, pl = p->pl, cip = p->count_include_pad;
+    const size_t C = (size_t)p->c, irow = (size_t)W * C, orow = (size_t)OW * C;
+    const int i0 = ep_imin(OW, (pl + 1) / 2);
+    const int i1 = ep_imax(i0, ep_imin(OW, ep_floordiv(W - 2 + pl, 2) + 1));
+    for (int oy = 0; oy < OH; oy++) {
+        const int y = 2 * oy - pt;
+        uint8_t *q = out + (size_t)oy * orow;
+        int ox = 0;
+        if (y >= 0 && y + 1 < H && i1 > i0) {
+            const uint8_t *a = in + (size_t)y * irow + (size_t)(2 * i0 - pl) * C, *e = a + irow;
+            uint8_t *o = q + (size_t)i0 * C;
+            const size_t step = 2 * C;
+            if (C == 32) {
+                for (int n = i1 - i0; n > 0; n--, a += step, e += step, o += C) {
+                    int16x8_t l0, h0, l1, h1;
+                    avg2_pair(sign, a, a + 32, &l0, &h0);
+                    avg2_pair(sign, e, e + 32, &l1, &h1);
+                    const uint8x16_t v0 = avg2_div4(l0, h0, l1, h1);
+                    avg2_pair(sign, a + 16, a + 48, &l0, &h0);
+                    avg2_pair(sign, e + 16, e + 48, &l1, &h1);
+                    vst1q_u8(o, v0);
+                    vst1q_u8(o + 16, avg2_div4(l0, h0, l1, h1));
+                }
+            } else if (C == 16) {
+                for (int n = i1 - i0; n > 0; n--, a += step, e += step, o += C) {
+                    int16x8_t l0, h0, l1, h1;
+                    avg2_pair(sign, a, a + 16, &l0, &h0);
+                    avg2_pair(sign, e, e + 16, &l1, &h1);
+                    vst1q_u8(o, avg2_div4(l0, h0, l1, h1));
+                }
+            } else {
+                for (int n = i1 - i0; n > 0; n--, a += step, e += step, o += C)
+                    avg2_px4(sign, o, a, e, C);
+            }
+            if (i0 == 0 && i1 == OW) continue;
+        }
+        const int cy = axis_count(oy, 2, 2, pt, H, p->pb, 1, cip);
+        const int full = y >= 0 && y + 1 < H;
+        for (; ox < OW; ox++) {
+            if (full && ox == i0 && i1 > i0) ox = i1;
+            if (ox >= OW) break;
+            const int x = 2 * ox - pl;
+            const int n = cy * axis_count(ox, 2, 2, pl, W, p->pr, 1, cip);
+            const uint8_t *tap[4];
+            int nt = 0;
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++)
+                    if (y + dy >= 0 && y + dy < H && x + dx >= 0 && x + dx < W)
+                        tap[nt++] = in + (size_t)(y + dy) * irow + (size_t)(x + dx) * C;
+            avg2_px_any(sign, q + (size_t)ox * C, tap, nt, n >= 4 ? 2 : n >> 1, C);
+        }
+    }
+}
+
+static void avg2_i8(const ep_pool_params *p, int OH, int OW, const void *in, void *out) {
+    avg2_run(1, p, OH, OW, (const uint8_t *)in, (uint8_t *)out);
+}
+
+static void avg2_u8(const ep_pool_params *p, int OH, int OW, const void *in, void *out) {
+    avg2_run(0, p, OH, OW, (const uint8_t *)in, (uint8_t *)out);
+}
+
 static int avg_type_ok(ep_dtype t) {
     return t == EP_I8 || t == EP_U8 || t == EP_I16 || t == EP_U16 || t == EP_F32;
 }
@@ -736,6 +873,7 @@ static int avg_type_ok(ep_dtype t) {
 size_t ep_avgpool_scratch_bytes(const ep_pool_params *p, ep_dtype t) {
     ep_win g;
     if (!avg_type_ok(t) || win_init(p, 0, &g)) return 0;
+    if (avg2_ok(p, t)) return 0;
     if (t == EP_F32) return scratch_fsum(&g);
     if (g.kh * g.dh + 1 > EP_MAX_ROWS + 1) return 0;
     ep_carver cv;
@@ -752,8 +890,16 @@ size_t ep_avgpool_scratch_bytes(const ep_pool_params *p, ep_dtype t) {
 
 int ep_avgpool(const ep_pool_params *p, ep_dtype t, const void *in, void *out, void *scratch) {
     ep_win g;
-    if (!p || !in || !out || !scratch) return EP_EINVAL;
+    if (!p || !in || !out) return EP_EINVAL;
     if (!avg_type_ok(t)) return EP_ETYPE;
+    if (avg2_ok(p, t)) {            /* no scratch */
+        int oh, ow, rc = ep_pool_output_shape(p, &oh, &ow);
+        if (rc) return rc;
+        if (t == EP_I8) avg2_i8(p, oh, ow, in, out);
+        else avg2_u8(p, oh, ow, in, out);
+        return EP_OK;
+    }
+    if (!scratch) return EP_EINVAL;
     int rc = win_init(p, 0, &g);
     if (rc) return rc;
     if (t != EP_F32) {

@@ -123,6 +123,28 @@ def fast_pool_case(draw) -> Case:
 
 
 @st.composite
+def avg2_case(draw) -> Case:
+    """The 8-bit average 2x2 stride 2 path (count 1 / 2 / 4: round-half-even shifts): interior
+    vaddl pairs (C = 16, 32, other C with the overlapping last vector), border windows with
+    padding, ceil-mode overhang and count_include_pad; C < 16 falls back to the general path."""
+    dtype = np.dtype(draw(st.sampled_from([np.int8, np.uint8])))
+    pads = tuple(draw(st.integers(0, 1)) for _ in range(4))
+    h = draw(st.one_of(st.integers(1, 9), st.integers(10, 40)))
+    w = draw(st.one_of(st.integers(1, 9), st.integers(10, 40)))
+    assume(h + pads[0] + pads[2] >= 2 and w + pads[1] + pads[3] >= 2)
+    c = draw(st.sampled_from(FAST_CHANNELS + [48]))
+    ceil, cip = draw(st.booleans()), draw(st.booleans())
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    ii = np.iinfo(dtype)
+    if draw(st.booleans()):
+        x = rng.integers(ii.min, int(ii.max) + 1, (h, w, c)).astype(dtype)
+    else:                                                   # tie-heavy
+        x = (rng.integers(0, 2, (h, w, c)) + ii.min).astype(dtype)
+    ref = hwc(K.avg_pool(nchw(x), (2, 2), (2, 2), pads, (1, 1), ceil, cip))
+    return Case(N.avgpool_op(x, (2, 2), (2, 2), pads, (1, 1), ceil, cip), ref.astype(dtype))
+
+
+@st.composite
 def global_case(draw) -> Case:
     dtype = np.dtype(draw(st.sampled_from(INT_POOL_TYPES + [np.float32])))
     kind = draw(st.sampled_from(["max", "avg"]))

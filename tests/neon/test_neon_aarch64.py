@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from edgepool import neon as N
 
 from .cases import (
+    avg2_case,
     conv_case,
     conv_maxpool_case,
     fast_pool_case,
@@ -41,7 +42,7 @@ def test_maxpool_aarch64(cases):
 
 
 @BATCHES
-@given(st.lists(st.one_of(pool_case("avg", small=True), global_case()), min_size=40,
+@given(st.lists(st.one_of(pool_case("avg", small=True), global_case(), avg2_case()), min_size=40,
                 max_size=60))
 def test_avg_and_global_pool_aarch64(cases):
     run_batch(cases)

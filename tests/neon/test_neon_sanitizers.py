@@ -23,14 +23,14 @@ import numpy as np
 from hypothesis import given, settings, HealthCheck
 from hypothesis import strategies as st
 from edgepool import neon as N
-from cases import (conv_case, conv_maxpool_case, fast_pool_case, fc_case,
+from cases import (avg2_case, conv_case, conv_maxpool_case, fast_pool_case, fc_case,
                               global_case, pool_case, requant_case)
 count = [0]
 @settings(max_examples=120, deadline=None, database=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(st.one_of(pool_case("max", small=True), pool_case("avg", small=True), fast_pool_case(),
-                 global_case(), conv_case(small=True), conv_maxpool_case(small=True), fc_case(),
-                 requant_case()))
+                 avg2_case(), global_case(), conv_case(small=True), conv_maxpool_case(small=True),
+                 fc_case(), requant_case()))
 def check(case):
     case.check(N.run_native([case.op], sanitize=True)[0])
     count[0] += 1

@@ -13,6 +13,7 @@ from edgepool.ir import kernels as K
 
 from .cases import (
     Case,
+    avg2_case,
     conv_case,
     conv_maxpool_case,
     fast_pool_case,
@@ -42,6 +43,12 @@ def test_maxpool(case):
 @FAST
 @given(pool_case("avg"))
 def test_avgpool(case):
+    run(case)
+
+
+@FAST
+@given(avg2_case())
+def test_avgpool_2x2_s2(case):
     run(case)
 
 
