@@ -50,7 +50,7 @@ class DseSpace:
     pe: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
     simd: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
     dma_bits: tuple[int, ...] = (64, 128)
-    tile_nf: tuple[int, ...] = (4, 8, 16)
+    tile_nf: tuple[int, ...] = (1, 2, 4, 8, 16)
     clocks_mhz: tuple[int, ...] = CLOCKS_MHZ
     margin: float = 0.85
     tie: float = 0.01

@@ -45,7 +45,7 @@ inline void write_i64(const std::string& path, const vec& v) {
 inline void write_counts(const std::string& path) {
     FILE* f = std::fopen(path.c_str(), "w");
     for (const auto& kv : iteration_counts())
-        std::fprintf(f, "%s %lld\n", kv.first.c_str(), kv.second);
+        if (kv.second) std::fprintf(f, "%s %lld\n", kv.first.c_str(), kv.second);
     std::fclose(f);
 }
 

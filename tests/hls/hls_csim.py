@@ -4,6 +4,7 @@ source hash), run them; config structs and dataflow tops come from edgepool.code
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -44,21 +45,28 @@ def compile_tb(source: str, name: str) -> Path:
     if binary.exists():
         return binary
     out_dir.mkdir(parents=True, exist_ok=True)
-    src = out_dir / "tb.cpp"
-    src.write_text(source)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix="tb.tmp")
-    os.close(fd)
-    cmd = [gxx, *CXXFLAGS, "-isystem", ap, "-I", str(HLS_INCLUDE), "-I", str(HLS_TB), str(src),
-           "-o", tmp]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
-        os.unlink(tmp)
-        raise AssertionError(f"csim compile failed:\n{' '.join(cmd)}\n{res.stderr[-6000:]}")
-    ours = [ln for ln in res.stderr.splitlines() if "warning" in ln and "ap_types" not in ln]
-    if ours:
-        os.unlink(tmp)
-        raise AssertionError("compiler warnings in edgepool code:\n" + "\n".join(ours[:20]))
-    os.replace(tmp, binary)           # atomic: parallel workers may race on the same key
+    with open(out_dir / "tb.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)          # xdist workers: one compile per key
+        if binary.exists():
+            return binary
+        fd, src_tmp = tempfile.mkstemp(dir=out_dir, prefix="tb.src", suffix=".cpp")
+        os.close(fd)
+        Path(src_tmp).write_text(source)
+        os.replace(src_tmp, out_dir / "tb.cpp")
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix="tb.tmp")
+        os.close(fd)
+        cmd = [gxx, *CXXFLAGS, "-isystem", ap, "-I", str(HLS_INCLUDE), "-I", str(HLS_TB),
+               str(out_dir / "tb.cpp"), "-o", tmp]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            os.unlink(tmp)
+            raise AssertionError(f"csim compile failed:\n{' '.join(cmd)}\n"
+                                 f"{res.stderr[-6000:]}")
+        ours = [ln for ln in res.stderr.splitlines() if "warning" in ln and "ap_types" not in ln]
+        if ours:
+            os.unlink(tmp)
+            raise AssertionError("compiler warnings in edgepool code:\n" + "\n".join(ours[:20]))
+        os.replace(tmp, binary)       # atomic publish
     return binary
 
 

@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """`edgepool build --target ultra96` through the hls and vendor stages, then the generated HLS
 design in C simulation (g++) on whole test sets, bit-exact against the golden interpreter:
-lenet-digits at 8 and 16 bits in the dataflow and overlay styles, lenet-mnist (dataflow), and a
-model whose names are hostile to C++ / Tcl / paths."""
+both shipped models (lenet-digits, lenet-mnist) at 8 and 16 bits: every (model, bits) runs its
+WHOLE test set once (digits-8 with the dse's choice, digits-16 on the overlay, mnist-8 with the
+dse's choice = the overlay, mnist-16 dataflow) and the other style on the first 64 images; and a
+model whose names are hostile to C++ / Tcl / paths. Compiled testbenches are shared through the
+content-addressed csim cache (edgepool.codegen.hls.csim), so identical designs compile once."""
 
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ MODELS = toolchain.REPO_ROOT / "models"
 DIGITS8 = MODELS / "lenet-digits" / "lenet-digits.onnx"
 DIGITS16 = MODELS / "lenet-digits" / "lenet-digits-w16.onnx"
 MNIST = MODELS / "lenet-mnist" / "lenet-mnist.onnx"
+MNIST16 = MODELS / "lenet-mnist" / "lenet-mnist-w16.onnx"
+SUBSET = 64
 HOSTILE = ['"; rm -rf / #', "}]; exec touch /tmp/pwned; [list {", "../../etc/passwd",
            "line\nbreak", "ünïcödé-λ", "__reserved", "int", "a b\tc", "$(id)`id`", "\\\\x00"]
 
@@ -104,16 +109,23 @@ def test_lenet_digits_8bit_real_dse(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("model,style,n", [
-    (DIGITS8, "dataflow", None), (DIGITS8, "overlay", None), (DIGITS16, "dataflow", None),
-    (DIGITS16, "overlay", None), (MNIST, "dataflow", None)],
+    (DIGITS8, "dataflow", SUBSET), (DIGITS8, "overlay", SUBSET), (DIGITS16, "dataflow", SUBSET),
+    (DIGITS16, "overlay", None), (MNIST, "dataflow", SUBSET), (MNIST, None, None),
+    (MNIST16, "dataflow", None), (MNIST16, "overlay", SUBSET)],
     ids=["digits8-dataflow", "digits8-overlay", "digits16-dataflow", "digits16-overlay",
-         "mnist-dataflow"])
-def test_build_csim_exact(tmp_path: Path, monkeypatch, model: Path, style: str, n) -> None:
+         "mnist-dataflow", "mnist-dse-overlay", "mnist16-dataflow", "mnist16-overlay"])
+def test_build_csim_exact(tmp_path: Path, monkeypatch, model: Path, style: str | None,
+                          n: int | None) -> None:
+    """``style`` None: the real dse chooses (the overlay for lenet-mnist: channel padding, a
+    32-bit raw-accumulator output, FC weight streaming); ``n`` None: the whole test set."""
     m = _build(model, tmp_path / "b", style, monkeypatch)
+    if style is None:
+        style = m["config"]["hls"]["style"]
+        assert style == "overlay" and m["estimates"]["dsp"] > 0
     assert m["hls"]["style"] == style
     assert m["regmap"]["ips"]["accel"]["control"] == ("ap_ctrl_none" if style == "dataflow"
                                                       else "ap_ctrl_hs")
-    expect = len(np.load(model.parent / "test.npz")["y"])
+    expect = len(np.load(model.parent / "test.npz")["y"]) if n is None else n
     assert _check_exact(tmp_path / "b", model, n) == expect
     if model == DIGITS16:       # the final accumulator leaves the int32 range: 64-bit path
         x = np.load(model.parent / "test.npz")["x"][:40]

@@ -3,13 +3,17 @@
 the ap_types headers of the hls4ml wheel, run on a batch of images in one process (the
 generated testbench loops over the frames of its input file).
 
-The binary is cached in ``<build>/hls/csim/tb-<key>`` where ``key`` hashes every source and
-header of ``hls/``, the compiler and its flags: a rebuilt or edited design recompiles, a second
-run does not.
+The binary is cached in ``$EDGEPOOL_CSIM_CACHE/tb-<key>`` (default
+``~/.cache/edgepool/csim``) where ``key`` hashes every source and header of ``hls/``, the
+compiler and its flags: a rebuilt or edited design recompiles, a second run (of any build
+directory with the same design, e.g. two test builds) does not. Concurrent compiles of the same
+key (pytest-xdist workers, parallel runs) are serialized by an ``flock`` on ``tb-<key>.lock``
+and publish the binary by an atomic rename; nothing deletes another key's binary.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -25,7 +29,8 @@ from . import DESIGN_JSON, design_meta, pad_input
 
 CXXFLAGS = ("-std=c++14", "-O2", "-Wno-unknown-pragmas", "-Wno-uninitialized",
             "-Wno-maybe-uninitialized")
-CACHE_DIR = "csim"
+CACHE_DIR = "csim"            # legacy per-build cache folder (ignored by source_key)
+CACHE_ENV = "EDGEPOOL_CSIM_CACHE"
 MIN_FRAMES_PER_JOB = 32        # below this a batch runs in one process
 
 
@@ -43,33 +48,45 @@ def source_key(hls_dir: Path, extra: str = "") -> str:
     return h.hexdigest()[:20]
 
 
+def cache_dir() -> Path:
+    """Where compiled testbenches are kept (``$EDGEPOOL_CSIM_CACHE``, default
+    ``~/.cache/edgepool/csim``)."""
+    env = os.environ.get(CACHE_ENV)
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME")
+                                       or Path.home() / ".cache") / "edgepool" / "csim"
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
 def compile_design(hls_dir: Path, meta: dict | None = None) -> Path:
-    """Compile ``hls_dir``'s top + testbench (cached) and return the binary. A missing g++ or
-    ap_types raises :class:`~edgepool.errors.ToolchainError`."""
+    """Compile ``hls_dir``'s top + testbench (cached by content, see the module docstring) and
+    return the binary. A missing g++ or ap_types raises
+    :class:`~edgepool.errors.ToolchainError`."""
     hls_dir = Path(hls_dir)
     meta = meta or json_meta(hls_dir)
     gxx = toolchain.require("g++")
     ap = toolchain.require("ap_types")
     key = source_key(hls_dir, "\0".join([gxx, ap, *CXXFLAGS]))
-    cache = hls_dir / CACHE_DIR
+    cache = cache_dir()
     binary = cache / f"tb-{key}"
     if binary.exists():
         return binary
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix="tb.tmp")
-    os.close(fd)
-    srcs = [str(hls_dir / s) for s in meta["sources"]] + [str(hls_dir / "tb_edgepool.cpp")]
-    cmd = [gxx, *CXXFLAGS, "-isystem", ap, "-I", str(hls_dir), "-I", str(hls_dir / "include"),
-           "-I", str(hls_dir / "tb"), *srcs, "-o", tmp]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
-        os.unlink(tmp)
-        raise CsimError(f"C simulation compile failed:\n{' '.join(cmd)}\n{res.stderr[-6000:]}",
-                        "regenerate the build (edgepool build ... --from hls)")
-    os.replace(tmp, binary)            # atomic: concurrent runs may race on the same key
-    for old in cache.glob("tb-*"):     # keep only the current binary
-        if old != binary:
-            old.unlink(missing_ok=True)
+    with open(cache / f"tb-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)       # one compile per key; others wait for it
+        if binary.exists():
+            return binary
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f"tb-{key}.tmp")
+        os.close(fd)
+        srcs = [str(hls_dir / s) for s in meta["sources"]] + [str(hls_dir / "tb_edgepool.cpp")]
+        cmd = [gxx, *CXXFLAGS, "-isystem", ap, "-I", str(hls_dir), "-I",
+               str(hls_dir / "include"), "-I", str(hls_dir / "tb"), *srcs, "-o", tmp]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            os.unlink(tmp)
+            raise CsimError(f"C simulation compile failed:\n{' '.join(cmd)}\n"
+                            f"{res.stderr[-6000:]}",
+                            "regenerate the build (edgepool build ... --from hls)")
+        os.replace(tmp, binary)                # atomic publish
     return binary
 
 

@@ -16,6 +16,7 @@
 #ifndef __SYNTHESIS__
 #include <map>
 #include <string>
+#include <vector>
 #endif
 
 #define EP_STR_(x) #x
@@ -32,8 +33,18 @@ inline std::map<std::string, long long>& iteration_counts() {
     static std::map<std::string, long long> counts;
     return counts;
 }
-inline void reset_counts() { iteration_counts().clear(); }
-#define EP_COUNT(name) (::edgepool::iteration_counts()[name] += 1)
+// Zeroes the counters (entries stay: EP_COUNT caches a reference to its entry per call site,
+// std::map references stay valid; one map lookup per site instead of one per iteration).
+inline void reset_counts() {
+    for (std::map<std::string, long long>::iterator it = iteration_counts().begin();
+         it != iteration_counts().end(); ++it)
+        it->second = 0;
+}
+#define EP_COUNT(name)                                                              \
+    do {                                                                            \
+        static long long& ep_count_ref_ = ::edgepool::iteration_counts()[name];    \
+        ep_count_ref_ += 1;                                                         \
+    } while (0)
 #else
 #define EP_COUNT(name) ((void)0)
 #endif

@@ -64,6 +64,21 @@ void conv_core_ws(hls::stream<typename ConvTypes<T>::in_word>& in,
     const int kkcf = g.KH * g.KW * g.CF;
     const int steps = nf * kkcf;                      // per output pixel
 
+#ifndef __SYNTHESIS__
+    // C simulation speed-up (HLS never sees it): the lanes of this call's weight words are
+    // taken out once, with the same range() as below, instead of once per output pixel (a
+    // range() of a PE*SIMD*W_BITS-bit ap_uint costs time proportional to its width).
+    std::vector<ap_int<T::W_BITS> > wlanes;
+    if (!w_stream) {
+        wlanes.resize((size_t)steps * PE * SIMD);
+        for (int i = 0; i < steps; i++) {
+            const w_word ww = wmem[i];
+            for (int l = 0; l < PE * SIMD; l++)
+                wlanes[(size_t)i * PE * SIMD + l].range() =
+                    ww.range(l * T::W_BITS + T::W_BITS - 1, l * T::W_BITS);
+        }
+    }
+#endif
     int loaded = rows_ready(g, 0);
 CONV_LOAD:
     for (int i = 0; i < loaded * rw; i++) {
@@ -91,16 +106,32 @@ CONV_ROWS:
                 const int ix = ox * g.SW - g.PL + kx * g.DW;
                 in_word xw = 0;
                 if (tap_kind(g, iy, ix) == TAP_REAL) xw = lb.read(g, ky, ix, cf);
+#ifndef __SYNTHESIS__
+                const w_word ww = w_stream ? ws.read() : w_word(0);
+                const ap_int<T::W_BITS>* wl =
+                    w_stream ? 0 : &wlanes[(size_t)(f * kkcf + tap) * PE * SIMD];
+#else
                 const w_word ww = w_stream ? ws.read() : wmem[f * kkcf + tap];
+#endif
+                ap_int<T::IN_EW + 1> xs[SIMD];
+#pragma HLS ARRAY_PARTITION variable = xs complete
+                for (int s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                    xs[s] = get_lane<T::IN_EW>(xw, s, rq.in_signed);
+                }
                 for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
                     acc_t sum = (tap == 0) ? bias[f * PE + p] : acc[p];
                     for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                        ap_int<T::IN_EW + 1> xv = get_lane<T::IN_EW>(xw, s, rq.in_signed);
+                        const ap_int<T::IN_EW + 1> xv = xs[s];
                         ap_int<T::W_BITS> wv;
-                        wv.range() = ww.range((p * SIMD + s) * T::W_BITS + T::W_BITS - 1,
-                                              (p * SIMD + s) * T::W_BITS);
+#ifndef __SYNTHESIS__
+                        if (!w_stream) wv = wl[p * SIMD + s];
+                        else
+#endif
+                            wv.range() = ww.range((p * SIMD + s) * T::W_BITS + T::W_BITS - 1,
+                                                  (p * SIMD + s) * T::W_BITS);
                         sum += xv * wv;
                     }
                     acc[p] = sum;
