@@ -486,6 +486,90 @@ static EP_UNUSED void FN(k2)(const ep_win *g, const T *in, T *out) {
         }
     }
 }
+
+/* Whole map interior (no padding, every window inside the input), C a multiple of L with
+ * C <= 2L or C % 2L == 0: no clamps, no per-row border logic; one pointer walk per output row.
+ * 2x2 any strides: 4 loads + 3 vmax per output vector (C = 2L: ldp/stp pairs). */
+static EP_UNUSED void FN(k2i)(const ep_win *g, const T *in, T *out) {
+    const int OH = g->OH, OW = g->OW;
+    const size_t C = (size_t)g->C, irow = (size_t)g->W * C, step = (size_t)g->sw * C;
+    const size_t ystep = (size_t)g->sh * irow;
+    const T *r = in;
+    T *o = out;
+    for (int oy = 0; oy < OH; oy++, r += ystep) {
+        const T *a = r, *e = r + irow;
+        if (C == 2 * L && step == 4 * L) {   /* 2x2 s2: one 4-register load per row and pixel */
+            for (int n = OW; n > 0; n--, a += 4 * L, e += 4 * L, o += 2 * L) {
+                MCA_B("k2i");
+                const VX4 x = VLDX4(a), y = VLDX4(e);
+                const V x0 = VOP(VOP(x.val[0], x.val[2]), VOP(y.val[0], y.val[2]));
+                const V x1 = VOP(VOP(x.val[1], x.val[3]), VOP(y.val[1], y.val[3]));
+                VST(o, x0);
+                VST(o + L, x1);
+                MCA_E("k2i");
+            }
+        } else if (C == 2 * L) {
+            for (int n = OW; n > 0; n--, a += step, e += step, o += 2 * L) {
+                const V x0 = VOP(VOP(VLD(a), VLD(a + 2 * L)), VOP(VLD(e), VLD(e + 2 * L)));
+                const V x1 = VOP(VOP(VLD(a + L), VLD(a + 3 * L)), VOP(VLD(e + L), VLD(e + 3 * L)));
+                VST(o, x0);
+                VST(o + L, x1);
+            }
+        } else if (C == L) {
+            for (int n = OW; n > 0; n--, a += step, e += step, o += L)
+                VST(o, VOP(VOP(VLD(a), VLD(a + L)), VOP(VLD(e), VLD(e + L))));
+        } else {
+            for (int n = OW; n > 0; n--, a += step, e += step)
+                for (size_t c = 0; c < C; c += 2 * L, o += 2 * L) {
+                    const V x0 = VOP(VOP(VLD(a + c), VLD(a + C + c)), VOP(VLD(e + c), VLD(e + C + c)));
+                    const V x1 = VOP(VOP(VLD(a + c + L), VLD(a + C + c + L)),
+                                     VOP(VLD(e + c + L), VLD(e + C + c + L)));
+                    VST(o, x0);
+                    VST(o + L, x1);
+                }
+        }
+    }
+}
+
+/* 3x3, horizontal stride 2, whole map interior, C = L or 2L: per output row a pixel walk that
+ * keeps the shared column's vertical max in registers (2 new columns: 6 loads + 4 vmax, then
+ * 2 vmax per output vector). */
+static EP_UNUSED void FN(k3s2i)(const ep_win *g, const T *in, T *out) {
+    const int OH = g->OH, OW = g->OW;
+    const size_t C = (size_t)g->C, irow = (size_t)g->W * C, ystep = (size_t)g->sh * irow;
+    const T *r = in;
+    T *o = out;
+#define CM(p) VOP(VOP(VLD(p), VLD((p) + irow)), VLD((p) + 2 * irow))
+    for (int oy = 0; oy < OH; oy++, r += ystep) {
+        const T *x = r;
+        if (C == 2 * L) {
+            V a0 = CM(x), a1 = CM(x + L);
+            const T *x1 = x + irow + 2 * L, *x2 = x + 2 * irow + 2 * L;
+            x += 2 * L;
+            for (int n = OW; n > 0; n--, x += 4 * L, x1 += 4 * L, x2 += 4 * L, o += 2 * L) {
+                MCA_B("k3s2i");        /* columns 2 ox + 1, 2 ox + 2 of the three rows */
+                const VX4 u = VLDX4(x), v = VLDX4(x1), w = VLDX4(x2);
+                const V b0 = VOP(VOP(u.val[0], v.val[0]), w.val[0]);
+                const V b1 = VOP(VOP(u.val[1], v.val[1]), w.val[1]);
+                const V n0 = VOP(VOP(u.val[2], v.val[2]), w.val[2]);
+                const V n1 = VOP(VOP(u.val[3], v.val[3]), w.val[3]);
+                VST(o, VOP(VOP(a0, b0), n0));
+                VST(o + L, VOP(VOP(a1, b1), n1));
+                a0 = n0;
+                a1 = n1;
+                MCA_E("k3s2i");
+            }
+        } else {
+            V a0 = CM(x);
+            for (int n = OW; n > 0; n--, x += 2 * L, o += L) {
+                const V b0 = CM(x + L), n0 = CM(x + 2 * L);
+                VST(o, VOP(VOP(a0, b0), n0));
+                a0 = n0;
+            }
+        }
+    }
+#undef CM
+}
 #undef COL4
 #undef CL
 #undef MCA_B
