@@ -228,7 +228,7 @@ int ep__max_empty_window(const ep_pool_params *p, ep_dtype t) {
  * of padding only; AUTO and DIRECT only (VANHERK forces the engine). 3x3 with horizontal
  * stride 2: the column-sharing sweep when a pixel is narrower than a cache line, else the
  * per-pixel channel loop (the strided sweep measured 1.3-6x slower for wide C on x86). */
-enum { FP_NONE = 0, FP_K3S1, FP_K3S1_FLAT, FP_K3S2, FP_K2, FP_K2I, FP_K3S2I };
+enum { FP_NONE = 0, FP_K3S1, FP_K3S1_FLAT, FP_K3S2, FP_K2, FP_K2I, FP_K3S2I, FP_K5S1 };
 
 /* empty: some window is made of padding only (computed once by the caller) */
 static int fast_path(const ep_pool_params *p, const ep_win *g, ep_dtype t, int empty) {
@@ -243,6 +243,7 @@ static int fast_path(const ep_pool_params *p, const ep_win *g, ep_dtype t, int e
     if (inner && p->kh == 3 && p->sw == 2 && (p->c == lanes || p->c == 2 * lanes))
         return FP_K3S2I;
     if (p->kh == 3 && p->sh == 1 && p->sw == 1) return wide ? FP_K3S1 : FP_K3S1_FLAT;
+    if (p->kh == 5 && p->sh == 1 && p->sw == 1 && wide) return FP_K5S1;
     if (p->kh == 3 && p->sw == 2 && wide) return FP_K3S2;
     if (p->kh == 2 && wide) return FP_K2;
     return FP_NONE;
@@ -360,6 +361,7 @@ int ep_maxpool(const ep_pool_params *p, ep_dtype t, const void *in, void *out, v
     case FP_K3S1_FLAT: k3s1_flat_##S(&g, (const TT *)in, (TT *)out, (TT *)tmp); break; \
     case FP_K2I: k2i_##S(&g, (const TT *)in, (TT *)out); break;                        \
     case FP_K3S2I: k3s2i_##S(&g, (const TT *)in, (TT *)out); break;                    \
+    case FP_K5S1: k5s1_##S(&g, (const TT *)in, (TT *)out); break;                      \
     case FP_K3S2:                                                                      \
         if (g.C * sizeof(TT) >= 64) k3px_##S(&g, (const TT *)in, (TT *)out);           \
         else k3s2_##S(&g, (const TT *)in, (TT *)out);                                  \

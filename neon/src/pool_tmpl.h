@@ -570,6 +570,70 @@ static EP_UNUSED void FN(k3s2i)(const ep_win *g, const T *in, T *out) {
     }
 #undef CM
 }
+
+/* 5x5 stride 1, C >= L, in place (clamped taps, no row copy): two output rows per pass share
+ * the vertical max of their 4 common rows (5 vmax per column for 2 rows), and each pair of
+ * outputs shares the max of its 4 common columns (5 vmax per 2 outputs): ~5 vmax, 3 loads and
+ * 1 store per output vector, in column tiles so the 6 rows stay in L1 across channel vectors. */
+static EP_UNUSED void FN(k5s1)(const ep_win *g, const T *in, T *out) {
+    const int H = g->H, W = g->W, OH = g->OH, OW = g->OW, pt = g->pt, pl = g->pl;
+    const size_t C = (size_t)g->C, irow = (size_t)W * C, orow = (size_t)OW * C;
+    const int tile = ep_imax(8, (int)(EP_TILE_BYTES / (6 * C * sizeof(T))) & ~1);
+#define COL2(p, o0, o1)                                                                      \
+    do {                                                                                     \
+        const V m_ = VOP(VOP(VLD(r1 + (p)), VLD(r2 + (p))), VOP(VLD(r3 + (p)), VLD(r4 + (p)))); \
+        o0 = VOP(VLD(r0 + (p)), m_);                                                         \
+        o1 = VOP(m_, VLD(r5 + (p)));                                                         \
+    } while (0)
+#define PC(x) ((size_t)CL(x, W - 1) * C + c)
+    for (int oy = 0; oy < OH; oy += 2) {
+        const int o = oy + 2 <= OH ? oy : ep_imax(0, OH - 2);   /* last pair overlaps */
+        const int two = o + 1 < OH;
+        const T *r0 = in + (size_t)CL(o - pt, H - 1) * irow;
+        const T *r1 = in + (size_t)CL(o - pt + 1, H - 1) * irow;
+        const T *r2 = in + (size_t)CL(o - pt + 2, H - 1) * irow;
+        const T *r3 = in + (size_t)CL(o - pt + 3, H - 1) * irow;
+        const T *r4 = in + (size_t)CL(o - pt + 4, H - 1) * irow;
+        const T *r5 = in + (size_t)CL(o - pt + 5, H - 1) * irow;
+        T *q0 = out + (size_t)o * orow, *q1 = two ? q0 + orow : q0;
+        for (int tx = 0; tx < OW; tx += tile)
+        for (size_t c = 0;; c += L) {
+            if (c + L > C) c = C - L;
+            const int oxe = ep_imin(OW, tx + tile);
+            V a0, a1, b0, b1, c0, c1, d0, d1, e0, e1, f0, f1;
+            const int x0 = tx - pl;
+            COL2(PC(x0), a0, a1);
+            COL2(PC(x0 + 1), b0, b1);
+            COL2(PC(x0 + 2), c0, c1);
+            COL2(PC(x0 + 3), d0, d1);
+            int ox = tx;
+            for (; ox + 2 <= oxe; ox += 2) {
+                MCA_B("k5s1");
+                const int x = ox - pl + 4;
+                COL2(PC(x), e0, e1);
+                COL2(PC(x + 1), f0, f1);
+                const size_t po = (size_t)ox * C + c;
+                V m = VOP(VOP(b1, c1), VOP(d1, e1));
+                VST(q1 + po, VOP(a1, m));
+                VST(q1 + po + C, VOP(m, f1));
+                m = VOP(VOP(b0, c0), VOP(d0, e0));   /* row 0 last: q1 = q0 when one row */
+                VST(q0 + po, VOP(a0, m));
+                VST(q0 + po + C, VOP(m, f0));
+                a0 = c0; a1 = c1; b0 = d0; b1 = d1; c0 = e0; c1 = e1; d0 = f0; d1 = f1;
+                MCA_E("k5s1");
+            }
+            if (ox < oxe) {
+                COL2(PC(ox - pl + 4), e0, e1);
+                const size_t po = (size_t)ox * C + c;
+                VST(q1 + po, VOP(VOP(VOP(a1, b1), VOP(c1, d1)), e1));
+                VST(q0 + po, VOP(VOP(VOP(a0, b0), VOP(c0, d0)), e0));
+            }
+            if (c + L >= C) break;
+        }
+    }
+#undef PC
+#undef COL2
+}
 #undef COL4
 #undef CL
 #undef MCA_B

@@ -103,12 +103,13 @@ FAST_CHANNELS = [1, 3, 4, 5, 8, 15, 16, 17, 31, 32, 33, 64]
 @st.composite
 def fast_pool_case(draw) -> Case:
     """The in-place max paths: 3x3 s1 (C >= lanes: 4-row register sweep; C < lanes: flat rows),
+    5x5 s1 (C >= lanes: 2-row / 2-column sharing sweep, clamped taps),
     3x3 with horizontal stride 2, 2x2 any stride (no padding: lean interior walks with 4-register
     loads); padding up to k - 1 and ceil_mode (clamped
     coordinates), channel tails (overlapping last vector), tiny to 60-pixel maps, plus the
     configurations that fall back to the engine (padding-only windows, forced van Herk)."""
     dtype = np.dtype(draw(st.sampled_from(INT_POOL_TYPES + [np.float32])))
-    k = draw(st.sampled_from([2, 3]))
+    k = draw(st.sampled_from([2, 3, 3, 5]))
     sh, sw = draw(st.sampled_from([(1, 1), (1, 1), (2, 2), (2, 2), (3, 3), (1, 2), (2, 1)]))
     pads = tuple(draw(st.integers(0, k - 1)) for _ in range(4))
     if draw(st.booleans()):      # no padding: the lean whole-map-interior paths (k2i, k3s2i)
