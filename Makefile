@@ -52,7 +52,7 @@ demo: setup
 	$(VENV)/bin/edgepool demo
 
 test: setup
-	$(PY) -m pytest -n $(JOBS) -q
+	$(PY) -m pytest -n $(JOBS) -q --durations=15
 
 bench: setup
 	$(PY) benchmarks/run.py
