@@ -309,9 +309,11 @@ def scratch_table() -> Table:
 MCA = ["-mtriple=aarch64", "-mcpu=cortex-a53", "-iterations=100"]
 # our marked inner loops (-DEP_MCA, int8): output vectors (16 int8 results) per iteration
 OUR_REGIONS = {"k3s1": ("max 3x3 s1", 8, "4-row x 2-pixel register sweep"),
-               "k2": ("max 2x2 s2", 2, "C = 32: ldp/stp pointer walk"),
-               "k3s2": ("max 3x3 s2", 1, "column-sharing sweep"),
-               "avg8-div": ("avg 3x3 s1", 1, "exact division + narrow (odd count)")}
+               "k2i": ("max 2x2 s2", 4, "C = 32: ld1 x4 walk, 2 pixels"),
+               "k3s2i": ("max 3x3 s2", 2, "C = 32: ld1 x4 column-sharing walk"),
+               "k5s1": ("max 5x5 s1", 4, "2-row x 2-pixel register sweep"),
+               "avg8-div": ("avg 3x3 s1", 1, "exact division + narrow (odd count)"),
+               "avg2": ("avg 2x2 s2", 2, "C = 32: vaddl pairs + rounding shift")}
 _LABEL = re.compile(r"^(\.LBB\d+_\d+):")
 _BRANCH = re.compile(r"^\s+(?:b(?:\.\w+)?|cbn?z|tbn?z)\s+.*?(\.LBB\d+_\d+)\s*$")
 
@@ -399,7 +401,7 @@ def mca_table() -> Table:
     for region, (name, per_iter, what) in OUR_REGIONS.items():
         kind = "avg" if name.startswith("avg") else "max"
         k, s = int(name.split()[1][0]), int(name.split()[2][1])
-        p = 1 if s == 1 else 0
+        p = k // 2 if s == 1 else 0
         mod = tvm_ops.build(tvm_ops.pool(shape, "int8", kind, (k, k), (s, s), (p,) * 4),
                             tvm_ops.AARCH64)
         asm = mod.inspect_source("asm")

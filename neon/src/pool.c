@@ -885,6 +885,9 @@ static inline __attribute__((always_inline)) void avg2_run(int sign, const ep_po
             const size_t step = 2 * C;
             if (C == 32) {
                 for (int n = i1 - i0; n > 0; n--, a += step, e += step, o += C) {
+#if defined(EP_MCA)
+                    if (sign) __asm__ volatile("# LLVM-MCA-BEGIN avg2");
+#endif
                     int16x8_t l0, h0, l1, h1;
                     avg2_pair(sign, a, a + 32, &l0, &h0);
                     avg2_pair(sign, e, e + 32, &l1, &h1);
@@ -893,6 +896,9 @@ static inline __attribute__((always_inline)) void avg2_run(int sign, const ep_po
                     avg2_pair(sign, e + 16, e + 48, &l1, &h1);
                     vst1q_u8(o, v0);
                     vst1q_u8(o + 16, avg2_div4(l0, h0, l1, h1));
+#if defined(EP_MCA)
+                    if (sign) __asm__ volatile("# LLVM-MCA-END avg2");
+#endif
                 }
             } else if (C == 16) {
                 for (int n = i1 - i0; n > 0; n--, a += step, e += step, o += C) {

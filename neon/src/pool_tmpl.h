@@ -499,14 +499,24 @@ static EP_UNUSED void FN(k2i)(const ep_win *g, const T *in, T *out) {
     for (int oy = 0; oy < OH; oy++, r += ystep) {
         const T *a = r, *e = r + irow;
         if (C == 2 * L && step == 4 * L) {   /* 2x2 s2: one 4-register load per row and pixel */
-            for (int n = OW; n > 0; n--, a += 4 * L, e += 4 * L, o += 2 * L) {
-                MCA_B("k2i");
+            const int n = OW & 1;
+            for (const T *ae = a + (size_t)(OW - n) * 4 * L; a != ae; o += 4 * L) {
+                MCA_B("k2i");           /* two pixels: the loads are issued ahead of the maxes */
                 const VX4 x = VLDX4(a), y = VLDX4(e);
-                const V x0 = VOP(VOP(x.val[0], x.val[2]), VOP(y.val[0], y.val[2]));
-                const V x1 = VOP(VOP(x.val[1], x.val[3]), VOP(y.val[1], y.val[3]));
-                VST(o, x0);
-                VST(o + L, x1);
+                const VX4 u = VLDX4(a + 4 * L), w = VLDX4(e + 4 * L);
+                a += 8 * L;
+                e += 8 * L;
+                VST(o, VOP(VOP(x.val[0], x.val[2]), VOP(y.val[0], y.val[2])));
+                VST(o + L, VOP(VOP(x.val[1], x.val[3]), VOP(y.val[1], y.val[3])));
+                VST(o + 2 * L, VOP(VOP(u.val[0], u.val[2]), VOP(w.val[0], w.val[2])));
+                VST(o + 3 * L, VOP(VOP(u.val[1], u.val[3]), VOP(w.val[1], w.val[3])));
                 MCA_E("k2i");
+            }
+            if (n) {
+                const VX4 x = VLDX4(a), y = VLDX4(e);
+                VST(o, VOP(VOP(x.val[0], x.val[2]), VOP(y.val[0], y.val[2])));
+                VST(o + L, VOP(VOP(x.val[1], x.val[3]), VOP(y.val[1], y.val[3])));
+                o += 2 * L;
             }
         } else if (C == 2 * L) {
             for (int n = OW; n > 0; n--, a += step, e += step, o += 2 * L) {
