@@ -907,6 +907,17 @@ static inline __attribute__((always_inline)) void avg2_run(int sign, const ep_po
                     avg2_pair(sign, e, e + 16, &l1, &h1);
                     vst1q_u8(o, avg2_div4(l0, h0, l1, h1));
                 }
+            } else if (C % 32 == 0) {
+                for (int n = i1 - i0; n > 0; n--, a += step, e += step)
+                    for (size_t c = 0; c < C; c += 32, o += 32) {
+                        int16x8_t l0, h0, l1, h1, l2, h2, l3, h3;
+                        avg2_pair(sign, a + c, a + C + c, &l0, &h0);
+                        avg2_pair(sign, e + c, e + C + c, &l1, &h1);
+                        avg2_pair(sign, a + c + 16, a + C + c + 16, &l2, &h2);
+                        avg2_pair(sign, e + c + 16, e + C + c + 16, &l3, &h3);
+                        vst1q_u8(o, avg2_div4(l0, h0, l1, h1));
+                        vst1q_u8(o + 16, avg2_div4(l2, h2, l3, h3));
+                    }
             } else {
                 for (int n = i1 - i0; n > 0; n--, a += step, e += step, o += C)
                     avg2_px4(sign, o, a, e, C);
