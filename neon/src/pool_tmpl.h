@@ -496,29 +496,37 @@ static EP_UNUSED void FN(k2i)(const ep_win *g, const T *in, T *out) {
     const size_t ystep = (size_t)g->sh * irow;
     const T *r = in;
     T *o = out;
-    for (int oy = 0; oy < OH; oy++, r += ystep) {
-        const T *a = r, *e = r + irow;
-        if (C == 2 * L && step == 4 * L) {   /* 2x2 s2: one 4-register load per row and pixel */
-            const int n = OW & 1;
-            for (const T *ae = a + (size_t)(OW - n) * 4 * L; a != ae; o += 4 * L) {
+    if (C == 2 * L && step == 4 * L) {   /* 2x2 s2: one 4-register load per row and pixel */
+        const int odd = OW & 1;
+        for (int oy = 0; oy < OH; oy++, r += ystep) {
+            const T *a = r, *e = r + irow;
+            for (const T *ae = a + (size_t)(OW - odd) * 4 * L; a != ae; o += 4 * L) {
                 MCA_B("k2i");           /* two pixels: the loads are issued ahead of the maxes */
                 const VX4 x = VLDX4(a), y = VLDX4(e);
-                const VX4 u = VLDX4(a + 4 * L), w = VLDX4(e + 4 * L);
-                a += 8 * L;
-                e += 8 * L;
+                a += 4 * L;             /* opaque steps: post-indexed loads, no pointer copies */
+                e += 4 * L;
+                __asm__("" : "+r"(a), "+r"(e));
+                const VX4 u = VLDX4(a), w = VLDX4(e);
+                a += 4 * L;
+                e += 4 * L;
                 VST(o, VOP(VOP(x.val[0], x.val[2]), VOP(y.val[0], y.val[2])));
                 VST(o + L, VOP(VOP(x.val[1], x.val[3]), VOP(y.val[1], y.val[3])));
                 VST(o + 2 * L, VOP(VOP(u.val[0], u.val[2]), VOP(w.val[0], w.val[2])));
                 VST(o + 3 * L, VOP(VOP(u.val[1], u.val[3]), VOP(w.val[1], w.val[3])));
                 MCA_E("k2i");
             }
-            if (n) {
+            if (odd) {
                 const VX4 x = VLDX4(a), y = VLDX4(e);
                 VST(o, VOP(VOP(x.val[0], x.val[2]), VOP(y.val[0], y.val[2])));
                 VST(o + L, VOP(VOP(x.val[1], x.val[3]), VOP(y.val[1], y.val[3])));
                 o += 2 * L;
             }
-        } else if (C == 2 * L) {
+        }
+        return;
+    }
+    for (int oy = 0; oy < OH; oy++, r += ystep) {
+        const T *a = r, *e = r + irow;
+        if (C == 2 * L) {
             for (int n = OW; n > 0; n--, a += step, e += step, o += 2 * L) {
                 const V x0 = VOP(VOP(VLD(a), VLD(a + 2 * L)), VOP(VLD(e), VLD(e + 2 * L)));
                 const V x1 = VOP(VOP(VLD(a + L), VLD(a + 3 * L)), VOP(VLD(e + L), VLD(e + 3 * L)));
