@@ -22,16 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import torch
+from _qemu import count_instructions
 
 import edgepool
 from edgepool import toolchain
@@ -42,8 +41,6 @@ from edgepool.tvm.runner import run_runner, runner_command
 MODELS = {"lenet-digits": REPO_ROOT / "models" / "lenet-digits",
           "lenet-mnist": REPO_ROOT / "models" / "lenet-mnist"}
 X86, A64 = "x86_64-linux-gnu", "aarch64-linux-gnu"
-_EXEC = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
-_INSN = re.compile(r"^0x([0-9a-f]+):")
 
 
 def compile_variants(name: str, work: Path) -> dict[tuple[str, bool], Path]:
@@ -130,25 +127,7 @@ def instructions(d: Path, x1: np.ndarray, repeat: int) -> int:
         cmd = runner_command(d, A64, [str(d / B.lib_name(A64)), str(fin), str(fout),
                                       str(repeat)], ["-d", "nochain,in_asm,exec", "-D", str(log)])
         subprocess.run(cmd, check=True, capture_output=True)
-        length: dict[str, int] = {}
-        execs: Counter[str] = Counter()
-        block, start = 0, None
-        with open(log, errors="replace") as f:
-            for line in f:
-                if line.startswith("Trace"):
-                    m = _EXEC.match(line)
-                    if m:
-                        execs[m.group(1).lstrip("0")] += 1
-                elif line.startswith("IN:"):
-                    block, start = 0, None
-                elif line.startswith("0x"):
-                    m = _INSN.match(line)
-                    if m:
-                        if start is None:
-                            start = m.group(1).lstrip("0")
-                        block += 1
-                        length[start] = block
-        return sum(n * length.get(pc, 0) for pc, n in execs.items())
+        return count_instructions(log)
 
 
 def per_inference(d: Path, x1: np.ndarray) -> int:

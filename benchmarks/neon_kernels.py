@@ -17,12 +17,12 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from _qemu import count_instructions
 from rich.console import Console
 from rich.table import Table
 
@@ -182,8 +182,6 @@ def x86_conv_fc(reps: int) -> Table:
 
 
 # --------------------------------------------------------------------------- aarch64 counts
-_EXEC = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
-_INSN = re.compile(r"^0x([0-9a-f]+):")
 
 
 def dynamic_instructions(binary: Path, ops: list[N.Op], repeat: int) -> int:
@@ -194,25 +192,7 @@ def dynamic_instructions(binary: Path, ops: list[N.Op], repeat: int) -> int:
         N.write_batch(ops, fin)
         subprocess.run([qemu, "-d", "nochain,in_asm,exec", "-D", str(log), str(binary), str(fin),
                         str(fout), str(repeat)], check=True, capture_output=True)
-        length: dict[str, int] = {}
-        execs: Counter[str] = Counter()
-        block, start = 0, None
-        with open(log, errors="replace") as f:
-            for line in f:
-                if line.startswith("Trace"):
-                    m = _EXEC.match(line)
-                    if m:
-                        execs[m.group(1).lstrip("0")] += 1
-                elif line.startswith("IN:"):
-                    block, start = 0, None
-                elif line.startswith("0x"):
-                    m = _INSN.match(line)
-                    if m:
-                        if start is None:
-                            start = m.group(1).lstrip("0")
-                        block += 1
-                        length[start] = block
-        return sum(n * length.get(pc, 0) for pc, n in execs.items())
+        return count_instructions(log)
 
 
 def per_call(binary: Path, op: N.Op) -> int:
