@@ -28,7 +28,6 @@ class BuildConfig:
         margin: fraction of each FPGA resource (DSP, BRAM, LUT) a design may use (place & route
             needs slack).
         jobs: worker processes for the exploration (0 = all cores).
-        rtl: also generate (and make simulatable) the RTL of the datapath.
     """
 
     target: str = "ultra96"
@@ -36,7 +35,6 @@ class BuildConfig:
     clock_mhz: float | None = None
     margin: float = 0.85
     jobs: int = 0
-    rtl: bool = True
 
     def __post_init__(self) -> None:
         if self.style not in ("auto", "dataflow", "overlay"):
