@@ -86,6 +86,10 @@ def lower_to_hw(g: Graph) -> tuple[HwProgram, HostSplit]:
             wt = g.values[n.inputs[1]].type
             if n.op == "Conv":
                 a = attrs_of(n)
+                if int(a["groups"]) != 1:
+                    problems.append(f"node {n.name!r}: grouped / depthwise convolution "
+                                    f"(groups={a['groups']}) does not run on the accelerator "
+                                    "(HLS and RTL engines have groups 1); build for cortex-a53")
                 weights = np.transpose(w, (0, 2, 3, 1))
                 kw = dict(kernel=tuple(w.shape[2:]), stride=tuple(a["strides"]),
                           pads=tuple(a["pads"]), dilation=tuple(a["dilations"]),

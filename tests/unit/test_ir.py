@@ -90,3 +90,36 @@ def test_lowered_program_equals_interpreter():
         program, host = lower_to_hw(g)
         x = np.load(ROOT / "models" / f.split("/")[0] / "test.npz")["x"][:40]
         assert np.array_equal(run_lowered(program, host, x), g.run(x))
+
+
+def test_lowering_rejects_grouped_conv_with_all_offenders():
+    """A depthwise conv cannot go to the accelerator: a typed error names the node."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgepool.errors import UnsupportedOpError
+    from edgepool.passes.lower_hw import lower_to_hw
+
+    def q(name, x, scale, bits, signed=1, narrow=0):
+        return [helper.make_node("Quant", [x, f"{name}_s", "zero", f"{name}_b"], [name],
+                                 domain="qonnx.custom_op.general", signed=signed, narrow=narrow,
+                                 name=name)], [
+            numpy_helper.from_array(np.array(scale, np.float32), f"{name}_s"),
+            numpy_helper.from_array(np.array(bits, np.float32), f"{name}_b")]
+    rng = np.random.default_rng(0)
+    nodes, inits = [], [numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+                        numpy_helper.from_array(rng.integers(-8, 8, (4, 1, 3, 3)).astype(
+                            np.float32) / 16, "w")]
+    for n_, i_ in (q("xq", "x", 2.0 ** -6, 8), q("wq", "w", 2.0 ** -4, 8, narrow=1)):
+        nodes += n_
+        inits += i_
+    nodes.append(helper.make_node("Conv", ["xq", "wq"], ["y"], group=4, pads=[1, 1, 1, 1],
+                                  name="depthwise"))
+    g = helper.make_graph(nodes, "dw", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                       [1, 4, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(g)
+    graph = edgepool.load(model)                 # the interpreter runs it
+    x = rng.random((2, 4, 6, 6)).astype(np.float32)
+    assert graph.run(x).shape == (2, 4, 6, 6)
+    with pytest.raises(UnsupportedOpError, match="depthwise"):
+        lower_to_hw(graph)
