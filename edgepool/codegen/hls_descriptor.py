@@ -86,6 +86,39 @@ def _line_words(h_w_cf: tuple[int, int, int], k: int, s: int, d: int) -> int:
     return (d * (k - 1) + 1 + s) * h_w_cf[1] * h_w_cf[2]
 
 
+@dataclass(frozen=True)
+class LayerWords:
+    """What one layer asks of the overlay's buffers, in words, at a given SIMD / PE: the one
+    place the overlay's buffer formulas live (sizing, exploration and checks all use it).
+
+    ``lb``: conv line buffer; ``splb``: standalone-pool line buffer; ``kkcf``: weight words
+    of one PE fold; ``nf``: PE folds of the layer; ``plb_fold``: fused-pool line buffer per
+    fold; ``pool_window``: taps of the pool window (0 without a pool)."""
+
+    lb: int = 0
+    splb: int = 0
+    kkcf: int = 0
+    nf: int = 0
+    plb_fold: int = 0
+    pool_window: int = 0
+
+
+def layer_words(layer: HwLayer, simd: int, pe: int) -> LayerWords:
+    """The buffer demands of ``layer`` on an overlay with ``simd`` / ``pe`` lanes."""
+    h, w, c = layer.in_shape
+    cf = c // simd
+    pool = layer.pool
+    window = pool.kernel[0] * pool.kernel[1] if pool is not None else 0
+    if layer.kind != "conv":
+        splb = _line_words((h, w, cf), pool.kernel[0], pool.stride[0], 1) if pool else 0
+        return LayerWords(splb=splb, pool_window=window)
+    plb_fold = (pool.kernel[0] + pool.stride[0]) * layer.conv_out_hw[1] if pool else 0
+    return LayerWords(lb=_line_words((h, w, cf), layer.kernel[0], layer.stride[0],
+                                     layer.dilation[0]),
+                      kkcf=layer.kernel[0] * layer.kernel[1] * cf,
+                      nf=layer.out_shape[2] // pe, plb_fold=plb_fold, pool_window=window)
+
+
 def streams_weights(layer: HwLayer) -> bool:
     """Whether the overlay streams ``layer``'s weights from DDR (``F_W_STREAM``): a conv whose
     output has a single pixel uses every weight once, so buffering a tile gains nothing."""
@@ -123,12 +156,11 @@ def check_layer(layer: HwLayer, p: OverlayParams) -> None:
             problems.append(f"weights {layer.weight_type} wider than W_BITS {p.w_bits}")
         if layer.acc_bits > p.acc_bits:
             problems.append(f"needs a {layer.acc_bits}-bit accumulator, ACC_BITS {p.acc_bits}")
-        lw = _line_words((h, w, c // p.simd), layer.kernel[0], layer.stride[0],
-                         layer.dilation[0])
+        lw = layer_words(layer, p.simd, p.pe).lb
         if lw > p.lb_words:
             problems.append(f"conv line buffer needs {lw} words > LB_WORDS {p.lb_words}")
     elif layer.pool is not None:
-        lw = _line_words((h, w, c // p.simd), layer.pool.kernel[0], layer.pool.stride[0], 1)
+        lw = layer_words(layer, p.simd, p.pe).splb
         if lw > p.splb_words:
             problems.append(f"pool line buffer needs {lw} words > SPLB_WORDS {p.splb_words}")
     if p.pe % p.simd:
@@ -143,15 +175,13 @@ def choose_tile_nf(layer: HwLayer, p: OverlayParams) -> int:
     stream, :func:`streams_weights`), bias and fused-pool buffers (1 for a pool layer)."""
     if layer.kind != "conv":
         return 1
-    kkcf = layer.kernel[0] * layer.kernel[1] * layer.in_shape[2] // p.simd
-    nf_all = layer.out_shape[2] // p.pe
-    nf = min(nf_all, p.max_tile_nf)
+    lw = layer_words(layer, p.simd, p.pe)
+    kkcf = lw.kkcf
+    nf = min(lw.nf, p.max_tile_nf)
     if not streams_weights(layer):
         nf = min(nf, p.wbuf_words // kkcf)
     if layer.pool is not None:
-        ow = layer.conv_out_hw[1]
-        per_fold = (layer.pool.kernel[0] + layer.pool.stride[0]) * ow
-        nf = min(nf, p.plb_words // per_fold)
+        nf = min(nf, p.plb_words // lw.plb_fold)
     if nf < 1:
         raise ConfigError(f"{layer.name}: one fold of {p.pe} output channels does not fit "
                           f"(weights {kkcf} words, WBUF_WORDS {p.wbuf_words})",

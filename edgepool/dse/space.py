@@ -19,7 +19,7 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from ..codegen.hls_descriptor import streams_weights
+from ..codegen.hls_descriptor import layer_words, streams_weights
 from ..codegen.program import HwLayer, HwProgram
 from ..runtime.axis import container_bits
 from ..targets import Board
@@ -181,20 +181,12 @@ def overlay_buffers(program: HwProgram, pe: int, simd: int, tile_nf: int) -> dic
     72 bits)."""
     lb = wbuf = plb = splb = 0
     for layer in program.layers:
-        h, w, c = layer.in_shape
-        if layer.kind == "conv":
-            cf = c // simd
-            lb = max(lb, (layer.dilation[0] * (layer.kernel[0] - 1) + 1 + layer.stride[0])
-                     * w * cf)
-            kkcf = layer.kernel[0] * layer.kernel[1] * cf
-            nf_all = layer.out_shape[2] // pe
-            if not streams_weights(layer):
-                wbuf = max(wbuf, min(tile_nf, nf_all) * kkcf)
-            if layer.pool is not None:
-                per_fold = (layer.pool.kernel[0] + layer.pool.stride[0]) * layer.conv_out_hw[1]
-                plb = max(plb, per_fold * min(tile_nf, nf_all))
-        elif layer.pool is not None:
-            splb = max(splb, (layer.pool.kernel[0] + layer.pool.stride[0]) * w * (c // simd))
+        lw = layer_words(layer, simd, pe)
+        lb, splb = max(lb, lw.lb), max(splb, lw.splb)
+        folds = min(tile_nf, lw.nf)
+        if layer.kind == "conv" and not streams_weights(layer):
+            wbuf = max(wbuf, folds * lw.kkcf)
+        plb = max(plb, lw.plb_fold * folds)
     return {"lb_words": _ceil_to(max(lb, 1), 512), "wbuf_words": _ceil_to(max(wbuf, 1), 512),
             "plb_words": _ceil_to(max(plb, 1), 512), "splb_words": _ceil_to(max(splb, 64), 64)}
 

@@ -122,18 +122,11 @@ def _overlay_params(prog: HwProgram, simd: int, pe: int, small: bool) -> hd.Over
     lb = plb = splb = 0
     wbuf = 0
     for layer in prog.layers:
-        h, w, c = layer.in_shape
-        if layer.kind == "conv":
-            lb = max(lb, (layer.dilation[0] * (layer.kernel[0] - 1) + 1 + layer.stride[0])
-                     * w * c // simd)
-            kkcf = layer.kernel[0] * layer.kernel[1] * c // simd
-            if not hd.streams_weights(layer):
-                wbuf = max(wbuf, kkcf if small else kkcf * layer.out_shape[2] // pe)
-            if layer.pool is not None:
-                plb = max(plb, (layer.pool.kernel[0] + layer.pool.stride[0])
-                          * layer.conv_out_hw[1] * layer.out_shape[2] // pe)
-        else:
-            splb = max(splb, (layer.pool.kernel[0] + layer.pool.stride[0]) * w * c // simd)
+        lw = hd.layer_words(layer, simd, pe)
+        lb, splb = max(lb, lw.lb), max(splb, lw.splb)
+        if layer.kind == "conv" and not hd.streams_weights(layer):
+            wbuf = max(wbuf, lw.kkcf if small else lw.kkcf * lw.nf)
+        plb = max(plb, lw.plb_fold * lw.nf)
     return hd.OverlayParams(simd=simd, pe=pe, act_bits=act, w_bits=wb, acc_bits=acc,
                             lb_words=lb, wbuf_words=max(wbuf, 1),
                             max_tile_nf=2 if small else 64, plb_words=max(plb, 1),

@@ -11,7 +11,7 @@ from dataclasses import replace
 from ...dse.cost import HlsConfig
 from ...errors import ConfigError
 from ...runtime.axis import container_bits
-from ..hls_descriptor import OverlayParams, check_layer, streams_weights
+from ..hls_descriptor import OverlayParams, check_layer, layer_words, streams_weights
 from ..program import HwProgram
 
 #: largest PE / SIMD the default dataflow configuration uses per layer
@@ -127,22 +127,14 @@ def default_overlay_params(program: HwProgram) -> OverlayParams:
     tile = 1
     pool_k = 1
     for layer in program.layers:
-        h, w, c = layer.in_shape
+        lw = layer_words(layer, simd, pe)
+        lb, splb = max(lb, lw.lb), max(splb, lw.splb)
+        pool_k = max(pool_k, lw.pool_window)
         if layer.kind == "conv":
-            lb = max(lb, (layer.dilation[0] * (layer.kernel[0] - 1) + 1 + layer.stride[0])
-                     * w * c // simd)
-            kkcf = layer.kernel[0] * layer.kernel[1] * c // simd
-            nf = layer.out_shape[2] // pe
-            tile = max(tile, nf)
+            tile = max(tile, lw.nf)
             if not streams_weights(layer):          # 1-pixel layers stream their weights
-                kkcf_max, need = max(kkcf_max, kkcf), max(need, kkcf * nf)
-            if layer.pool is not None:
-                plb = max(plb, (layer.pool.kernel[0] + layer.pool.stride[0])
-                          * layer.conv_out_hw[1] * layer.out_shape[2] // pe)
-                pool_k = max(pool_k, layer.pool.kernel[0] * layer.pool.kernel[1])
-        else:
-            splb = max(splb, (layer.pool.kernel[0] + layer.pool.stride[0]) * w * c // simd)
-            pool_k = max(pool_k, layer.pool.kernel[0] * layer.pool.kernel[1])
+                kkcf_max, need = max(kkcf_max, lw.kkcf), max(need, lw.kkcf * lw.nf)
+            plb = max(plb, lw.plb_fold * lw.nf)
     wbuf = max(kkcf_max, min(need, 8192))
     sum_bits = act + 1 + math.ceil(math.log2(pool_k))
     p = OverlayParams(simd=simd, pe=pe, act_bits=act, w_bits=wb, acc_bits=acc, lb_words=lb,
