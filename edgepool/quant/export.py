@@ -29,37 +29,34 @@ def _export_kwargs() -> dict:
                 input_names=[INPUT_NAME], output_names=[OUTPUT_NAME])
 
 
+def _export(exporter, model: nn.Module, path: str | Path, input_shape: tuple[int, ...]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exporter(model, input_t=torch.zeros(tuple(input_shape), dtype=torch.float32),
+                 export_path=str(path), **_export_kwargs())
+    return path
+
+
 def export_qonnx(model: nn.Module, path: str | Path, input_shape: tuple[int, ...]) -> Path:
     """Write ``model`` as QONNX (``Quant`` nodes, domain ``qonnx.custom_op.general``) to ``path``.
 
     ``input_shape`` is the full NCHW shape including the batch (e.g. ``(1, 1, 8, 8)``).
     The model is put in eval mode.
     """
-    from brevitas.export import export_qonnx as _export
+    from brevitas.export import export_qonnx as exporter
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _export(model, input_t=torch.zeros(tuple(input_shape), dtype=torch.float32),
-                export_path=str(path), **_export_kwargs())
-    return path
+    return _export(exporter, model, path, input_shape)
 
 
 def export_qcdq(model: nn.Module, path: str | Path, input_shape: tuple[int, ...]) -> Path:
     """Write ``model`` as standard ONNX with QuantizeLinear / Clip / DequantizeLinear (QCDQ),
     runnable by onnxruntime. ``input_shape`` includes the batch."""
-    from brevitas.export import export_onnx_qcdq as _export
+    from brevitas.export import export_onnx_qcdq as exporter
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _export(model, input_t=torch.zeros(tuple(input_shape), dtype=torch.float32),
-                export_path=str(path), **_export_kwargs())
-    return path
+    return _export(exporter, model, path, input_shape)
 
 
 def brevitas_quant_outputs(model: nn.Module, x: np.ndarray | torch.Tensor,
