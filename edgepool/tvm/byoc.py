@@ -440,6 +440,18 @@ class _Emitter:
             f".count_include_pad = 0, .algo = EP_ALGO_AUTO}};\n")
         return f"&ep_pp{i}"
 
+    def weights(self, i: int, p: dict) -> tuple[str, str]:
+        """Declare layer ``i``'s weight (and bias, at the kernel's accumulator type) arrays;
+        returns their C names (``"NULL"`` for an absent bias)."""
+        t = p["arith"]
+        wname, bname = f"ep_w{i}", f"ep_b{i}"
+        self.decls.append(_c_array(wname, p["w"], C_TYPE[t]))
+        if p["bias"] is None:
+            return wname, "NULL"
+        acc = KERNEL_ACC[t]
+        self.decls.append(_c_array(bname, p["bias"].astype(acc), C_TYPE[acc]))
+        return wname, bname
+
     def layer(self, lay: Layer, x: str, out: str) -> list[str]:
         """Statements computing ``out`` from ``x`` (C expressions of data pointers)."""
         i = self.fresh()
@@ -449,11 +461,7 @@ class _Emitter:
         if k.startswith("conv"):
             p = lay.p
             t = p["arith"]
-            wname, bname = f"ep_w{i}", f"ep_b{i}"
-            self.decls.append(_c_array(wname, p["w"], C_TYPE[t]))
-            acc = KERNEL_ACC[t]
-            if p["bias"] is not None:
-                self.decls.append(_c_array(bname, p["bias"].astype(acc), C_TYPE[acc]))
+            wname, b = self.weights(i, p)
             h, wd, pads = p["h"], p["w_"], (p["pt"], p["pl"], p["pb"], p["pr"])
             if p["offset"]:                              # explicit -128 padding, shifted input
                 hp, wp = h + pads[0] + pads[2], wd + pads[1] + pads[3]
@@ -477,7 +485,6 @@ class _Emitter:
                 f"    ep_pk{i} = malloc(ep_conv_packed_bytes(&ep_cp{i}, {et}) + 16);\n"
                 f"    if (!ep_pk{i} || ep_conv_pack(&ep_cp{i}, {et}, {wname}, ep_pk{i})) "
                 f"return -1;\n")
-            b = bname if p["bias"] is not None else "NULL"
             rq = self.rq_struct(i, p["rq"]) if "rq" in p else "NULL"
             if k == "conv_requant_maxpool":
                 oh, ow = _conv_out(h, wd, p, pads)
@@ -493,11 +500,7 @@ class _Emitter:
         if k.startswith("dense"):
             p = lay.p
             t = p["arith"]
-            wname, bname = f"ep_w{i}", f"ep_b{i}"
-            self.decls.append(_c_array(wname, p["w"], C_TYPE[t]))
-            acc = KERNEL_ACC[t]
-            if p["bias"] is not None:
-                self.decls.append(_c_array(bname, p["bias"].astype(acc), C_TYPE[acc]))
+            wname, b = self.weights(i, p)
             if p["offset"]:
                 xs = self.buffer((p["n"],), "int8")
                 code.append(f"ep_offset_pad({x}, 1, {p['n']}, 1, 0, 0, 0, 0, {xs});")
@@ -506,7 +509,6 @@ class _Emitter:
                 xw = self.buffer((p["n"],), "int16")
                 code.append(f"ep_widen_{lay.in_dtype}({x}, {p['n']}, {xw});")
                 x = xw
-            b = bname if p["bias"] is not None else "NULL"
             rq = self.rq_struct(i, p["rq"]) if "rq" in p else "NULL"
             code.append(f"EP_CHECK(ep_fc({p['n']}, {p['m']}, {EP_DTYPE[t]}, {x}, {wname}, {b}, "
                         f"{rq}, {out}), {i});")
