@@ -78,10 +78,12 @@ class ReferenceExecutor:
                                          self.host) for img in codes])
 
 
-def get_executor(build_dir: Path, backend: str) -> Executor:
+def get_executor(build_dir: Path, backend: str, manifest: dict | None = None) -> Executor:
+    """The ``backend`` executor bound to ``build_dir`` (its manifest read unless given)."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}", f"backends: {', '.join(BACKENDS)}")
-    manifest = load_manifest(build_dir)
+    if manifest is None:
+        manifest = load_manifest(build_dir)
     if manifest["target"]["kind"] == "cpu" and backend not in ("neon", "reference"):
         raise ConfigError(f"backend {backend!r} needs an FPGA build; {build_dir} was built for "
                           f"{manifest['target']['name']}", "use --backend neon or reference")
@@ -125,10 +127,16 @@ def host_outputs(manifest: dict, codes: np.ndarray) -> dict[str, np.ndarray]:
 def run_build(build_dir: Path, inputs, backend: str = "reference") -> dict[str, np.ndarray]:
     """Run a build directory on float inputs (array or dict) with ``backend``; returns the
     graph outputs by name, as the model computes them."""
-    ex = get_executor(Path(build_dir), backend)
+    build_dir = Path(build_dir)
     manifest = load_manifest(build_dir)
     if manifest["target"]["kind"] == "cpu":
-        return ex.run(inputs)  # type: ignore[attr-defined]
+        if backend == "reference":   # a CPU build has no accelerator program: the golden IR
+            from ..ir import serialize
+
+            return serialize.load(build_dir / "checkpoints" / "canonical.onnx").run(
+                inputs, as_dict=True)
+        return get_executor(build_dir, backend, manifest).run(inputs)  # type: ignore[attr-defined]
+    ex = get_executor(build_dir, backend, manifest)
     codes = host_inputs(manifest, inputs)
     return host_outputs(manifest, ex.run_codes(codes))
 

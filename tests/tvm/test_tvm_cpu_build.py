@@ -132,3 +132,11 @@ def test_runner_timing_and_rss(digits_a53):
     assert stats["us_per_image"] > 0 and stats["max_rss_kb"] > 0
     want = edgepool.load(MODELS / "lenet-digits" / "lenet-digits.onnx").run(x)
     assert np.array_equal(np.frombuffer(raw, np.float32).reshape(3, 10), want)
+
+
+def test_reference_backend_on_cpu_build(digits_a53):
+    """``--backend reference`` on a CPU build runs the build's IR checkpoint (golden model)."""
+    x = np.load(MODELS / "lenet-digits" / "test.npz")["x"][:9]
+    out = run_build(digits_a53[0], x, "reference")
+    assert np.array_equal(next(iter(out.values())), edgepool.load(
+        MODELS / "lenet-digits" / "lenet-digits.onnx").run(x))
