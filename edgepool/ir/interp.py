@@ -90,7 +90,7 @@ def run_codes(g: Graph, x) -> list[tuple[np.ndarray, object]]:
     env = run(g, x, keep_all=True)
     res = []
     for o in g.outputs:
-        p = next((n for n in g.nodes if o in n.outputs), None)
+        p = g.producer(o)
         src = p.inputs[0] if p is not None and p.op == "Dequant" else o
         res.append((env[src], g.values[src].type))
     return res
