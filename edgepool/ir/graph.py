@@ -154,8 +154,9 @@ class GraphBuilder:
         self._counter = 0
 
     def fresh(self, base: str) -> str:
+        """``base``, or ``base_<k>`` if a value of that name exists."""
         name = base
-        while name in self.values or any(n.name == name for n in self.nodes[-1:]):
+        while name in self.values:
             self._counter += 1
             name = f"{base}_{self._counter}"
         return name
