@@ -15,11 +15,12 @@ from .errors import EdgepoolError  # noqa: E402
 
 def load(model, name: str | None = None):
     """Import an ONNX / QONNX / QCDQ model (path or ``onnx.ModelProto``) into a verified IR
-    :class:`~edgepool.ir.graph.Graph`, canonicalized. ``g.run(x)`` runs the golden interpreter."""
-    from .frontend import import_onnx
-    from .passes.pipelines import run_phase
+    :class:`~edgepool.ir.graph.Graph`, canonicalized. ``g.run(x)`` runs the golden interpreter.
 
-    return run_phase("canonicalize", import_onnx(model, name))
+    (The package root stays light: the importer is loaded on first use.)"""
+    from .passes.pipelines import load as _load
+
+    return _load(model, name)
 
 
 __all__ = ["load", "EdgepoolError", "__version__"]

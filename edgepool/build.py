@@ -21,8 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .accel.lower import lower_to_hw
+from .accel.program import HostSplit, program_from_json, program_to_json
 from .config import BuildConfig
+from .dse.explore import config_from_dict
 from .errors import ConfigError, EdgepoolError, ManifestError
+from .ir import serialize
+from .passes.pipelines import load
+from .report import write_report
 from .targets import Board, Cpu, get_target
 
 STAGES: dict[str, tuple[str, ...]] = {
@@ -34,7 +40,7 @@ STAGES: dict[str, tuple[str, ...]] = {
 STAGE_IMPL: dict[str, str] = {
     "import": "edgepool.build:stage_import",
     "lower": "edgepool.build:stage_lower",
-    "dse": "edgepool.dse.explore:stage_dse",
+    "dse": "edgepool.dse.run:stage_dse",
     "hls": "edgepool.codegen.hls:stage_hls",
     "rtl": "edgepool.codegen.rtl:stage_rtl",
     "vendor": "edgepool.codegen.vendor:stage_vendor",
@@ -107,8 +113,6 @@ class BuildResult:
 # --------------------------------------------------------------------------- stages (core)
 def stage_import(ctx: BuildContext) -> None:
     """Import + canonicalize; checkpoint the IR (opens in Netron)."""
-    from . import load
-    from .ir import serialize
 
     ctx.graph = load(ctx.model_path)
     serialize.save(ctx.graph, ctx.path("checkpoints", "canonical.onnx"))
@@ -125,17 +129,12 @@ def stage_import(ctx: BuildContext) -> None:
 
 def stage_lower(ctx: BuildContext) -> None:
     """Lower to the accelerator program; weights to program.bin, layers to program.json."""
-    from .codegen.program import program_to_json
-    from .passes.lower_hw import lower_to_hw
 
     ctx.program, ctx.host = lower_to_hw(ctx.graph)
     desc, blob = program_to_json(ctx.program)
     ctx.path("program.json").write_text(json.dumps(desc, indent=1) + "\n")
     ctx.path("program.bin").write_bytes(blob)
-    h = ctx.host
-    ctx.manifest["host"] = {"input": h.input_name, "input_type": str(h.input_type),
-                            "output": h.output_name, "output_type": str(h.output_type),
-                            "dequantize": h.dequantize, "output_shape": list(h.output_shape)}
+    ctx.manifest["host"] = ctx.host.to_dict()
     ctx.manifest["program"] = {"file": "program.json", "weights": "program.bin",
                                "layers": len(ctx.program.layers),
                                "macs": sum(layer.macs for layer in ctx.program.layers)}
@@ -143,7 +142,6 @@ def stage_lower(ctx: BuildContext) -> None:
 
 def stage_report(ctx: BuildContext) -> None:
     """report.md: what was built, estimates, how to continue."""
-    from .report import write_report
 
     write_report(ctx)
 
@@ -151,10 +149,6 @@ def stage_report(ctx: BuildContext) -> None:
 # --------------------------------------------------------------------------- restore for --from
 def restore(ctx: BuildContext, upto: str) -> None:
     """Reload the state the stages before ``upto`` produced, from the build directory."""
-    from .codegen.program import program_from_json
-    from .ir import serialize
-    from .ir.qtype import QType
-    from .passes.lower_hw import HostSplit
 
     mpath = ctx.out / MANIFEST
     try:
@@ -168,12 +162,8 @@ def restore(ctx: BuildContext, upto: str) -> None:
     if (ctx.out / "program.json").exists():
         ctx.program = program_from_json(json.loads((ctx.out / "program.json").read_text()),
                                         (ctx.out / "program.bin").read_bytes())
-        h = ctx.manifest["host"]
-        ctx.host = HostSplit(h["input"], QType.parse(h["input_type"]), h["output"],
-                             QType.parse(h["output_type"]), h["dequantize"],
-                             tuple(h["output_shape"]))
+        ctx.host = HostSplit.from_dict(ctx.manifest["host"])
     if "config" in ctx.manifest and ctx.manifest["config"].get("hls"):
-        from .dse.explore import config_from_dict
 
         ctx.hls_config = config_from_dict(ctx.manifest["config"]["hls"])
 
@@ -261,26 +251,8 @@ def check_target(graph, target: str) -> str:
     """One line for ``edgepool inspect --target``: can this graph be lowered there?"""
     tgt = get_target(target)
     if tgt.kind == "fpga":
-        from .passes.lower_hw import lower_to_hw
 
         program, _ = lower_to_hw(graph)
         return (f"target {target}: all {len(program.layers)} accelerator layers lowerable "
                 f"({sum(layer.macs for layer in program.layers):,} MACs on the fabric)")
     return f"target {target}: CPU build through TVM + NEON kernels"
-
-
-def load_manifest(build_dir: Path | str) -> dict[str, Any]:
-    """Read a build directory's manifest.json with typed errors."""
-    p = Path(build_dir) / MANIFEST
-    if not p.exists():
-        raise ManifestError(f"{str(build_dir)!r} is not a build directory (no {MANIFEST})",
-                            "create one with `edgepool build MODEL --target T -o DIR`")
-    try:
-        m = json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise ManifestError(f"{p} is corrupt: {e}", "rebuild the directory") from None
-    for key in ("target", "stages", "format"):
-        if key not in m:
-            raise ManifestError(f"{p} lacks {key!r}: not written by this edgepool version",
-                                "rebuild the directory")
-    return m

@@ -15,7 +15,14 @@ from pathlib import Path
 import click
 import numpy as np
 
+from .build import build as do_build
+from .build import check_target
+from .config import BuildConfig
+from .dse.run import explore_cli
 from .errors import EdgepoolError, InputError
+from .ir.ops import OPS
+from .passes.pipelines import load
+from .runtime.executors import run_build, simulate_build
 
 _DEBUG = {"on": False}
 
@@ -139,8 +146,6 @@ def inspect(model: Path, target: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from . import load
-    from .ir.ops import OPS
 
     g = load(model)
     t = Table(title=f"{g.name}  ({model})", show_lines=False)
@@ -175,7 +180,6 @@ def inspect(model: Path, target: str | None) -> None:
     con.print("support check: [green]all nodes supported[/] "
               f"({'fixed point' if quantized else 'float'} graph)")
     if target:
-        from .build import check_target
 
         con.print(check_target(g, target))
 
@@ -195,7 +199,6 @@ def run(model_or_build: Path, input_path: Path, output_path: Path | None, backen
     """Run a model (.onnx) or a build directory on inputs."""
     inputs = read_inputs(input_path)
     if model_or_build.is_dir():
-        from .runtime.executors import run_build
 
         outputs = run_build(model_or_build, inputs, backend)
     else:
@@ -203,7 +206,6 @@ def run(model_or_build: Path, input_path: Path, output_path: Path | None, backen
             raise InputError(f"backend {backend!r} runs a build directory, not a model file",
                              f"first: edgepool build {model_or_build} --target <t> -o OUT; then "
                              f"edgepool run OUT --backend {backend} ...")
-        from . import load
 
         g = load(model_or_build)
         outputs = g.run(inputs, as_dict=True)
@@ -240,8 +242,6 @@ def build(model: Path, target: str, out_dir: Path, bits: int | None, from_stage:
           to_stage: str | None, force: bool, style: str, clock_mhz: float | None, margin: float,
           jobs: int) -> None:
     """Compile MODEL for TARGET into a complete build directory."""
-    from .build import build as do_build
-    from .config import BuildConfig
 
     cfg = BuildConfig(target=target, style=style, clock_mhz=clock_mhz, margin=margin, jobs=jobs)
     if from_stage and cfg == BuildConfig(target=target):
@@ -261,7 +261,6 @@ def build(model: Path, target: str, out_dir: Path, bits: int | None, from_stage:
 @handle_errors
 def dse(model: Path, target: str, out_dir: Path | None, jobs: int) -> None:
     """Design-space exploration of the HLS accelerator for MODEL on a board."""
-    from .dse.explore import explore_cli
 
     explore_cli(model, target, out_dir, jobs)
 
@@ -273,7 +272,6 @@ def dse(model: Path, target: str, out_dir: Path | None, jobs: int) -> None:
 @handle_errors
 def sim(build_dir: Path, images: int, simulator: str) -> None:
     """RTL simulation (cocotb) of a build directory's datapath against the golden model."""
-    from .runtime.executors import simulate_build
 
     click.echo(simulate_build(build_dir, images, simulator))
 

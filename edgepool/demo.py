@@ -14,6 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from edgepool.build import build
+from edgepool.ir.interp import run_codes
+from edgepool.runtime.executors import run_build
+
+from .errors import EdgepoolError
 from .toolchain import REPO_ROOT
 
 DEFAULT_MODEL = "lenet-digits"
@@ -27,9 +32,6 @@ def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
     from rich.table import Table
 
     import edgepool
-    from edgepool.build import build
-    from edgepool.ir.interp import run_codes
-    from edgepool.runtime.executors import run_build
 
     con = Console()
     out_root = Path(out_root)
@@ -108,7 +110,6 @@ def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
     con.print(tab)
     bad = [r for r in rows if "MISMATCH" in r[2]]
     if bad:
-        from .errors import EdgepoolError
 
         raise EdgepoolError(f"{len(bad)} verification(s) failed: "
                             + "; ".join(r[0] for r in bad))

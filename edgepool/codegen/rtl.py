@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""RTL generation: an :class:`~edgepool.codegen.program.HwProgram` → a SystemVerilog top that
+"""RTL generation: an :class:`~edgepool.accel.program.HwProgram` → a SystemVerilog top that
 chains the hand-written streaming blocks of ``sim/rtl`` plus the weight / bias ``.hex`` files.
 
 What the RTL supports (anything else raises :class:`~edgepool.errors.UnsupportedOpError`, all
@@ -12,7 +12,7 @@ problems listed at once):
 * ``pool`` layers and fused pools: max or avg, any kernel / stride, padding smaller than the
   kernel, ``ceil_mode``, ``count_include_pad``, dilation 1.
 * Activations: 1..32-bit signed or unsigned integers; the external streams carry one element
-  per beat in the 8/16/32/64-bit container of :mod:`edgepool.runtime.axis`. The program's
+  per beat in the 8/16/32/64-bit container of :mod:`edgepool.accel.axis`. The program's
   output may be up to 64 bits wide (the final accumulator of 16-bit models, 64-bit words).
 
 Parallelism per layer is a :class:`LayerFolding`: ``pe`` output channels and ``simd`` input
@@ -37,11 +37,12 @@ from typing import Any
 
 import numpy as np
 
+from ..accel.axis import container_bits
+from ..accel.folding import LayerFolding, divisors, rtl_default_folding
+from ..accel.program import HwLayer, HwProgram, PoolSpec
 from ..errors import UnsupportedOpError
 from ..ir.qtype import QType
-from ..runtime.axis import container_bits
 from ..toolchain import REPO_ROOT
-from .program import HwLayer, HwProgram, PoolSpec
 
 TOP_NAME = "ep_top"
 RTL_DIR = REPO_ROOT / "sim" / "rtl"
@@ -49,15 +50,6 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "rtl"
 #: hand-written modules, in dependency order
 LIBRARY = ("ep_ram_sdp.sv", "ep_rom.sv", "ep_ser.sv", "ep_swg.sv", "ep_requant.sv",
            "ep_mvau.sv", "ep_pool.sv", "ep_conv_layer.sv", "ep_pool_layer.sv")
-
-
-@dataclass(frozen=True)
-class LayerFolding:
-    """Parallelism of one layer: MAC array ``pe`` x ``simd``, pool unit ``pool_simd`` lanes."""
-
-    pe: int = 1
-    simd: int = 1
-    pool_simd: int = 1
 
 
 @dataclass
@@ -147,19 +139,6 @@ def _sv64(v: int) -> str:
     return f"64'sh{v & (2**64 - 1):016x}" if v < 0 else f"64'sd{v}"
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def default_folding(layer: HwLayer) -> LayerFolding:
-    """Largest ``pe`` ≤ 4 dividing OC, largest ``simd`` ≤ 4 dividing C, pool lanes 1."""
-    c = layer.in_shape[2]
-    oc = layer.out_shape[2] if layer.kind == "conv" else c
-    pe = max(d for d in _divisors(oc) if d <= 4)
-    simd = max(d for d in _divisors(c) if d <= 4)
-    return LayerFolding(pe if layer.kind == "conv" else 1, simd if layer.kind == "conv" else 1, 1)
-
-
 def _check_type(t: QType, what: str, problems: list[str], max_bits: int = 32) -> None:
     if t.is_float or not 1 <= t.bits <= max_bits:
         problems.append(f"{what}: type {t} (the RTL streams 1..{max_bits}-bit integers here)")
@@ -201,7 +180,7 @@ def check_supported(program: HwProgram, folding: Mapping[str, LayerFolding] | No
     prev: HwLayer | None = None
     for i, layer in enumerate(program.layers):
         what = f"layer {i} ({_label(layer.name)})"
-        fold = folding.get(layer.name, default_folding(layer))
+        fold = folding.get(layer.name, rtl_default_folding(layer))
         _check_type(layer.in_type, what + " input", problems)
         # the program's output (a final accumulator) may use 64-bit words
         last = i == len(program.layers) - 1
@@ -326,7 +305,7 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
 
     for i, layer in enumerate(program.layers):
         ident = sanitize(layer.name, i)
-        fold = folding.get(layer.name, default_folding(layer))
+        fold = folding.get(layer.name, rtl_default_folding(layer))
         src = streams[-1]["name"]
         first_src = src
         h, w, c = layer.in_shape
@@ -411,13 +390,14 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
 # --------------------------------------------------------------------------- build stage
 def _largest_divisor(n: int, cap: int) -> int:
     """Largest divisor of ``n`` that is at most ``max(cap, 1)``."""
-    return max(d for d in _divisors(n) if d <= max(1, cap))
+    return max(d for d in divisors(n) if d <= max(1, cap))
 
 
 def folding_from_config(program: HwProgram, cfg: Any | None
                         ) -> tuple[dict[str, LayerFolding], list[str]]:
-    """Per-layer RTL folding from an :class:`edgepool.dse.cost.HlsConfig` (``None``: the
-    :func:`default_folding`), and notes on every value that had to be changed.
+    """Per-layer RTL folding from an :class:`edgepool.accel.config.HlsConfig` (``None``: the
+    :func:`~edgepool.accel.folding.rtl_default_folding`), and notes on every value that had to
+    be changed.
 
     Dataflow configs give PE / SIMD per layer (or one value for all); an overlay config's single
     PE / SIMD is applied to every layer (the RTL is a dataflow chain). Each value is clamped to the
@@ -430,7 +410,7 @@ def folding_from_config(program: HwProgram, cfg: Any | None
     for i, layer in enumerate(program.layers):
         c = layer.in_shape[2]
         if cfg is None:
-            f = default_folding(layer)
+            f = rtl_default_folding(layer)
             folds[layer.name] = f
             continue
         pe_req, simd_req = int(cfg.pe_of(i)), int(cfg.simd_of(i))

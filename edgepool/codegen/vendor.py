@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..accel.regmap import OVERLAY_BUNDLES
 from ..errors import ConfigError, ToolchainError
 from ..toolchain import which
 from .hls import design_meta
@@ -44,7 +45,6 @@ def _hex(v: int) -> str:
 
 def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Any) -> dict[str, Any]:
     """Template context of ``bd.tcl`` (every string checked by :func:`check_safe`)."""
-    from ..runtime.regmap import OVERLAY_BUNDLES
 
     if board.ps_ip not in PS_NAMES:
         raise ConfigError(f"board {board.name}: unknown PS IP {board.ps_ip!r}",

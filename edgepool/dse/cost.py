@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
-from ..codegen.hls_descriptor import (
+from ..accel.axis import container_bits
+from ..accel.config import HlsConfig, OverlayParams
+from ..accel.descriptor import (
     DESC_WORDS,
-    OverlayParams,
     check_layer,
     choose_tile_nf,
     output_bits,
     streams_weights,
 )
-from ..codegen.program import HwLayer, HwProgram, PoolSpec
-from ..runtime.axis import container_bits
+from ..accel.folding import rtl_default_folding
+from ..accel.program import HwLayer, HwProgram, PoolSpec
 
 # --------------------------------------------------------------------------- loop structure
 
@@ -119,57 +119,6 @@ def global_pool_iterations(h: int, w: int, c: int, lanes: int) -> dict[str, int]
 
 
 # --------------------------------------------------------------------------- hardware config
-
-
-@dataclass(frozen=True)
-class HlsConfig:
-    """A hardware configuration of the HLS library.
-
-    ``pe`` / ``simd`` are one value (overlay, or every dataflow layer) or one per layer
-    (dataflow). ``act_bits`` is the activation container of the overlay's DDR buffers; the
-    dataflow engines use each layer's own types. ``depth`` is the pipeline depth charged per
-    invocation of a pipelined loop (calibrate against Vitis' schedule report).
-    ``ddr_port_gbps`` caps every overlay DMA transfer at the sustained bandwidth of one HP port
-    (GB/s; e.g. the board's ``memory.ddr_gbps / hp_ports``): a transfer of ``B`` bytes then takes
-    at least ``B / (ddr_port_gbps / clock)`` cycles. 0 keeps the port-width bound alone.
-    """
-
-    style: Literal["dataflow", "overlay"] = "dataflow"
-    act_bits: int = 8
-    act_frac: int = 6
-    w_bits: int = 8
-    w_frac: int = 7
-    pe: int | tuple[int, ...] = 1
-    simd: int | tuple[int, ...] = 1
-    dma_bits: int = 64
-    clock_mhz: float = 200.0
-    acc_bits: int = 32
-    lb_words: int = 8192
-    wbuf_words: int = 4096
-    max_tile_nf: int = 8
-    plb_words: int = 4096
-    splb_words: int = 4096
-    sum_bits: int = 16
-    int8_dsp_packing: bool = True
-    depth: int = 10
-    ddr_port_gbps: float = 0.0   # sustained DDR bandwidth of one m_axi port (0 = port-width bound)
-    out_bits: int = 0            # overlay: final raw-accumulator output container (0 = act_bits)
-
-    def pe_of(self, i: int) -> int:
-        """PE of layer ``i`` (the one PE of the overlay)."""
-        return self.pe if isinstance(self.pe, int) else self.pe[i]
-
-    def simd_of(self, i: int) -> int:
-        """SIMD of layer ``i`` (the one SIMD of the overlay)."""
-        return self.simd if isinstance(self.simd, int) else self.simd[i]
-
-    def overlay_params(self) -> OverlayParams:
-        """The overlay capacities (for :mod:`edgepool.codegen.hls_descriptor`)."""
-        if not (isinstance(self.pe, int) and isinstance(self.simd, int)):
-            raise ValueError("the overlay has one PE and one SIMD")
-        return OverlayParams(self.simd, self.pe, self.act_bits, self.w_bits, self.acc_bits,
-                             self.lb_words, self.wbuf_words, self.max_tile_nf, self.plb_words,
-                             self.splb_words, self.sum_bits, self.out_bits)
 
 
 @dataclass(frozen=True)
@@ -574,17 +523,16 @@ def _rtl_window_block(avail: list[int], *, h: int, w: int, c: int, lanes: int, k
 def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> RtlCost:
     """Cycles of ``program`` on the generated RTL chain (``edgepool.codegen.rtl``) with
     ``folding`` (layer name -> object with ``pe``, ``simd``, ``pool_simd``; missing layers use
-    ``edgepool.codegen.rtl.default_folding``), its input fed one element per cycle and its
+    ``edgepool.accel.folding.rtl_default_folding``), its input fed one element per cycle and its
     output never stalled. Per layer: frame-0 latency from its first input to its last output
     inside the chain (so a layer is paced by its producer, as in the hardware) and the
     steady-state interval of its slowest block (frames overlap in the line buffers)."""
-    from ..codegen.rtl import default_folding
 
     folding = folding or {}
     t = list(range(int(math.prod(program.in_shape))))
     layers = []
     for layer in program.layers:
-        f = folding.get(layer.name) or default_folding(layer)
+        f = folding.get(layer.name) or rtl_default_folding(layer)
         h, w, c = layer.in_shape
         blocks = []
         first_in = None

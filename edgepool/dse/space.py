@@ -8,7 +8,7 @@
   3 input channels for the overlay;
 * :func:`overlay_configs` enumerates overlay PE x SIMD, DMA width, tile size (buffer sizes are
   derived from the program) and clocks;
-* :func:`dataflow_folding` is the FINN-style folding of the dataflow style: start fully folded
+* :func:`folding_trajectory` is the FINN-style folding of the dataflow style: start fully folded
   (PE = SIMD = 1), repeatedly raise the parallelism of the bottleneck layer while the design
   still fits the device; every step is a candidate.
 """
@@ -19,11 +19,13 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from ..codegen.hls_descriptor import layer_words, streams_weights
-from ..codegen.program import HwLayer, HwProgram
-from ..runtime.axis import container_bits
+from ..accel.axis import container_bits
+from ..accel.config import HlsConfig
+from ..accel.descriptor import layer_words, streams_weights
+from ..accel.folding import divisors, folding_problems
+from ..accel.program import HwLayer, HwProgram
 from ..targets import Board
-from .cost import Device, HlsConfig, dataflow_layer_cost
+from .cost import Device, dataflow_layer_cost
 
 CLOCKS_MHZ = (100, 150, 200, 250, 300)
 
@@ -238,45 +240,18 @@ def overlay_configs(program: HwProgram, board: Board, space: DseSpace,
 
 
 # --------------------------------------------------------------------------- dataflow folding
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def _lanes_ok(a: int, b: int) -> bool:
-    """``repack`` converts between lane counts when one divides the other."""
-    return a % b == 0 or b % a == 0
-
-
-def dataflow_valid(program: HwProgram, pe: tuple[int, ...], simd: tuple[int, ...]) -> list[str]:
-    """Problems that keep the dataflow top of ``program`` from compiling with this folding
-    (``SIMD | IN_C``, ``PE | OC``, repack lane counts dividing each other); empty if none."""
-    problems = []
-    prev_lanes: int | None = None
-    for i, layer in enumerate(program.layers):
-        c = layer.in_shape[2]
-        if c % simd[i]:
-            problems.append(f"{layer.name}: SIMD {simd[i]} does not divide {c} input channels")
-        if layer.kind == "conv" and layer.out_shape[2] % pe[i]:
-            problems.append(f"{layer.name}: PE {pe[i]} does not divide "
-                            f"{layer.out_shape[2]} output channels")
-        if prev_lanes is not None and not _lanes_ok(prev_lanes, simd[i]):
-            problems.append(f"{layer.name}: cannot repack {prev_lanes} lanes to SIMD {simd[i]}")
-        prev_lanes = pe[i] if layer.kind == "conv" else simd[i]
-    return problems
-
-
 def _options(layer: HwLayer) -> list[tuple[int, int]]:
     """(PE, SIMD) pairs of a layer ordered by parallelism, SIMD raised first (as FINN)."""
     c = layer.in_shape[2]
     if layer.kind == "conv":
-        pairs = [(p, s) for p in _divisors(layer.out_shape[2]) for s in _divisors(c)]
+        pairs = [(p, s) for p in divisors(layer.out_shape[2]) for s in divisors(c)]
     else:
-        pairs = [(s, s) for s in _divisors(c)]
+        pairs = [(s, s) for s in divisors(c)]
     return sorted(pairs, key=lambda ps: (ps[0] * ps[1] if layer.kind == "conv" else ps[1],
                                          -ps[1], ps[0]))
 
 
-def dataflow_folding(program: HwProgram, device: Device, base: HlsConfig,
+def folding_trajectory(program: HwProgram, device: Device, base: HlsConfig,
                      max_steps: int = 400) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     """The folding trajectory ``[(pe per layer, simd per layer), ...]``: from all ones, each
     step raises the bottleneck layer (most cycles; the earliest on ties) to its next valid
@@ -307,7 +282,7 @@ def dataflow_folding(program: HwProgram, device: Device, base: HlsConfig,
                 continue
             trial_pe, trial_simd = list(pe), list(simd)
             trial_pe[worst], trial_simd[worst] = p, s
-            if dataflow_valid(program, tuple(trial_pe), tuple(trial_simd)):
+            if folding_problems(program, tuple(trial_pe), tuple(trial_simd)):
                 continue
             pe, simd = trial_pe, trial_simd
             moved = True
@@ -329,7 +304,7 @@ def dataflow_configs(program: HwProgram, board: Board, space: DseSpace,
                      w_frac=max((t.frac for t in wt), default=0),
                      acc_bits=max(layer.acc_bits for layer in program.layers))
     out = []
-    for pe, simd in dataflow_folding(program, device, base, space.max_fold_steps):
+    for pe, simd in folding_trajectory(program, device, base, space.max_fold_steps):
         for clk in board_clocks(board, space):
             cfg = replace(base, pe=pe, simd=simd, clock_mhz=float(clk))
             out.append((cfg, program, ()))

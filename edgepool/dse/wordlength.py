@@ -9,7 +9,7 @@ A model's types are fixed by quantization-aware training. This study measures
   requantized layer output) moved to ``b`` bits keeping its integer range (the MSB stays, the
   LSB moves: ``frac' = frac - (bits - b)``); weights stay as trained; biases are re-aligned to the
   new accumulator fraction (rounded half to even). These run on the program's golden model
-  (:func:`edgepool.passes.lower_hw.run_lowered`, equal to the interpreter for the unchanged
+  (:func:`edgepool.accel.lower.run_lowered`, equal to the interpreter for the unchanged
   program) and are *not trained*: indicative only, marked as such in the table.
 
 For each row the design-space exploration is rerun on the modified program, so the latency and
@@ -23,10 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codegen.program import HwProgram
+from ..accel.lower import lower_to_hw, run_lowered
+from ..accel.program import HwProgram
 from ..ir import kernels as K
 from ..ir.qtype import QType
+from ..passes.pipelines import load
 from ..targets import Board
+from .explore import chosen_of, explore
 from .space import DseSpace, is_accumulator_output
 
 ACT_WIDTHS = (4, 6, 8, 10, 12, 16)
@@ -83,7 +86,6 @@ def requantize_activations(program: HwProgram, host, bits: int):
 
 def program_accuracy(program: HwProgram, host, x: np.ndarray, y: np.ndarray) -> float:
     """Top-1 accuracy of the program's golden model on ``(x, y)``."""
-    from ..passes.lower_hw import run_lowered
 
     out = run_lowered(program, host, x)
     return float((np.asarray(out).reshape(len(y), -1).argmax(1) == y).mean())
@@ -91,7 +93,6 @@ def program_accuracy(program: HwProgram, host, x: np.ndarray, y: np.ndarray) -> 
 
 def _dse_row(name: str, program: HwProgram, board: Board, space: DseSpace, act_bits: int,
              w_bits: int, trained: bool, acc: float, n: int) -> WordLengthRow:
-    from .explore import chosen_of, explore
 
     try:
         c = chosen_of(explore(program, board, space, jobs=1))
@@ -113,8 +114,6 @@ def word_length_study(program: HwProgram, host, test_set: Path, board: Board,
                       widths: tuple[int, ...] = ACT_WIDTHS) -> list[WordLengthRow]:
     """The rows of the study (see module docstring): the program as trained, its shipped
     siblings (other trained bit widths, interpreter accuracy), then the re-quantized variants."""
-    from .. import load
-    from ..passes.lower_hw import lower_to_hw
 
     space = space or DseSpace()
     data = np.load(test_set)

@@ -20,16 +20,16 @@ non-fixed-point quantizer is collected, and one :class:`UnsupportedOpError` list
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import ModelLoadError, QuantizationError, UnsupportedOpError
+from ..errors import QuantizationError, UnsupportedOpError
 from ..ir import kernels as K
 from ..ir.graph import Graph, GraphBuilder, Node, Value
+from ..ir.onnxfile import load_model
 from ..ir.ops import OPS
 from ..ir.qtype import FLOAT, MAX_QUANT_BITS, QType, frac_from_scale
 from ..ir.verify import verify
@@ -39,31 +39,6 @@ SUPPORTED_OPS = (
     "LpPool", "GlobalMaxPool", "GlobalAveragePool", "GlobalLpPool", "Gemm", "MatMul", "Relu",
     "Add", "Flatten", "Reshape", "BatchNormalization", "Identity", "Dropout", "Constant",
 )
-
-
-def load_model(model: str | os.PathLike | Any):
-    """Read an ONNX file (or take an ``onnx.ModelProto``); typed errors for unreadable input."""
-    import onnx
-    from google.protobuf.message import DecodeError
-
-    if isinstance(model, onnx.ModelProto):
-        return model
-    path = Path(model)
-    if not path.exists():
-        raise ModelLoadError(f"model file {str(path)!r} does not exist")
-    if path.is_dir():
-        raise ModelLoadError(f"{str(path)!r} is a directory, not an ONNX file",
-                             "pass the .onnx file (a build directory works with `edgepool run`)")
-    try:
-        proto = onnx.load(str(path), load_external_data=True)
-    except (DecodeError, ValueError, RuntimeError, OSError) as e:
-        raise ModelLoadError(f"{str(path)!r} is not a readable ONNX model ({type(e).__name__}: "
-                             f"{str(e)[:200]})",
-                             "is the file truncated or of another format? re-export it") from None
-    if not proto.graph.node and not proto.graph.output:
-        raise ModelLoadError(f"{str(path)!r} holds no ONNX graph",
-                             "is the file truncated or of another format? re-export it")
-    return proto
 
 
 # --------------------------------------------------------------------------- tracked tensors

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import VerifyError
 from .qtype import FLOAT, QType
 
 
@@ -196,8 +197,6 @@ def topo_sort(nodes: Iterable[Node], available: Iterable[str]) -> tuple[Node, ..
             else:
                 rest.append(n)
         if not progressed:
-            from ..errors import VerifyError
-
             names = ", ".join(n.name for n in rest[:5])
             raise VerifyError(f"graph has a cycle or a missing input near: {names}")
         pending = rest

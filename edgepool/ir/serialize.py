@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ModelLoadError
 from .graph import Graph, Node, Value
+from .onnxfile import load_model
 from .qtype import QType
 from .verify import verify
 
@@ -133,6 +134,5 @@ def from_onnx(model) -> Graph:
 
 def load(path: str | Path) -> Graph:
     """Read a checkpoint written by :func:`save`."""
-    from ..frontend.onnx_import import load_model
 
     return from_onnx(load_model(path))

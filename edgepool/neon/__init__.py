@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import toolchain
+from ..ir.kernels import pool_output_size
 from ..ir.qtype import QType
 
 NEON_DIR = toolchain.REPO_ROOT / "neon"
@@ -184,7 +185,6 @@ def _set_rq(d: np.ndarray, rq: Requant | None) -> None:
 
 def pool_out_size(size: int, k: int, s: int, pb: int, pe: int, d: int, ceil_mode: bool) -> int:
     """Same rule as :func:`edgepool.ir.kernels.pool_output_size`."""
-    from ..ir.kernels import pool_output_size
 
     return pool_output_size(size, k, s, pb, pe, d, ceil_mode)
 

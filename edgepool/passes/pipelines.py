@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..frontend import import_onnx
 from ..ir.graph import Graph
 from ..ir.verify import verify
 from . import canonicalize as C
@@ -29,6 +30,12 @@ PHASES: dict[str, tuple[Pass, ...]] = {
 }
 
 TRACE: list[str] = []
+
+
+def load(model, name: str | None = None) -> Graph:
+    """Import an ONNX / QONNX / QCDQ model (path or ``onnx.ModelProto``) into a verified IR
+    :class:`~edgepool.ir.graph.Graph`, canonicalized. ``g.run(x)`` runs the golden interpreter."""
+    return run_phase("canonicalize", import_onnx(model, name))
 
 
 def run_phase(phase: str, g: Graph) -> Graph:

@@ -16,16 +16,19 @@ on the simulated device off-board, edgepool.runtime.pynq_driver).
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from ..build import load_manifest
-from ..errors import ConfigError, InputError, ManifestError
+from ..accel.lower import unstream_output
+from ..accel.manifest import load_manifest, load_program
+from ..accel.program import run_reference
+from ..errors import ConfigError, InputError
 from ..ir import kernels as K
+from ..ir import serialize
 from ..ir.qtype import QType
+from .rtlsim import simulate_build_dir
 
 BACKENDS = {
     "reference": "edgepool.runtime.executors:ReferenceExecutor",
@@ -45,34 +48,13 @@ class Executor(Protocol):
         """(N, C, H, W) input codes → output codes (N, ...) in the graph's output layout."""
 
 
-def load_program(build_dir: Path):
-    """The accelerator program and host split stored in a build directory."""
-    from ..codegen.program import program_from_json
-    from ..passes.lower_hw import HostSplit
-
-    build_dir = Path(build_dir)
-    m = load_manifest(build_dir)
-    try:
-        desc = json.loads((build_dir / "program.json").read_text())
-        blob = (build_dir / "program.bin").read_bytes()
-    except (OSError, json.JSONDecodeError) as e:
-        raise ManifestError(f"{build_dir}: program.json/program.bin missing or corrupt ({e})",
-                            "rebuild the directory") from None
-    h = m["host"]
-    host = HostSplit(h["input"], QType.parse(h["input_type"]), h["output"],
-                     QType.parse(h["output_type"]), h["dequantize"], tuple(h["output_shape"]))
-    return program_from_json(desc, blob), host
-
-
 class ReferenceExecutor:
-    """The accelerator program's golden model (:func:`edgepool.codegen.program.run_reference`)."""
+    """The accelerator program's golden model (:func:`edgepool.accel.program.run_reference`)."""
 
     def __init__(self, build_dir: Path, manifest: dict) -> None:
         self.program, self.host = load_program(build_dir)
 
     def run_codes(self, codes: np.ndarray) -> np.ndarray:
-        from ..codegen.program import run_reference
-        from ..passes.lower_hw import unstream_output
 
         return np.stack([unstream_output(run_reference(self.program, np.moveaxis(img, 0, -1)),
                                          self.host) for img in codes])
@@ -131,7 +113,6 @@ def run_build(build_dir: Path, inputs, backend: str = "reference") -> dict[str, 
     manifest = load_manifest(build_dir)
     if manifest["target"]["kind"] == "cpu":
         if backend == "reference":   # a CPU build has no accelerator program: the golden IR
-            from ..ir import serialize
 
             return serialize.load(build_dir / "checkpoints" / "canonical.onnx").run(
                 inputs, as_dict=True)
@@ -143,6 +124,5 @@ def run_build(build_dir: Path, inputs, backend: str = "reference") -> dict[str, 
 
 def simulate_build(build_dir: Path, images: int, simulator: str) -> str:
     """``edgepool sim``: RTL simulation of a build against the golden model; a text report."""
-    from .rtlsim import simulate_build_dir
 
     return simulate_build_dir(Path(build_dir), images=images, simulator=simulator)

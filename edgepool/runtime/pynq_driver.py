@@ -4,15 +4,15 @@
 :class:`EdgepoolAccelerator` reads a build directory's (or an unzipped bundle's)
 ``manifest.json``, loads the overlay with ``pynq.Overlay``, allocates DMA buffers with
 ``pynq.allocate`` and streams images through the accelerator in the format of
-:mod:`edgepool.runtime.axis`:
+:mod:`edgepool.accel.axis`:
 
 * ``dataflow`` designs (AXI-Stream top + AXI DMA): one MM2S transfer per batch chunk, one S2MM
   transfer per output frame (the DMA ends an S2MM transfer at TLAST, one per frame). The DMA is
   driven by pynq's ``pynq.lib.dma.DMA`` when the overlay bound it (``dma="pynq"``), or by MMIO
-  writes to the PG021 registers of :mod:`edgepool.runtime.regmap` (``dma="mmio"``).
+  writes to the PG021 registers of :mod:`edgepool.accel.regmap` (``dma="mmio"``).
 * ``overlay`` designs (layer-by-layer, ``ap_ctrl_hs``): descriptors, weights and biases are
   written once (from the bundle's ``overlay_image.npz``, or planned with
-  ``edgepool.codegen.hls_descriptor.plan_program`` when edgepool is installed: the function the
+  ``edgepool.accel.descriptor.plan_program`` when edgepool is installed: the function the
   hls stage used, channel padding included); each image is zero-padded to the overlay's input
   channels and written to the activation buffer, the overlay started through its control
   registers and polled for ap_done, and the output read in its own container (a raw
@@ -46,21 +46,21 @@ from typing import Any
 
 import numpy as np
 
-from . import axis
-from . import regmap as R
-
-try:
-    from ..errors import EdgepoolError, InputError, ManifestError, ToolchainError
-except ImportError:  # standalone board package: errors.py sits beside this file
-    from .errors import (  # type: ignore[no-redef]
-        EdgepoolError,
-        InputError,
-        ManifestError,
-        ToolchainError,
-    )
+from ..accel import axis
+from ..accel import regmap as R
+from ..accel.descriptor import plan_program
+from ..accel.manifest import (
+    load_program,
+    overlay_params,
+    read_accelerator_manifest,
+    regmap_of,
+)
+from ..accel.program import HostSplit
+from ..errors import EdgepoolError, InputError, ManifestError, ToolchainError
+from ..ir.kernels import dequantize, quantize
+from ..ir.qtype import QType
 
 SIM_ENV = "EDGEPOOL_PYNQ_SIM"
-MANIFEST = "manifest.json"
 OVERLAY_IMAGE = "overlay_image.npz"
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -69,146 +69,16 @@ class AcceleratorError(ToolchainError):
     """The accelerator or its DMA reported an error, or did not finish in time."""
 
 
-# ----------------------------------------------------------------------------- manifest
-def read_manifest(path: Path | str) -> dict[str, Any]:
-    """``manifest.json`` of a build or bundle directory, checked for what the driver needs."""
-    p = Path(path) / MANIFEST
-    if not Path(path).is_dir():
-        raise ManifestError(f"{str(path)!r} is not a directory",
-                            "pass a build directory (edgepool build -o DIR) or an unzipped "
-                            "bundle")
-    if not p.exists():
-        raise ManifestError(f"{str(path)!r} is not a build or bundle directory (no {MANIFEST})",
-                            "build one with `edgepool build MODEL --target ultra96 -o DIR`")
-    try:
-        m = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ManifestError(f"{p} is corrupt: {e}", "rebuild or re-copy the bundle") from None
-    if not isinstance(m, dict):
-        raise ManifestError(f"{p} is not a JSON object", "rebuild or re-copy the bundle")
-    for key in ("format", "target", "model", "host", "program"):
-        if key not in m:
-            raise ManifestError(f"{p} lacks {key!r}: not an accelerator build (the 'lower' stage "
-                                "did not run?)", "rebuild with `edgepool build ... --target "
-                                "ultra96`")
-    if m["target"].get("kind") != "fpga":
-        raise ManifestError(f"{p} was built for {m['target'].get('name')!r}, a CPU target",
-                            "the PYNQ driver runs FPGA builds; use the NEON runtime for CPU ones")
-    if m.get("partition", {}).get("cpu_layers"):
-        raise ManifestError(f"{p}: the model has layers on the CPU "
-                            f"({', '.join(m['partition']['cpu_layers'])}), which this driver "
-                            "does not run", "run it through the NEON build (edgepool build "
-                            "--target cortex-a53) or make every layer accelerator-lowerable")
-    return m
-
-
-def family_of(manifest: dict[str, Any]) -> str:
-    """PS family (``zynquplus`` / ``zynq``) of the build's part."""
-    part = manifest["target"].get("part", "")
-    if part.startswith("xczu"):
-        return "zynquplus"
-    if part.startswith("xc7z"):
-        return "zynq"
-    raise ManifestError(f"part {part!r} is not a Zynq device", "build for a PYNQ board")
-
-
-def hls_config(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The chosen HLS configuration (``manifest['config']['hls']``), or {} before the dse stage."""
-    cfg = manifest.get("config", {})
-    h = cfg.get("hls") if isinstance(cfg, dict) else None
-    return h if isinstance(h, dict) else {}
-
-
-def regmap_of(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The validated register map: ``manifest['regmap']`` or the default for the build."""
-    if "regmap" in manifest:
-        return R.validate_regmap(manifest["regmap"])
-    cfg = hls_config(manifest)
-    return R.default_regmap(cfg.get("style", "dataflow"), family_of(manifest),
-                            dma_bits=int(cfg.get("dma_bits", 64)))
-
-
-@dataclass(frozen=True)
-class _OverlayParamsLite:
-    """The fields of ``hls_descriptor.OverlayParams`` the driver needs (board without edgepool)."""
-
-    simd: int = 8
-    pe: int = 8
-    act_bits: int = 8
-    w_bits: int = 8
-    acc_bits: int = 32
-    lb_words: int = 8192
-    wbuf_words: int = 4096
-    max_tile_nf: int = 8
-    plb_words: int = 4096
-    splb_words: int = 4096
-    sum_bits: int = 16
-    out_bits: int = 0
-
-
-def overlay_params(manifest: dict[str, Any]):
-    """Overlay capacities from the HLS configuration (``OverlayParams`` when importable)."""
-    cfg = hls_config(manifest)
-    try:
-        from ..codegen.hls_descriptor import OverlayParams as P
-    except ImportError:
-        P = _OverlayParamsLite
-    fields = P.__dataclass_fields__
-    return P(**{k: int(cfg[k]) for k in fields if k in cfg})
-
-
 # ----------------------------------------------------------------------------- host side
-@dataclass(frozen=True)
-class _QType:
-    bits: int
-    signed: bool
-    frac: int
-    narrow: bool
-
-    @staticmethod
-    def parse(text: str) -> _QType:
-        try:
-            head, frac = text.split(".")
-            narrow = head.endswith("n")
-            bits = int(head[1:-1] if narrow else head[1:])
-            if head[0] not in "iu" or not 1 <= bits <= 64:
-                raise ValueError
-            return _QType(bits, head[0] == "i", int(frac), narrow)
-        except (ValueError, IndexError):
-            raise ManifestError(f"bad fixed-point type {text!r} in the manifest",
-                                "rebuild the directory") from None
-
-    @property
-    def lo(self) -> int:
-        if not self.signed:
-            return 0
-        return -(1 << (self.bits - 1)) + (1 if self.narrow else 0)
-
-    @property
-    def hi(self) -> int:
-        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
-
-
-def quantize(x: np.ndarray, t: _QType) -> np.ndarray:
-    """``clamp(round_half_even(x * 2**frac))`` in float64 (``edgepool.ir.kernels.quantize``)."""
-    scaled = np.asarray(x, dtype=np.float64) * (2.0 ** t.frac)
-    return np.clip(np.round(scaled).astype(np.int64), t.lo, t.hi)
-
-
-def dequantize(q: np.ndarray, t: _QType) -> np.ndarray:
-    """Codes → float32 (``edgepool.ir.kernels.dequantize``)."""
-    return (np.asarray(q, dtype=np.float64) * 2.0 ** -t.frac).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class IoSpec:
     """Shapes and fixed-point types at the accelerator's boundary."""
 
     in_shape: tuple[int, ...]        # NCHW of one image, batch axis included (1, C, H, W)
     in_hwc: tuple[int, int, int]
-    in_type: _QType
+    in_type: QType
     out_hwc: tuple[int, int, int]
-    out_type: _QType
+    out_type: QType
     out_shape: tuple[int, ...]       # graph output shape (batch axis included)
     dequantize: bool
     input_name: str
@@ -222,12 +92,11 @@ class IoSpec:
         except (OSError, json.JSONDecodeError, KeyError, IndexError, TypeError) as e:
             raise ManifestError(f"{path}: {m['program'].get('file')} missing or corrupt ({e})",
                                 "rebuild, or re-copy the bundle") from None
-        h = m["host"]
+        h = HostSplit.from_dict(m["host"])
         spec = m["model"]["inputs"][0]
-        io = IoSpec(tuple(spec["shape"]), tuple(first["in_shape"]),
-                    _QType.parse(h["input_type"]), tuple(last["out_shape"]),
-                    _QType.parse(h["output_type"]), tuple(h["output_shape"]),
-                    bool(h["dequantize"]), h["input"], h["output"])
+        io = IoSpec(tuple(spec["shape"]), tuple(first["in_shape"]), h.input_type,
+                    tuple(last["out_shape"]), h.output_type, h.output_shape, h.dequantize,
+                    h.input_name, h.output_name)
         _, c, hh, w = io.in_shape
         if (hh, w, c) != io.in_hwc or int(np.prod(io.out_hwc)) != int(np.prod(io.out_shape[1:])):
             raise ManifestError(f"{path}: manifest shapes {io.in_shape} → {io.out_shape} do not "
@@ -332,7 +201,7 @@ class EdgepoolAccelerator:
                  board: str | None = None, device: Any = None,
                  timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.path = Path(path)
-        self.manifest = read_manifest(self.path)
+        self.manifest = read_accelerator_manifest(self.path)
         self.io = IoSpec.from_build(self.path, self.manifest)
         self.regmap = regmap_of(self.manifest)
         self.style = self.regmap["style"]
@@ -452,12 +321,7 @@ class EdgepoolAccelerator:
         if f.exists():
             z = np.load(f)
             return {k: z[k] for k in z.files}
-        try:
-            from ..codegen.hls_descriptor import plan_program
-            from .executors import load_program
-        except ImportError:
-            raise ManifestError(f"{self.path} has no {OVERLAY_IMAGE} and edgepool is not "
-                                "installed to plan the overlay", "copy the whole bundle") from None
+        # a build directory: plan the overlay with the function the hls stage used
         program, _ = load_program(self.path)
         return plan_program(program, overlay_params(self.manifest)).image.arrays()
 

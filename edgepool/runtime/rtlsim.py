@@ -34,9 +34,15 @@ from pathlib import Path
 import numpy as np
 
 from .. import toolchain
-from ..codegen.program import HwProgram
+from ..accel.folding import rtl_default_folding
+from ..accel.lower import unstream_output
+from ..accel.manifest import load_manifest, load_program
+from ..accel.program import HwProgram
 from ..codegen.rtl import LayerFolding, RtlDesign, generate_rtl
-from ..errors import InputError, ToolchainError
+from ..codegen.rtl import LayerFolding as LF
+from ..dse import cost
+from ..errors import InputError, ToolchainError, UnsupportedOpError
+from ..ir import kernels as K
 
 SIM_DIR = toolchain.REPO_ROOT / "sim"
 TB_DIR = SIM_DIR / "tb"
@@ -343,10 +349,8 @@ def compare_with_cost_model(program: HwProgram, result: RtlSimResult,
     first to the last window beat (``span_measured`` / ``span_model``), and the HLS dataflow
     estimate of the same PE / SIMD for reference (``hls_model``, a different engine: see
     sim/README.md). ``total`` compares the steady-state cycles per frame and the latency."""
-    from ..codegen.rtl import default_folding
-    from ..dse import cost
 
-    folds = {ly.name: (folding or {}).get(ly.name) or default_folding(ly)
+    folds = {ly.name: (folding or {}).get(ly.name) or rtl_default_folding(ly)
              for ly in program.layers}
     model = cost.estimate_rtl(program, folds, clock_mhz)
     hls = cost.estimate(program, cost.HlsConfig(pe=tuple(folds[ly.name].pe
@@ -398,8 +402,6 @@ def _build_design(build_dir: Path, manifest: Mapping, program: HwProgram
     """The RTL of a build directory: its ``rtl/`` (stage ``rtl``), or, for a build made
     without that stage, a design generated now with the default folding. Raises
     :class:`UnsupportedOpError` when the rtl stage recorded the program as unsupported."""
-    from ..codegen.rtl import LayerFolding as LF
-    from ..errors import UnsupportedOpError
 
     entry = manifest.get("rtl")
     if entry is not None and not entry.get("supported", False):
@@ -429,7 +431,6 @@ class RtlExecutor:
 
     def __init__(self, build_dir: Path, manifest: dict, *, simulator: str = "verilator",
                  backpressure: float = 0.0, input_gaps: float = 0.0, seed: int = 0) -> None:
-        from .executors import load_program
 
         self.build_dir = Path(build_dir)
         self.program, self.host = load_program(self.build_dir)
@@ -442,7 +443,6 @@ class RtlExecutor:
     def run_codes(self, codes: np.ndarray) -> np.ndarray:
         """(N, C, H, W) input codes → output codes (N, ...) in the graph's output layout, as
         the RTL computed them (frames and beats counted by the bench, values not checked)."""
-        from ..passes.lower_hw import unstream_output
 
         images = _nchw_to_images(codes, self.program)
         res = simulate_design(self.program, self.design, images, simulator=self.simulator,
@@ -460,7 +460,6 @@ def sample_inputs(manifest: Mapping, program: HwProgram, host, n: int, seed: int
     """``n`` input code images (N, C, H, W) for a build: the model's ``test.npz`` (``x``) when
     ``models/<name>/`` or the model's source folder has one, else random codes over the whole
     input type. Returns the codes and where they came from."""
-    from ..ir import kernels as K
 
     model = manifest.get("model", {})
     candidates = [toolchain.REPO_ROOT / "models" / str(model.get("name", "")) / "test.npz"]
@@ -487,8 +486,6 @@ def simulate_build_dir(build_dir: Path, images: int = 20, simulator: str = "veri
     random back-pressure and input gaps, every output beat compared with the golden model
     (a mismatch raises :class:`ToolchainError`); then ``measure_frames`` frames without any
     stall for the cycle counts, next to the cost model. Returns the text report."""
-    from ..build import load_manifest
-    from .executors import load_program
 
     if images < 1:
         raise InputError(f"--images must be at least 1, not {images}")

@@ -39,13 +39,12 @@ import numpy as np
 from pynq.buffer import PynqBuffer
 from pynq.pl_server.device import Device
 
-from . import axis
-from . import regmap as R
-
-try:
-    from ..errors import ManifestError, ToolchainError
-except ImportError:  # standalone board package
-    from .errors import ManifestError, ToolchainError  # type: ignore[no-redef]
+from ..accel import axis
+from ..accel import regmap as R
+from ..accel.descriptor import DESC_MAGIC, DESC_WORDS, plan_program, unpack_descriptor
+from ..accel.manifest import load_program, overlay_params, regmap_of
+from ..errors import ManifestError, ToolchainError
+from .pynq_driver import read_accelerator_manifest
 
 SIM_ENV = "EDGEPOOL_PYNQ_SIM"
 SIM_BUILD_ENV = "EDGEPOOL_PYNQ_SIM_BUILD"
@@ -344,10 +343,9 @@ class SimDevice(Device):
         """Listed in ``pynq.Device.devices`` when ``EDGEPOOL_PYNQ_SIM`` and
         ``EDGEPOOL_PYNQ_SIM_BUILD`` (a build or bundle directory) are set."""
         if os.environ.get(SIM_ENV) and os.environ.get(SIM_BUILD_ENV):
-            from .pynq_driver import read_manifest
 
             path = Path(os.environ[SIM_BUILD_ENV])
-            return [cls(path, read_manifest(path), model=os.environ[SIM_ENV])]
+            return [cls(path, read_accelerator_manifest(path), model=os.environ[SIM_ENV])]
         return []
 
     def __init__(self, build_dir: Path | str, manifest: dict[str, Any], *,
@@ -360,7 +358,6 @@ class SimDevice(Device):
         #: the board this simulated device pretends to be (``pynq_board`` of hw/boards/*.toml)
         self.name = board or os.environ.get(SIM_BOARD_ENV) or target.get("pynq_board", "sim")
         self.board_name = self.name
-        from .pynq_driver import regmap_of
 
         self.regmap = R.validate_regmap(regmap) if regmap else regmap_of(manifest)
         self.arch = R.FAMILY_MAP[self.regmap["family"]]["arm"]
@@ -527,7 +524,6 @@ class SimDevice(Device):
         """Overlay top: read descriptors and the input map from DDR, run the model, write the
         output map. Returns ``ap_return`` (0, or 1 + index of the first bad descriptor, as
         ``overlay_run``); descriptors that differ from the build's plan count as bad."""
-        from ..codegen.hls_descriptor import DESC_MAGIC, DESC_WORDS, unpack_descriptor
 
         n = ctl.arg("n_layers")
         raw = self.memory.read(ctl.arg("desc"), 4 * DESC_WORDS * max(n, 1))
@@ -570,7 +566,6 @@ class SimDevice(Device):
         return 0
 
     def overlay_params(self):
-        from .pynq_driver import overlay_params
 
         return overlay_params(self.manifest)
 
@@ -578,8 +573,6 @@ class SimDevice(Device):
         """The build's overlay image (descriptors, weights, biases, padded shapes), planned by
         ``hls_descriptor.plan_program`` (the hls stage's planning function)."""
         if not hasattr(self, "_expected"):
-            from ..codegen.hls_descriptor import plan_program
-            from .executors import load_program
 
             program, _ = load_program(self.build_dir)
             self._expected = plan_program(program, self.overlay_params()).image

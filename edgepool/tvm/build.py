@@ -8,7 +8,7 @@ offloads conv / pool / FC / requantize to the NEON kernel library with
 compiles the rest with ``relax.build`` for the target's LLVM triple and links everything —
 TVM's objects, the generated C and the kernel sources — into one shared library with
 ``export_library(..., fcompile=...)``: ``aarch64-linux-gnu-gcc`` for ``cortex-a53`` (NEON
-intrinsics), the host ``gcc`` with SIMDe for ``x86``. A small C++ runner (``cpu_runtime/runner.cc``
+intrinsics), the host ``gcc`` with SIMDe for ``x86``. A small C++ runner (``neon/runner/runner.cc``
 + the generated ``model_io.h``) loads the library into TVM's Relax VM.
 
 Build directory (``OUT/cpu/``)::
@@ -45,7 +45,7 @@ from . import byoc
 from .relax_import import graph_to_relax, storage
 
 NEON_DIR = toolchain.REPO_ROOT / "neon"
-RUNNER_SRC = toolchain.REPO_ROOT / "cpu_runtime" / "runner.cc"
+RUNNER_SRC = toolchain.REPO_ROOT / "neon" / "runner" / "runner.cc"
 KERNEL_SOURCES = sorted((NEON_DIR / "src").glob("*.c"))
 TVM_TARGETS = {
     "aarch64-linux-gnu": {"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mcpu": "cortex-a53",

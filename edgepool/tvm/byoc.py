@@ -36,6 +36,8 @@ import tvm_ffi
 from tvm import relax
 from tvm.relax.dpl import is_const, is_op, wildcard
 
+from ..ir.kernels import pool_output_size
+
 CODEGEN = "edgepool_neon"
 EP_DTYPE = {"int8": "EP_I8", "uint8": "EP_U8", "int16": "EP_I16", "uint16": "EP_U16",
             "int32": "EP_I32", "int64": "EP_I64", "float32": "EP_F32"}
@@ -582,7 +584,6 @@ class _Emitter:
 
 
 def _conv_out(h: int, w: int, p: dict[str, Any], pads) -> tuple[int, int]:
-    from ..ir.kernels import pool_output_size
 
     return (pool_output_size(h, p["kh"], p["sh"], pads[0], pads[2], p["dh"], False),
             pool_output_size(w, p["kw"], p["sw"], pads[1], pads[3], p["dw"], False))

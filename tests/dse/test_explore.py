@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 import edgepool
+from edgepool.accel.folding import folding_problems
+from edgepool.accel.lower import lower_to_hw, run_lowered
+from edgepool.accel.program import HwProgram, random_program
 from edgepool.build import BuildContext, build
-from edgepool.codegen.program import HwProgram, random_program
 from edgepool.dse import cost
 from edgepool.dse.explore import (
     Candidate,
@@ -23,19 +25,17 @@ from edgepool.dse.explore import (
     config_to_dict,
     csv_text,
     explore,
-    stage_dse,
 )
+from edgepool.dse.run import stage_dse
 from edgepool.dse.space import (
     DseSpace,
     closure_mhz,
-    dataflow_valid,
     ddr_port_gbps,
     pad_channels,
     skeleton,
 )
 from edgepool.dse.wordlength import program_accuracy, requantize_activations
 from edgepool.errors import ConfigError, ResourceBudgetError
-from edgepool.passes.lower_hw import lower_to_hw, run_lowered
 from edgepool.targets import Board, get_target
 from edgepool.toolchain import REPO_ROOT
 
@@ -66,7 +66,7 @@ def test_lenet_choice_fits_and_is_csim_compatible() -> None:
     k = c.config
     # lenet's small maps and 1 input channel make the folded dataflow faster than the overlay
     assert k.style == "dataflow"
-    assert dataflow_valid(program, k.pe, k.simd) == []
+    assert folding_problems(program, k.pe, k.simd) == []
     for i, layer in enumerate(program.layers):
         assert layer.in_shape[2] % k.simd_of(i) == 0
         assert layer.kind != "conv" or layer.out_shape[2] % k.pe_of(i) == 0

@@ -17,13 +17,13 @@ import pytest
 
 import edgepool
 from edgepool import toolchain
+from edgepool.accel.folding import default_config
+from edgepool.accel.lower import lower_to_hw
+from edgepool.accel.regmap import default_regmap
 from edgepool.codegen.hls import generate
-from edgepool.codegen.hls.config import default_config
 from edgepool.codegen.hls.names import IdentTable, c_ident, check_safe, comment_text
 from edgepool.codegen.vendor import write_vivado
 from edgepool.errors import ConfigError
-from edgepool.passes.lower_hw import lower_to_hw
-from edgepool.runtime.regmap import default_regmap
 from edgepool.targets import get_target
 
 MODEL = toolchain.REPO_ROOT / "models" / "lenet-digits" / "lenet-digits.onnx"

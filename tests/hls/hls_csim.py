@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgepool import toolchain
+from edgepool.accel.folding import default_dataflow_folding, divisors  # noqa: F401  (re-exported for tests)
 from edgepool.codegen.hls import emit
 
 REPO = toolchain.REPO_ROOT
@@ -95,10 +96,6 @@ def load(path: Path) -> np.ndarray:
     return np.fromfile(path, dtype="<i8")
 
 
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
 # The generators live in edgepool.codegen.hls (the build's hls stage uses the same templates);
 # these names are kept for the tests that import them from here.
 ap_type = emit.ap_type
@@ -108,37 +105,11 @@ emit_dataflow_top = emit.emit_dataflow_top
 
 
 # --------------------------------------------------------------------------- dataflow top emitter
-def _lanes_ok(a: int, b: int) -> bool:
-    return a % b == 0 or b % a == 0
-
-
 def choose_folding(program, rng: np.random.Generator, beat_bytes: int) -> list[tuple[int, int]]:
-    """Random (PE, SIMD) per layer such that the stream widths chain (one lane count divides
-    the next) and the first/last words fit the AXI beat (power-of-two lanes)."""
-    from edgepool.runtime.axis import container_bits
-
-    out = []
-    prev = None
-    for i, layer in enumerate(program.layers):
-        c = layer.in_shape[2]
-        cands = [d for d in divisors(c) if prev is None or _lanes_ok(prev, d)]
-        if i == 0:
-            epb = 8 * beat_bytes // container_bits(layer.in_type.bits)
-            cands = [d for d in cands if _lanes_ok(d, epb)]
-        simd = int(rng.choice(cands))
-        if layer.kind == "conv":
-            oc = layer.out_shape[2]
-            pcands = divisors(oc)
-            if i == len(program.layers) - 1:
-                epb = 8 * beat_bytes // container_bits(layer.out_type.bits)
-                pcands = [d for d in pcands if _lanes_ok(d, epb)]
-            pe = int(rng.choice(pcands))
-            prev = pe
-        else:
-            pe = simd
-            prev = simd
-        out.append((pe, simd))
-    return out
+    """Random legal (PE, SIMD) per layer: the rules of :mod:`edgepool.accel.folding` with a
+    random choice among the candidates instead of the largest."""
+    return default_dataflow_folding(program, beat_bytes, max_par=1 << 30,
+                                    choose=lambda c: int(rng.choice(c)))
 
 
 EXAMPLE = REPO / "hls" / "examples" / "random0_top.cpp"
@@ -147,7 +118,7 @@ EXAMPLE_FOLDING = [(2, 1), (4, 2), (2, 4)]
 
 def example_source() -> str:
     """The checked-in example hls/examples/random0_top.cpp, regenerated."""
-    from edgepool.codegen.program import random_program
+    from edgepool.accel.program import random_program
 
     head = (
         "// SPDX-License-Identifier: Apache-2.0\n"

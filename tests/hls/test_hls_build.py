@@ -21,8 +21,8 @@ import pytest
 import edgepool
 import edgepool.build as B
 from edgepool import toolchain
+from edgepool.accel.folding import default_config
 from edgepool.codegen.hls import csim
-from edgepool.codegen.hls.config import default_config
 from edgepool.runtime.executors import (
     ReferenceExecutor,
     get_executor,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgepool.codegen import hls_descriptor as hd
-from edgepool.codegen.program import HwLayer, HwProgram, PoolSpec, random_program
+from edgepool.accel import descriptor as hd
+from edgepool.accel.program import HwLayer, HwProgram, PoolSpec, random_program
 from edgepool.dse import cost
 from edgepool.errors import ConfigError
 from edgepool.ir.qtype import QType

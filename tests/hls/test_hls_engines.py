@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hls_csim import compile_tb, conv_cfg, divisors, load, pool_cfg, read_counts, run_tb, save
 
-from edgepool.codegen.program import HwLayer, PoolSpec
+from edgepool.accel.program import HwLayer, PoolSpec
 from edgepool.dse import cost
 from edgepool.ir import kernels as K
 from edgepool.ir.qtype import QType, accumulator_bits

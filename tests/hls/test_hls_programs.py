@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Random programs (codegen.program.random_program) through the dataflow composition (AXI
+"""Random programs (accel.program.random_program) through the dataflow composition (AXI
 stream in/out, one engine per layer) and through the run-time configured overlay (descriptors,
 weights and DDR ping-pong), bit-exact against run_reference; iteration counts against the cost
 model."""
@@ -23,11 +23,11 @@ from hls_csim import (
     save,
 )
 
-from edgepool.codegen import hls_descriptor as hd
-from edgepool.codegen.program import HwProgram, random_program, run_reference
+from edgepool.accel import axis
+from edgepool.accel import descriptor as hd
+from edgepool.accel.program import HwProgram, random_program, run_reference
 from edgepool.dse import cost
 from edgepool.ir.qtype import QType
-from edgepool.runtime import axis
 
 pytestmark = pytest.mark.csim
 

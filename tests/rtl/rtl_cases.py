@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgepool.codegen.program import HwLayer, HwProgram, PoolSpec
+from edgepool.accel.program import HwLayer, HwProgram, PoolSpec
 from edgepool.ir.qtype import QType
 
 

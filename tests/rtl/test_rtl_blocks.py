@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from rtl_cases import conv_case, describe, pool_case, random_images
 
-from edgepool.codegen.program import run_reference
+from edgepool.accel.program import run_reference
 from edgepool.runtime.rtlsim import simulate_program
 
 BASE = int(os.environ.get("EDGEPOOL_RTL_SEED", "7"))

@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 import edgepool
+from edgepool.accel.lower import lower_to_hw, unstream_output
 from edgepool.codegen.rtl import LayerFolding, folding_from_config, stage_rtl
 from edgepool.dse import cost
 from edgepool.ir import kernels as K
-from edgepool.passes.lower_hw import lower_to_hw, unstream_output
 from edgepool.toolchain import REPO_ROOT
 
 MODELS = REPO_ROOT / "models" / "lenet-digits"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgepool.codegen.program import random_program
+from edgepool.accel.program import random_program
 from edgepool.codegen.rtl import LIBRARY, RTL_DIR, LayerFolding, generate_rtl
 from edgepool.errors import UnsupportedOpError
 from edgepool.runtime.rtlsim import lint
@@ -74,7 +74,7 @@ def test_hostile_layer_name_is_sanitized(tmp_path):
 def test_lint_generated_top_64bit_output(tmp_path):
     """lenet-digits-w16: its last layer streams the 64-bit accumulator (OMIN = -2^63)."""
     import edgepool
-    from edgepool.passes.lower_hw import lower_to_hw
+    from edgepool.accel.lower import lower_to_hw
     from edgepool.toolchain import REPO_ROOT
 
     program, _ = lower_to_hw(edgepool.load(REPO_ROOT / "models" / "lenet-digits"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from rtl_cases import random_images
 
-from edgepool.codegen.program import random_program, run_reference
+from edgepool.accel.program import random_program, run_reference
 from edgepool.codegen.rtl import LayerFolding
 from edgepool.runtime.rtlsim import simulate_program
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from edgepool.codegen.program import random_program
-from edgepool.runtime.synth import parse_stat, synth_program, table
+from edgepool.accel.program import random_program
+from edgepool.codegen.synth import parse_stat, synth_program, table
 
 
 @pytest.mark.slow

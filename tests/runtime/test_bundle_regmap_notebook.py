@@ -16,10 +16,10 @@ import nbformat
 import numpy as np
 import pytest
 
+from edgepool.accel import regmap as R
 from edgepool.errors import ManifestError
 from edgepool.runtime import bundle as BU
-from edgepool.runtime import regmap as R
-from edgepool.runtime.pynq_driver import read_manifest
+from edgepool.runtime.pynq_driver import read_accelerator_manifest
 
 from .conftest import MODEL, build_lenet
 
@@ -56,7 +56,7 @@ def test_bundle_contents(lenet_build):
 def test_bundle_is_deterministic(lenet_build, tmp_path):
     again = build_lenet(tmp_path / "again")
     assert _bundle_path(again).read_bytes() == _bundle_path(lenet_build).read_bytes()
-    m = read_manifest(lenet_build)
+    m = read_accelerator_manifest(lenet_build)
     e1 = BU.deterministic_zip(BU.build_entries(lenet_build, m))
     e2 = BU.deterministic_zip(BU.build_entries(lenet_build, m))
     assert e1 == e2
@@ -70,9 +70,9 @@ def test_bundle_includes_vivado_outputs(lenet_build, tmp_path):
     (b / "vivado").mkdir(exist_ok=True)
     (b / "vivado" / "edgepool_top.bit").write_bytes(b"\x00\x09bitstream")
     with pytest.raises(ManifestError, match="no edgepool_top.hwh"):
-        BU.build_entries(b, read_manifest(b))
+        BU.build_entries(b, read_accelerator_manifest(b))
     (b / "vivado" / "edgepool_top.hwh").write_text("<EDKSYSTEM/>")
-    e = BU.build_entries(b, read_manifest(b))
+    e = BU.build_entries(b, read_accelerator_manifest(b))
     assert e["overlay/edgepool_top.bit"] == b"\x00\x09bitstream"
     assert json.loads(e["manifest.json"])["bitstream"] == "overlay/edgepool_top.bit"
 
@@ -95,7 +95,7 @@ import numpy as np
 import edgepool_board as eb
 from edgepool_board.errors import ManifestError
 from edgepool_board import pynq_driver as D
-m = eb.read_manifest(sys.argv[1])
+m = eb.read_accelerator_manifest(sys.argv[1])
 io = D.IoSpec.from_build(__import__("pathlib").Path(sys.argv[1]), m)
 d = np.load(sys.argv[1] + "/testdata.npz")
 np.save(sys.argv[2], D.host_inputs(m, io, d["x"]))
@@ -117,7 +117,7 @@ def test_board_package_runs_without_edgepool(unzipped_bundle, tmp_path, testset)
                        env={k: v for k, v in os.environ.items() if k != "EDGEPOOL_PYNQ_SIM"})
     assert r.returncode == 0, r.stderr
     assert "TYPED: edgepool_board.errors" in r.stdout and "no bitstream" in r.stdout
-    m = read_manifest(unzipped_bundle)
+    m = read_accelerator_manifest(unzipped_bundle)
     assert np.array_equal(np.load(out), executors.host_inputs(m, testset[0]))
 
 

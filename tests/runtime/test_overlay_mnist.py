@@ -15,7 +15,8 @@ import pytest
 
 import edgepool
 import edgepool.build as B
-from edgepool.codegen.hls_descriptor import DESC_WORDS, F_W_STREAM, plan_program, unpack_descriptor
+from edgepool.accel.descriptor import DESC_WORDS, F_W_STREAM, plan_program, unpack_descriptor
+from edgepool.accel import manifest
 from edgepool.runtime import executors
 from edgepool.runtime import pynq_driver as D
 from edgepool.toolchain import REPO_ROOT
@@ -46,8 +47,8 @@ def test_build_is_overlay_with_one_plan(mnist_build):
     in_c = design["pad"]["in_c"]
     assert in_c[0] == 1 and in_c[1] % m["config"]["hls"]["simd"] == 0
     # the bundle's image, the hls stage's files and plan_program agree byte for byte
-    program, _ = executors.load_program(mnist_build)
-    img = plan_program(program, D.overlay_params(m)).image
+    program, _ = manifest.load_program(mnist_build)
+    img = plan_program(program, manifest.overlay_params(m)).image
     hls = mnist_build / "hls"
     assert (hls / "desc.bin").read_bytes() == img.desc.astype("<u4").tobytes()
     assert (hls / "weights.bin").read_bytes() == img.weights

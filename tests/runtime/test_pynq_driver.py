@@ -87,7 +87,7 @@ def test_throughput_test_reports_percentiles(lenet_build, testset):
 
 def test_non_coherent_buffers_need_flush(lenet_build):
     """The simulated PL sees host writes only after flush(), as on the board."""
-    dev = SimDevice(lenet_build, D.read_manifest(lenet_build))
+    dev = SimDevice(lenet_build, D.read_accelerator_manifest(lenet_build))
     buf = pynq.allocate((16,), np.uint8, target=dev)
     buf[:] = np.arange(16, dtype=np.uint8)
     assert dev.memory.read(buf.physical_address, 16) == bytes(16)
@@ -178,7 +178,7 @@ def test_cpu_layers_and_cpu_builds_rejected(build_copy):
 
 
 def test_bad_regmap_and_model(build_copy):
-    from edgepool.runtime import regmap as R
+    from edgepool.accel import regmap as R
 
     m = json.loads((build_copy / "manifest.json").read_text())
     rm = R.default_regmap("dataflow")
@@ -195,7 +195,7 @@ def test_bad_regmap_and_model(build_copy):
 def test_csim_and_rtlsim_models_plug_in(lenet_build, testset):
     """csim/rtlsim accelerator models run the build's generated design when its stage ran;
     otherwise constructing them is a typed error naming what is missing."""
-    stages = D.read_manifest(lenet_build)["stages"]
+    stages = D.read_accelerator_manifest(lenet_build)["stages"]
     for kind, stage in (("csim", "hls"), ("rtlsim", "rtl")):
         try:
             acc = D.EdgepoolAccelerator(lenet_build, sim=kind)

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edgepool.accel import axis
 from edgepool.errors import InputError
-from edgepool.runtime import axis
 
 
 @given(bits=st.integers(2, 32), signed=st.booleans(), n=st.integers(0, 40),

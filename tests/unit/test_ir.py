@@ -82,7 +82,7 @@ def test_qtype_parse_roundtrip_and_ranges():
 
 
 def test_lowered_program_equals_interpreter():
-    from edgepool.passes.lower_hw import lower_to_hw, run_lowered
+    from edgepool.accel.lower import lower_to_hw, run_lowered
 
     for f in ("lenet-digits/lenet-digits.onnx", "lenet-digits/lenet-digits-w16.onnx",
               "lenet-mnist/lenet-mnist.onnx"):
@@ -96,8 +96,8 @@ def test_lowering_rejects_grouped_conv_with_all_offenders():
     """A depthwise conv cannot go to the accelerator: a typed error names the node."""
     from onnx import TensorProto, helper, numpy_helper
 
+    from edgepool.accel.lower import lower_to_hw
     from edgepool.errors import UnsupportedOpError
-    from edgepool.passes.lower_hw import lower_to_hw
 
     def q(name, x, scale, bits, signed=1, narrow=0):
         return [helper.make_node("Quant", [x, f"{name}_s", "zero", f"{name}_b"], [name],

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""HLS code generation: a lowered :class:`~edgepool.codegen.program.HwProgram` plus a hardware
-configuration (:class:`~edgepool.dse.cost.HlsConfig`) → a self-contained Vitis HLS project in
+"""HLS code generation: a lowered :class:`~edgepool.accel.program.HwProgram` plus a hardware
+configuration (:class:`~edgepool.accel.config.HlsConfig`) → a self-contained Vitis HLS project in
 ``<build>/hls/``.
 
 Generated files (names never derive from raw model text; see :mod:`.names`):
@@ -37,14 +37,17 @@ from typing import Any
 import markupsafe
 import numpy as np
 
+from ...accel import axis
+from ...accel import descriptor as hd
+from ...accel.folding import config_folding, default_config
+from ...accel.manifest import load_program
+from ...accel.program import HwProgram, run_reference
+from ...accel.regmap import default_regmap, validate_regmap
 from ...dse.cost import HlsConfig
+from ...dse.explore import config_to_dict, estimates, evaluate_config
 from ...dse.space import pool_sum_bits
 from ...errors import ConfigError
-from ...runtime import axis
 from ...toolchain import REPO_ROOT
-from .. import hls_descriptor as hd
-from ..program import HwProgram, run_reference
-from .config import dataflow_folding, default_config
 from .emit import DataflowNames, dataflow_context, emit_dataflow_top, render, stream_sizes
 from .names import IdentTable, check_safe, comment_text, file_stem
 
@@ -52,7 +55,7 @@ __all__ = ["stage_hls", "generate", "emit_dataflow_top", "default_config", "TOPS
            "HLS_LIBRARY", "design_meta"]
 
 HLS_LIBRARY = REPO_ROOT / "hls"
-#: top function per style (must match edgepool.runtime.regmap's IP VLNV)
+#: top function per style (must match edgepool.accel.regmap's IP VLNV)
 TOPS = {"dataflow": "edgepool_top", "overlay": "edgepool_overlay"}
 PROJECT = "edgepool_hls"
 TB_FRAMES = 4                 # frames in tb_input.bin (Vitis csim / cosim self-check)
@@ -137,7 +140,6 @@ def write_tb_expected(hls_dir: Path, program: HwProgram | None = None) -> Path:
     """Compute ``tb_expected.bin`` of a generated project from its ``tb_input.bin`` with the
     golden model (``run_reference``; minutes per frame for VGG16, hence on demand). ``program``:
     the build's lowered program (default: loaded from the build directory)."""
-    from ...runtime.executors import load_program
 
     hls_dir = Path(hls_dir)
     meta = design_meta(hls_dir.parent)
@@ -194,7 +196,7 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
                             if big else "tb_expected.bin"}
     guard = f"EDGEPOOL_{stem.upper()}"
     if style == "dataflow":
-        folding = dataflow_folding(program, cfg)
+        folding = config_folding(program, cfg)
         beat = cfg.dma_bits // 8
         ctx = dataflow_context(program, folding, beat, names, src="in_stream",
                                dst="out_stream", labels=labels)
@@ -297,7 +299,6 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
 
 
 def _regmap(style: str, family: str, top: str, dma_bits: int) -> dict[str, Any]:
-    from ...runtime.regmap import default_regmap, validate_regmap
 
     return validate_regmap(default_regmap(style, family, top=top, dma_bits=dma_bits))
 
@@ -314,7 +315,6 @@ def stage_hls(ctx) -> None:
         ctx.notes.append(f"hls: no dse configuration; default dataflow folding (PE, SIMD) = "
                          f"{list(zip(cfg.pe, cfg.simd, strict=True))} at {cfg.clock_mhz:g} MHz")
         if "config" not in ctx.manifest:          # the driver reads manifest["config"]["hls"]
-            from ...dse.explore import config_to_dict
 
             ctx.manifest["config"] = {"hls": config_to_dict(cfg),
                                       "summary": {"source": "default (no dse stage)",
@@ -326,7 +326,6 @@ def stage_hls(ctx) -> None:
     built = HlsConfig(**{k: tuple(v) if isinstance(v, list) else v
                          for k, v in meta["config"].items()})
     if built != cfg:                               # the overlay needed wider containers
-        from ...dse.explore import config_to_dict
 
         changed = {k: (getattr(cfg, k), getattr(built, k)) for k in meta["config"]
                    if getattr(cfg, k) != getattr(built, k)}
@@ -334,7 +333,6 @@ def stage_hls(ctx) -> None:
         ctx.hls_config = cfg = built
         ctx.manifest.setdefault("config", {})["hls"] = config_to_dict(built)
         if "estimates" in ctx.manifest:            # describe what is generated, not the dse's
-            from ...dse.explore import estimates, evaluate_config
 
             ctx.manifest["estimates"] = estimates(evaluate_config(ctx.program, board, built))
             ctx.notes.append("hls: estimates re-computed for the widened configuration")

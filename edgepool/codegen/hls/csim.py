@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from ... import toolchain
+from ...accel import axis
+from ...accel.lower import unstream_output
+from ...accel.manifest import load_program
 from ...errors import EdgepoolError, ManifestError
-from ...runtime import axis
 from . import DESIGN_JSON, design_meta, pad_input
 
 CXXFLAGS = ("-std=c++14", "-O2", "-Wno-unknown-pragmas", "-Wno-uninitialized",
@@ -135,7 +137,6 @@ class CsimExecutor:
     or the CPU count) when it has at least 32 frames per process."""
 
     def __init__(self, build_dir: Path, manifest: dict, jobs: int | None = None) -> None:
-        from ...runtime.executors import load_program
 
         self.jobs = jobs if jobs is not None else int(os.environ.get("EDGEPOOL_JOBS", "0")
                                                       or os.cpu_count() or 1)
@@ -169,7 +170,6 @@ class CsimExecutor:
 
     def decode(self, data: bytes, n: int) -> np.ndarray:
         """The testbench's output file → (N, ...) codes in the graph's output layout."""
-        from ...passes.lower_hw import unstream_output
 
         to = self.meta["tb"]["output"]
         fb = to["frame_bytes"]

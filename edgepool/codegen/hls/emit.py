@@ -21,10 +21,10 @@ import jinja2
 import markupsafe
 import numpy as np
 
+from ...accel.axis import container_bits
+from ...accel.program import HwLayer, HwProgram, PoolSpec
 from ...errors import ConfigError
 from ...ir.qtype import QType
-from ...runtime.axis import container_bits
-from ..program import HwLayer, HwProgram, PoolSpec
 from .names import check_ident
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -206,7 +206,7 @@ def emit_dataflow_top(program: HwProgram, ns: str, folding: list[tuple[int, int]
 
 
 def stream_sizes(program: HwProgram, beat_bytes: int) -> dict[str, int]:
-    """Frame sizes of the dataflow design's AXI streams (runtime/axis.py format)."""
+    """Frame sizes of the dataflow design's AXI streams (accel/axis.py format)."""
     in_t, out_t = program.in_type, program.out_type
     in_elems, out_elems = int(np.prod(program.in_shape)), int(np.prod(program.out_shape))
     in_cont, out_cont = container_bits(in_t.bits), container_bits(out_t.bits)

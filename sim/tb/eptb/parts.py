@@ -12,8 +12,8 @@ from cocotb.handle import SimHandleBase
 from cocotb.triggers import ReadOnly, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-from edgepool.codegen.program import HwProgram, run_reference
-from edgepool.runtime import axis
+from edgepool.accel.program import HwProgram, run_reference
+from edgepool.accel import axis
 
 
 def pause_generator(prob: float, seed: int) -> Iterator[bool]:
@@ -65,7 +65,7 @@ class FrameMonitor:
 
 
 class GoldenModel:
-    """Expected output stream of a frame: :func:`edgepool.codegen.program.run_reference`."""
+    """Expected output stream of a frame: :func:`edgepool.accel.program.run_reference`."""
 
     def __init__(self, program_pickle: str):
         with open(program_pickle, "rb") as f:

@@ -9,15 +9,15 @@ The PYNQ driver writes three buffers and starts the overlay with ``n_layers``:
   ``w[f*PE + p, ky, kx, cf*SIMD + s]``, word index ``f*KH*KW*CF + (ky*KW + kx)*CF + cf``);
   ``bmem``: int64 biases (accumulator fraction bits), one per output channel;
 * ``act``: activations, HWC, ``SIMD`` elements of ``ACT_BITS`` per word, i.e. exactly
-  ``runtime.axis.pack(x, ACT_BITS)`` bytes; layers ping-pong between two regions. A final layer
+  ``accel.axis.pack(x, ACT_BITS)`` bytes; layers ping-pong between two regions. A final layer
   that outputs its raw accumulator (wider than ``ACT_BITS``) writes ``OUT_BITS`` containers
-  instead (descriptor field ``out_bits``): ``runtime.axis.pack(y, OUT_BITS)`` bytes.
+  instead (descriptor field ``out_bits``): ``accel.axis.pack(y, OUT_BITS)`` bytes.
 
 Conv layers with a single output pixel (fully connected layers) stream their weights from DDR
 through the MAC array (flag ``F_W_STREAM``): each weight is used once per image, so nothing is
 buffered on chip and the weight buffer only has to hold the tiles of real convolutions.
 
-:func:`plan_program` is the ONE planning function: channel padding (:mod:`.hls.pad`) plus
+:func:`plan_program` is the ONE planning function: channel padding (:mod:`.pad`) plus
 :func:`plan_overlay`; the hls stage, the bundle, the PYNQ driver and the simulated device all
 use it (or the files it produced).
 """
@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from ..runtime import axis
+from . import axis
+from .config import OverlayParams
+from .pad import pad_program
 from .program import HwLayer, HwProgram
 
 DESC_WORDS = 40
@@ -46,40 +48,6 @@ FIELDS = ("magic", "kind", "flags", "in_h", "in_w", "in_c", "out_c", "conv_oh", 
           "pool_oh", "pool_ow", "tile_nf", "in_addr", "out_addr", "w_addr", "b_addr",
           "out_bits", "reserved38", "reserved39")
 assert len(FIELDS) == DESC_WORDS
-
-
-@dataclass(frozen=True)
-class OverlayParams:
-    """Synthesis-time capacities of an overlay (the ``OV`` config struct of overlay.h)."""
-
-    simd: int = 8
-    pe: int = 8
-    act_bits: int = 8            # activation container in DDR: 8, 16 or 32
-    w_bits: int = 8
-    acc_bits: int = 32
-    lb_words: int = 8192         # conv line buffer, words of SIMD lanes
-    wbuf_words: int = 4096       # weight buffer, words of PE*SIMD lanes
-    max_tile_nf: int = 8         # bias buffer = max_tile_nf * PE
-    plb_words: int = 4096        # fused-pool line buffer, words of PE lanes
-    splb_words: int = 4096       # standalone-pool line buffer, words of SIMD lanes
-    sum_bits: int = 16           # pool sums (>= act_bits + 1 + log2(window))
-    out_bits: int = 0            # final raw-accumulator output container (0: = act_bits)
-
-    @property
-    def out_container(self) -> int:
-        """``OUT_BITS`` of overlay.h: the widest output element container (>= ACT_BITS)."""
-        return max(self.out_bits, self.act_bits)
-
-    def cpp(self, name: str = "ovl_cfg") -> str:
-        """The C++ config struct for overlay.h."""
-        return (f"struct {name} {{\n"
-                f"    static const int SIMD = {self.simd}, PE = {self.pe};\n"
-                f"    static const int ACT_BITS = {self.act_bits}, OUT_BITS = "
-                f"{self.out_container}, W_BITS = {self.w_bits}, ACC_BITS = {self.acc_bits};\n"
-                f"    static const int LB_WORDS = {self.lb_words}, WBUF_WORDS = {self.wbuf_words}, "
-                f"MAX_TILE_NF = {self.max_tile_nf};\n"
-                f"    static const int PLB_WORDS = {self.plb_words}, "
-                f"SPLB_WORDS = {self.splb_words}, SUM_BITS = {self.sum_bits};\n}};\n")
 
 
 def _line_words(h_w_cf: tuple[int, int, int], k: int, s: int, d: int) -> int:
@@ -333,10 +301,9 @@ class OverlayPlan:
 
 def plan_program(program: HwProgram, p: OverlayParams) -> OverlayPlan:
     """THE overlay plan of an (unpadded) lowered program: channels zero-padded to SIMD / PE
-    (exact, :func:`edgepool.codegen.hls.pad.pad_program`), then :func:`plan_overlay`. Used by
+    (exact, :func:`edgepool.accel.pad.pad_program`), then :func:`plan_overlay`. Used by
     the hls stage (desc.bin / weights.bin / bias.bin), the bundle (``overlay_image.npz``), the
     PYNQ driver and the simulated device."""
-    from .hls.pad import pad_program
 
     padded, notes = pad_program(program, p.pe, p.simd)
     return OverlayPlan(padded, tuple(notes), plan_overlay(padded, p))

@@ -6,7 +6,7 @@ Two accelerator styles share one block design skeleton (Zynq PS + AXI-Lite + DDR
 
 * ``dataflow``: the generated top has AXI-Stream ports and ``ap_ctrl_none``; a Xilinx AXI DMA
   (``axi_dma_0``, simple register mode, PG021) moves input frames DDR → stream (MM2S) and
-  output frames stream → DDR (S2MM). Frames use :mod:`edgepool.runtime.axis`'s format.
+  output frames stream → DDR (S2MM). Frames use :mod:`edgepool.accel.axis`'s format.
 * ``overlay``: the layer-by-layer overlay ``edgepool_overlay(desc, n_layers, wmem, bmem,
   act_in, act_out)`` masters DDR itself (m_axi, ``offset=slave``) and is started through its
   Vitis HLS ``s_axilite`` control registers (``ap_ctrl_hs``: ap_start / ap_done / ap_idle).
@@ -23,10 +23,7 @@ import copy
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-try:
-    from ..errors import ManifestError
-except ImportError:  # standalone board package: errors.py sits beside this file
-    from .errors import ManifestError  # type: ignore[no-redef]
+from ..errors import ManifestError
 
 REGMAP_FORMAT = 1
 STYLES = ("dataflow", "overlay")

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import toolchain
-from ..codegen.program import HwProgram
-from ..codegen.rtl import LayerFolding, generate_rtl
+from ..accel.program import HwProgram
 from ..errors import ToolchainError
+from .rtl import LayerFolding, generate_rtl
 
 SCRIPT = toolchain.REPO_ROOT / "sim" / "synth" / "synth.ys"
 

@@ -1,18 +1,25 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Hardware configurations for the HLS generators: validation of a chosen
-:class:`~edgepool.dse.cost.HlsConfig` against a program, and the default configuration used
-when no design-space exploration ran (``ctx.hls_config is None``)."""
+"""Folding and engine configurations of the accelerator, defined once.
+
+* the lane rules of the streaming engines (:func:`divisors`, :func:`lanes_ok`,
+  :func:`beat_elems`) and the legality of a dataflow folding (:func:`folding_problems`), used by
+  the HLS generator, the exploration and the tests alike;
+* the default configurations used when no design-space exploration ran
+  (:func:`default_config`, :func:`default_overlay_params`);
+* the RTL engine's per-layer parallelism (:class:`LayerFolding`, :func:`rtl_default_folding`).
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
-from ...dse.cost import HlsConfig
-from ...errors import ConfigError
-from ...runtime.axis import container_bits
-from ..hls_descriptor import OverlayParams, check_layer, layer_words, streams_weights
-from ..program import HwProgram
+from ..errors import ConfigError
+from .axis import container_bits
+from .config import HlsConfig, OverlayParams
+from .descriptor import check_layer, layer_words, streams_weights
+from .program import HwLayer, HwProgram
 
 #: largest PE / SIMD the default dataflow configuration uses per layer
 DEFAULT_MAX_PAR = 8
@@ -33,10 +40,12 @@ def beat_elems(bits: int, beat_bytes: int) -> int:
     return 8 * beat_bytes // container_bits(bits)
 
 
-def default_folding(program: HwProgram, beat_bytes: int,
-                    max_par: int = DEFAULT_MAX_PAR) -> list[tuple[int, int]]:
-    """(PE, SIMD) per layer: the largest divisors of the channel counts up to ``max_par`` such
-    that consecutive streams can be re-packed and the first / last words fit the AXI beat."""
+def default_dataflow_folding(program: HwProgram, beat_bytes: int,
+                             max_par: int = DEFAULT_MAX_PAR,
+                             choose: Callable[[list[int]], int] = max) -> list[tuple[int, int]]:
+    """(PE, SIMD) per layer: divisors of the channel counts up to ``max_par`` such that
+    consecutive streams can be re-packed and the first / last words fit the AXI beat; ``choose``
+    picks among the legal candidates (the largest by default; tests pass a random choice)."""
     out: list[tuple[int, int]] = []
     prev: int | None = None
     n = len(program.layers)
@@ -48,12 +57,12 @@ def default_folding(program: HwProgram, beat_bytes: int,
         if not cands:
             raise ConfigError(f"layer {i}: no SIMD divides {c} channels and chains with the "
                               f"previous stream", "choose the folding explicitly (dse)")
-        simd = max(cands)
+        simd = choose(cands)
         if layer.kind == "conv":
             pc = [d for d in divisors(layer.out_shape[2]) if d <= max_par]
             if i == n - 1:
                 pc = [d for d in pc if lanes_ok(d, beat_elems(layer.out_type.bits, beat_bytes))]
-            pe = max(pc)
+            pe = choose(pc)
         else:
             pe = simd
         prev = pe if layer.kind == "conv" else simd
@@ -61,41 +70,57 @@ def default_folding(program: HwProgram, beat_bytes: int,
     return out
 
 
-def check_folding(program: HwProgram, folding: list[tuple[int, int]], beat_bytes: int) -> None:
-    """Raise :class:`ConfigError` listing every rule of the dataflow library that ``folding``
-    breaks (SIMD | IN_C, PE | OC, chained lane counts, beat fit, no grouped conv)."""
-    problems = []
-    if len(folding) != len(program.layers):
-        raise ConfigError(f"{len(folding)} (PE, SIMD) pairs for {len(program.layers)} layers")
-    prev = None
-    for i, (layer, (pe, simd)) in enumerate(zip(program.layers, folding, strict=True)):
+def folding_problems(program: HwProgram, pe: tuple[int, ...], simd: tuple[int, ...],
+                     beat_bytes: int | None = None) -> list[str]:
+    """Every rule of the dataflow engines that the folding (PE, SIMD per layer) breaks:
+    ``SIMD | IN_C``, ``PE | OC``, consecutive lane counts that cannot be re-packed into each other,
+    no grouped conv and — with ``beat_bytes`` — the first / last words fitting the AXI beat.
+    Empty when the folding is legal."""
+    problems: list[str] = []
+    if len(pe) != len(program.layers) or len(simd) != len(program.layers):
+        return [f"{len(pe)} PE / {len(simd)} SIMD values for {len(program.layers)} layers"]
+    prev: int | None = None
+    for i, layer in enumerate(program.layers):
         c = layer.in_shape[2]
-        if simd < 1 or c % simd:
-            problems.append(f"layer {i}: SIMD {simd} does not divide {c} input channels")
-        if prev is not None and simd >= 1 and not lanes_ok(prev, simd):
-            problems.append(f"layer {i}: SIMD {simd} cannot be re-packed from {prev} lanes")
+        if simd[i] < 1 or c % simd[i]:
+            problems.append(f"layer {i} ({layer.name}): SIMD {simd[i]} does not divide {c} "
+                            "input channels")
+        if prev is not None and simd[i] >= 1 and not lanes_ok(prev, simd[i]):
+            problems.append(f"layer {i} ({layer.name}): SIMD {simd[i]} cannot be re-packed from "
+                            f"{prev} lanes")
         if layer.kind == "conv":
             if layer.groups != 1:
-                problems.append(f"layer {i}: grouped / depthwise convolution is not supported")
-            if pe < 1 or layer.out_shape[2] % pe:
-                problems.append(f"layer {i}: PE {pe} does not divide {layer.out_shape[2]} "
-                                "output channels")
-        prev = pe if layer.kind == "conv" else simd
-        if i == 0 and simd >= 1 and not lanes_ok(simd, beat_elems(layer.in_type.bits,
-                                                                  beat_bytes)):
-            problems.append(f"layer 0: SIMD {simd} does not fit the {beat_bytes}-byte beat")
-    last = program.layers[-1]
-    if prev and not lanes_ok(prev, beat_elems(last.out_type.bits, beat_bytes)):
-        problems.append(f"last layer: {prev} lanes do not fit the {beat_bytes}-byte beat")
-    for t in (program.in_type, program.out_type):
-        if container_bits(t.bits) > 8 * beat_bytes:
-            problems.append(f"{t} elements are wider than the {8 * beat_bytes}-bit stream")
+                problems.append(f"layer {i} ({layer.name}): grouped / depthwise convolution is "
+                                "not supported")
+            if pe[i] < 1 or layer.out_shape[2] % pe[i]:
+                problems.append(f"layer {i} ({layer.name}): PE {pe[i]} does not divide "
+                                f"{layer.out_shape[2]} output channels")
+        prev = pe[i] if layer.kind == "conv" else simd[i]
+        if (beat_bytes is not None and i == 0 and simd[i] >= 1
+                and not lanes_ok(simd[i], beat_elems(layer.in_type.bits, beat_bytes))):
+            problems.append(f"layer 0: SIMD {simd[i]} does not fit the {beat_bytes}-byte beat")
+    if beat_bytes is not None:
+        last = program.layers[-1]
+        if prev and not lanes_ok(prev, beat_elems(last.out_type.bits, beat_bytes)):
+            problems.append(f"last layer: {prev} lanes do not fit the {beat_bytes}-byte beat")
+        for t in (program.in_type, program.out_type):
+            if container_bits(t.bits) > 8 * beat_bytes:
+                problems.append(f"{t} elements are wider than the {8 * beat_bytes}-bit stream")
+    return problems
+
+
+def check_folding(program: HwProgram, folding: list[tuple[int, int]], beat_bytes: int) -> None:
+    """Raise :class:`ConfigError` listing every problem :func:`folding_problems` finds."""
+    if len(folding) != len(program.layers):
+        raise ConfigError(f"{len(folding)} (PE, SIMD) pairs for {len(program.layers)} layers")
+    problems = folding_problems(program, tuple(p for p, _ in folding),
+                                tuple(s for _, s in folding), beat_bytes)
     if problems:
         raise ConfigError("dataflow configuration does not fit the program: "
                           + "; ".join(problems), "change PE/SIMD (dse) or the stream width")
 
 
-def dataflow_folding(program: HwProgram, cfg: HlsConfig) -> list[tuple[int, int]]:
+def config_folding(program: HwProgram, cfg: HlsConfig) -> list[tuple[int, int]]:
     """(PE, SIMD) per layer from ``cfg`` (validated)."""
     folding = [(cfg.pe_of(i), cfg.simd_of(i)) for i in range(len(program.layers))]
     check_folding(program, folding, cfg.dma_bits // 8)
@@ -149,9 +174,9 @@ def default_overlay_params(program: HwProgram) -> OverlayParams:
 def default_config(program: HwProgram, clock_mhz: float, style: str = "dataflow",
                    dma_bits: int = 64) -> HlsConfig:
     """The configuration used when the dse stage did not choose one: a valid dataflow folding
-    (see :func:`default_folding`), or overlay capacities that fit the program."""
+    (see :func:`default_dataflow_folding`), or overlay capacities that fit the program."""
     if style == "dataflow":
-        folding = default_folding(program, dma_bits // 8)
+        folding = default_dataflow_folding(program, dma_bits // 8)
         return HlsConfig(style="dataflow", pe=tuple(p for p, _ in folding),
                          simd=tuple(s for _, s in folding), dma_bits=dma_bits,
                          clock_mhz=float(clock_mhz), act_bits=_act_bits(program))
@@ -168,3 +193,22 @@ def default_config(program: HwProgram, clock_mhz: float, style: str = "dataflow"
 def with_clock(cfg: HlsConfig, clock_mhz: float) -> HlsConfig:
     """``cfg`` with another clock."""
     return replace(cfg, clock_mhz=float(clock_mhz))
+
+
+# --------------------------------------------------------------------------- RTL engine folding
+@dataclass(frozen=True)
+class LayerFolding:
+    """Parallelism of one RTL layer: MAC array ``pe`` x ``simd``, pool unit ``pool_simd`` lanes."""
+
+    pe: int = 1
+    simd: int = 1
+    pool_simd: int = 1
+
+
+def rtl_default_folding(layer: HwLayer) -> LayerFolding:
+    """Largest ``pe`` ≤ 4 dividing OC, largest ``simd`` ≤ 4 dividing C, pool lanes 1."""
+    c = layer.in_shape[2]
+    oc = layer.out_shape[2] if layer.kind == "conv" else c
+    pe = max(d for d in divisors(oc) if d <= 4)
+    simd = max(d for d in divisors(c) if d <= 4)
+    return LayerFolding(pe if layer.kind == "conv" else 1, simd if layer.kind == "conv" else 1, 1)

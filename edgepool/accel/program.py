@@ -3,7 +3,7 @@
 
 This is the one description that the HLS library (dataflow top and runtime-configured overlay),
 the RTL datapath, the cost model, the design-space exploration and the PYNQ driver all consume.
-It is produced from the IR by :mod:`edgepool.passes.lower_hw` and serialized into a build's
+It is produced from the IR by :mod:`edgepool.accel.lower` and serialized into a build's
 ``manifest.json`` (weights go to ``weights.bin``).
 
 Semantics of one :class:`HwLayer`, channels last (H, W, C), batch 1:
@@ -24,10 +24,44 @@ from typing import Literal
 
 import numpy as np
 
+from ..errors import ManifestError, QuantizationError
 from ..ir import kernels as K
 from ..ir.qtype import QType, accumulator_bits
 
 Pads = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class HostSplit:
+    """What the host does around the accelerator: quantize the input, dequantize the output.
+
+    :meth:`to_dict` / :meth:`from_dict` are the one (de)serialization of the manifest's
+    ``host`` section (the build writes it; executors, the driver and the simulated device read
+    it)."""
+
+    input_name: str
+    input_type: QType
+    output_name: str
+    output_type: QType        # type of the codes the accelerator returns
+    dequantize: bool          # whether the graph output is float (Dequant on the host)
+    output_shape: tuple[int, ...] = ()   # the graph output's static shape (NCHW or N×K)
+
+    def to_dict(self) -> dict:
+        """The manifest's ``host`` section."""
+        return {"input": self.input_name, "input_type": str(self.input_type),
+                "output": self.output_name, "output_type": str(self.output_type),
+                "dequantize": self.dequantize, "output_shape": list(self.output_shape)}
+
+    @classmethod
+    def from_dict(cls, h: dict) -> HostSplit:
+        """Inverse of :meth:`to_dict`; a malformed section is a :class:`ManifestError`."""
+        try:
+            return cls(str(h["input"]), QType.parse(h["input_type"]), str(h["output"]),
+                       QType.parse(h["output_type"]), bool(h["dequantize"]),
+                       tuple(int(d) for d in h["output_shape"]))
+        except (KeyError, TypeError, ValueError, QuantizationError) as e:
+            raise ManifestError(f"the manifest's host section is malformed ({e})",
+                                "rebuild the directory") from None
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import ConfigError
-from ..program import HwLayer, HwProgram
+from ..errors import ConfigError
+from .program import HwLayer, HwProgram
 
 
 def _ceil_to(x: int, m: int) -> int:

@@ -14,27 +14,14 @@ Anything else raises :class:`UnsupportedOpError` listing every node that cannot 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from ..codegen.program import HwLayer, HwProgram, PoolSpec
 from ..errors import UnsupportedOpError
+from ..ir import kernels as K
 from ..ir.graph import Graph, Node
 from ..ir.ops import attrs_of
 from ..ir.qtype import QType
-
-
-@dataclass(frozen=True)
-class HostSplit:
-    """What the host does around the accelerator: quantize the input, dequantize the output."""
-
-    input_name: str
-    input_type: QType
-    output_name: str
-    output_type: QType        # type of the codes the accelerator returns
-    dequantize: bool          # whether the graph output is float (Dequant on the host)
-    output_shape: tuple[int, ...] = ()   # the graph output's static shape (NCHW or N×K)
+from .program import HostSplit, HwLayer, HwProgram, PoolSpec, run_reference
 
 
 def _pool_spec(n: Node, in_shape) -> PoolSpec | None:
@@ -173,8 +160,6 @@ def lower_to_hw(g: Graph) -> tuple[HwProgram, HostSplit]:
 def run_lowered(program: HwProgram, host: HostSplit, x: np.ndarray) -> np.ndarray:
     """Golden model of graph-through-accelerator: host quantize, program per image, host
     dequantize. Must equal the interpreter on the graph (tested)."""
-    from ..codegen.program import run_reference
-    from ..ir import kernels as K
 
     codes = K.quantize(np.asarray(x, np.float32), host.input_type)
     outs = [unstream_output(run_reference(program, np.moveaxis(img, 0, -1)), host)

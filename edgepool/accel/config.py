@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The accelerator's configurations, each field defined once.
+
+:class:`OverlayParams` holds the synthesis-time capacities of the layer-by-layer overlay (the
+``OV`` config struct of ``hls/include/edgepool/overlay.h``). :class:`HlsConfig` is a complete
+engine configuration — style, folding, stream width, clock and cost-model knobs — and *extends*
+the overlay capacities rather than repeating them, so the compiler, the exploration, the code
+generators, the simulated device and the board driver all read the same fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class OverlayParams:
+    """Synthesis-time capacities of an overlay (the ``OV`` config struct of overlay.h)."""
+
+    simd: int = 8
+    pe: int = 8
+    act_bits: int = 8            # activation container in DDR: 8, 16 or 32
+    w_bits: int = 8
+    acc_bits: int = 32
+    lb_words: int = 8192         # conv line buffer, words of SIMD lanes
+    wbuf_words: int = 4096       # weight buffer, words of PE*SIMD lanes
+    max_tile_nf: int = 8         # bias buffer = max_tile_nf * PE
+    plb_words: int = 4096        # fused-pool line buffer, words of PE lanes
+    splb_words: int = 4096       # standalone-pool line buffer, words of SIMD lanes
+    sum_bits: int = 16           # pool sums (>= act_bits + 1 + log2(window))
+    out_bits: int = 0            # final raw-accumulator output container (0: = act_bits)
+
+    @property
+    def out_container(self) -> int:
+        """``OUT_BITS`` of overlay.h: the widest output element container (>= ACT_BITS)."""
+        return max(self.out_bits, self.act_bits)
+
+    @classmethod
+    def from_mapping(cls, values: dict) -> OverlayParams:
+        """The capacities named in ``values`` (e.g. a manifest's ``hls_config``); other keys are
+        ignored, missing ones take their defaults."""
+        return cls(**{f.name: int(values[f.name]) for f in fields(cls) if f.name in values})
+
+
+@dataclass(frozen=True)
+class HlsConfig(OverlayParams):
+    """A hardware configuration of the accelerator engine.
+
+    The overlay capacities are inherited from :class:`OverlayParams`. ``pe`` / ``simd`` are one
+    value (overlay, or every dataflow layer) or one per layer (dataflow). ``act_bits`` is the
+    activation container of the overlay's DDR buffers; the dataflow engines use each layer's
+    own types. ``depth`` is the pipeline depth charged per invocation of a pipelined loop
+    (calibrate against Vitis' schedule report). ``ddr_port_gbps`` caps every overlay DMA
+    transfer at the sustained bandwidth of one HP port (GB/s; e.g. the board's
+    ``memory.ddr_gbps / hp_ports``): a transfer of ``B`` bytes then takes at least
+    ``B / (ddr_port_gbps / clock)`` cycles. 0 keeps the port-width bound alone.
+    """
+
+    pe: int | tuple[int, ...] = 1          # type: ignore[assignment]
+    simd: int | tuple[int, ...] = 1        # type: ignore[assignment]
+    style: Literal["dataflow", "overlay"] = "dataflow"
+    act_frac: int = 6
+    w_frac: int = 7
+    dma_bits: int = 64
+    clock_mhz: float = 200.0
+    int8_dsp_packing: bool = True
+    depth: int = 10
+    ddr_port_gbps: float = 0.0   # sustained DDR bandwidth of one m_axi port (0 = port-width bound)
+
+    def pe_of(self, i: int) -> int:
+        """PE of layer ``i`` (the one PE of the overlay)."""
+        return self.pe if isinstance(self.pe, int) else self.pe[i]
+
+    def simd_of(self, i: int) -> int:
+        """SIMD of layer ``i`` (the one SIMD of the overlay)."""
+        return self.simd if isinstance(self.simd, int) else self.simd[i]
+
+    def overlay_params(self) -> OverlayParams:
+        """The overlay capacities of this configuration."""
+        if not (isinstance(self.pe, int) and isinstance(self.simd, int)):
+            raise ValueError("the overlay has one PE and one SIMD")
+        return OverlayParams(**{f.name: getattr(self, f.name) for f in fields(OverlayParams)})
