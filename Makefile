@@ -52,6 +52,7 @@ demo: setup
 	$(VENV)/bin/edgepool demo
 
 test: setup
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n $(JOBS) -q --durations=15
 
 bench: setup
