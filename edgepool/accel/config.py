@@ -36,6 +36,17 @@ class OverlayParams:
         """``OUT_BITS`` of overlay.h: the widest output element container (>= ACT_BITS)."""
         return max(self.out_bits, self.act_bits)
 
+    def cpp(self, name: str = "ovl_cfg") -> str:
+        """The C++ config struct for overlay.h."""
+        return (f"struct {name} {{\n"
+                f"    static const int SIMD = {self.simd}, PE = {self.pe};\n"
+                f"    static const int ACT_BITS = {self.act_bits}, OUT_BITS = "
+                f"{self.out_container}, W_BITS = {self.w_bits}, ACC_BITS = {self.acc_bits};\n"
+                f"    static const int LB_WORDS = {self.lb_words}, WBUF_WORDS = {self.wbuf_words}, "
+                f"MAX_TILE_NF = {self.max_tile_nf};\n"
+                f"    static const int PLB_WORDS = {self.plb_words}, "
+                f"SPLB_WORDS = {self.splb_words}, SUM_BITS = {self.sum_bits};\n}};\n")
+
     @classmethod
     def from_mapping(cls, values: dict) -> OverlayParams:
         """The capacities named in ``values`` (e.g. a manifest's ``hls_config``); other keys are

@@ -9,7 +9,7 @@
 namespace ep_lenet_digits_97cf81db {
 using namespace edgepool;
 typedef axis_beat<8> axis_t;
-// stream format (edgepool/runtime/axis.py): elements in little-endian containers, whole beats
+// stream format (edgepool/accel/axis.py): elements in little-endian containers, whole beats
 static const int BEAT_BYTES = 8;
 static const int IN_ELEMS = 64, IN_BITS = 8, IN_CONT = 8, IN_BEATS = 8;
 static const int OUT_ELEMS = 10, OUT_BITS = 32, OUT_CONT = 32, OUT_BYTES = 40;

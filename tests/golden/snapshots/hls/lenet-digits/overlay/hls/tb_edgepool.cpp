@@ -3,7 +3,7 @@
 // Vitis HLS csim_design / cosim_design). Loads desc.bin, weights.bin and bias.bin like the
 // driver does, then runs every frame through the overlay.
 //   tb_edgepool [INPUT [OUTPUT [EXPECTED [DATA_DIR]]]]
-//   INPUT     frames of IN_ELEMS activations in ACT_BITS containers (edgepool/runtime/axis.py
+//   INPUT     frames of IN_ELEMS activations in ACT_BITS containers (edgepool/accel/axis.py
 //             pack with ACT_BITS; default tb_input.bin)
 //   OUTPUT    written: OUT_ELEMS outputs per frame in OUT_ELEM_BITS containers (ACT_BITS, or
 //             OUT_BITS for a raw accumulator output; default tb_output.bin)

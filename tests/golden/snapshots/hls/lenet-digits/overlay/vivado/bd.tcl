@@ -3,7 +3,7 @@
 # accelerator for model lenet-digits on ultra96 (xczu3eg-sbva484-1-e), PL clock 200 MHz.
 #   vivado -mode batch -source bd.tcl       (after: vitis_hls -f ../hls/run_hls.tcl)
 # Result: edgepool.bit and edgepool.hwh next to this script (PYNQ loads them as a pair).
-# IP instance names and base addresses are those of manifest["regmap"] (runtime/regmap.py).
+# IP instance names and base addresses are those of manifest["regmap"] (accel/regmap.py).
 # Paths come from [info script] at run time, never from generated text.
 set here [file dirname [file normalize [info script]]]
 set proj_dir [file join $here edgepool_vivado]
