@@ -16,6 +16,7 @@ import nbformat
 import numpy as np
 import pytest
 
+import edgepool
 from edgepool.accel import regmap as R
 from edgepool.errors import ManifestError
 from edgepool.runtime import bundle as BU
@@ -37,9 +38,14 @@ def test_bundle_contents(lenet_build):
         assert set(names) >= {
             "README.txt", "manifest.json", "program.json", "program.bin", "testdata.npz",
             "edgepool_ultra96.ipynb", "edgepool_board/__init__.py",
-            "edgepool_board/pynq_driver.py", "edgepool_board/axis.py",
-            "edgepool_board/regmap.py", "edgepool_board/errors.py",
-            "edgepool_board/simdevice.py"}
+            "edgepool_board/runtime/pynq_driver.py", "edgepool_board/accel/axis.py",
+            "edgepool_board/accel/regmap.py", "edgepool_board/errors.py",
+            "edgepool_board/runtime/simdevice.py", "edgepool_board/ir/kernels.py"}
+        # the board package is generated from edgepool's own sources, not a hand copy
+        root = Path(edgepool.__file__).parent
+        for n in names:
+            if n.startswith("edgepool_board/") and n != "edgepool_board/__init__.py":
+                assert z.read(n) == (root / n.removeprefix("edgepool_board/")).read_bytes(), n
         assert all(i.date_time == BU.ZIP_DATE for i in z.infolist())
         readme = z.read("README.txt").decode()
         assert "scp edgepool_lenet-digits_ultra96.zip xilinx@<board-ip>:~/jupyter_notebooks/" \
@@ -94,7 +100,7 @@ sys.path.insert(0, sys.argv[1])
 import numpy as np
 import edgepool_board as eb
 from edgepool_board.errors import ManifestError
-from edgepool_board import pynq_driver as D
+from edgepool_board.runtime import pynq_driver as D
 m = eb.read_accelerator_manifest(sys.argv[1])
 io = D.IoSpec.from_build(__import__("pathlib").Path(sys.argv[1]), m)
 d = np.load(sys.argv[1] + "/testdata.npz")

@@ -15,8 +15,8 @@ import pytest
 
 import edgepool
 import edgepool.build as B
-from edgepool.accel.descriptor import DESC_WORDS, F_W_STREAM, plan_program, unpack_descriptor
 from edgepool.accel import manifest
+from edgepool.accel.descriptor import DESC_WORDS, F_W_STREAM, plan_program, unpack_descriptor
 from edgepool.runtime import executors
 from edgepool.runtime import pynq_driver as D
 from edgepool.toolchain import REPO_ROOT

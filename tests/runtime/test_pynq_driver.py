@@ -9,13 +9,9 @@ import json
 import numpy as np
 import pynq
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from pynq.lib.dma import DMA
 
 from edgepool.errors import InputError, ManifestError, ToolchainError
-from edgepool.ir import kernels as K
-from edgepool.ir.qtype import QType
 from edgepool.runtime import executors
 from edgepool.runtime import pynq_driver as D
 from edgepool.runtime.simdevice import SimDevice
@@ -62,19 +58,6 @@ def test_batches_across_dma_chunks(lenet_build, testset):
     acc.max_transfer = 3 * acc.frame_in + 5            # 3 frames per MM2S transfer
     assert np.array_equal(acc.predict(x[:20]), gold[:20])
     assert acc.device.stats()["dma_transfers"] == 7 + 20
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(allow_nan=False, width=32, min_value=-1e6, max_value=1e6),
-                min_size=64, max_size=64),
-       st.sampled_from(["i8.6", "u8.7", "i4.2", "i16.14", "i8n.0", "u8.-2"]))
-def test_host_quantize_dequantize_equal_edgepool_kernels(vals, t):
-    x = np.asarray(vals, np.float32).reshape(1, 1, 8, 8)
-    qt = D._QType.parse(t)
-    assert np.array_equal(D.quantize(x, qt), K.quantize(x, QType.parse(t)))
-    codes = K.quantize(x, QType.parse(t))
-    a, b = D.dequantize(codes, qt), K.dequantize(codes, QType.parse(t))
-    assert a.dtype == b.dtype == np.float32 and np.array_equal(a, b)
 
 
 def test_throughput_test_reports_percentiles(lenet_build, testset):
