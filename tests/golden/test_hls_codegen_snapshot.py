@@ -21,7 +21,7 @@ from edgepool.accel.folding import default_config
 from edgepool.accel.lower import lower_to_hw
 from edgepool.accel.regmap import default_regmap
 from edgepool.codegen.hls import generate
-from edgepool.codegen.hls.names import IdentTable, c_ident, check_safe, comment_text
+from edgepool.codegen.names import IdentTable, c_ident, check_safe, comment_text
 from edgepool.codegen.vendor import write_vivado
 from edgepool.errors import ConfigError
 from edgepool.targets import get_target

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ...errors import ConfigError
+from ..errors import ConfigError
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SAFE = re.compile(r"[A-Za-z0-9_.:/+-]+")

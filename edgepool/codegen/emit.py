@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The one text emitter of edgepool: every generated source — HLS C++ (``templates/hls``),
+Vivado Tcl and shell (``templates/vendor``), SystemVerilog (``templates/rtl``) and the NEON
+glue C (``templates/neon``) — is rendered from a context of numbers, booleans and checked
+identifiers through :func:`env`, one Jinja2 environment with
+
+* ``StrictUndefined``: a variable missing from a context is an error, never an empty string;
+* a ``finalize`` hook (:func:`finalize`) that refuses any interpolated string holding a
+  newline or a character outside a small C / Tcl / Verilog-safe set, so that text from a model
+  file cannot reach the output even if a context forgot to sanitize it (the contexts map every
+  name through :mod:`edgepool.codegen.names` first; this is the second line of defence);
+* no autoescaping (the outputs are not HTML); the output of a macro of these templates is
+  ``Markup`` and passes ``finalize`` unchanged (its own interpolations were checked).
+
+Filters: ``cbool`` (``true`` / ``false``), ``ctor`` (``T(v)`` / ``T("v")``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markupsafe
+
+from ..errors import ConfigError
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+#: characters an interpolated string may hold (no newline, no backslash, no ``$`` or backtick)
+SAFE_TEXT = re.compile(r"[A-Za-z0-9_ ,.:;<>()\"+\-*/=\[\]{}~!&|%#']*")
+
+
+def finalize(value: Any) -> Any:
+    """Jinja ``finalize`` hook: macro output (``Markup``) and non-strings pass; a string must
+    match :data:`SAFE_TEXT`, else :class:`~edgepool.errors.ConfigError`."""
+    if isinstance(value, markupsafe.Markup):          # output of a macro of these templates
+        return value
+    if isinstance(value, str) and not SAFE_TEXT.fullmatch(value):
+        raise ConfigError(f"refusing to emit unsafe text {value!r} into generated code",
+                          "this is an edgepool bug: a name was not sanitized")
+    return value
+
+
+def _cbool(v: bool) -> str:
+    return "true" if v else "false"
+
+
+def _ctor(v: str, ctype: str, quoted: bool) -> str:
+    return f'{ctype}("{v}")' if quoted else f"{ctype}({v})"
+
+
+@functools.cache
+def env() -> jinja2.Environment:
+    """The Jinja2 environment of every template under ``edgepool/codegen/templates``."""
+    e = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+                           undefined=jinja2.StrictUndefined, autoescape=False,
+                           keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                           finalize=finalize)
+    e.filters["cbool"] = _cbool
+    e.filters["ctor"] = _ctor
+    return e
+
+
+def render(template: str, **ctx: Any) -> str:
+    """Render ``templates/<template>`` (e.g. ``"hls/overlay_top.cpp.j2"``) with ``ctx``."""
+    return env().get_template(template).render(**ctx)
+
+
+def macro(template: str, name: str) -> Any:
+    """The macro ``name`` of ``templates/<template>`` (callable; returns ``Markup``)."""
+    return getattr(env().get_template(template).module, name)
