@@ -12,7 +12,9 @@ identifiers through :func:`env`, one Jinja2 environment with
 * no autoescaping (the outputs are not HTML); the output of a macro of these templates is
   ``Markup`` and passes ``finalize`` unchanged (its own interpolations were checked).
 
-Filters: ``cbool`` (``true`` / ``false``), ``ctor`` (``T(v)`` / ``T("v")``).
+Filters: ``cbool`` (``true`` / ``false``), ``ctor`` (``T(v)`` / ``T("v")``), ``cstr`` (any
+text as a C string literal, :func:`c_string`: the one way arbitrary text such as an ONNX value
+name may enter generated code, escaped byte by byte).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 #: characters an interpolated string may hold (no newline, no backslash, no ``$`` or backtick)
 SAFE_TEXT = re.compile(r"[A-Za-z0-9_ ,.:;<>()\"+\-*/=\[\]{}~!&|%#']*")
+#: bytes a C string literal of :func:`c_string` keeps as they are
+_C_STRING_PLAIN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                            b"0123456789_ .,:+-=")
 
 
 def finalize(value: Any) -> Any:
@@ -42,6 +47,16 @@ def finalize(value: Any) -> Any:
         raise ConfigError(f"refusing to emit unsafe text {value!r} into generated code",
                           "this is an edgepool bug: a name was not sanitized")
     return value
+
+
+def c_string(text: str) -> markupsafe.Markup:
+    """A C string literal holding exactly the UTF-8 bytes of ``text``: letters, digits and
+    ``_ .,:+-=`` as they are, every other byte as a three-digit octal escape (so no quote,
+    backslash, newline, ``*/``, ``??`` trigraph or non-ASCII byte appears raw, and an escape is
+    never extended by a following digit)."""
+    data = str(text).encode("utf-8", "surrogatepass")
+    body = "".join(chr(b) if b in _C_STRING_PLAIN else f"\\{b:03o}" for b in data)
+    return markupsafe.Markup(f'"{body}"')
 
 
 def _cbool(v: bool) -> str:
@@ -61,6 +76,7 @@ def env() -> jinja2.Environment:
                            finalize=finalize)
     e.filters["cbool"] = _cbool
     e.filters["ctor"] = _ctor
+    e.filters["cstr"] = c_string
     return e
 
 
