@@ -6,14 +6,15 @@ identifiers through :func:`env`, one Jinja2 environment with
 
 * ``StrictUndefined``: a variable missing from a context is an error, never an empty string;
 * a ``finalize`` hook (:func:`finalize`) that refuses any interpolated string holding a
-  newline or a character outside a small C / Tcl / Verilog-safe set, so that text from a model
-  file cannot reach the output even if a context forgot to sanitize it (the contexts map every
-  name through :mod:`edgepool.codegen.names` first; this is the second line of defence);
+  newline, a comment token or a character outside a small C / Verilog-safe set (a stricter one,
+  without brackets, braces, quotes or ``$``, in Tcl and shell templates), so that text from a
+  model file cannot reach the output even if a context forgot to sanitize it (the contexts map
+  every name through :mod:`edgepool.codegen.names` first; this is the second line of defence);
 * no autoescaping (the outputs are not HTML); the output of a macro of these templates is
   ``Markup`` and passes ``finalize`` unchanged (its own interpolations were checked).
 
-Filters: ``cbool`` (``true`` / ``false``), ``ctor`` (``T(v)`` / ``T("v")``), ``cstr`` (any
-text as a C string literal, :func:`c_string`: the one way arbitrary text such as an ONNX value
+Filters: ``braced`` (a checked Tcl word in braces), ``cbool`` (``true`` / ``false``), ``ctor``
+(``T(v)`` / ``T("v")``), ``cstr`` (any text as a C string literal, :func:`c_string`: the one way arbitrary text such as an ONNX value
 name may enter generated code, escaped byte by byte).
 """
 
@@ -38,14 +39,29 @@ _C_STRING_PLAIN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
                             b"0123456789_ .,:+-=")
 
 
-def finalize(value: Any) -> Any:
+#: never interpolated: they would open or close a comment around generated code
+COMMENT_TOKENS = ("/*", "*/", "//")
+#: characters an interpolated string may hold in Tcl and shell scripts (no quoting, no
+#: substitution: no brackets, braces, quotes, ``$``, ``;`` or ``#``)
+SAFE_SCRIPT_TEXT = re.compile(r"[A-Za-z0-9_ ,.:/+\-=]*")
+#: template name suffixes rendered with :data:`SAFE_SCRIPT_TEXT`
+SCRIPT_SUFFIXES = (".tcl.j2", ".sh.j2")
+
+
+@jinja2.pass_context
+def finalize(context: Any, value: Any) -> Any:
     """Jinja ``finalize`` hook: macro output (``Markup``) and non-strings pass; a string must
-    match :data:`SAFE_TEXT`, else :class:`~edgepool.errors.ConfigError`."""
+    match :data:`SAFE_TEXT` (:data:`SAFE_SCRIPT_TEXT` in Tcl / shell templates) and hold no
+    :data:`COMMENT_TOKENS`, else :class:`~edgepool.errors.ConfigError`."""
     if isinstance(value, markupsafe.Markup):          # output of a macro of these templates
         return value
-    if isinstance(value, str) and not SAFE_TEXT.fullmatch(value):
-        raise ConfigError(f"refusing to emit unsafe text {value!r} into generated code",
-                          "this is an edgepool bug: a name was not sanitized")
+    if isinstance(value, str):
+        script = str(context.name or "").endswith(SCRIPT_SUFFIXES)
+        if not (SAFE_SCRIPT_TEXT if script else SAFE_TEXT).fullmatch(value) or any(
+                tok in value for tok in COMMENT_TOKENS):
+            raise ConfigError(f"refusing to emit unsafe text {value!r} into generated "
+                              f"{'script' if script else 'code'} ({context.name})",
+                              "this is an edgepool bug: a name was not sanitized")
     return value
 
 
@@ -57,6 +73,15 @@ def c_string(text: str) -> markupsafe.Markup:
     data = str(text).encode("utf-8", "surrogatepass")
     body = "".join(chr(b) if b in _C_STRING_PLAIN else f"\\{b:03o}" for b in data)
     return markupsafe.Markup(f'"{body}"')
+
+
+def tcl_braced(value: Any) -> markupsafe.Markup:
+    """``{value}``: a Tcl word in braces; ``value`` must be :data:`SAFE_SCRIPT_TEXT`."""
+    text = str(value)
+    if not SAFE_SCRIPT_TEXT.fullmatch(text):
+        raise ConfigError(f"refusing to emit unsafe text {text!r} into a Tcl script",
+                          "this is an edgepool bug: a name was not sanitized")
+    return markupsafe.Markup("{" + text + "}")
 
 
 def _cbool(v: bool) -> str:
@@ -77,6 +102,7 @@ def env() -> jinja2.Environment:
     e.filters["cbool"] = _cbool
     e.filters["ctor"] = _ctor
     e.filters["cstr"] = c_string
+    e.filters["braced"] = tcl_braced
     return e
 
 
