@@ -83,10 +83,24 @@ def index_names(n: int) -> list[DataflowNames]:
     return [DataflowNames(f"L{i}", f"P{i}", f"L{i}_w", f"L{i}_b") for i in range(n)]
 
 
+#: PoolSpec.kind → the HLS library's PoolKind enumerator (hls/include/edgepool/pool.h)
+POOL_KINDS = {"max": "POOL_MAX", "avg": "POOL_AVG"}
+
+
+def pool_kind(kind: str) -> str:
+    """The ``PoolKind`` enumerator of a pooling kind (:class:`ConfigError` if the HLS library
+    has none)."""
+    if kind not in POOL_KINDS:
+        raise ConfigError(f"pool kind {kind!r} is not supported by the HLS library",
+                          f"one of {', '.join(POOL_KINDS)}")
+    return POOL_KINDS[kind]
+
+
 def _pool_ctx(name: str, p: PoolSpec, in_hwc, lanes: int, t: QType) -> dict:
     oh, ow = p.out_hw(in_hwc[0], in_hwc[1])
     return dict(cfg=check_ident(name), in_h=in_hwc[0], in_w=in_hwc[1], c=in_hwc[2], lanes=lanes,
-                ew=t.bits, signed=t.signed, avg=p.kind == "avg", count_pad=p.count_include_pad,
+                ew=t.bits, signed=t.signed, kind=pool_kind(p.kind),
+                count_pad=p.count_include_pad,
                 kh=p.kernel[0], kw=p.kernel[1], sh=p.stride[0], sw=p.stride[1], pt=p.pads[0],
                 pl=p.pads[1], pb=p.pads[2], pr=p.pads[3], out_h=oh, out_w=ow,
                 sum_bits=pool_sum_bits(t, p.kernel))
@@ -220,12 +234,13 @@ def overlay_struct(p: OverlayParams, name: str = "ovl_cfg") -> str:
     return str(_emit.macro("hls/_overlay.j2", "params_struct")(overlay_params_ctx(p, name)))
 
 
-def pool_struct(name: str, *, in_hwc, lanes: int, t: QType, avg: bool, count_pad: bool, kernel,
+def pool_struct(name: str, *, in_hwc, lanes: int, t: QType, kind: str, count_pad: bool, kernel,
                 stride, pads, out_hw) -> str:
-    """C++ config struct of a pooling layer (hls/include/edgepool/pool.h)."""
+    """C++ config struct of a pooling layer of ``kind`` (``"max"``, ``"avg"``; the
+    :class:`~edgepool.accel.program.PoolSpec` kinds) for hls/include/edgepool/pool.h."""
     ctx = dict(cfg=check_ident(name), in_h=in_hwc[0], in_w=in_hwc[1], c=in_hwc[2], lanes=lanes,
-               ew=t.bits, signed=t.signed, avg=avg, count_pad=count_pad, kh=kernel[0],
-               kw=kernel[1], sh=stride[0], sw=stride[1], pt=pads[0], pl=pads[1], pb=pads[2],
-               pr=pads[3], out_h=out_hw[0], out_w=out_hw[1],
+               ew=t.bits, signed=t.signed, kind=pool_kind(kind), count_pad=count_pad,
+               kh=kernel[0], kw=kernel[1], sh=stride[0], sw=stride[1], pt=pads[0], pl=pads[1],
+               pb=pads[2], pr=pads[3], out_h=out_hw[0], out_w=out_hw[1],
                sum_bits=pool_sum_bits(t, kernel))
     return str(_macro("pool_struct")(ctx)).lstrip("\n")
