@@ -7,7 +7,8 @@ identifiers through :func:`env`, one Jinja2 environment with
 * ``StrictUndefined``: a variable missing from a context is an error, never an empty string;
 * a ``finalize`` hook (:func:`finalize`) that refuses any interpolated string holding a
   newline, a comment token or a character outside a small C / Verilog-safe set (a stricter one,
-  without brackets, braces, quotes or ``$``, in Tcl, shell and Yosys scripts), so that text from a
+  without brackets, braces, quotes or ``$``, in Tcl, shell and Yosys scripts and the
+  bundle README, whose lines are commands to paste), so that text from a
   model file cannot reach the output even if a context forgot to sanitize it (the contexts map
   every name through :mod:`edgepool.codegen.names` first; this is the second line of defence);
 * no autoescaping (the outputs are not HTML); the output of a macro of these templates is
@@ -45,7 +46,7 @@ COMMENT_TOKENS = ("/*", "*/", "//")
 #: substitution: no brackets, braces, quotes, ``$``, ``;`` or ``#``)
 SAFE_SCRIPT_TEXT = re.compile(r"[A-Za-z0-9_ ,.:/+\-=]*")
 #: template name suffixes rendered with :data:`SAFE_SCRIPT_TEXT`
-SCRIPT_SUFFIXES = (".tcl.j2", ".sh.j2", ".ys.j2")
+SCRIPT_SUFFIXES = (".tcl.j2", ".sh.j2", ".ys.j2", ".txt.j2")
 
 
 @jinja2.pass_context

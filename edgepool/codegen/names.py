@@ -118,6 +118,19 @@ def comment_text(text: str, max_len: int = 64) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(text))[:max_len]
 
 
+_PLAIN_PIECE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+
+
+def path_piece(name: str, max_len: int = 64) -> str:
+    """A file-name piece for ``name`` that needs no quoting in shell or Tcl: the name itself
+    when it is made of ``[A-Za-z0-9_.+-]`` (not starting with ``.``, ``-`` or ``+``, at most
+    ``max_len`` characters), else :func:`c_ident` of it (which carries a hash of the name)."""
+    text = str(name)
+    if _PLAIN_PIECE.fullmatch(text) and len(text) <= max_len:
+        return text
+    return c_ident(text, prefix="model")
+
+
 def file_stem(name: str) -> str:
     """A file-name stem for a model name (an identifier: no separator, no dot-dot)."""
     return c_ident(name, prefix="model")

@@ -67,3 +67,22 @@ def test_cstr_is_byte_exact_and_inert(tmp_path: Path) -> None:
                    cwd=tmp_path, check=True)
     out = subprocess.run([str(tmp_path / "t")], capture_output=True, check=True).stdout
     assert out == b"".join(n.encode() + b"\0" for n in HOSTILE)
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_bundle_readme_and_zip_name_of_a_hostile_model(name: str) -> None:
+    """The bundle's README holds shell lines to paste (scp, unzip, cd): a hostile model name
+    reaches neither them nor the zip's file name."""
+    import re
+
+    from edgepool.runtime.bundle import _readme, bundle_name
+
+    m = {"model": {"name": name}, "target": {"name": "ultra96", "pynq_board": "Ultra96"}}
+    zipname = bundle_name(m)
+    assert re.fullmatch(r"edgepool_[A-Za-z0-9_]+_[0-9a-f]{8}_ultra96\.zip", zipname), zipname
+    for has_bit in (True, False):
+        text = _readme(m, zipname, has_bit)
+        assert unsafe_fragments(text) == []
+        assert f"scp {zipname} xilinx@" in text and f"-d {zipname[:-4]}\n" in text
+    plain = {"model": {"name": "lenet-digits"}, "target": {"name": "ultra96"}}
+    assert bundle_name(plain) == "edgepool_lenet-digits_ultra96.zip"
