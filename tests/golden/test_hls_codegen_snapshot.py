@@ -165,11 +165,9 @@ def test_identifier_mapping_is_strict_and_unique() -> None:
         assert re.fullmatch(r"[A-Za-z0-9_.+-]*", comment_text(name))
 
 
-@pytest.mark.parametrize("style", ["dataflow", "overlay"])
-def test_hostile_names_never_reach_hls_or_vivado(tmp_path: Path, style: str) -> None:
-    """Model, node and value names hostile to C++ / Tcl / shell: no fragment of them in any
-    generated HLS or Vivado text, and both Tcl scripts still run (stub vendor tools)."""
-    from hostile import HOSTILE, hostile_onnx, unsafe_fragments
+def _generate_hostile(tmp_path: Path, style: str) -> tuple[Path, dict]:
+    """HLS + Vivado outputs of lenet-digits with hostile model, node and value names."""
+    from hostile import HOSTILE, hostile_onnx
 
     hostile_onnx(MODEL, tmp_path / "m.onnx")
     program, _ = lower_to_hw(edgepool.load(tmp_path / "m.onnx", name="".join(HOSTILE)))
@@ -179,6 +177,16 @@ def test_hostile_names_never_reach_hls_or_vivado(tmp_path: Path, style: str) -> 
     meta = generate(program, cfg, out / "hls", model_name=program.name, board=tgt)
     rm = default_regmap(style, tgt.family, top=meta["top"], dma_bits=cfg.dma_bits)
     write_vivado(out, meta, rm, tgt, comment_text(program.name))
+    return out, meta
+
+
+@pytest.mark.parametrize("style", ["dataflow", "overlay"])
+def test_hostile_names_never_reach_hls_or_vivado(tmp_path: Path, style: str) -> None:
+    """Model, node and value names hostile to C++ / Tcl / shell: no fragment of them in any
+    generated HLS or Vivado text, and both Tcl scripts still run (stub vendor tools)."""
+    from hostile import unsafe_fragments
+
+    out, meta = _generate_hostile(tmp_path, style)
     texts = [p for p in out.rglob("*") if p.is_file() and p.suffix not in (".bin", ".json")]
     assert len(texts) >= 6
     for p in texts:
@@ -194,3 +202,21 @@ def test_hostile_names_never_reach_hls_or_vivado(tmp_path: Path, style: str) -> 
     hwh.mkdir(parents=True)
     (hwh / "edgepool.hwh").write_text("<hwh/>")
     assert any(c[0] == "create_project" for c in _StubTcl().run(out / "vivado" / "bd.tcl"))
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("style", ["dataflow", "overlay"])
+def test_hostile_names_hls_sources_compile(tmp_path: Path, style: str) -> None:
+    """The C++ generated for hostile names compiles (g++ -fsyntax-only, the csim flags)."""
+    import subprocess
+
+    from edgepool.codegen.hls.csim import CXXFLAGS
+
+    out, meta = _generate_hostile(tmp_path, style)
+    hls = out / "hls"
+    srcs = [str(hls / s) for s in meta["sources"]] + [str(hls / "tb_edgepool.cpp")]
+    cmd = [toolchain.require("g++"), *CXXFLAGS, "-fsyntax-only", "-isystem",
+           toolchain.require("ap_types"), "-I", str(hls), "-I", str(hls / "include"), "-I",
+           str(hls / "tb"), *srcs]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
