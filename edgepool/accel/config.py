@@ -16,7 +16,8 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class OverlayParams:
-    """Synthesis-time capacities of an overlay (the ``OV`` config struct of overlay.h)."""
+    """Synthesis-time capacities of an overlay (the ``OV`` config struct of overlay.h; its C++
+    is rendered by :func:`edgepool.codegen.hls.emit.overlay_struct`)."""
 
     simd: int = 8
     pe: int = 8
@@ -35,17 +36,6 @@ class OverlayParams:
     def out_container(self) -> int:
         """``OUT_BITS`` of overlay.h: the widest output element container (>= ACT_BITS)."""
         return max(self.out_bits, self.act_bits)
-
-    def cpp(self, name: str = "ovl_cfg") -> str:
-        """The C++ config struct for overlay.h."""
-        return (f"struct {name} {{\n"
-                f"    static const int SIMD = {self.simd}, PE = {self.pe};\n"
-                f"    static const int ACT_BITS = {self.act_bits}, OUT_BITS = "
-                f"{self.out_container}, W_BITS = {self.w_bits}, ACC_BITS = {self.acc_bits};\n"
-                f"    static const int LB_WORDS = {self.lb_words}, WBUF_WORDS = {self.wbuf_words}, "
-                f"MAX_TILE_NF = {self.max_tile_nf};\n"
-                f"    static const int PLB_WORDS = {self.plb_words}, "
-                f"SPLB_WORDS = {self.splb_words}, SUM_BITS = {self.sum_bits};\n}};\n")
 
     @classmethod
     def from_mapping(cls, values: dict) -> OverlayParams:

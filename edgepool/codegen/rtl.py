@@ -20,8 +20,10 @@ channels per cycle in the MAC array (``pe | OC``, ``simd | C``) and ``pool_simd`
 cycle in the pool (``pool_simd | C``).
 
 Names: a layer name from a model file never reaches the Verilog text or a path unfiltered:
-instance and file names are ``l<index>_<name reduced to [a-z0-9_], 24 chars>``, and the top is
-always named :data:`TOP_NAME`.
+instance and file names are ``l<index>_<name reduced to [a-z0-9_], 24 chars>``, comments carry
+:func:`~edgepool.codegen.names.comment_text`, and the top is always named :data:`TOP_NAME`. The
+top is rendered from ``templates/rtl/top.sv.j2`` through the one emitter environment
+(:mod:`edgepool.codegen.emit`), whose ``finalize`` refuses any unsafe interpolated text.
 """
 
 from __future__ import annotations
@@ -43,10 +45,11 @@ from ..accel.program import HwLayer, HwProgram, PoolSpec
 from ..errors import UnsupportedOpError
 from ..ir.qtype import QType
 from ..toolchain import REPO_ROOT
+from .emit import render
+from .names import comment_text
 
 TOP_NAME = "ep_top"
 RTL_DIR = REPO_ROOT / "sim" / "rtl"
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "rtl"
 #: hand-written modules, in dependency order
 LIBRARY = ("ep_ram_sdp.sv", "ep_rom.sv", "ep_ser.sv", "ep_swg.sv", "ep_requant.sv",
            "ep_mvau.sv", "ep_pool.sv", "ep_conv_layer.sv", "ep_pool_layer.sv")
@@ -130,7 +133,7 @@ def sanitize(name: str, index: int) -> str:
 
 def _label(text: str) -> str:
     """Text safe inside a ``//`` comment."""
-    return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(text))[:64]
+    return comment_text(text)
 
 
 def _sv64(v: int) -> str:
@@ -287,8 +290,6 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
     design (sources = library modules + top, in compile order). ``copy_library`` copies the
     hand-written modules of ``sim/rtl`` next to the top (a self-contained directory, as the
     build's ``rtl/``); otherwise the design refers to them in place."""
-    import jinja2
-
     check_supported(program, folding)
     folding = folding or {}
     out = Path(out_dir)
@@ -350,10 +351,6 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
             raise UnsupportedOpError([f"layer {i} ({_label(layer.name)}): declared output "
                                       f"{layer.out_shape} differs from the RTL's"])
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
-    tmpl = env.get_template("top.sv.j2")
     bdicts = []
     for b in blocks:
         comment = (f"layer {b.layer} {_label(program.layers[b.layer].name)}: {b.kind}, "
@@ -364,10 +361,10 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
     pad = container_bits(program.out_type.bits) - o["dw"]
     ext = f"{o['name']}_tdata[{o['dw'] - 1}]" if program.out_type.signed else "1'b0"
     out_assign = f"{{{{{pad}{{{ext}}}}}, {o['name']}_tdata}}" if pad else f"{o['name']}_tdata"
-    text = tmpl.render(out_assign=out_assign, program_label=_label(program.name), top=TOP_NAME,
-                       in_cbits=container_bits(program.in_type.bits),
-                       out_cbits=container_bits(program.out_type.bits),
-                       out_signed=program.out_type.signed, streams=streams, blocks=bdicts)
+    text = render("rtl/top.sv.j2", out_assign=out_assign, program_label=_label(program.name),
+                  top=TOP_NAME, in_cbits=container_bits(program.in_type.bits),
+                  out_cbits=container_bits(program.out_type.bits),
+                  out_signed=program.out_type.signed, streams=streams, blocks=bdicts)
     top_path = out / f"{TOP_NAME}.sv"
     top_path.write_text(text)
     library = [RTL_DIR / f for f in LIBRARY]

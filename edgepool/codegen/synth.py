@@ -2,8 +2,10 @@
 """Yosys synthesis of the generated RTL: cell counts per design (generic ``synth``) and, on
 request, Xilinx UltraScale+ resources (``synth_xilinx -family xcup``: LUT / FF / BRAM / DSP).
 
-The script template is ``sim/synth/synth.ys``; the design is generated from an HwProgram (a
-single-layer program gives the numbers of one block) and flattened, so ``stat`` reports one
+The script is rendered from ``edgepool/codegen/templates/yosys/synth.ys.j2`` through the one
+emitter environment (:mod:`edgepool.codegen.emit`); the design is generated from an HwProgram
+(a single-layer program gives the numbers of one block), with the library modules copied beside
+the top so that the script names plain files only, and flattened, so ``stat`` reports one
 module. Run from the generated directory, where ``$readmemh`` finds the ROM images.
 """
 
@@ -19,9 +21,13 @@ from pathlib import Path
 from .. import toolchain
 from ..accel.program import HwProgram
 from ..errors import ToolchainError
+from .emit import render
+from .names import check_safe
 from .rtl import LayerFolding, generate_rtl
 
-SCRIPT = toolchain.REPO_ROOT / "sim" / "synth" / "synth.ys"
+#: the synthesis command per target
+SYNTH = {"generic": "synth -top {top} -flatten",
+         "xcup": "synth_xilinx -family xcup -top {top} -flatten"}
 
 
 @dataclass
@@ -77,18 +83,17 @@ def synth_program(program: HwProgram, folding: Mapping[str, LayerFolding] | None
                   timeout: float = 900) -> SynthReport:
     """Generate and synthesize ``program``'s top with yosys; ``target`` generic or xcup."""
     yosys = toolchain.require("yosys")
-    if target not in ("generic", "xcup"):
+    if target not in SYNTH:
         raise ToolchainError(f"unknown synthesis target {target!r}", "use generic or xcup")
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="ep-synth-")
         workdir = tmp.name
     try:
-        design = generate_rtl(program, workdir, folding)
-        synth_cmd = ("synth -top ep_top -flatten" if target == "generic"
-                     else "synth_xilinx -family xcup -top ep_top -flatten")
-        script = SCRIPT.read_text().replace("%SOURCES%", " ".join(
-            str(s) for s in design.sources)).replace("%SYNTH%", synth_cmd)
+        design = generate_rtl(program, workdir, folding, copy_library=True)
+        script = render("yosys/synth.ys.j2", top=check_safe(design.top),
+                        sources=[check_safe(Path(s).name) for s in design.sources],
+                        synth=SYNTH[target].format(top=design.top))
         (Path(workdir) / "synth.ys").write_text(script)
         p = subprocess.run([yosys, "-q", "-l", "synth.log", "synth.ys"], cwd=workdir,
                            capture_output=True, text=True, timeout=timeout)

@@ -29,9 +29,9 @@ from typing import Any
 from ..accel.regmap import OVERLAY_BUNDLES
 from ..errors import ConfigError, ToolchainError
 from ..toolchain import which
+from .emit import render
 from .hls import design_meta
-from .hls.emit import render
-from .hls.names import check_safe, comment_text
+from .names import check_safe, comment_text
 
 VENDOR_DIR = "vivado"
 BITSTREAM = "edgepool.bit"

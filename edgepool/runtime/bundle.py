@@ -34,6 +34,8 @@ import numpy as np
 
 from ..accel.descriptor import plan_program
 from ..accel.manifest import load_program, overlay_params, regmap_of
+from ..codegen.emit import render
+from ..codegen.names import check_safe, comment_text, path_piece
 from ..errors import ManifestError
 from ..toolchain import REPO_ROOT
 
@@ -59,8 +61,10 @@ from .runtime.pynq_driver import (  # noqa: F401
 
 
 def bundle_name(manifest: dict[str, Any]) -> str:
-    """``edgepool_<model>_<board>.zip``."""
-    return f"edgepool_{manifest['model']['name']}_{manifest['target']['name']}.zip"
+    """``edgepool_<model>_<board>.zip`` (the model name as a :func:`path_piece`: a file name
+    that needs no quoting in the README's shell lines)."""
+    return (f"edgepool_{path_piece(manifest['model']['name'])}_"
+            f"{check_safe(manifest['target']['name'])}.zip")
 
 
 def deterministic_zip(entries: dict[str, bytes]) -> bytes:
@@ -129,34 +133,12 @@ def board_package() -> dict[str, bytes]:
 
 
 def _readme(m: dict[str, Any], zipname: str, has_bit: bool) -> str:
+    """README.txt: copy / unzip / run instructions (shell lines: checked names only)."""
     t = m["target"]
-    folder = zipname[:-4]
-    bit = ("overlay/ holds the bitstream and hardware handoff built by Vivado."
-           if has_bit else
-           "NOTE: this build has no bitstream (the vendor stage did not run: no Vivado). The\n"
-           "driver refuses to run on the board without one; simulate it on any machine with\n"
-           "edgepool installed: EDGEPOOL_PYNQ_SIM=reference (see below).")
-    return f"""edgepool deployment bundle: {m['model']['name']} for {t['name']} \
-(PYNQ board {t.get('pynq_board')})
-
-{bit}
-
-On the board (PYNQ image, user xilinx):
-  scp {zipname} xilinx@<board-ip>:~/jupyter_notebooks/
-  ssh xilinx@<board-ip>
-  cd ~/jupyter_notebooks && unzip -o {zipname} -d {folder}
-Then open http://<board-ip>:9090 (Jupyter), folder {folder}, notebook edgepool_{t['name']}.ipynb,
-and run all cells. From a shell on the board instead:
-  cd ~/jupyter_notebooks/{folder}
-  sudo -E python3 -c "from edgepool_board import EdgepoolAccelerator as A; import numpy as np; \\
-a = A('.'); d = np.load('testdata.npz'); print(a.predict(d['x'][:8]).argmax(1), d['y'][:8])"
-
-The driver (edgepool_board/) needs only numpy and pynq (part of the PYNQ image); no edgepool
-install is needed on the board. Off-board, with edgepool installed:
-  EDGEPOOL_PYNQ_SIM=reference EDGEPOOL_BUNDLE=. jupyter nbconvert --execute --to notebook \\
-      edgepool_{t['name']}.ipynb
-runs the same driver against a simulated PYNQ device.
-"""
+    return render("bundle/README.txt.j2", model_label=comment_text(m["model"]["name"]),
+                  target=check_safe(t["name"]), pynq_board=comment_text(t.get("pynq_board")),
+                  has_bit=has_bit, zipname=check_safe(zipname),
+                  folder=check_safe(zipname[:-4]))
 
 
 def build_entries(out: Path, manifest: dict[str, Any], graph: Any = None,

@@ -29,8 +29,8 @@ struct L0 {
 };
 struct P0 {
     static const int IN_H = 10, IN_W = 10, C = 4, LANES = 2, EW = 8;
-    static const bool SIGNED = false, AVG = false;
-    static const bool COUNT_PAD = false;
+    static const bool SIGNED = false, COUNT_PAD = false;
+    static const PoolKind KIND = POOL_MAX;
     static const int KH = 2, KW = 2, SH = 2, SW = 2;
     static const int PT = 0, PL = 0, PB = 0, PR = 0;
     static const int OUT_H = 5, OUT_W = 5;
@@ -55,8 +55,8 @@ struct L1 {
 };
 struct P1 {
     static const int IN_H = 3, IN_W = 3, C = 8, LANES = 4, EW = 8;
-    static const bool SIGNED = false, AVG = false;
-    static const bool COUNT_PAD = false;
+    static const bool SIGNED = false, COUNT_PAD = false;
+    static const PoolKind KIND = POOL_MAX;
     static const int KH = 2, KW = 2, SH = 2, SW = 2;
     static const int PT = 0, PL = 0, PB = 0, PR = 0;
     static const int OUT_H = 1, OUT_W = 1;

@@ -21,7 +21,7 @@ from edgepool.accel.folding import default_config
 from edgepool.accel.lower import lower_to_hw
 from edgepool.accel.regmap import default_regmap
 from edgepool.codegen.hls import generate
-from edgepool.codegen.hls.names import IdentTable, c_ident, check_safe, comment_text
+from edgepool.codegen.names import IdentTable, c_ident, check_safe, comment_text
 from edgepool.codegen.vendor import write_vivado
 from edgepool.errors import ConfigError
 from edgepool.targets import get_target
@@ -163,3 +163,60 @@ def test_identifier_mapping_is_strict_and_unique() -> None:
     assert check_safe("avnet.com:ultra96v2:part0:1.2") == "avnet.com:ultra96v2:part0:1.2"
     for name in HOSTILE:
         assert re.fullmatch(r"[A-Za-z0-9_.+-]*", comment_text(name))
+
+
+def _generate_hostile(tmp_path: Path, style: str) -> tuple[Path, dict]:
+    """HLS + Vivado outputs of lenet-digits with hostile model, node and value names."""
+    from hostile import HOSTILE, hostile_onnx
+
+    hostile_onnx(MODEL, tmp_path / "m.onnx")
+    program, _ = lower_to_hw(edgepool.load(tmp_path / "m.onnx", name="".join(HOSTILE)))
+    tgt = get_target("ultra96")
+    cfg = default_config(program, tgt.clocks["default_mhz"], style)
+    out = tmp_path / "out"
+    meta = generate(program, cfg, out / "hls", model_name=program.name, board=tgt)
+    rm = default_regmap(style, tgt.family, top=meta["top"], dma_bits=cfg.dma_bits)
+    write_vivado(out, meta, rm, tgt, comment_text(program.name))
+    return out, meta
+
+
+@pytest.mark.parametrize("style", ["dataflow", "overlay"])
+def test_hostile_names_never_reach_hls_or_vivado(tmp_path: Path, style: str) -> None:
+    """Model, node and value names hostile to C++ / Tcl / shell: no fragment of them in any
+    generated HLS or Vivado text, and both Tcl scripts still run (stub vendor tools)."""
+    from hostile import unsafe_fragments
+
+    out, meta = _generate_hostile(tmp_path, style)
+    texts = [p for p in out.rglob("*") if p.is_file() and p.suffix not in (".bin", ".json")]
+    assert len(texts) >= 6
+    for p in texts:
+        assert unsafe_fragments(p.read_text()) == [], p
+        assert re.fullmatch(r"[A-Za-z0-9_.]+", p.name), p.name
+    assert ["set_top", meta["top"]] in _StubTcl().run(out / "hls" / "run_hls.tcl")
+    (out / "hls" / "edgepool_hls" / "solution1" / "impl" / "ip").mkdir(parents=True)
+    runs = out / "vivado" / "edgepool_vivado" / "edgepool_vivado.runs" / "impl_1"
+    runs.mkdir(parents=True)
+    (runs / "edgepool_wrapper.bit").write_bytes(b"bit")
+    hwh = (out / "vivado" / "edgepool_vivado" / "edgepool_vivado.gen" / "sources_1" / "bd"
+           / "edgepool" / "hw_handoff")
+    hwh.mkdir(parents=True)
+    (hwh / "edgepool.hwh").write_text("<hwh/>")
+    assert any(c[0] == "create_project" for c in _StubTcl().run(out / "vivado" / "bd.tcl"))
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("style", ["dataflow", "overlay"])
+def test_hostile_names_hls_sources_compile(tmp_path: Path, style: str) -> None:
+    """The C++ generated for hostile names compiles (g++ -fsyntax-only, the csim flags)."""
+    import subprocess
+
+    from edgepool.codegen.hls.csim import CXXFLAGS
+
+    out, meta = _generate_hostile(tmp_path, style)
+    hls = out / "hls"
+    srcs = [str(hls / s) for s in meta["sources"]] + [str(hls / "tb_edgepool.cpp")]
+    cmd = [toolchain.require("g++"), *CXXFLAGS, "-fsyntax-only", "-isystem",
+           toolchain.require("ap_types"), "-I", str(hls), "-I", str(hls / "include"), "-I",
+           str(hls / "tb"), *srcs]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]

@@ -142,7 +142,7 @@ def test_pool_engine_random_configs(tmp_path: Path) -> None:
         p = _pool_spec(rng, h, w)
         lanes = int(rng.choice(divisors(c)))
         name = f"pl{i}"
-        decls.append(pool_cfg(name, in_hwc=(h, w, c), lanes=lanes, t=t, avg=p.kind == "avg",
+        decls.append(pool_cfg(name, in_hwc=(h, w, c), lanes=lanes, t=t, kind=p.kind,
                               count_pad=p.count_include_pad, kernel=p.kernel, stride=p.stride,
                               pads=p.pads, out_hw=p.out_hw(h, w)))
         body.append(f'    tb::run_pool<{name}>(d + "/{name}");\n')
@@ -171,7 +171,7 @@ def test_fused_conv_pool_and_global_pool(tmp_path: Path) -> None:
         p = _pool_spec(rng, oh, ow)
         decls.append(_cfg_src(c, (oh, ow)))
         decls.append(pool_cfg(f"fp{i}", in_hwc=(oh, ow, c["oc"]), lanes=c["pe"], t=c["out_t"],
-                              avg=p.kind == "avg", count_pad=p.count_include_pad, kernel=p.kernel,
+                              kind=p.kind, count_pad=p.count_include_pad, kernel=p.kernel,
                               stride=p.stride, pads=p.pads, out_hw=p.out_hw(oh, ow)))
         body.append(f'    tb::run_conv_pool<fc{i}, fp{i}>(d + "/fc{i}");\n')
         fused.append((c, p, _write_conv_inputs(rng, c, tmp_path)))
@@ -184,7 +184,8 @@ def test_fused_conv_pool_and_global_pool(tmp_path: Path) -> None:
         sum_bits = t.bits + 2 + (h * w).bit_length()
         decls.append(f"""struct gp{i} {{
     static const int IN_H = {h}, IN_W = {w}, C = {ch}, LANES = {lanes}, EW = {t.bits};
-    static const bool SIGNED = {str(t.signed).lower()}, AVG = {str(avg).lower()};
+    static const bool SIGNED = {str(t.signed).lower()};
+    static const PoolKind KIND = {"POOL_AVG" if avg else "POOL_MAX"};
     static const int SUM_BITS = {sum_bits};
 }};
 """)

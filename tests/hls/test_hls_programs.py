@@ -26,6 +26,7 @@ from hls_csim import (
 from edgepool.accel import axis
 from edgepool.accel import descriptor as hd
 from edgepool.accel.program import HwProgram, random_program, run_reference
+from edgepool.codegen.hls.emit import overlay_struct
 from edgepool.dse import cost
 from edgepool.ir.qtype import QType
 
@@ -161,7 +162,7 @@ def test_overlay_random_programs(tmp_path: Path) -> None:
     for _, _, p, _ in configs:
         structs.setdefault(p, f"ov{len(structs)}")
     src = ['#include "tb_util.h"\n#include <string>\nusing namespace edgepool;\n']
-    src += [p.cpp(name) for p, name in structs.items()]
+    src += [overlay_struct(p, name) for p, name in structs.items()]
     src.append("int main(int, char** argv) {\n    const std::string d = argv[1];\n"
                "    const std::string c = argv[2];\n    int rc = -1;\n")
     for name, _, p, _ in configs:

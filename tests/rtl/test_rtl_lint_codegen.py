@@ -4,6 +4,8 @@ codegen errors and name sanitizing."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -83,4 +85,22 @@ def test_lint_generated_top_64bit_output(tmp_path):
     assert design.out_bits == 64
     text = (tmp_path / "ep_top.sv").read_text()
     assert "[63:0] m_axis_tdata" in text and ".OMIN(64'sh8000000000000000)" in text
+    lint(design.sources, design.top)
+
+
+@pytest.mark.rtlsim
+def test_hostile_names_lint(tmp_path):
+    """Every layer and the program named with text hostile to SystemVerilog (escaped
+    identifiers, macros, system tasks, quotes, newlines, ``*/``, unicode): the top lints clean
+    and holds none of it; file names stay plain."""
+    from hostile import HOSTILE, unsafe_fragments
+
+    p = random_program(3, in_shape=(8, 8, 2), spec="c4k3r-m2-c4k1r-a2-f3")
+    layers = tuple(layer.with_(name=HOSTILE[i % len(HOSTILE)] + f"{i}")
+                   for i, layer in enumerate(p.layers))
+    prog = type(p)("".join(HOSTILE), layers)
+    design = generate_rtl(prog, tmp_path)
+    assert unsafe_fragments((tmp_path / "ep_top.sv").read_text()) == []
+    for f in tmp_path.iterdir():
+        assert re.fullmatch(r"[a-z0-9_]+\.(sv|hex|json)", f.name), f.name
     lint(design.sources, design.top)

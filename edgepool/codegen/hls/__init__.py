@@ -3,7 +3,7 @@
 configuration (:class:`~edgepool.accel.config.HlsConfig`) → a self-contained Vitis HLS project in
 ``<build>/hls/``.
 
-Generated files (names never derive from raw model text; see :mod:`.names`):
+Generated files (names never derive from raw model text; see :mod:`edgepool.codegen.names`):
 
 * ``<model>_config.h``: dataflow: one config struct per layer and the stream sizes;
   overlay: the ``ovl_cfg`` capacities and the memory plan;
@@ -34,7 +34,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import markupsafe
 import numpy as np
 
 from ...accel import axis
@@ -48,8 +47,15 @@ from ...dse.explore import config_to_dict, estimates, evaluate_config
 from ...dse.space import pool_sum_bits
 from ...errors import ConfigError
 from ...toolchain import REPO_ROOT
-from .emit import DataflowNames, dataflow_context, emit_dataflow_top, render, stream_sizes
-from .names import IdentTable, check_safe, comment_text, file_stem
+from ..names import IdentTable, check_safe, comment_text, file_stem
+from .emit import (
+    DataflowNames,
+    dataflow_context,
+    emit_dataflow_top,
+    overlay_params_ctx,
+    render,
+    stream_sizes,
+)
 
 __all__ = ["stage_hls", "generate", "emit_dataflow_top", "default_config", "TOPS",
            "HLS_LIBRARY", "design_meta"]
@@ -242,7 +248,7 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
                    out_elems=out_elems, out_bits=img.out_bits,
                    out_words=out_elems * img.out_bits // (p.simd * p.act_bits))
         files[config_header] = render("overlay_config.h.j2", guard=f"{guard}_CONFIG_H",
-                                      params_struct=markupsafe.Markup(p.cpp("ovl_cfg")),
+                                      params=overlay_params_ctx(p, "ovl_cfg"),
                                       ap_int_max_w=ap_int_max_w(
                                           max(p.pe * p.simd * p.w_bits,
                                               p.pe * p.out_container)),

@@ -2,67 +2,32 @@
 """Template contexts and rendering of the HLS sources (config structs, ROMs and glue only: the
 engines live in ``hls/include/edgepool``).
 
-Every template under ``templates/`` is rendered with ``StrictUndefined`` (a missing variable is
-an error) and a ``finalize`` hook that refuses any interpolated string holding a newline or a
-character outside a small C/Tcl-safe set, so that text from a model file cannot reach the
-output even if a context forgot to sanitize it. Contexts carry numbers, booleans and
-identifiers from :mod:`.names` only.
+The templates are ``edgepool/codegen/templates/hls/*.j2``, rendered through the one emitter
+environment (:mod:`edgepool.codegen.emit`: ``StrictUndefined`` and the sanitizing
+``finalize``). Contexts carry numbers, booleans and identifiers from
+:mod:`edgepool.codegen.names` only.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
-import jinja2
-import markupsafe
 import numpy as np
 
 from ...accel.axis import container_bits
+from ...accel.config import OverlayParams
 from ...accel.program import HwLayer, HwProgram, PoolSpec
 from ...errors import ConfigError
 from ...ir.qtype import QType
-from .names import check_ident
-
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-_SAFE_TEXT = re.compile(r"[A-Za-z0-9_ ,.:;<>()\"+\-*/=\[\]{}~!&|%#']*")
-
-
-def _finalize(value):
-    if isinstance(value, markupsafe.Markup):          # output of a macro of these templates
-        return value
-    if isinstance(value, str) and not _SAFE_TEXT.fullmatch(value):
-        raise ConfigError(f"refusing to emit unsafe text {value!r} into generated code",
-                          "this is an edgepool bug: a name was not sanitized")
-    return value
-
-
-def _cbool(v: bool) -> str:
-    return "true" if v else "false"
-
-
-def _ctor(v: str, ctype: str, quoted: bool) -> str:
-    return f'{ctype}("{v}")' if quoted else f"{ctype}({v})"
-
-
-@functools.cache
-def env() -> jinja2.Environment:
-    """The Jinja2 environment of the HLS templates."""
-    e = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-                           undefined=jinja2.StrictUndefined, autoescape=False,
-                           keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
-                           finalize=_finalize)
-    e.filters["cbool"] = _cbool
-    e.filters["ctor"] = _ctor
-    return e
+from .. import emit as _emit
+from ..names import check_ident
 
 
 def render(template: str, **ctx) -> str:
-    """Render ``templates/<template>`` with ``ctx``."""
-    return env().get_template(template).render(**ctx)
+    """Render ``templates/hls/<template>`` through the one environment
+    (:func:`edgepool.codegen.emit.render`)."""
+    return _emit.render(f"hls/{template}", **ctx)
 
 
 # --------------------------------------------------------------------------- literals
@@ -118,10 +83,24 @@ def index_names(n: int) -> list[DataflowNames]:
     return [DataflowNames(f"L{i}", f"P{i}", f"L{i}_w", f"L{i}_b") for i in range(n)]
 
 
+#: PoolSpec.kind → the HLS library's PoolKind enumerator (hls/include/edgepool/pool.h)
+POOL_KINDS = {"max": "POOL_MAX", "avg": "POOL_AVG"}
+
+
+def pool_kind(kind: str) -> str:
+    """The ``PoolKind`` enumerator of a pooling kind (:class:`ConfigError` if the HLS library
+    has none)."""
+    if kind not in POOL_KINDS:
+        raise ConfigError(f"pool kind {kind!r} is not supported by the HLS library",
+                          f"one of {', '.join(POOL_KINDS)}")
+    return POOL_KINDS[kind]
+
+
 def _pool_ctx(name: str, p: PoolSpec, in_hwc, lanes: int, t: QType) -> dict:
     oh, ow = p.out_hw(in_hwc[0], in_hwc[1])
     return dict(cfg=check_ident(name), in_h=in_hwc[0], in_w=in_hwc[1], c=in_hwc[2], lanes=lanes,
-                ew=t.bits, signed=t.signed, avg=p.kind == "avg", count_pad=p.count_include_pad,
+                ew=t.bits, signed=t.signed, kind=pool_kind(p.kind),
+                count_pad=p.count_include_pad,
                 kh=p.kernel[0], kw=p.kernel[1], sh=p.stride[0], sw=p.stride[1], pt=p.pads[0],
                 pl=p.pads[1], pb=p.pads[2], pr=p.pads[3], out_h=oh, out_w=ow,
                 sum_bits=pool_sum_bits(t, p.kernel))
@@ -219,7 +198,7 @@ def stream_sizes(program: HwProgram, beat_bytes: int) -> dict[str, int]:
 
 
 def _macro(name: str):
-    return getattr(env().get_template("_dataflow.j2").module, name)
+    return _emit.macro("hls/_dataflow.j2", name)
 
 
 def conv_struct(name: str, *, in_hwc, oc, kernel, stride, pads, dilation, simd, pe,
@@ -239,12 +218,29 @@ def conv_struct(name: str, *, in_hwc, oc, kernel, stride, pads, dilation, simd, 
     return str(_macro("conv_struct")(ctx)).lstrip("\n")
 
 
-def pool_struct(name: str, *, in_hwc, lanes: int, t: QType, avg: bool, count_pad: bool, kernel,
+def overlay_params_ctx(p: OverlayParams, name: str = "ovl_cfg") -> dict:
+    """Template context of the overlay's ``OV`` config struct (``hls/_overlay.j2``)."""
+    return dict(name=check_ident(name), simd=int(p.simd), pe=int(p.pe),
+                act_bits=int(p.act_bits), out_bits=int(p.out_container), w_bits=int(p.w_bits),
+                acc_bits=int(p.acc_bits), lb_words=int(p.lb_words),
+                wbuf_words=int(p.wbuf_words), max_tile_nf=int(p.max_tile_nf),
+                plb_words=int(p.plb_words), splb_words=int(p.splb_words),
+                sum_bits=int(p.sum_bits))
+
+
+def overlay_struct(p: OverlayParams, name: str = "ovl_cfg") -> str:
+    """C++ config struct ``name`` of the overlay capacities ``p`` (hls/include/edgepool/
+    overlay.h's ``OV`` parameter), as ``<model>_config.h`` holds it."""
+    return str(_emit.macro("hls/_overlay.j2", "params_struct")(overlay_params_ctx(p, name)))
+
+
+def pool_struct(name: str, *, in_hwc, lanes: int, t: QType, kind: str, count_pad: bool, kernel,
                 stride, pads, out_hw) -> str:
-    """C++ config struct of a pooling layer (hls/include/edgepool/pool.h)."""
+    """C++ config struct of a pooling layer of ``kind`` (``"max"``, ``"avg"``; the
+    :class:`~edgepool.accel.program.PoolSpec` kinds) for hls/include/edgepool/pool.h."""
     ctx = dict(cfg=check_ident(name), in_h=in_hwc[0], in_w=in_hwc[1], c=in_hwc[2], lanes=lanes,
-               ew=t.bits, signed=t.signed, avg=avg, count_pad=count_pad, kh=kernel[0],
-               kw=kernel[1], sh=stride[0], sw=stride[1], pt=pads[0], pl=pads[1], pb=pads[2],
-               pr=pads[3], out_h=out_hw[0], out_w=out_hw[1],
+               ew=t.bits, signed=t.signed, kind=pool_kind(kind), count_pad=count_pad,
+               kh=kernel[0], kw=kernel[1], sh=stride[0], sw=stride[1], pt=pads[0], pl=pads[1],
+               pb=pads[2], pr=pads[3], out_h=out_hw[0], out_w=out_hw[1],
                sum_bits=pool_sum_bits(t, kernel))
     return str(_macro("pool_struct")(ctx)).lstrip("\n")

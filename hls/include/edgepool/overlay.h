@@ -170,6 +170,9 @@ inline WinGeom desc_conv_geom(const LayerDesc& d, int simd) {
     return g;
 }
 
+// The pooling kind of a descriptor's flags (bit4: avg, else max).
+inline PoolKind desc_pool_kind(int flags) { return (flags & DF_POOL_AVG) ? POOL_AVG : POOL_MAX; }
+
 inline WinGeom desc_pool_geom(const LayerDesc& d, int words_per_pixel) {
     WinGeom g = {d.w[7], d.w[8], words_per_pixel, d.w[22], d.w[23], d.w[24], d.w[25], 1, 1,
                  d.w[26], d.w[27], d.w[28], d.w[29], d.w[30], d.w[31]};
@@ -211,7 +214,7 @@ void ov_conv_tile(const typename OvTypes<OV>::act_word* act_in,
 #pragma HLS STREAM variable = s_nar depth = 64
 #pragma HLS STREAM variable = s_pool depth = 64
         const WinGeom pg = desc_pool_geom(d, nf);
-        const PoolParams pp = {(flags & DF_POOL_AVG) != 0, (flags & DF_COUNT_PAD) != 0,
+        const PoolParams pp = {desc_pool_kind(flags), (flags & DF_COUNT_PAD) != 0,
                                (flags & DF_OUT_SIGNED) != 0};
         ov_narrow<OV>(s_conv, s_nar, g.OH * g.OW * nf);
         pool_core<OvFusedPoolT<OV> >(s_nar, s_pool, pg, pp);
@@ -230,7 +233,7 @@ void ov_pool_layer(const typename OvTypes<OV>::act_word* act_in,
     const int cf = d.w[5] / OV::SIMD;
     const WinGeom pg = desc_pool_geom(d, cf);
     const int flags = d.flags();
-    const PoolParams pp = {(flags & DF_POOL_AVG) != 0, (flags & DF_COUNT_PAD) != 0,
+    const PoolParams pp = {desc_pool_kind(flags), (flags & DF_COUNT_PAD) != 0,
                            (flags & DF_IN_SIGNED) != 0};
     hls::stream<typename OvTypes<OV>::act_word> s_in("ovp_in"), s_out("ovp_out");
 #pragma HLS STREAM variable = s_in depth = 64

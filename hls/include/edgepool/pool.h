@@ -14,10 +14,46 @@
 
 namespace edgepool {
 
+// The pooling kinds. A new kind is one enumerator here plus its case in each PoolReduce
+// function below (and its encoding in the overlay descriptor, overlay.h desc_pool_kind).
+enum PoolKind { POOL_MAX = 0, POOL_AVG = 1 };
+
 struct PoolParams {
-    bool is_avg;
+    PoolKind kind;
     bool count_include_pad;
     bool is_signed;         // lanes are signed (else unsigned)
+};
+
+// The reduction of each pooling kind over the taps of a window, on SUM_BITS accumulators of
+// EW-bit lanes: init (the value before the first tap), step (one tap; `real` is false for
+// explicit padding, whose lane value is 0), result (from the accumulator and the number of
+// counted taps, > 0).
+template <int EW, int SUM_BITS>
+struct PoolReduce {
+    typedef ap_int<SUM_BITS> sum_t;
+    typedef ap_int<EW + 1> lane_t;
+
+    static sum_t init(PoolKind k) {
+        switch (k) {
+            case POOL_AVG: return sum_t(0);
+            case POOL_MAX:
+            default: return sum_t(-(sum_t(1) << EW));     // below any lane
+        }
+    }
+    static sum_t step(PoolKind k, sum_t prev, lane_t v, bool real) {
+        switch (k) {
+            case POOL_AVG: return prev + v;               // padding adds 0
+            case POOL_MAX:
+            default: return (real && v > prev) ? sum_t(v) : prev;   // padding never wins
+        }
+    }
+    static sum_t result(PoolKind k, sum_t acc, int cnt) {
+        switch (k) {
+            case POOL_AVG: return div_round<SUM_BITS>(acc, cnt > 0 ? cnt : 1);
+            case POOL_MAX:
+            default: return acc;
+        }
+    }
 };
 
 // Traits T: LANES, EW (lane bits), SUM_BITS (>= EW + 1 + log2(KH*KW)), LB_WORDS.
@@ -32,6 +68,7 @@ void pool_core(hls::stream<typename PoolTypes<T>::word>& in,
                const PoolParams& pp) {
     typedef typename PoolTypes<T>::word word;
     typedef ap_int<T::SUM_BITS> sum_t;
+    typedef PoolReduce<T::EW, T::SUM_BITS> R;
     const int L = T::LANES;
 
     static LineBuffer<word, T::LB_WORDS> lb;
@@ -75,21 +112,15 @@ POOL_ROWS:
                 for (int l = 0; l < L; l++) {
 #pragma HLS UNROLL
                     const ap_int<T::EW + 1> v = get_lane<T::EW>(xw, l, pp.is_signed);
-                    const sum_t prev = tap == 0
-                        ? (pp.is_avg ? sum_t(0) : sum_t(-(sum_t(1) << T::EW)))   // below any lane
-                        : acc[l];
-                    sum_t next;
-                    if (pp.is_avg) next = prev + v;                 // padding adds 0
-                    else next = (kind == TAP_REAL && v > prev) ? sum_t(v) : prev;
-                    acc[l] = next;
+                    const sum_t prev = tap == 0 ? R::init(pp.kind) : acc[l];
+                    acc[l] = R::step(pp.kind, prev, v, kind == TAP_REAL);
                 }
                 count = cnt;
                 if (tap == kk - 1) {
                     word ow = 0;
                     for (int l = 0; l < L; l++) {
 #pragma HLS UNROLL
-                        sum_t r = pp.is_avg ? div_round<T::SUM_BITS>(acc[l], cnt > 0 ? cnt : 1)
-                                            : acc[l];
+                        sum_t r = R::result(pp.kind, acc[l], cnt);
                         set_lane<T::EW>(ow, l, r);
                     }
                     out.write(ow);
@@ -118,7 +149,8 @@ POOL_ROWS:
 // output and LANES = the conv's PE):
 //   struct pool0_cfg {
 //     static const int IN_H = 10, IN_W = 10, C = 4, LANES = 2, EW = 8;
-//     static const bool SIGNED = false, AVG = false, COUNT_PAD = false;
+//     static const bool SIGNED = false, COUNT_PAD = false;
+//     static const PoolKind KIND = POOL_MAX;
 //     static const int KH = 2, KW = 2, SH = 2, SW = 2, PT = 0, PL = 0, PB = 0, PR = 0;
 //     static const int OUT_H = 5, OUT_W = 5;      // pool_output_size (ceil_mode folded in)
 //     static const int SUM_BITS = 8 + 1 + 2;      // EW + 1 + ceil(log2(KH*KW))
@@ -139,18 +171,19 @@ void pool_layer(hls::stream<typename PoolTypes<CFG>::word>& in,
 #pragma HLS INLINE off
     static_assert(CFG::C % CFG::LANES == 0, "LANES must divide C");
     const WinGeom g = pool_geom<CFG>();
-    const PoolParams pp = {CFG::AVG, CFG::COUNT_PAD, CFG::SIGNED};
+    const PoolParams pp = {CFG::KIND, CFG::COUNT_PAD, CFG::SIGNED};
     pool_core<CFG>(in, out, g, pp);
 }
 
 // Global max / average pooling of an (H, W, C) map to (1, 1, C): H*W*CF accumulate steps, then CF
-// output steps. Config: IN_H, IN_W, C, LANES, EW, SIGNED, AVG, SUM_BITS (>= EW+1+log2(H*W)).
+// output steps. Config: IN_H, IN_W, C, LANES, EW, SIGNED, KIND, SUM_BITS (>= EW+1+log2(H*W)).
 template <class CFG>
 void global_pool_layer(hls::stream<typename PoolTypes<CFG>::word>& in,
                        hls::stream<typename PoolTypes<CFG>::word>& out) {
 #pragma HLS INLINE off
     typedef typename PoolTypes<CFG>::word word;
     typedef ap_int<CFG::SUM_BITS> sum_t;
+    typedef PoolReduce<CFG::EW, CFG::SUM_BITS> R;
     const int CF = CFG::C / CFG::LANES, L = CFG::LANES;
     static sum_t acc[CF][L];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
@@ -164,8 +197,7 @@ GP_ACC:
 #pragma HLS UNROLL
             const ap_int<CFG::EW + 1> v = get_lane<CFG::EW>(xw, l, CFG::SIGNED);
             const sum_t prev = acc[cf][l];
-            acc[cf][l] = i < CF ? sum_t(v) : (CFG::AVG ? sum_t(prev + v) : (v > prev ? sum_t(v)
-                                                                                 : prev));
+            acc[cf][l] = i < CF ? sum_t(v) : R::step(CFG::KIND, prev, v, true);
         }
     }
 GP_OUT:
@@ -175,8 +207,7 @@ GP_OUT:
         word ow = 0;
         for (int l = 0; l < L; l++) {
 #pragma HLS UNROLL
-            sum_t r = CFG::AVG ? div_round<CFG::SUM_BITS>(acc[cf][l], CFG::IN_H * CFG::IN_W)
-                               : acc[cf][l];
+            sum_t r = R::result(CFG::KIND, acc[cf][l], CFG::IN_H * CFG::IN_W);
             set_lane<CFG::EW>(ow, l, r);
         }
         out.write(ow);

@@ -32,8 +32,8 @@ struct layers_layers_0_Conv_8604e6dd_cfg {
 };
 struct layers_layers_0_Conv_8604e6dd_pool_cfg {
     static const int IN_H = 8, IN_W = 8, C = 16, LANES = 8, EW = 8;
-    static const bool SIGNED = false, AVG = false;
-    static const bool COUNT_PAD = false;
+    static const bool SIGNED = false, COUNT_PAD = false;
+    static const PoolKind KIND = POOL_MAX;
     static const int KH = 2, KW = 2, SH = 2, SW = 2;
     static const int PT = 0, PL = 0, PB = 0, PR = 0;
     static const int OUT_H = 4, OUT_W = 4;
@@ -59,8 +59,8 @@ struct layers_layers_3_Conv_f6c4e5ea_cfg {
 };
 struct layers_layers_3_Conv_f6c4e5ea_pool_cfg {
     static const int IN_H = 4, IN_W = 4, C = 32, LANES = 8, EW = 8;
-    static const bool SIGNED = false, AVG = false;
-    static const bool COUNT_PAD = false;
+    static const bool SIGNED = false, COUNT_PAD = false;
+    static const PoolKind KIND = POOL_MAX;
     static const int KH = 2, KW = 2, SH = 2, SW = 2;
     static const int PT = 0, PL = 0, PB = 0, PR = 0;
     static const int OUT_H = 2, OUT_W = 2;

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ...errors import ConfigError
+from ..errors import ConfigError
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SAFE = re.compile(r"[A-Za-z0-9_.:/+-]+")
@@ -116,6 +116,19 @@ def tcl_word(text: str) -> str:
 def comment_text(text: str, max_len: int = 64) -> str:
     """``text`` reduced to ``[A-Za-z0-9_.+-]`` for a comment (no newline, no ``*/``)."""
     return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(text))[:max_len]
+
+
+_PLAIN_PIECE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+
+
+def path_piece(name: str, max_len: int = 64) -> str:
+    """A file-name piece for ``name`` that needs no quoting in shell or Tcl: the name itself
+    when it is made of ``[A-Za-z0-9_.+-]`` (not starting with ``.``, ``-`` or ``+``, at most
+    ``max_len`` characters), else :func:`c_ident` of it (which carries a hash of the name)."""
+    text = str(name)
+    if _PLAIN_PIECE.fullmatch(text) and len(text) <= max_len:
+        return text
+    return c_ident(text, prefix="model")
 
 
 def file_stem(name: str) -> str:
