@@ -25,12 +25,14 @@ from ..ir.qtype import QType
 class Rewrite(NamedTuple):
     """The replacement: remove ``remove``, add ``add`` (at the place of the first removed node),
     rename value uses ``renames`` (old → new, for consumers and graph outputs) and define new
-    constants ``constants`` (name → (array, type); names must be fresh)."""
+    constants ``constants`` (name → (array, type)) and intermediate values ``values`` (the
+    outputs of added nodes that are new); new names must be fresh (:func:`fresh_name`)."""
 
     remove: list[Node]
     add: list[Node]
     renames: dict[str, str]
     constants: Mapping[str, tuple[np.ndarray, QType]] = {}
+    values: Mapping[str, Value] = {}
 
 
 Rule = Callable[[Graph, Node], "Rewrite | tuple | None"]
@@ -126,6 +128,11 @@ def _apply(g: Graph, rw: Rewrite) -> Graph:
                               "rules must pick fresh names for new constants (fresh_name)")
         constants[cname] = arr
         values[cname] = Value(cname, tuple(arr.shape), qtype)
+    for vname, v in rw.values.items():
+        if vname in g.values:
+            raise VerifyError(f"a rewrite defines value {vname!r}, a name already in use",
+                              "rules must pick fresh names for new values (fresh_name)")
+        values[vname] = v
     outputs = ren(g.outputs)
     nodes = topo_sort(nodes, list(g.inputs) + list(constants))
     return g.replace(nodes=tuple(nodes), outputs=outputs, values=values, constants=constants)
