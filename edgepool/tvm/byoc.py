@@ -1,21 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
 """BYOC: offload conv / pool / FC / requantize from a Relax module to the NEON kernel library.
 
-Flow (TVM 0.27 Relax): ``FuseOpsByPattern(patterns(), annotate_codegen=True)`` groups the op
-sequences that :mod:`edgepool.tvm.relax_import` emits for a layer into composite functions
-(``"Composite": "edgepool_neon.<kind>"``), ``MergeCompositeFunctions`` merges neighbouring
-composites into one external function (``"Codegen": "edgepool_neon"``) and ``RunCodegen`` hands
-those to the global function ``relax.ext.edgepool_neon`` registered here. It emits C calling
-``neon/include/edgepool_neon.h`` (weights, biases and kernel parameters as constants in the C;
-weights packed once on the first call; intermediate tensors of a merged function in static
-buffers) and returns a ``CSourceModule``; ``export_library`` compiles it with the kernel
-sources into the model's shared library. Everything not matched is compiled by TVM's LLVM
-backend.
+Flow (TVM 0.27 Relax): :mod:`edgepool.tvm.relax_import` emits every node a kernel may run — the
+IR is already fused by the ``fuse`` / ``lower-cpu`` passes — as one private function with the
+attribute ``"edgepool.layer": <kind>``. :func:`partition` keeps those the kernels run exactly
+(:func:`accepts`: it parses the function into one kernel call) as composites
+(``"Composite": "edgepool_neon.<kind>"``), inlines the others back into ``main``, and
+``MergeCompositeFunctions`` merges neighbouring composites into one external function
+(``"Codegen": "edgepool_neon"``); ``RunCodegen`` hands those to the global function
+``relax.ext.edgepool_neon`` registered here. It emits C calling ``neon/include/edgepool_neon.h``
+(weights, biases and kernel parameters as constants in the C; weights packed once on the first
+call; intermediate tensors of a merged function in static buffers) and returns a
+``CSourceModule``; ``export_library`` compiles it with the kernel sources into the model's
+shared library. Everything not offloaded is compiled by TVM's LLVM backend.
 
-Patterns (``edgepool_neon.<kind>``), each a composite: ``conv_requant_maxpool`` (the fused
+Kinds (``edgepool_neon.<kind>``), one per fused IR node: ``conv_requant_maxpool`` (the fused
 ``ep_conv_maxpool``), ``conv_requant``, ``conv`` (raw accumulators), ``dense_requant``,
-``dense``, ``maxpool``, ``global_maxpool``, ``requant``. A check rejects matches the kernels
-cannot run exactly (dtypes, accumulator width, unsupported pool attributes); those stay in TVM.
+``dense``, ``maxpool``, ``global_maxpool``, ``requant``. A layer the kernels cannot run exactly
+(dtypes, accumulator width, unsupported pool attributes) stays in TVM.
 
 Unsigned 8-bit activations (``u8`` after a ReLU) feed the kernels' int8 arithmetic through an
 exact offset: ``x = x' + 128`` with ``x' = x - 128`` in int8, so ``W·x + b = W·x' + (b + 128·ΣW)``;
@@ -26,7 +28,6 @@ shifted, padded input into a scratch buffer). Accepted only when the bound
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +35,9 @@ import numpy as np
 import tvm
 import tvm_ffi
 from tvm import relax
-from tvm.relax.dpl import is_const, is_op, wildcard
 
 from ..ir.kernels import pool_output_size
+from .relax_import import LAYER_ATTR
 
 CODEGEN = "edgepool_neon"
 EP_DTYPE = {"int8": "EP_I8", "uint8": "EP_U8", "int16": "EP_I16", "uint16": "EP_U16",
@@ -44,67 +45,6 @@ EP_DTYPE = {"int8": "EP_I8", "uint8": "EP_U8", "int16": "EP_I16", "uint16": "EP_
 C_TYPE = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t",
           "int32": "int32_t", "int64": "int64_t", "float32": "float"}
 KERNEL_ACC = {"int8": "int32", "int16": "int64"}
-
-
-# --------------------------------------------------------------------------- patterns
-def _requant_variants(acc):
-    """(name suffix, pattern) for every requantize sequence the importer can emit on ``acc``."""
-    out = []
-    for cast_out in (True, False):
-        for relu in (True, False):
-            for shift in ("pos", "neg", "zero"):
-                for cast_in in (True, False):
-                    a = is_op("relax.astype")(acc) if cast_in else acc
-                    if shift == "pos":
-                        odd = is_op("relax.bitwise_and")(is_op("relax.right_shift")(a, is_const()),
-                                                         is_const())
-                        t = is_op("relax.add")(is_op("relax.add")(a, odd), is_const())
-                        y = is_op("relax.right_shift")(t, is_const())
-                    elif shift == "neg":
-                        y = is_op("relax.left_shift")(a, is_const())
-                    else:
-                        y = a
-                    if relu:
-                        y = is_op("relax.maximum")(y, is_const())
-                    y = is_op("relax.clip")(y, wildcard(), wildcard())
-                    if cast_out:
-                        y = is_op("relax.astype")(y)
-                    out.append(y)
-    return out
-
-
-def _conv_base(bias: bool):
-    c = is_op("relax.nn.conv2d")(wildcard(), is_const())
-    return is_op("relax.add")(c, is_const()) if bias else c
-
-
-def _dense_base(bias: bool):
-    m = is_op("relax.matmul")(wildcard(), is_const())
-    return is_op("relax.add")(m, is_const()) if bias else m
-
-
-@functools.cache
-def patterns() -> list[relax.transform.FusionPattern]:
-    """The fusion patterns, most specific first (order is priority)."""
-    pats: list[tuple[str, Any]] = []
-    for bias in (True, False):
-        for rq in _requant_variants(_conv_base(bias)):
-            pats.append(("conv_requant_maxpool", is_op("relax.nn.max_pool2d")(rq)))
-    for bias in (True, False):
-        for rq in _requant_variants(_conv_base(bias)):
-            pats.append(("conv_requant", rq))
-    for bias in (True, False):
-        for rq in _requant_variants(_dense_base(bias)):
-            pats.append(("dense_requant", rq))
-    for bias in (True, False):
-        pats.append(("conv", _conv_base(bias)))
-        pats.append(("dense", _dense_base(bias)))
-    pats.append(("maxpool", is_op("relax.nn.max_pool2d")(wildcard())))
-    pats.append(("global_maxpool", is_op("relax.max")(wildcard())))
-    for rq in _requant_variants(wildcard()):
-        pats.append(("requant", rq))
-    return [relax.transform.FusionPattern(f"{CODEGEN}.{kind}", p, {}, _check)
-            for kind, p in pats]
 
 
 # --------------------------------------------------------------------------- parsing a match
@@ -368,31 +308,6 @@ class _Parser:
             "arith": arith, "offset": offset, "w": w,
             "bias": b if (bias is not None or offset) else None,
             "n": int(w.shape[1]), "m": int(w.shape[0])})
-
-
-def _escapes(ctx) -> bool:
-    """True when a value inside the match (other than its result) is used outside it: the
-    kernels produce one output (a fused conv→pool cannot also deliver the pre-pool tensor)."""
-    matched = list(ctx.matched_bindings.keys())
-    root = ctx.value_to_bound_var.get(ctx.matched_expr)
-    for v in matched:
-        if root is not None and v.same_as(root):
-            continue
-        for u in ctx.var_usages.get(v, []):
-            if not any(u.same_as(m) for m in matched):
-                return True
-    return False
-
-
-def _check(ctx) -> bool:
-    """FusionPattern check: accept only what the kernels run exactly, with one output."""
-    if _escapes(ctx):
-        return False
-    try:
-        _Parser(ctx.matched_bindings).parse(ctx.matched_expr)
-    except (Unsupported, AttributeError, TypeError, ValueError, IndexError):
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------- C emission
@@ -699,15 +614,35 @@ def _codegen(funcs, options, constant_names):
 
 
 # --------------------------------------------------------------------------- driver
+def accepts(fn: relax.Function) -> bool:
+    """Whether the NEON kernels run the layer function ``fn`` exactly (as one call of its kind).
+    """
+    kind = str(fn.attrs[LAYER_ATTR])
+    try:
+        parse_composite(fn.with_attr("Composite", f"{CODEGEN}.{kind}"))
+    except (Unsupported, AttributeError, TypeError, ValueError, IndexError):
+        return False
+    return True
+
+
 def partition(mod: tvm.IRModule) -> tvm.IRModule:
-    """Pattern-match, merge and annotate offloadable regions (no codegen yet). External
-    functions get short deterministic symbols ``edgepool_neon_<i>`` (in ``main`` order)."""
-    seq = tvm.transform.Sequential([
-        relax.transform.FuseOpsByPattern(patterns(), bind_constants=True,
-                                         annotate_codegen=False),
-        relax.transform.MergeCompositeFunctions(),
-    ])
-    part = seq(mod)
+    """Offloadable layers become composites, merged and annotated (no codegen yet); the rest
+    is inlined into ``main``. External functions get short deterministic symbols
+    ``edgepool_neon_<i>`` (in ``main`` order)."""
+    funcs, kept = {}, []
+    for gv, f in mod.functions.items():
+        if (isinstance(f, relax.Function) and f.attrs is not None and LAYER_ATTR in f.attrs
+                and accepts(f)):
+            # public for the moment, so that only the rejected layers are inlined below
+            f = f.with_attrs({"Composite": f"{CODEGEN}.{f.attrs[LAYER_ATTR]}",
+                              "Primitive": True, "global_symbol": gv.name_hint})
+            kept.append(gv)
+        funcs[gv] = f
+    # the layers the kernels do not take go back into main, for TVM to compile
+    inl = relax.transform.InlinePrivateFunctions()(tvm.IRModule(funcs, attrs=mod.attrs))
+    for gv in kept:
+        inl[gv] = inl[gv].without_attr("global_symbol")
+    part = relax.transform.MergeCompositeFunctions()(inl)
     order = []
     for block in part["main"].body.blocks:
         for bd in block.bindings:
