@@ -23,6 +23,7 @@ from edgepool.passes.rewrite import Rewrite, apply_rules, fresh_name
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "lenet-digits" / "lenet-digits.onnx"
 W8 = QType(8, True, 6, narrow=True)
+A8 = QType(8, True, 5)
 
 
 def _add(b: GraphBuilder, op: str, inputs: list[str], **attrs) -> str:
@@ -37,7 +38,7 @@ def _add(b: GraphBuilder, op: str, inputs: list[str], **attrs) -> str:
     return out
 
 
-def _input(b: GraphBuilder, shape, t=QType(8, True, 5)) -> str:
+def _input(b: GraphBuilder, shape, t: QType = A8) -> str:
     b.add_value(Value("x", shape, FLOAT))
     b.inputs.append("x")
     return _add(b, "Quant", ["x"], type=t)
