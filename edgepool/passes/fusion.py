@@ -151,7 +151,7 @@ def _conv_weights_ohwi(g: Graph, n: Node) -> Rewrite | None:
         return None
     w = n.inputs[1]
     name = fresh_name(g, f"{w}_ohwi")
-    arr = np.ascontiguousarray(np.transpose(g.const(w), (0, 2, 3, 1)))
+    arr = np.transpose(g.const(w), (0, 2, 3, 1))          # a view: VGG16's weights are large
     node = n.with_(inputs=(n.inputs[0], name) + tuple(n.inputs[2:]),
                    attrs={**n.attrs, "weight_layout": "OHWI"})
     return Rewrite([n], [node], {}, {name: (arr, g.values[w].type)})
@@ -170,8 +170,7 @@ def _gemm_weights_rows(g: Graph, n: Node) -> Rewrite | None:
     name = fresh_name(g, f"{b}_rows")
     node = n.with_(inputs=(n.inputs[0], name) + tuple(n.inputs[2:]),
                    attrs={**n.attrs, "trans_b": True})
-    return Rewrite([n], [node], {}, {name: (np.ascontiguousarray(g.const(b).T),
-                                            g.values[b].type)})
+    return Rewrite([n], [node], {}, {name: (g.const(b).T, g.values[b].type)})
 
 
 def gemm_weights_rows(g: Graph) -> Graph:
