@@ -99,6 +99,7 @@ class _Val:
 
     expr: relax.Expr
     layout: str
+    dtype: str | None = None      # when not the storage dtype of the value's QType
 
 
 class _Importer:
@@ -141,10 +142,12 @@ class _Importer:
         need = max(sb, shift + 1) + 1 if shift > 0 else sb - shift
         return "int32" if need <= 32 else "int64"
 
-    def requant(self, e: relax.Expr, in_t: QType, out_t: QType, relu: bool) -> relax.Expr:
+    def requant(self, e: relax.Expr, in_t: QType, out_t: QType, relu: bool,
+                src: str | None = None) -> relax.Expr:
+        """Requantize ``e`` (of dtype ``src``, default the storage of ``in_t``)."""
         shift = in_t.frac - out_t.frac
         dt = self.work_dtype(in_t, shift)
-        y = self.shift_round(self.cast(e, storage(in_t), dt), shift, dt)
+        y = self.shift_round(self.cast(e, src or storage(in_t), dt), shift, dt)
         if relu:
             y = self.emit(relax.op.maximum(y, self.const(0, dt)))
         y = self.emit(relax.op.clip(y, relax.prim_value(tvm.tirx.IntImm(dt, out_t.min)),
@@ -177,7 +180,7 @@ class _Importer:
 
     def op_Requant(self, node, x: _Val, in_t, out_t):
         relu = bool(node.attrs.get("relu", False))
-        return _Val(self.requant(x.expr, in_t, out_t, relu), x.layout)
+        return _Val(self.requant(x.expr, in_t, out_t, relu, x.dtype), x.layout)
 
     def op_Relu(self, node, x: _Val, in_t, out_t):
         z = self.const(0, storage(in_t))
@@ -340,7 +343,11 @@ class _Importer:
         layout change, if any, stays outside."""
         want = "flat" if kind.startswith("dense") else "NHWC"
         xin = x.expr if want == "flat" or kind == "requant" else self.to_layout(x, want)
-        layout = x.layout if kind == "requant" else want
+        layout, dtype = (x.layout if kind == "requant" else want), None
+        if kind == "requant" and storage(in_t) not in ("int32", "int64"):
+            # the requantize kernels read int32 / int64: a narrower input is widened outside
+            dtype = self.work_dtype(in_t, in_t.frac - out_t.frac)
+            xin = self.cast(xin, storage(in_t), dtype)
         name = f"layer_{self.n_layers}"
         self.n_layers += 1
         outer, fbb = self.bb, relax.BlockBuilder()
@@ -350,7 +357,8 @@ class _Importer:
             with fbb.function(name, [param], attrs={LAYER_ATTR: kind, "edgepool.node":
                                                     node.name}, private=True):
                 with fbb.dataflow():
-                    res = getattr(self, f"op_{node.op}")(node, _Val(param, layout), in_t, out_t)
+                    res = getattr(self, f"op_{node.op}")(node, _Val(param, layout, dtype), in_t,
+                                                         out_t)
                     out = fbb.emit_output(res.expr)
                 fbb.emit_func_output(out)
         finally:
