@@ -35,7 +35,7 @@ class Rewrite(NamedTuple):
     values: Mapping[str, Value] = {}
 
 
-Rule = Callable[[Graph, Node], "Rewrite | tuple | None"]
+Rule = Callable[[Graph, Node], "Rewrite | None"]
 
 #: sweeps in a row that rewrite something but only revisit graphs already seen
 MAX_IDLE_SWEEPS = 4
