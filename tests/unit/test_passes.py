@@ -102,7 +102,10 @@ def test_rules_that_undo_each_other_raise_a_typed_error_naming_them():
     assert "pass toggle" in str(e.value) and "undo each other" in str(e.value)
 
 
-def test_a_rule_that_grows_forever_hits_the_bound():
+def test_a_rule_that_grows_forever_hits_the_bound(monkeypatch):
+    from edgepool.passes import rewrite
+
+    monkeypatch.setattr(rewrite, "REWRITES_PER_NODE", 4)    # a smaller bound: a faster test
     g = chain(2)
 
     def split_relu(gr: Graph, n: Node):
@@ -236,3 +239,16 @@ def test_debug_dumps_every_pass(tmp_path, monkeypatch):
     last = tmp_path / f"{g.name}.lower-fabric.04.gemm_weights_rows.txt"
     assert last.read_text() == str(pipelines.lower(g, "fabric"))
     assert "FusedConv" in last.read_text() and "weight_layout=OHWI" in last.read_text()
+
+
+def test_lowered_graphs_survive_a_checkpoint(tmp_path):
+    """Fused ops and their attributes (None type, pool attrs, weight layout) serialize."""
+    from edgepool.ir import serialize
+
+    g = edgepool.load(MODEL)
+    x = np.load(ROOT / "models" / "lenet-digits" / "test.npz")["x"][:20]
+    for target in pipelines.TARGETS:
+        low = pipelines.lower(g, target)
+        back = serialize.load(serialize.save(low, tmp_path / f"{target}.onnx"))
+        assert str(back) == str(low)
+        assert np.array_equal(back.run(x), g.run(x))
