@@ -67,3 +67,8 @@ class ToolchainError(EdgepoolError):
 
 class ManifestError(EdgepoolError):
     """A build directory or its manifest.json is missing, corrupt or for another target."""
+
+
+class RewriteDivergedError(VerifyError):
+    """A rewrite pass did not reach a fixed point: its rules keep rewriting without progress
+    (they undo each other) or exceed a bound proportional to the graph's size."""

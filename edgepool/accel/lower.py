@@ -1,159 +1,187 @@
 # SPDX-License-Identifier: Apache-2.0
 """Lower a canonicalized fixed-point graph to an accelerator program (:class:`HwProgram`).
 
-Contract: the graph is ``Quant → core → [Dequant]`` where the core is a chain of
-``Conv → Requant(+relu) [→ Pool]``, standalone fixed-point ``Pool`` (max/avg, windowed or global),
-``Flatten`` and ``Gemm [→ Requant]``. The input ``Quant`` and the output ``Dequant`` stay on the
-host (the driver does them); everything else becomes :class:`HwLayer` s in stream order (H, W, C):
-conv weights are transposed to (OC, KH, KW, IC), and a Gemm after a Flatten gets its weight
-columns permuted from NCHW-flatten order to the stream's HWC order. A final Gemm without Requant
-outputs its accumulator (int32, or int64 words when it may exceed 32 bits).
+The transformations live in passes: :func:`edgepool.passes.pipelines.lower` (phases ``fuse``
+and ``lower-fabric``) fuses Conv/Gemm + Requant(+ReLU) [+ max/avg Pool] into ``FusedConv`` /
+``FusedGemm`` nodes, flattens feature maps in stream (H, W, C) order (the following Gemm's
+weight columns permuted to match), and lays conv weights out as (OC, KH, KW, IC) and fully
+connected weights as one row per output. What is left here is a 1:1 mapping of that graph:
 
-Anything else raises :class:`UnsupportedOpError` listing every node that cannot be lowered.
+* the input ``Quant`` and the output ``Dequant`` → the host's part (:class:`HostSplit`);
+* ``FusedConv`` → a ``conv`` :class:`HwLayer` (with its fused pool), ``FusedGemm`` → a fully
+  connected ``conv`` layer on a 1×1 map, a standalone max/avg ``Pool`` → a ``pool`` layer;
+  a fused node without ``type`` outputs its accumulator (int32, or int64 words when it may
+  exceed 32 bits);
+* a channels-last ``Flatten`` → nothing (a stream is already flat in that order).
+
+The layers must form a chain (each reads the previous one's output). Anything else raises
+:class:`UnsupportedOpError` listing every node that cannot be lowered.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..ir import kernels as K
 from ..ir.graph import Graph, Node
-from ..ir.ops import attrs_of
+from ..ir.ops import attrs_of, expand
 from ..ir.qtype import QType
+from ..passes.pipelines import lower
 from .program import HostSplit, HwLayer, HwProgram, PoolSpec, run_reference
 
+_HINT = "the accelerator runs Conv/Gemm + Requant(+ReLU) + max/avg pooling chains; see the README"
 
-def _pool_spec(n: Node, in_shape) -> PoolSpec | None:
-    a = attrs_of(n)
-    if a["kind"] not in ("max", "avg"):
+
+def _hwc(g: Graph, value: str) -> tuple[int, int, int]:
+    s = g.values[value].shape
+    return (s[2], s[3], s[1]) if len(s) == 4 else (1, 1, int(np.prod(s[1:])))
+
+
+def _pool_spec(kind: str, kernel, strides, pads, ceil_mode, count_include_pad, global_: bool,
+               dilations, in_shape) -> PoolSpec | None:
+    if kind not in ("max", "avg"):
         return None
-    if a["global_"]:
+    if global_:
         _, _, h, w = in_shape
-        return PoolSpec(a["kind"], (h, w), (h, w))
-    if tuple(a["dilations"]) != (1, 1):
+        return PoolSpec(kind, (h, w), (h, w))
+    if tuple(dilations) != (1, 1):
         return None
-    return PoolSpec(a["kind"], tuple(a["kernel"]), tuple(a["strides"]), tuple(a["pads"]),
-                    bool(a["ceil_mode"]), bool(a["count_include_pad"]))
+    return PoolSpec(kind, tuple(kernel), tuple(strides), tuple(pads), bool(ceil_mode),
+                    bool(count_include_pad))
+
+
+def _out_type(fused_type: QType | None, acc: QType) -> QType:
+    """The requantized type, or the accumulator itself in 32-bit words (64 when it may not fit:
+    16-bit models)."""
+    if fused_type is not None:
+        return fused_type
+    return QType(32 if acc.bits <= 32 else 64, True, acc.frac)
+
+
+def _conv_layer(g: Graph, n: Node, problems: list[str]) -> HwLayer | None:
+    a = attrs_of(n)
+    if int(a["groups"]) != 1:
+        problems.append(f"node {n.name!r}: grouped / depthwise convolution "
+                        f"(groups={a['groups']}) does not run on the accelerator "
+                        "(HLS and RTL engines have groups 1); build for cortex-a53")
+    if a["weight_layout"] != "OHWI":
+        problems.append(f"node {n.name!r}: conv weights in {a['weight_layout']} order, the "
+                        "accelerator streams OHWI (run the lower-fabric phase)")
+        return None
+    parts = expand(n, [g.values[i] for i in n.inputs])
+    conv, (xin, wv, *_), (acc,) = parts[0]
+    pool = None
+    if a["pool"]:
+        pool_node, (pin,), _ = parts[-1]
+        pa = attrs_of(pool_node)
+        pool = _pool_spec(pa["kind"], pa["kernel"], pa["strides"], pa["pads"], pa["ceil_mode"],
+                          pa["count_include_pad"], pa["global_"], pa["dilations"], pin.shape)
+    b = g.const(n.inputs[2]) if len(n.inputs) > 2 else None
+    return HwLayer(
+        n.name, "conv", _hwc(g, n.inputs[0]), _hwc(g, n.outputs[0]), xin.type,
+        _out_type(a["type"], acc.type), kernel=tuple(wv.shape[2:]), stride=tuple(a["strides"]),
+        pads=tuple(a["pads"]), dilation=tuple(a["dilations"]), groups=int(a["groups"]),
+        weights=np.asarray(g.const(n.inputs[1]), np.int64), weight_type=wv.type,
+        bias=None if b is None else np.asarray(b, np.int64), acc_frac=acc.type.frac,
+        acc_bits=acc.type.bits, relu=bool(a["relu"]), pool=pool)
+
+
+def _fc_layer(g: Graph, n: Node, problems: list[str]) -> HwLayer | None:
+    a = attrs_of(n)
+    if a["trans_a"] or not a["trans_b"]:
+        problems.append(f"node {n.name!r}: fully connected weights must be one row per output "
+                        "(trans_b=1, trans_a=0; run the lower-fabric phase)")
+        return None
+    src = g.producer(n.inputs[0])
+    if src is not None and src.op == "Flatten" and not attrs_of(src)["channels_last"]:
+        c, h, w = g.values[src.inputs[0]].shape[1:]
+        if h * w != 1:
+            problems.append(f"node {n.name!r}: its input is flattened in NCHW order, the "
+                            "accelerator streams (H, W, C) (run the lower-fabric phase)")
+            return None
+    (_, (xin, wv, *_), (acc,)) = expand(n, [g.values[i] for i in n.inputs])[0]
+    wm = np.asarray(g.const(n.inputs[1]), np.int64)                       # (OUT, IN)
+    b = g.const(n.inputs[2]) if len(n.inputs) > 2 else None
+    return HwLayer(
+        n.name, "conv", (1, 1, wm.shape[1]), _hwc(g, n.outputs[0]), xin.type,
+        _out_type(a["type"], acc.type), weights=wm[:, None, None, :], weight_type=wv.type,
+        bias=None if b is None else np.asarray(b, np.int64).reshape(-1),
+        acc_frac=acc.type.frac, acc_bits=acc.type.bits, relu=bool(a["relu"]), is_fc=True)
+
+
+def _pool_layer(g: Graph, n: Node, problems: list[str]) -> HwLayer | None:
+    a = attrs_of(n)
+    t = g.values[n.inputs[0]].type
+    spec = _pool_spec(a["kind"], a["kernel"], a["strides"], a["pads"], a["ceil_mode"],
+                      a["count_include_pad"], a["global_"], a["dilations"],
+                      g.values[n.inputs[0]].shape)
+    if spec is None or t.is_float:
+        problems.append(f"node {n.name!r}: pooling {a['kind']} with these attributes does not "
+                        "run on the accelerator (max/avg, dilation 1)")
+        return None
+    return HwLayer(n.name, "pool", _hwc(g, n.inputs[0]), _hwc(g, n.outputs[0]), t, t, pool=spec)
+
+
+def _flatten(g: Graph, n: Node, problems: list[str]) -> None:
+    s, out = g.values[n.inputs[0]].shape, g.values[n.outputs[0]].shape
+    if len(s) == len(out) == 2 or (n.op == "Flatten" and len(s) == 4 and len(out) == 2 and (
+            attrs_of(n)["channels_last"] or s[2] * s[3] == 1)):
+        return None
+    problems.append(f"node {n.name!r}: {n.op} {list(s)} → {list(out)} is not a flatten the "
+                    "accelerator understands (a channels-last Flatten of a feature map)")
+    return None
+
+
+_LAYERS: dict[str, Callable[[Graph, Node, list[str]], HwLayer | None]] = {
+    "FusedConv": _conv_layer, "FusedGemm": _fc_layer, "Pool": _pool_layer,
+    "Flatten": _flatten, "Reshape": _flatten,
+}
 
 
 def lower_to_hw(g: Graph) -> tuple[HwProgram, HostSplit]:
-    """Lower ``g`` (canonicalized) to an :class:`HwProgram` plus the host's part."""
-    problems: list[str] = []
-    nodes = list(g.nodes)
+    """Lower ``g`` (canonicalized) to an :class:`HwProgram` plus the host's part: runs the
+    ``fuse`` and ``lower-fabric`` phases, then maps the graph's nodes 1:1."""
     if len(g.inputs) != 1 or len(g.outputs) != 1:
         raise UnsupportedOpError([f"graph has {len(g.inputs)} inputs and {len(g.outputs)} "
                                   "outputs; the accelerator streams one input to one output"])
-    if not nodes or nodes[0].op != "Quant":
+    quants = g.consumers(g.inputs[0])
+    if len(quants) != 1 or quants[0].op != "Quant":
         raise UnsupportedOpError(["the graph does not start with an input quantizer: only "
                                   "fixed-point models run on the accelerator"],
                                  "train with Brevitas fixed-point quantizers (edgepool train)")
-    quant = nodes.pop(0)
-    deq = None
-    if nodes and nodes[-1].op == "Dequant":
-        deq = nodes.pop()
+    g = lower(g, "fabric")
+    quant = g.consumers(g.inputs[0])[0]
+    deq = g.producer(g.outputs[0])
+    deq = deq if deq is not None and deq.op == "Dequant" else None
+    problems: list[str] = []
     layers: list[HwLayer] = []
-    flat_from: tuple[int, int, int] | None = None    # (C, H, W) of a flattened map
-    i = 0
-
-    def shape_hwc(value: str) -> tuple[int, int, int]:
-        s = g.values[value].shape
-        if len(s) == 4:
-            return (s[2], s[3], s[1])
-        return (1, 1, int(np.prod(s[1:])))
-
-    while i < len(nodes):
-        n = nodes[i]
-        nxt = nodes[i + 1] if i + 1 < len(nodes) else None
-        if n.op in ("Conv", "Gemm"):
-            xin = g.values[n.inputs[0]]
-            acc = g.values[n.outputs[0]]
-            w = g.const(n.inputs[1])
-            b = g.const(n.inputs[2]) if len(n.inputs) > 2 else None
-            wt = g.values[n.inputs[1]].type
-            if n.op == "Conv":
-                a = attrs_of(n)
-                if int(a["groups"]) != 1:
-                    problems.append(f"node {n.name!r}: grouped / depthwise convolution "
-                                    f"(groups={a['groups']}) does not run on the accelerator "
-                                    "(HLS and RTL engines have groups 1); build for cortex-a53")
-                weights = np.transpose(w, (0, 2, 3, 1))
-                kw = dict(kernel=tuple(w.shape[2:]), stride=tuple(a["strides"]),
-                          pads=tuple(a["pads"]), dilation=tuple(a["dilations"]),
-                          groups=int(a["groups"]))
-                in_shape = shape_hwc(n.inputs[0])
-                is_fc = False
-            else:
-                a = attrs_of(n)
-                wm = w.T if not a["trans_b"] else w                  # (OUT, IN)
-                if flat_from is not None:
-                    c, h, ww = flat_from
-                    wm = wm.reshape(-1, c, h, ww).transpose(0, 2, 3, 1).reshape(wm.shape[0], -1)
-                weights = wm[:, None, None, :]
-                kw = {}
-                in_shape = (1, 1, wm.shape[1])
-                is_fc = True
-            requant = nxt if (nxt is not None and nxt.op == "Requant"
-                              and nxt.inputs[0] == n.outputs[0]) else None
-            if requant is not None:
-                out_t, relu, last_val = requant.attrs["type"], bool(requant.attr("relu")), \
-                    requant.outputs[0]
-                i += 2
-            else:
-                # the accumulator itself leaves the accelerator: 32-bit words, or 64-bit ones
-                # when it may not fit (16-bit models)
-                out_t = QType(32 if acc.type.bits <= 32 else 64, True, acc.type.frac)
-                relu, last_val = False, n.outputs[0]
-                i += 1
-            pool = None
-            if i < len(nodes) and nodes[i].op == "Pool" and nodes[i].inputs[0] == last_val \
-                    and not is_fc:
-                pool = _pool_spec(nodes[i], g.values[last_val].shape)
-                if pool is not None:
-                    last_val = nodes[i].outputs[0]
-                    i += 1
-            layers.append(HwLayer(
-                n.name, "conv", in_shape, shape_hwc(last_val), xin.type, out_t,
-                weights=np.asarray(weights, np.int64), weight_type=wt,
-                bias=None if b is None else np.asarray(b, np.int64), acc_frac=acc.type.frac,
-                acc_bits=acc.type.bits, relu=relu, pool=pool, is_fc=is_fc, **kw))
-            flat_from = None
+    stream = quant.outputs[0]                 # the value the accelerator streams next
+    for n in g.nodes:
+        if n is quant or n is deq:
             continue
-        if n.op == "Pool":
-            spec = _pool_spec(n, g.values[n.inputs[0]].shape)
-            t = g.values[n.inputs[0]].type
-            if spec is None or t.is_float:
-                problems.append(f"node {n.name!r}: pooling {attrs_of(n)['kind']} with these "
-                                "attributes does not run on the accelerator (max/avg, dilation 1)")
-            else:
-                layers.append(HwLayer(n.name, "pool", shape_hwc(n.inputs[0]),
-                                      shape_hwc(n.outputs[0]), t, t, pool=spec))
-            i += 1
+        if n.inputs[0] != stream:
+            problems.append(f"node {n.name!r} ({n.op}) reads {n.inputs[0]!r}, not the output "
+                            f"of the layer before it: the accelerator runs a chain")
+        stream = n.outputs[0]
+        mapping = _LAYERS.get(n.op)
+        if mapping is None:
+            problems.append(f"node {n.name!r}: op {n.op} does not run on the accelerator")
             continue
-        if n.op in ("Flatten", "Reshape"):
-            s = g.values[n.inputs[0]].shape
-            out = g.values[n.outputs[0]].shape
-            if len(s) == 4 and len(out) == 2 and out[1] == s[1] * s[2] * s[3]:
-                flat_from = (s[1], s[2], s[3])
-            elif len(s) == len(out) == 2:
-                pass
-            else:
-                problems.append(f"node {n.name!r}: {n.op} {list(s)} → {list(out)} is not a "
-                                "flatten the accelerator understands")
-            i += 1
-            continue
-        problems.append(f"node {n.name!r}: op {n.op} does not run on the accelerator")
-        i += 1
+        layer = mapping(g, n, problems)
+        if layer is not None:
+            layers.append(layer)
     if problems:
-        raise UnsupportedOpError(problems, "the accelerator runs Conv/Gemm + Requant(+ReLU) + "
-                                           "max/avg pooling chains; see the README")
+        raise UnsupportedOpError(problems, _HINT)
     if not layers:
         raise UnsupportedOpError(["the graph has no layer for the accelerator"])
-    out_value = deq.inputs[0] if deq is not None else g.outputs[0]
+    if stream != (deq.inputs[0] if deq is not None else g.outputs[0]):
+        raise UnsupportedOpError([f"the chain ends at {stream!r}, not at the graph output"],
+                                 _HINT)
     host = HostSplit(g.inputs[0], quant.attrs["type"], g.outputs[0], layers[-1].out_type,
                      deq is not None, tuple(g.values[g.outputs[0]].shape))
-    if out_value not in g.values:
-        raise UnsupportedOpError([f"output {out_value!r} not found"])
     return HwProgram(g.name, tuple(layers)), host
 
 

@@ -270,10 +270,21 @@ register(OpDef("Add", "a + b; fixed point aligns both to the larger frac (exact)
 
 
 def _infer_flatten(node, ins, consts):
-    ax = attrs_of(node)["axis"]
+    at = attrs_of(node)
+    ax = at["axis"]
     s = ins[0].shape
     ax = ax if ax >= 0 else ax + len(s)
+    if at["channels_last"] and (len(s) != 4 or ax != 1):
+        raise ShapeError(f"{node.name}: a channels-last Flatten needs a 4-D input and axis 1, "
+                         f"got {s} and axis {at['axis']}")
     return [((int(np.prod(s[:ax])), int(np.prod(s[ax:]))), ins[0].type)]
+
+
+def _eval_flatten(n, a, i, o):
+    x = a[0]
+    if attrs_of(n)["channels_last"]:
+        x = np.moveaxis(x, 1, -1)            # N, H, W, C: the order a feature-map stream has
+    return [_batch_reshape(np.ascontiguousarray(x), i[0].shape, o[0].shape)]
 
 
 def _batch_reshape(x: np.ndarray, static: tuple[int, ...], target: tuple[int, ...]) -> np.ndarray:
@@ -284,12 +295,132 @@ def _batch_reshape(x: np.ndarray, static: tuple[int, ...], target: tuple[int, ..
 
 
 register(OpDef(
-    "Flatten", "ONNX Flatten (NCHW order).", {"axis": 1}, (1, 1), _infer_flatten,
-    lambda n, a, i, o: [_batch_reshape(a[0], i[0].shape, o[0].shape)],
+    "Flatten", "ONNX Flatten (NCHW order); with `channels_last` a 4-D map is flattened in "
+    "(H, W, C) order instead (the order of a feature-map stream; set by a layout pass that "
+    "permutes the consuming Gemm's weights to match).", {"axis": 1, "channels_last": False},
+    (1, 1), _infer_flatten, _eval_flatten,
 ))
 
 register(OpDef(
     "Reshape", "Reshape to attr `shape` (static, resolved at import).", {"shape": ()}, (1, 1),
     lambda n, ins, c: [(tuple(n.attrs["shape"]), ins[0].type)],
     lambda n, a, i, o: [_batch_reshape(a[0], i[0].shape, o[0].shape)],
+))
+
+
+# --------------------------------------------------------------------------- fused ops
+# Created by the passes of the ``fuse`` / ``lower-*`` phases (edgepool.passes.fusion) so that a
+# back end maps one node to one kernel or hardware layer. Each is *defined* as the chain of
+# primitive nodes it replaces (:func:`fused_parts`): its shape rule, golden semantics and MACs
+# run those parts through their own OpDefs, so the fused semantics are the composition of the
+# existing kernels by construction.
+POOL_ATTRS = {"pool": "", "pool_kernel": (1, 1), "pool_strides": (1, 1),
+              "pool_pads": (0, 0, 0, 0), "pool_ceil_mode": False,
+              "pool_count_include_pad": False, "pool_global": False}
+WEIGHT_LAYOUTS = ("OIHW", "OHWI")
+
+
+def _requant_part(node: Node, at: dict[str, Any], x: str, out: str) -> list[Node]:
+    if at["type"] is None:
+        return []
+    return [Node(f"{node.name}.requant", "Requant", (x,), (out,),
+                 {"type": at["type"], "relu": bool(at["relu"])})]
+
+
+def fused_parts(node: Node) -> list[Node]:
+    """The primitive nodes a fused node stands for, in order. Internal values are named
+    ``<output>.acc`` (the exact accumulator) and ``<output>.rq`` (requantized, before a pool);
+    a conv weight in ``OHWI`` layout is read as ``<weight>.oihw`` (see :func:`expand`)."""
+    at = attrs_of(node)
+    out = node.outputs[0]
+    if node.op == "FusedGemm":
+        acc = f"{out}.acc" if at["type"] is not None else out
+        gemm = Node(f"{node.name}.gemm", "Gemm", node.inputs, (acc,),
+                    {k: at[k] for k in ("trans_a", "trans_b", "alpha", "beta")})
+        return [gemm] + _requant_part(node, at, acc, out)
+    if node.op != "FusedConv":
+        return [node]
+    pooled = bool(at["pool"])
+    rq_out = f"{out}.rq" if pooled else out
+    acc = f"{out}.acc" if at["type"] is not None else rq_out
+    w = node.inputs[1] + (".oihw" if at["weight_layout"] == "OHWI" else "")
+    conv = Node(f"{node.name}.conv", "Conv", (node.inputs[0], w) + tuple(node.inputs[2:]),
+                (acc,), {k: at[k] for k in ("strides", "pads", "dilations", "groups")})
+    parts = [conv] + _requant_part(node, at, acc, rq_out)
+    if pooled:
+        parts.append(Node(f"{node.name}.pool", "Pool", (rq_out,), (out,), {
+            "kind": at["pool"], "kernel": at["pool_kernel"], "strides": at["pool_strides"],
+            "pads": at["pool_pads"], "ceil_mode": at["pool_ceil_mode"],
+            "count_include_pad": at["pool_count_include_pad"], "global_": at["pool_global"]}))
+    return parts
+
+
+def expand(node: Node, ins: Sequence[Value]) -> list[tuple[Node, list[Value], list[Value]]]:
+    """:func:`fused_parts` with every part's input and output :class:`Value` (intermediate
+    shapes and types by the parts' own rules). ``ins`` are the fused node's input values."""
+    env = {n: v for n, v in zip(node.inputs, ins)}
+    if node.op == "FusedConv":
+        at = attrs_of(node)
+        if at["weight_layout"] not in WEIGHT_LAYOUTS:
+            raise VerifyError(f"{node.name}: unknown weight layout {at['weight_layout']!r}")
+        if at["weight_layout"] == "OHWI":
+            w = ins[1]
+            if len(w.shape) != 4:
+                raise ShapeError(f"{node.name}: OHWI weight must be 4-D, got {w.shape}")
+            o, kh, kw, i = w.shape
+            env[w.name + ".oihw"] = Value(w.name + ".oihw", (o, i, kh, kw), w.type)
+    res = []
+    for part in fused_parts(node):
+        in_vals = [env[i] for i in part.inputs]
+        outs = OPS[part.op].infer(part, in_vals, [None] * len(in_vals))
+        out_vals = [Value(o, tuple(sh), t) for o, (sh, t) in zip(part.outputs, outs)]
+        env.update((v.name, v) for v in out_vals)
+        res.append((part, in_vals, out_vals))
+    return res
+
+
+def _infer_fused(node, ins, consts):
+    at = attrs_of(node)
+    if at["type"] is None and (at["relu"]):
+        raise VerifyError(f"{node.name}: relu without a requantize type")
+    if node.op == "FusedConv" and at["pool"] and at["pool"] not in ("max", "avg"):
+        raise VerifyError(f"{node.name}: fused pool kind must be max or avg, got {at['pool']!r}")
+    if ins[0].type.is_float:
+        raise VerifyError(f"{node.name}: {node.op} needs a fixed-point input, got f32")
+    parts = expand(node, ins)
+    last = parts[-1][2][0]
+    return [(last.shape, last.type)]
+
+
+def _eval_fused(n, a, i, o):
+    env = dict(zip(n.inputs, a))
+    if n.op == "FusedConv" and attrs_of(n)["weight_layout"] == "OHWI":
+        env[n.inputs[1] + ".oihw"] = np.transpose(a[1], (0, 3, 1, 2))
+    result = None
+    for part, in_vals, out_vals in expand(n, i):
+        result = OPS[part.op].eval(part, [env[x] for x in part.inputs], in_vals, out_vals)
+        result = [r if v.type.is_float else _as_int(r) for r, v in zip(result, out_vals)]
+        env.update(zip(part.outputs, result))
+    return result
+
+
+def _macs_fused(n, ins, outs):
+    return sum(OPS[p.op].macs(p, pi, po) for p, pi, po in expand(n, ins))
+
+
+register(OpDef(
+    "FusedConv", "Conv [→ Requant(attr `type`, `relu`)] [→ max/avg Pool (attrs `pool` = kind, "
+    "`pool_*`: the Pool attributes, dilation 1)]: one accelerator layer or one NEON kernel call. "
+    "`weight_layout` OIHW (ONNX) or OHWI (output channel, kernel rows, columns, input channel: "
+    "the order a channels-last engine reads). Semantics: the composition of its parts.",
+    {"strides": (1, 1), "pads": (0, 0, 0, 0), "dilations": (1, 1), "groups": 1,
+     "weight_layout": "OIHW", "type": None, "relu": False, **POOL_ATTRS}, (2, 3),
+    _infer_fused, _eval_fused, _macs_fused,
+))
+
+register(OpDef(
+    "FusedGemm", "Gemm [→ Requant(attr `type`, `relu`)]: one fully connected accelerator layer "
+    "or one NEON kernel call. Semantics: the composition of its parts.",
+    {"trans_a": False, "trans_b": False, "alpha": 1.0, "beta": 1.0, "type": None,
+     "relu": False}, (2, 3), _infer_fused, _eval_fused, _macs_fused,
 ))

@@ -23,7 +23,7 @@ def _relu_into_requant(g: Graph, n: Node) -> Rewrite | None:
     if g.values[p.inputs[0]].type.is_float:
         return None
     fused = n.with_(inputs=(p.inputs[0],), attrs={**n.attrs, "relu": True})
-    return [p, n], [fused], {}
+    return Rewrite([p, n], [fused], {})
 
 
 def _identity_requant(g: Graph, n: Node) -> Rewrite | None:
@@ -37,7 +37,7 @@ def _identity_requant(g: Graph, n: Node) -> Rewrite | None:
         return None
     if n.outputs[0] in g.outputs:
         return None
-    return [n], [], {n.outputs[0]: n.inputs[0]}
+    return Rewrite([n], [], {n.outputs[0]: n.inputs[0]})
 
 
 def _reshape_to_flatten(g: Graph, n: Node) -> Rewrite | None:
@@ -47,7 +47,7 @@ def _reshape_to_flatten(g: Graph, n: Node) -> Rewrite | None:
     src = g.values[n.inputs[0]].shape
     dst = tuple(n.attrs["shape"])
     if len(dst) == 2 and len(src) >= 2 and dst[0] == src[0] and dst[1] == int(np.prod(src[1:])):
-        return [n], [Node(n.name, "Flatten", n.inputs, n.outputs, {"axis": 1})], {}
+        return Rewrite([n], [Node(n.name, "Flatten", n.inputs, n.outputs, {"axis": 1})], {})
     return None
 
 

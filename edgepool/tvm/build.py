@@ -158,7 +158,9 @@ def _digest(model_bytes: bytes, triple: str, offload: bool) -> str:
     h.update(model_bytes)
     h.update(f"{triple}|{offload}|{tvm.__version__}".encode())
     here = Path(__file__).parent
-    srcs = sorted(here.glob("*.py")) + [RUNNER_SRC] + KERNEL_SOURCES + sorted(
+    # the graph reaching TVM is lowered by the passes (phases fuse, lower-cpu) per ir/ops.py
+    srcs = sorted(here.glob("*.py")) + sorted((here.parent / "passes").glob("*.py")) + [
+        here.parent / "ir" / "ops.py", RUNNER_SRC] + KERNEL_SOURCES + sorted(
         (NEON_DIR / "src").glob("*.h")) + [NEON_DIR / "include" / "edgepool_neon.h"]
     for p in srcs:
         h.update(p.name.encode())
@@ -215,6 +217,8 @@ def _compile(graph: Graph, triple: str, out: Path, offload: bool) -> dict[str, A
         mod, stats, csrc = byoc.offload(mod)
         (out / "edgepool_neon_gen.c").write_text(csrc)
     else:
+        # the TVM-only baseline: the layer functions go back into main (one flat module)
+        mod = relax.transform.InlinePrivateFunctions()(mod)
         stats = byoc.offload_stats(mod)
         csrc = ""
     (out / "relax.txt").write_text(mod.script(show_meta=False))

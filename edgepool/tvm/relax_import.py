@@ -20,10 +20,16 @@ of :mod:`edgepool.ir.kernels`:
 
 Feature maps run channels last (NHWC) inside the module — the layout of the NEON kernels — and
 the model keeps its NCHW float interface: ``main(x: f32[N, C, H, W]) -> f32 logits`` (quantize
-and dequantize are inside). A ``Flatten`` that feeds only ``Gemm`` layers flattens NHWC directly
-and permutes the Gemm's weight rows instead of transposing the activation.
+and dequantize are inside).
 
-The emitted op sequences are canonical so that :mod:`edgepool.tvm.byoc` can pattern-match them.
+The graph is first lowered for the CPU (:func:`edgepool.passes.pipelines.lower`, phases ``fuse``
+and ``lower-cpu``): conv/dense + requantize (+ max pool) are already one ``FusedConv`` /
+``FusedGemm`` node, and a ``Flatten`` feeding only Gemms is channels-last with the Gemm weights
+permuted to match. Each node a NEON kernel may run (:func:`layer_kind`) is emitted as one private
+Relax function ``layer_<i>`` with the attribute ``"edgepool.layer": <kind>`` holding exactly that
+node's ops, called from ``main``; :func:`edgepool.tvm.byoc.partition` turns the ones the kernels
+accept into composites and inlines the rest. Everything else (quantize, layout changes,
+flatten, average pooling, …) is emitted inline in ``main``.
 """
 
 from __future__ import annotations
@@ -36,13 +42,40 @@ from tvm import relax
 
 from ..errors import UnsupportedOpError
 from ..ir import kernels as K
-from ..ir.graph import Graph
-from ..ir.ops import attrs_of
+from ..ir.graph import Graph, Node, Value
+from ..ir.ops import attrs_of, expand
 from ..ir.qtype import QType
+from ..passes.pipelines import lower
+
+#: the attribute naming a layer function's kind (see :func:`layer_kind`)
+LAYER_ATTR = "edgepool.layer"
 
 #: Relax ops the importer emits (and nothing else), by IR op.
 SUPPORTED = ("Quant", "Dequant", "Requant", "Conv", "Pool", "Gemm", "Relu", "Add", "Flatten",
-             "Reshape")
+             "Reshape", "FusedConv", "FusedGemm")
+
+
+def layer_kind(g: Graph, node: Node) -> str | None:
+    """The kernel-call kind of a (CPU-lowered) node, or None when no NEON kernel exists for it:
+    ``conv_requant_maxpool``, ``conv_requant``, ``conv``, ``dense_requant``, ``dense``,
+    ``maxpool``, ``global_maxpool``, ``requant``. One node is one call; nothing is re-fused."""
+    if node.op in ("Conv", "Gemm", "FusedConv", "FusedGemm"):
+        if g.values[node.inputs[0]].type.is_float:
+            return None
+        at = attrs_of(node)
+        base = "conv" if node.op.endswith("Conv") else "dense"
+        if node.op.startswith("Fused") and at["type"] is not None:
+            base += "_requant"
+        if node.op == "FusedConv" and at["pool"]:
+            if at["pool"] != "max" or at["pool_global"] or at["type"] is None:
+                return None
+            base += "_maxpool"
+        return base
+    if node.op == "Pool" and attrs_of(node)["kind"] == "max":
+        return "global_maxpool" if attrs_of(node)["global_"] else "maxpool"
+    if node.op == "Requant":
+        return "requant"
+    return None
 
 
 def acc_dtype(t: QType) -> str:
@@ -62,11 +95,11 @@ def _bits_of(dtype: str) -> int:
 @dataclass
 class _Val:
     """A Relax expression for an IR value: ``layout`` is ``"NCHW"``, ``"NHWC"`` or ``"flat"``
-    (2-D); ``perm`` (flat only) maps the NHWC flattening index to the NCHW one."""
+    (2-D)."""
 
     expr: relax.Expr
     layout: str
-    perm: np.ndarray | None = None
+    dtype: str | None = None      # when not the storage dtype of the value's QType
 
 
 class _Importer:
@@ -75,6 +108,8 @@ class _Importer:
         self.layout = layout
         self.bb = relax.BlockBuilder()
         self.env: dict[str, _Val] = {}
+        self.n_layers = 0
+        self.part_values: dict[str, Value] = {}     # intermediates inside fused nodes
 
     # ------------------------------------------------------------------ helpers
     def emit(self, e: relax.Expr) -> relax.Var:
@@ -107,10 +142,12 @@ class _Importer:
         need = max(sb, shift + 1) + 1 if shift > 0 else sb - shift
         return "int32" if need <= 32 else "int64"
 
-    def requant(self, e: relax.Expr, in_t: QType, out_t: QType, relu: bool) -> relax.Expr:
+    def requant(self, e: relax.Expr, in_t: QType, out_t: QType, relu: bool,
+                src: str | None = None) -> relax.Expr:
+        """Requantize ``e`` (of dtype ``src``, default the storage of ``in_t``)."""
         shift = in_t.frac - out_t.frac
         dt = self.work_dtype(in_t, shift)
-        y = self.shift_round(self.cast(e, storage(in_t), dt), shift, dt)
+        y = self.shift_round(self.cast(e, src or storage(in_t), dt), shift, dt)
         if relu:
             y = self.emit(relax.op.maximum(y, self.const(0, dt)))
         y = self.emit(relax.op.clip(y, relax.prim_value(tvm.tirx.IntImm(dt, out_t.min)),
@@ -134,20 +171,20 @@ class _Importer:
         y = self.emit(relax.op.astype(f, storage(t)))
         if len(self.g.values[node.inputs[0]].shape) == 4 and self.layout == "NHWC":
             return _Val(self.to_layout(_Val(y, x.layout), "NHWC"), "NHWC")
-        return _Val(y, x.layout, x.perm)
+        return _Val(y, x.layout)
 
     def op_Dequant(self, node, x: _Val, in_t, out_t):
         f = self.emit(relax.op.multiply(self.cast(x.expr, storage(in_t), "float64"),
                                         self.const(in_t.scale, "float64")))
-        return _Val(self.emit(relax.op.astype(f, "float32")), x.layout, x.perm)
+        return _Val(self.emit(relax.op.astype(f, "float32")), x.layout)
 
     def op_Requant(self, node, x: _Val, in_t, out_t):
         relu = bool(node.attrs.get("relu", False))
-        return _Val(self.requant(x.expr, in_t, out_t, relu), x.layout, x.perm)
+        return _Val(self.requant(x.expr, in_t, out_t, relu, x.dtype), x.layout)
 
     def op_Relu(self, node, x: _Val, in_t, out_t):
         z = self.const(0, storage(in_t))
-        return _Val(self.emit(relax.op.maximum(x.expr, z)), x.layout, x.perm)
+        return _Val(self.emit(relax.op.maximum(x.expr, z)), x.layout)
 
     def op_Conv(self, node, x: _Val, in_t, out_t):
         at = attrs_of(node)
@@ -177,7 +214,7 @@ class _Importer:
                                       "by the CPU build"])
         xin = self.to_layout(x, "NHWC")
         dt = storage(in_t)
-        n, c, h, w = self.g.values[node.inputs[0]].shape
+        n, c, h, w = self.part_values.get(node.inputs[0], self.g.values.get(node.inputs[0])).shape
         if at["global_"]:
             if kind == "max":
                 return _Val(self.emit(relax.op.max(xin, axis=[1, 2], keepdims=True)), "NHWC")
@@ -241,22 +278,14 @@ class _Importer:
         return np.outer(axis(h, kh, sh, pt, pb, dh), axis(w, kw, sw, pl, pr, dw))
 
     def op_Flatten(self, node, x: _Val, in_t, out_t):
-        shape = self.g.values[node.inputs[0]].shape
         out_shape = self.g.values[node.outputs[0]].shape
-        if x.layout == "NHWC" and attrs_of(node)["axis"] == 1 and self._only_gemm_a(node):
-            n, c, h, w = shape
-            perm = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).reshape(-1)
-            return _Val(self.emit(relax.op.reshape(x.expr, out_shape)), "flat", perm)
+        if node.op == "Flatten" and attrs_of(node)["channels_last"]:
+            # the lower-cpu phase permuted the consuming Gemms' weights to (H, W, C) order
+            return _Val(self.emit(relax.op.reshape(self.to_layout(x, "NHWC"), out_shape)), "flat")
         e = self.to_layout(x, "NCHW")
         return _Val(self.emit(relax.op.reshape(e, out_shape)), "flat")
 
     op_Reshape = op_Flatten
-
-    def _only_gemm_a(self, node) -> bool:
-        cons = self.g.consumers(node.outputs[0])
-        return (node.outputs[0] not in self.g.outputs and bool(cons) and all(
-            c.op == "Gemm" and c.inputs[0] == node.outputs[0] and not attrs_of(c)["trans_a"]
-            and self.g.is_const(c.inputs[1]) for c in cons))
 
     def op_Gemm(self, node, a: _Val, in_t, out_t):
         at = attrs_of(node)
@@ -268,8 +297,6 @@ class _Importer:
         if not at["trans_b"]:
             b = b.T
         b = np.asarray(b)                                # (N, K): "dense" weight layout
-        if a.perm is not None:
-            b = b[:, a.perm]
         acc = acc_dtype(out_t)
         bt = self.g.values[node.inputs[1]].type
         bdt = storage(bt) if storage(bt) != "uint8" or storage(in_t) == "uint8" else "int16"
@@ -283,7 +310,7 @@ class _Importer:
 
     def op_Add(self, node, a: _Val, in_t, out_t, b: _Val | None = None, b_t=None):
         if out_t.is_float:
-            return _Val(self.emit(relax.op.add(a.expr, b.expr)), a.layout, a.perm)
+            return _Val(self.emit(relax.op.add(a.expr, b.expr)), a.layout)
         dt = "int64" if out_t.bits > 31 else "int32"
         lay = "NHWC" if "NHWC" in (a.layout, b.layout) else a.layout
         ea = self.shift_round(self.cast(self.to_layout(a, lay), storage(in_t), dt),
@@ -291,7 +318,53 @@ class _Importer:
         eb = self.shift_round(self.cast(self.to_layout(b, lay), storage(b_t), dt),
                               b_t.frac - out_t.frac, dt)
         y = self.emit(relax.op.add(ea, eb))
-        return _Val(self.cast(y, dt, storage(out_t)), lay, a.perm)
+        return _Val(self.cast(y, dt, storage(out_t)), lay)
+
+    def op_FusedConv(self, node, x: _Val, in_t, out_t):
+        if attrs_of(node)["weight_layout"] != "OIHW":
+            raise UnsupportedOpError([f"{node.name}: conv weights in "
+                                      f"{attrs_of(node)['weight_layout']} order (the CPU build "
+                                      "reads the canonical OIHW; lower with target 'cpu')"])
+        return self.parts(node, x)
+
+    def op_FusedGemm(self, node, x: _Val, in_t, out_t):
+        return self.parts(node, x)
+
+    def parts(self, node, x: _Val) -> _Val:
+        """A fused node: its parts' op sequences in order (the composition it is defined as)."""
+        for part, ins, outs in expand(node, [self.g.values[i] for i in node.inputs]):
+            self.part_values.update((v.name, v) for v in ins + outs)
+            x = getattr(self, f"op_{part.op}")(part, x, ins[0].type, outs[0].type)
+        return x
+
+    def layer(self, node, kind: str, x: _Val, in_t, out_t) -> _Val:
+        """Emit ``node`` as a private function ``layer_<i>`` holding only its ops (attribute
+        :data:`LAYER_ATTR` = ``kind``) and call it from the function being built. The input's
+        layout change, if any, stays outside."""
+        want = "flat" if kind.startswith("dense") else "NHWC"
+        xin = x.expr if want == "flat" or kind == "requant" else self.to_layout(x, want)
+        layout, dtype = (x.layout if kind == "requant" else want), None
+        if kind == "requant" and storage(in_t) not in ("int32", "int64"):
+            # the requantize kernels read int32 / int64: a narrower input is widened outside
+            dtype = self.work_dtype(in_t, in_t.frac - out_t.frac)
+            xin = self.cast(xin, storage(in_t), dtype)
+        name = f"layer_{self.n_layers}"
+        self.n_layers += 1
+        outer, fbb = self.bb, relax.BlockBuilder()
+        param = relax.Var("x", xin.ty)
+        try:
+            self.bb = fbb
+            with fbb.function(name, [param], attrs={LAYER_ATTR: kind, "edgepool.node":
+                                                    node.name}, private=True):
+                with fbb.dataflow():
+                    res = getattr(self, f"op_{node.op}")(node, _Val(param, layout, dtype), in_t,
+                                                         out_t)
+                    out = fbb.emit_output(res.expr)
+                fbb.emit_func_output(out)
+        finally:
+            self.bb = outer
+        gv = outer.add_func(fbb.get()[name], name)
+        return _Val(self.emit(relax.Call(gv, [xin])), res.layout)
 
     # ------------------------------------------------------------------ driver
     def run(self, func_name: str = "main") -> tvm.IRModule:
@@ -313,7 +386,10 @@ class _Importer:
                     in_t = g.values[ins[0]].type
                     out_t = g.values[node.outputs[0]].type
                     fn = getattr(self, f"op_{node.op}")
-                    if node.op == "Add":
+                    kind = layer_kind(g, node)
+                    if kind is not None:
+                        res = self.layer(node, kind, x, in_t, out_t)
+                    elif node.op == "Add":
                         if g.is_const(ins[1]) or g.is_const(ins[0]):
                             raise UnsupportedOpError([f"{node.name}: Add of a constant"])
                         res = fn(node, x, in_t, out_t, self.env[ins[1]], g.values[ins[1]].type)
@@ -336,11 +412,12 @@ def _ident(name: str) -> str:
 
 
 def graph_to_relax(g: Graph, layout: str = "NHWC") -> tvm.IRModule:
-    """The Relax module of ``g``: ``main`` takes the graph inputs as they are declared (float32
-    NCHW for a quantizing model) and returns the graph outputs (a tuple when there are several).
-    ``layout`` ``"NHWC"`` (default) runs feature maps channels last; ``"NCHW"`` keeps ONNX
-    order except around convolutions and pooling (which are emitted in NHWC)."""
-    return _Importer(g, layout).run()
+    """The Relax module of ``g`` (canonical IR; lowered here with target ``cpu``): ``main``
+    takes the graph inputs as they are declared (float32 NCHW for a quantizing model) and
+    returns the graph outputs (a tuple when there are several). ``layout`` ``"NHWC"`` (default)
+    runs feature maps channels last; ``"NCHW"`` keeps ONNX order except around convolutions
+    and pooling (which are emitted in NHWC)."""
+    return _Importer(lower(g, "cpu"), layout).run()
 
 
 def build_x86(mod: tvm.IRModule):

@@ -70,3 +70,21 @@ def test_unsupported_input_stays_in_tvm():
     g16 = edgepool.load(MODELS / "lenet-digits" / "lenet-digits-w16.onnx")
     st16 = byoc.offload_stats(byoc.partition(graph_to_relax(g16)))
     assert st16["composite_kinds"]["edgepool_neon.conv_requant_maxpool"] == 2
+
+
+def test_one_layer_function_per_fused_node():
+    """The importer emits the CPU-lowered IR's fused nodes one function each (no fusion is
+    re-derived from Relax op sequences), and every one of lenet-digits' is offloaded."""
+    from edgepool.passes.pipelines import lower
+    from edgepool.tvm.relax_import import LAYER_ATTR, layer_kind
+
+    g = edgepool.load(MODELS / "lenet-digits" / "lenet-digits.onnx")
+    low = lower(g, "cpu")
+    mod = graph_to_relax(g)
+    layers = {str(f.attrs["edgepool.node"]): str(f.attrs[LAYER_ATTR])
+              for f in mod.functions.values() if f.attrs is not None and LAYER_ATTR in f.attrs}
+    assert layers == {n.name: layer_kind(low, n) for n in low.nodes if layer_kind(low, n)}
+    assert sorted(layers.values()) == ["conv_requant_maxpool", "conv_requant_maxpool", "dense",
+                                       "dense_requant"]
+    assert all(byoc.accepts(f) for f in mod.functions.values()
+               if f.attrs is not None and LAYER_ATTR in f.attrs)

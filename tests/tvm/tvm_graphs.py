@@ -11,7 +11,7 @@ from edgepool.ir.qtype import FLOAT, QType
 
 
 def _add(b: GraphBuilder, op: str, inputs: list[str], **attrs) -> str:
-    name = b.fresh(op.lower())
+    name = f"{op.lower()}{len(b.nodes)}"          # node names are unique (the verifier checks)
     out = b.fresh(name + "_out")
     node = Node(name, op, tuple(inputs), (out,), attrs)
     ins = [b.values[i] for i in inputs]
