@@ -17,10 +17,16 @@ from ..frontend import import_onnx
 from ..ir.graph import Graph
 from ..ir.verify import verify
 from . import canonicalize as C
+from . import streamline as S
 
 Pass = Callable[[Graph], Graph]
 
 PHASES: dict[str, tuple[Pass, ...]] = {
+    # float tails of quantized layers → exact integer thresholds; float heads → one affine
+    "streamline": (
+        S.absorb_thresholds,
+        S.compose_float_heads,
+    ),
     "canonicalize": (
         C.fuse_relu_requant,
         C.remove_identity_requant,
@@ -34,8 +40,9 @@ TRACE: list[str] = []
 
 def load(model, name: str | None = None) -> Graph:
     """Import an ONNX / QONNX / QCDQ model (path or ``onnx.ModelProto``) into a verified IR
-    :class:`~edgepool.ir.graph.Graph`, canonicalized. ``g.run(x)`` runs the golden interpreter."""
-    return run_phase("canonicalize", import_onnx(model, name))
+    :class:`~edgepool.ir.graph.Graph`, streamlined (float chains → exact thresholds, float
+    heads → one affine) and canonicalized. ``g.run(x)`` runs the golden interpreter."""
+    return run_phase("canonicalize", run_phase("streamline", import_onnx(model, name)))
 
 
 def run_phase(phase: str, g: Graph) -> Graph:
