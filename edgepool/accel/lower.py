@@ -49,6 +49,11 @@ def lower_to_hw(g: Graph) -> tuple[HwProgram, HostSplit]:
                                   "fixed-point models run on the accelerator"],
                                  "train with Brevitas fixed-point quantizers (edgepool train)")
     quant = nodes.pop(0)
+    if len(quant.inputs) > 1 or quant.attr("bipolar"):
+        raise UnsupportedOpError([f"node {quant.name!r}: the input quantizer has a float scale "
+                                  "or bipolar codes; the host quantizes with power-of-two scales"],
+                                 "keep this model on the golden interpreter (thresholds and "
+                                 "float heads have no accelerator kernel yet)")
     deq = None
     if nodes and nodes[-1].op == "Dequant":
         deq = nodes.pop()

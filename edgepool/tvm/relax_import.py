@@ -297,6 +297,10 @@ class _Importer:
     def run(self, func_name: str = "main") -> tvm.IRModule:
         g = self.g
         problems = [f"{n.name}: op {n.op}" for n in g.nodes if n.op not in SUPPORTED]
+        # a quantizer with a float scale or bipolar codes is not the power-of-two Quant the CPU
+        # build implements (issue 13: thresholds and float heads run in the interpreter only)
+        problems += [f"{n.name}: Quant with a float scale or bipolar codes" for n in g.nodes
+                     if n.op == "Quant" and (len(n.inputs) > 1 or n.attr("bipolar"))]
         if problems:
             raise UnsupportedOpError(problems, "the CPU build supports " + ", ".join(SUPPORTED))
         params = []
