@@ -36,7 +36,7 @@ from ..errors import UnsupportedOpError
 from ..ir.graph import Graph, Node, Value
 from ..ir.ops import MAX_THRESHOLD_BITS, attrs_of
 from ..ir.qtype import QType
-from .rewrite import Rewrite, apply_rules
+from .rewrite import Rewrite
 
 CHAIN_OPS = ("Mul", "Div", "Add", "Sub", "BatchNorm", "Clip", "Relu")
 AFFINE_OPS = ("Mul", "Div", "Add", "Sub", "BatchNorm")

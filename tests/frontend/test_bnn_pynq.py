@@ -73,13 +73,16 @@ def _brevitas_codes(model, x: torch.Tensor) -> tuple[dict[str, np.ndarray], np.n
     """Each activation quantizer's integer codes (float64 model: exact) and the float32 output."""
     codes: dict[str, np.ndarray] = {}
     m64 = copy.deepcopy(model).double().eval()
+    def recorder(layer: str):
+        def hook(_m, _i, out):
+            v = (out.value / out.scale).numpy()
+            assert np.array_equal(v, np.round(v)), layer
+            codes[layer] = v.astype(np.int64)
+        return hook
+
     for name, mod in m64.named_modules():
         if name.endswith("act_quant"):
-            def hook(_m, _i, out, name=name[: -len(".act_quant")]):
-                v = (out.value / out.scale).numpy()
-                assert np.array_equal(v, np.round(v)), name
-                codes[name] = v.astype(np.int64)
-            mod.register_forward_hook(hook)
+            mod.register_forward_hook(recorder(name.removesuffix(".act_quant")))
     with torch.no_grad():
         m64(x.double())
         y32 = model(x).numpy()

@@ -25,8 +25,11 @@ class _FloatScaleNet(nn.Module):
     def __init__(self):
         super().__init__()
         from brevitas.nn import QuantConv2d, QuantIdentity, QuantReLU
-        from brevitas.quant import (Int8ActPerTensorFloat, Int8WeightPerChannelFloat,
-                                    Uint8ActPerTensorFloat)
+        from brevitas.quant import (
+            Int8ActPerTensorFloat,
+            Int8WeightPerChannelFloat,
+            Uint8ActPerTensorFloat,
+        )
 
         self.inp = QuantIdentity(act_quant=Int8ActPerTensorFloat)
         self.c1 = QuantConv2d(2, 8, 3, bias=False, weight_quant=Int8WeightPerChannelFloat,
