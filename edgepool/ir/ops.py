@@ -332,11 +332,19 @@ def _infer_affine(node, ins, consts):
         _check_chan(node, ins[0], c, "affine constant")
         if not c.type.is_float:
             raise VerifyError(f"{node.name}: Affine constants are float")
-    return [(ins[0].shape, FLOAT)]
+    shape = ins[0].shape
+    if attrs_of(node)["global_avg"]:
+        if len(shape) != 4:
+            raise ShapeError(f"{node.name}: a global average needs NCHW, got {shape}")
+        shape = shape[:2] + (1, 1)
+    return [(shape, FLOAT)]
 
 
 def _eval_affine(n, a, i, o):
     x = np.asarray(a[0], np.float64)
+    if attrs_of(n)["global_avg"]:
+        # the exact integer (or float64) sum, divided once: no rounding before the mean
+        x = x.sum(axis=(2, 3), keepdims=True) / (x.shape[2] * x.shape[3])
     if not i[0].type.is_float:
         x = x * (2.0 ** -i[0].type.frac)
     y = x * _chan(np.asarray(a[1], np.float64), x.ndim)
@@ -349,8 +357,9 @@ register(OpDef(
     "Affine", "Per-channel (axis 1) or per-tensor affine map to float: y = float32(x · 2^-frac · "
     "mul + add), computed in float64 (constants may be float64). On fixed-point codes it is the "
     "exact real value of an accumulator with any float scale (`mul`); the float heads of a "
-    "network (scale, bias, TensorNorm) run as one Affine on the host.",
-    {}, (2, 3), _infer_affine, _eval_affine,
+    "network (scale, bias, TensorNorm) run as one Affine on the host. `global_avg`: x is first "
+    "averaged over H and W (exact sum, one float64 division): a global-average-pool head.",
+    {"global_avg": False}, (2, 3), _infer_affine, _eval_affine,
 ))
 
 

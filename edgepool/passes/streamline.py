@@ -241,6 +241,11 @@ def _threshold_rule(g: Graph, q: Node) -> Rewrite | None:
     if ch is None or ch.nodes[-1].outputs[0] != q.inputs[0]:
         return None
     acc = g.values[p.inputs[0]]
+    if acc.type.bits > 62:
+        raise _fail(q, f"the accumulator is {acc.type.bits} bits wide: its thresholds cannot be "
+                       "searched in int64", "use narrower weights or activations for this layer")
+    if attrs_of(p)["global_avg"]:
+        return None
     at = attrs_of(q)
     out: QType = at["type"]
     bipolar = bool(at["bipolar"])
@@ -328,6 +333,13 @@ def _head_rule(g: Graph, n: Node) -> Rewrite | None:
     if n.op != "Affine" or not _single_use(g, n.outputs[0]):
         return None
     nxt = g.consumers(n.outputs[0])[0]
+    if nxt.op == "Pool" and not attrs_of(n)["global_avg"]:
+        pa = attrs_of(nxt)
+        if pa["kind"] == "avg" and pa["global_"]:
+            # the average commutes with the per-channel affine: average the codes first
+            return [n, nxt], [n.with_(outputs=nxt.outputs, attrs={**n.attrs,
+                                                                   "global_avg": True})], {}
+        return None
     if nxt.op not in AFFINE_OPS:
         return None
     x_shape = g.values[n.inputs[0]].shape
@@ -363,11 +375,12 @@ def _head_rule(g: Graph, n: Node) -> Rewrite | None:
 
     consts = {mname: (np.asarray(m, np.float64), FLOAT), aname: (np.asarray(a, np.float64),
                                                                    FLOAT)}
-    node = Node(n.name, "Affine", (n.inputs[0], mname, aname), nxt.outputs, {})
+    node = Node(n.name, "Affine", (n.inputs[0], mname, aname), nxt.outputs, dict(n.attrs))
     return [n, nxt], [node], {"__consts__": consts}  # type: ignore[dict-item]
 
 
 def compose_float_heads(g: Graph) -> Graph:
     """Fold float affine ops after an ``Affine`` (output scale, bias, batch-norm, TensorNorm)
-    into it: one float64 affine per channel on the host, returned as float32."""
+    and a global average pool into it: one float64 affine per channel on the host (averaging
+    the exact integer sum first), returned as float32."""
     return _apply_rules_with_consts(g, _head_rule, "compose_float_heads")

@@ -64,7 +64,9 @@ def test_float_scales_batchnorm_and_average_head(tmp_path):
     m.eval()
     g = edgepool.load(export_qonnx(m, tmp_path / "f.onnx", (1, 2, 9, 9)))
     ops = g.ops()
-    assert ops.count("Threshold") == 2 and "BatchNorm" not in ops, g
+    assert ops.count("Threshold") == 2 and "BatchNorm" not in ops and "Pool" not in ops, g
+    head = [n for n in g.nodes if n.op == "Affine"]
+    assert len(head) == 1 and head[0].attr("global_avg")
     # the scales are genuinely not powers of two
     s = float(m.a1.act_quant.scale())
     assert np.frexp(s)[0] != 0.5

@@ -352,3 +352,23 @@ def test_float_head_composed_in_float64():
     got = s.run(x)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, ref, rtol=2 ** -23, atol=2 ** -30)
+
+
+def test_global_average_head_is_exact_in_float64():
+    """Affine → global average pool → one Affine(global_avg): the exact integer sum of the
+    accumulator, averaged and scaled once in float64, rounded once to float32."""
+    b = GraphBuilder("gap")
+    b.add_value(Value("x", (1, 3, 5, 7), QType(20, True, 3)))
+    b.inputs.append("x")
+    scale = np.array([0.37, 1e-3, 2.5])
+    b.add_const("s", scale)
+    b.add_node(Node("aff", "Affine", ("x", "s"), ("f",)))
+    b.add_value(Value("f", (1, 3, 5, 7), FLOAT))
+    b.add_node(Node("gap", "Pool", ("f",), ("y",), {"kind": "avg", "global_": True}))
+    b.add_value(Value("y", (1, 3, 1, 1), FLOAT))
+    b.outputs.append("y")
+    s = run_phase("streamline", verify(b.build()))
+    assert [n.op for n in s.nodes] == ["Affine"] and s.nodes[0].attr("global_avg")
+    x = np.random.default_rng(5).integers(-2 ** 19, 2 ** 19, (4, 3, 5, 7))
+    ref = (x.sum(axis=(2, 3), keepdims=True) / 35 * 2.0 ** -3 * scale[None, :, None, None])
+    assert np.array_equal(s.run(x), ref.astype(np.float32))
