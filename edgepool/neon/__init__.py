@@ -423,3 +423,40 @@ def fc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None,
 def requantize(acc: np.ndarray, requant: Requant) -> np.ndarray:
     """Native requantization of int32/int64 accumulators."""
     return run_native([requant_op(acc, requant)])[0]
+
+
+def threshold(acc: np.ndarray, thresholds: np.ndarray, out: QType, bipolar: bool = False,
+              direction: np.ndarray | None = None) -> np.ndarray:
+    """Native multi-threshold (``ep_threshold_i32``) of channels-last int32 accumulators
+    ``acc`` (pixels, C); ``thresholds`` (C, n) or (1, n) as the IR's Threshold op; returns the
+    codes (pixels, C) as int64. Equals :func:`edgepool.ir.kernels.threshold` (tested)."""
+    a = np.ascontiguousarray(acc, dtype=np.int64)
+    t = np.asarray(thresholds, dtype=np.int64)
+    if a.ndim != 2:
+        raise ValueError("acc must be (pixels, channels)")
+    c = a.shape[1]
+    if t.shape[0] == 1 and c > 1:
+        t = np.repeat(t, c, axis=0)
+    lim = np.iinfo(np.int32)
+    # d·acc must not overflow int32: |acc| < 2^31 - 1 keeps the negation exact
+    if a.size and (a.min() <= lim.min or a.max() > lim.max) or t.min() < lim.min \
+            or t.max() > lim.max:
+        raise NeonError("threshold: accumulators and thresholds must fit int32")
+    a32 = a.astype(np.int32)
+    tk = np.ascontiguousarray(t.T, dtype=np.int32)            # k-major: T[k * C + c]
+    d = None if direction is None else np.ascontiguousarray(
+        np.broadcast_to(np.asarray(direction), (c,)), dtype=np.int32)
+    dtype = np.dtype(out.storage_dtype())
+    y = np.empty(a.shape, dtype=dtype)
+    lib = load()
+    f = lib.ep_threshold_i32
+    vp = ctypes.c_void_p
+    f.argtypes = [vp, ctypes.c_size_t, ctypes.c_size_t, vp, ctypes.c_size_t, vp, ctypes.c_int32,
+                  ctypes.c_int32, ctypes.c_int, vp]
+    f.restype = ctypes.c_int
+    base, step = (-1, 2) if bipolar else (out.min, 1)
+    rc = f(a32.ctypes.data, a.shape[0], c, tk.ctypes.data, tk.shape[0],
+           None if d is None else d.ctypes.data, base, step, DTYPES[dtype], y.ctypes.data)
+    if rc != 0:
+        raise NeonError(f"ep_threshold_i32 returned {rc}")
+    return y.astype(np.int64)

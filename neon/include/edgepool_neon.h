@@ -124,6 +124,16 @@ typedef struct {
 int ep_requantize_i32(const int32_t *acc, size_t n, const ep_requant *rq, void *out);
 int ep_requantize_i64(const int64_t *acc, size_t n, const ep_requant *rq, void *out);
 
+/* ----------------------------------------------------------------------------- thresholds */
+/* Multi-threshold activation (edgepool.ir.kernels.threshold) of channels-last int32
+ * accumulators acc[pixels][channels]: y = base + step * #{k : dir[c] * acc >= thr[k][c]}
+ * (thresholds k-major, each channel's column non-decreasing; dir NULL = all +1; step 2 and
+ * base -1 for bipolar codes). out_dtype: EP_I8/U8/I16/U16/I32 (values are not saturated: the
+ * caller's thresholds keep them in range). Returns EP_OK, EP_EINVAL or EP_ETYPE. */
+int ep_threshold_i32(const int32_t *acc, size_t pixels, size_t channels, const int32_t *thr,
+                     size_t n, const int32_t *dir, int32_t base, int32_t step, int out_dtype,
+                     void *out);
+
 /* ----------------------------------------------------------------------------- convolution */
 
 /** Convolution geometry (ONNX Conv with explicit pads); input (h, w, ic), output (oh, ow, oc). */
