@@ -203,7 +203,11 @@ int ep_fc(int n, int m, ep_dtype t, const void *x, const void *w, const void *bi
 enum {
     EP_OP_MAXPOOL = 1, EP_OP_AVGPOOL = 2, EP_OP_GLOBAL_MAX = 3, EP_OP_GLOBAL_AVG = 4,
     EP_OP_CONV = 5, EP_OP_FC = 6, EP_OP_REQUANT32 = 7, EP_OP_REQUANT64 = 8,
-    EP_OP_CONV_MAXPOOL = 9
+    EP_OP_CONV_MAXPOOL = 9,
+    /* ep_threshold_i32: in = {acc, thresholds (k-major), dir or NULL}; EP_D_N pixels, EP_D_C
+     * channels, EP_D_OC thresholds per channel, EP_D_RQ_QMIN base, EP_D_RQ_QMAX step,
+     * EP_D_RQ_OUT output dtype */
+    EP_OP_THRESHOLD = 10
 };
 enum {
     EP_D_OP = 0, EP_D_DTYPE, EP_D_ALGO, EP_D_H, EP_D_W, EP_D_C, EP_D_KH, EP_D_KW, EP_D_SH,

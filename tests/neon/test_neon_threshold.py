@@ -58,3 +58,14 @@ def test_per_tensor_table_and_bipolar():
 def test_int32_overflow_refused():
     with pytest.raises(N.NeonError, match="int32"):
         N.threshold(np.array([[2 ** 31]]), np.array([[0]]), QType(2, True, 0, True), True)
+
+
+@pytest.mark.aarch64
+@settings(max_examples=2, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(cases(), min_size=20, max_size=30))
+def test_threshold_aarch64(batch):
+    """The same kernel cross-compiled for aarch64 (real NEON, no SIMDe) under qemu."""
+    outs = N.run_aarch64([N.threshold_op(*c) for c in batch])
+    for (acc, t, out, bipolar, direction), got in zip(batch, outs, strict=True):
+        assert np.array_equal(got.astype(np.int64), K.threshold(acc, t, out, bipolar, direction))
