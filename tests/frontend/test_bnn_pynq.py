@@ -19,6 +19,7 @@ import pytest
 import torch
 
 import edgepool
+from edgepool.ir import serialize
 from edgepool.quant.export import export_qonnx
 
 MNIST = Path(__file__).resolve().parents[2] / "models" / "lenet-mnist" / "test.npz"
@@ -90,7 +91,7 @@ def _brevitas_codes(model, x: torch.Tensor) -> tuple[dict[str, np.ndarray], np.n
 
 
 @pytest.mark.parametrize("name", NETWORKS)
-def test_bnn_pynq_network_exact(bnn, name):
+def test_bnn_pynq_network_exact(bnn, name, tmp_path):
     model, path, x = bnn(name)
     g = edgepool.load(path)
     ops = set(g.ops())
@@ -113,3 +114,7 @@ def test_bnn_pynq_network_exact(bnn, name):
     tol = 8 * np.finfo(np.float32).eps * np.abs(ref_y).max(axis=1, keepdims=True)
     assert np.all(np.abs(y - ref_y) <= tol), np.abs(y - ref_y).max()
     assert np.array_equal(y.argmax(axis=1), ref_y.argmax(axis=1))
+    # the streamlined graph survives an IR checkpoint (thresholds, directions, float64 head)
+    back = serialize.load(serialize.save(g, tmp_path / "ckpt.onnx"))
+    assert str(back) == str(g)
+    assert np.array_equal(back.run(x.numpy()[:2]), y[:2])
