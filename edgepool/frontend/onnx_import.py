@@ -10,7 +10,13 @@ explicit integer semantics:
   accumulator) it becomes IR ``Requant``.
 * Conv / Gemm / MatMul with fixed-point input and weights accumulate exactly; biases are aligned
   to the accumulator's fraction bits (exactly, or the import fails).
-* ``BatchNormalization`` after a float ``Conv`` is folded into it.
+* ``BatchNormalization`` after a float ``Conv`` is folded into it; anywhere else it is a float
+  op (``BatchNorm``), like constant ``Mul``/``Add``/``Sub``/``Div`` and ``Clip`` on activations.
+* A quantizer whose scale is not a per-tensor power of two (any positive float, per channel,
+  QONNX ``BipolarQuant``) keeps codes at frac 0 and its float scale beside them; a fixed-point
+  value that meets a float op goes through an ``Affine`` (codes × exact real scale). The
+  ``streamline`` pass then turns each ``Affine → float chain → Quant`` into exact integer
+  thresholds and each float head into one float64 ``Affine``.
 * A fixed-point graph output gets a ``Dequant`` so the graph computes what the ONNX file does.
 
 The support check is part of the walk: every unsupported op, attribute, type, dynamic shape or
@@ -354,8 +360,8 @@ class _Importer:
             raise UnsupportedOpError(
                 st.problems,
                 "edgepool supports Conv, pooling (max/avg/lp/global), Gemm/MatMul, ReLU, Add, "
-                "Flatten/Reshape and power-of-two fixed-point quantizers; see the README's "
-                "'Supported models' section")
+                "Flatten/Reshape, batch-norm, constant Mul/Add/Sub/Div, Clip and QONNX / QCDQ "
+                "quantizers with zero point 0; see the README's 'Supported models' section")
         return verify(st.b.build({"source": "onnx",
                                   "producer": self.proto.producer_name or "",
                                   "opset": max((o.version for o in self.proto.opset_import
