@@ -81,3 +81,21 @@ def test_float_scales_and_average_head_through_relax(tmp_path):
     want = g.run(x)
     # the head's float64 mean may round differently in its last bit: float32 within 1 ulp
     np.testing.assert_allclose(got, want, rtol=2 ** -23, atol=0)
+
+
+@pytest.mark.aarch64
+@pytest.mark.slow    # measured 26–60 s here (the aarch64 TVM build), on the shared 2-core machine
+def test_cortex_a53_build_of_tfc_runs_bit_exact(tmp_path):
+    """A bnn_pynq MLP builds for cortex-a53 (thresholds and the float head compiled by TVM for
+    aarch64, the layers offloaded to the NEON kernels) and runs under qemu equal to the
+    interpreter."""
+    from edgepool.build import build
+    from edgepool.runtime.executors import run_build
+
+    g = _bnn("tfc_1w1a", tmp_path, (1, 1, 28, 28))
+    out = tmp_path / "build"
+    build(tmp_path / "tfc_1w1a.onnx", "cortex-a53", out)
+    with np.load(REPO_ROOT / "models" / "lenet-mnist" / "test.npz") as t:
+        x = t["x"][:16]
+    got = run_build(out, x, backend="neon")[g.outputs[0]]
+    assert got.dtype == np.float32 and np.array_equal(got, g.run(x))
