@@ -105,6 +105,8 @@ def _step_of(g: Graph, n: Node, x: str, x_shape: tuple[int, ...]
             cv, x_first = per_channel(_const(g, a), x_shape, n), False
         else:
             return None
+        if not np.all(np.isfinite(cv)):
+            raise _fail(n, "a non-finite constant (inf / NaN) makes the chain undefined", _HINT)
         c = _col(cv)
         if n.op == "Add":
             return (lambda v: v + c), np.ones_like(cv)
@@ -117,8 +119,8 @@ def _step_of(g: Graph, n: Node, x: str, x_shape: tuple[int, ...]
         if not x_first:
             raise _fail(n, "division of a constant by the activation is not monotonic (it "
                            "changes direction at 0)", _HINT)
-        if np.any(cv == 0) or not np.all(np.isfinite(cv)):
-            raise _fail(n, "division by zero (or a non-finite divisor)", _HINT)
+        if np.any(cv == 0):
+            raise _fail(n, "division by zero", _HINT)
         return (lambda v: v / c), np.where(cv < 0, -1.0, 1.0)
     if n.op == "BatchNorm":
         if n.inputs[0] != x:
@@ -127,6 +129,8 @@ def _step_of(g: Graph, n: Node, x: str, x_shape: tuple[int, ...]
         if any(p is None for p in ps):
             return None
         gamma, beta, mean, var = (_col(channel_vector(p)) for p in ps)
+        if not all(np.all(np.isfinite(p)) for p in (gamma, beta, mean, var)):
+            raise _fail(n, "a batch-norm parameter is not finite", "re-export the model")
         eps = np.float64(attrs_of(n)["epsilon"])
         den = np.sqrt(var + eps)
         if np.any(~np.isfinite(den)) or np.any(den == 0):

@@ -219,6 +219,11 @@ def chains(draw):
     ch.bn(gamma, vec(-3, 3), vec(-40, 40), var, draw(st.sampled_from([1e-5, 1e-3, 0.25])))
     if draw(st.booleans()):
         ch.binary("Mul", vec(-2, 2))
+    op = draw(st.sampled_from(["none", "Add", "Sub", "Sub1", "Div"]))
+    if op == "Div":
+        ch.binary("Div", [v if v != 0 else 1.0 for v in vec(-3, 3)])
+    elif op != "none":
+        ch.binary(op[:3], vec(-2, 2), const_first=op == "Sub1")
     kind = draw(st.sampled_from(["none", "relu", "clip"]))
     if kind == "relu":
         ch.relu()
@@ -246,6 +251,13 @@ def test_division_by_zero_is_refused():
     ch = Chain(QType(4, True), 2, 1.0)
     g = ch.binary("Div", [1.0, 0.0]).quant(QType(2, True))
     with pytest.raises(UnsupportedOpError, match="n2_Div.*division by zero"):
+        run_phase("streamline", g)
+
+
+def test_constant_divided_by_activation_is_refused():
+    ch = Chain(QType(4, True), 1, 1.0)
+    g = ch.binary("Div", 1.0, const_first=True).quant(QType(2, True))
+    with pytest.raises(UnsupportedOpError, match="n2_Div.*not monotonic"):
         run_phase("streamline", g)
 
 
