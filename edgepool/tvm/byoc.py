@@ -83,6 +83,25 @@ def _dense_base(bias: bool):
     return is_op("relax.add")(m, is_const()) if bias else m
 
 
+def _threshold_variants():
+    """Every sequence the importer emits for a ``Threshold`` (relax_import.op_Threshold):
+    [astype] [× direction] → expand_dims → greater_equal(T) → astype → sum → × step + base →
+    [astype]."""
+    out = []
+    for cast_in in (True, False):
+        for direction in (True, False):
+            for cast_out in (True, False):
+                a = is_op("relax.astype")(wildcard()) if cast_in else wildcard()
+                if direction:
+                    a = is_op("relax.multiply")(a, is_const())
+                hit = is_op("relax.astype")(
+                    is_op("relax.greater_equal")(is_op("relax.expand_dims")(a), is_const()))
+                y = is_op("relax.add")(
+                    is_op("relax.multiply")(is_op("relax.sum")(hit), is_const()), is_const())
+                out.append(is_op("relax.astype")(y) if cast_out else y)
+    return out
+
+
 @functools.cache
 def patterns() -> list[relax.transform.FusionPattern]:
     """The fusion patterns, most specific first (order is priority)."""
@@ -99,6 +118,7 @@ def patterns() -> list[relax.transform.FusionPattern]:
     for bias in (True, False):
         pats.append(("conv", _conv_base(bias)))
         pats.append(("dense", _dense_base(bias)))
+    pats += [("threshold", t) for t in _threshold_variants()]
     pats.append(("maxpool", is_op("relax.nn.max_pool2d")(wildcard())))
     pats.append(("global_maxpool", is_op("relax.max")(wildcard())))
     for rq in _requant_variants(wildcard()):
@@ -166,6 +186,8 @@ class _Parser:
     def parse(self, root) -> Layer:
         e = self.val(root)
         op = _op(e)
+        if self.is_threshold(e):
+            return self.threshold(e)
         if op == "relax.nn.max_pool2d":
             pool = self.pool_attrs(e)
             inner = self.val(e.args[0])
@@ -193,6 +215,59 @@ class _Parser:
                 raise Unsupported(f"raw accumulator {acc} differs from the kernel's")
             return lay
         raise Unsupported(f"unexpected root {op}")
+
+    # thresholds
+    def _threshold_add(self, e):
+        """The ``× step + base`` add of a threshold chain rooted at ``e``, or None."""
+        if _op(e) == "relax.astype":
+            e = self.val(e.args[0])
+        if _op(e) != "relax.add":
+            return None
+        m = self.val(e.args[0])
+        if _op(m) != "relax.multiply" or _op(self.val(m.args[0])) != "relax.sum":
+            return None
+        return e
+
+    def is_threshold(self, e) -> bool:
+        return self._threshold_add(e) is not None
+
+    def threshold(self, root) -> Layer:
+        """``ep_threshold_i32``: channels-last int32 accumulators, (C, n) or (n,) table."""
+        out_dtype = _dtype(root)
+        add = self._threshold_add(root)
+        base = int(_cval(add.args[1]))
+        mul = self.val(add.args[0])
+        step = int(_cval(mul.args[1]))
+        hit = self.val(self.val(mul.args[0]).args[0])
+        ge = self.val(hit.args[0])
+        if _op(ge) != "relax.greater_equal":
+            raise Unsupported("threshold without a comparison")
+        t = _cval(ge.args[1]).astype(np.int64)
+        a_e = self.val(ge.args[0]).args[0]                  # the expand_dims operand
+        a = self.val(a_e)
+        direction = None
+        if _op(a) == "relax.multiply":
+            direction = _cval(a.args[1]).astype(np.int64).reshape(-1)
+            a_e = a.args[0]
+            a = self.val(a_e)
+        if _op(a) == "relax.astype":
+            a_e = a.args[0]
+        if _dtype(a_e) != "int32" or out_dtype not in ("int8", "uint8", "int16", "uint16",
+                                                        "int32"):
+            raise Unsupported("threshold dtypes")
+        shape = _shape(a_e)
+        c = shape[-1]
+        if t.ndim == 1:
+            t = np.repeat(t[None, :], c, axis=0)
+        if t.ndim != 2 or t.shape[0] != c or (direction is not None
+                                               and direction.size not in (1, c)):
+            raise Unsupported("threshold table is not channels-last")
+        if np.abs(t).max(initial=0) >= 2 ** 31:
+            raise Unsupported("thresholds beyond int32")
+        if direction is not None:
+            direction = np.broadcast_to(direction, (c,))
+        return Layer("threshold", shape, "int32", _shape(root), out_dtype,
+                     {"t": t, "dir": direction, "base": base, "step": step})
 
     # pools
     def pool_attrs(self, e) -> dict[str, Any]:
@@ -525,6 +600,17 @@ class _Emitter:
             _, h, w, c = lay.in_shape
             return [f"EP_CHECK(ep_global_maxpool({h}, {w}, {c}, {EP_DTYPE[lay.in_dtype]}, {x}, "
                     f"{out}), {i});"]
+        if k == "threshold":
+            p = lay.p
+            c, n = p["t"].shape
+            self.decls.append(_c_array(f"ep_th{i}", p["t"].T, "int32_t"))     # k-major
+            d = "NULL"
+            if p["dir"] is not None:
+                self.decls.append(_c_array(f"ep_dir{i}", p["dir"], "int32_t"))
+                d = f"ep_dir{i}"
+            pixels = int(np.prod(lay.in_shape)) // c
+            return [f"EP_CHECK(ep_threshold_i32({x}, {pixels}, {c}, ep_th{i}, {n}, {d}, "
+                    f"{p['base']}, {p['step']}, {EP_DTYPE[lay.out_dtype]}, {out}), {i});"]
         if k == "requant":
             rq = self.rq_struct(i, lay.p["rq"])
             fn = "ep_requantize_i32" if lay.in_dtype == "int32" else "ep_requantize_i64"

@@ -86,9 +86,9 @@ def test_float_scales_and_average_head_through_relax(tmp_path):
 @pytest.mark.aarch64
 @pytest.mark.slow    # measured 26–60 s here (the aarch64 TVM build), on the shared 2-core machine
 def test_cortex_a53_build_of_tfc_runs_bit_exact(tmp_path):
-    """A bnn_pynq MLP builds for cortex-a53 (thresholds and the float head compiled by TVM for
-    aarch64, the layers offloaded to the NEON kernels) and runs under qemu equal to the
-    interpreter."""
+    """A bnn_pynq MLP builds for cortex-a53 (the dense layers and thresholds offloaded to the
+    NEON kernels, the float head and input glue compiled by TVM for aarch64) and runs under
+    qemu equal to the interpreter."""
     from edgepool.build import build
     from edgepool.runtime.executors import run_build
 
@@ -99,3 +99,16 @@ def test_cortex_a53_build_of_tfc_runs_bit_exact(tmp_path):
         x = t["x"][:16]
     got = run_build(out, x, backend="neon")[g.outputs[0]]
     assert got.dtype == np.float32 and np.array_equal(got, g.run(x))
+
+
+def test_thresholds_are_offloaded_to_neon(tmp_path):
+    """BYOC takes every Threshold (ep_threshold_i32) next to the dense / conv layers; only glue
+    stays in TVM."""
+    from edgepool.tvm import byoc
+
+    g = _bnn("tfc_1w2a", tmp_path, (1, 1, 28, 28))
+    st = byoc.offload_stats(byoc.partition(ri.graph_to_relax(g)))
+    assert st["composite_kinds"]["edgepool_neon.threshold"] == g.ops().count("Threshold") == 3
+    assert "relax.sum" not in st["tvm_ops"] and "relax.expand_dims" not in st["tvm_ops"]
+    _, _, src = byoc.offload(ri.graph_to_relax(g))
+    assert src.count("ep_threshold_i32(") == 3
