@@ -166,6 +166,9 @@ def inspect(model: Path, target: str | None) -> None:
                      f" {a['kind']} {a['kernel'][0]}x{a['kernel'][1]}/s{a['strides'][0]}")
         elif n.op == "Requant" and n.attr("relu"):
             extra = " +relu"
+        elif n.op == "Threshold":
+            # MAC-free: comparisons per element (the table's width)
+            extra = f" {OPS[n.op].compares(n, ins, outs) // max(outs[0].size, 1)} cmp"
         t.add_row(str(i), n.name[-40:], n.op + extra,
                   "x".join(map(str, outs[0].shape)), str(outs[0].type),
                   f"{params:,}" if params else "", f"{macs:,}" if macs else "")

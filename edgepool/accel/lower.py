@@ -154,6 +154,12 @@ def lower_to_hw(g: Graph) -> tuple[HwProgram, HostSplit]:
                                  "train with Brevitas fixed-point quantizers (edgepool train)")
     g = lower(g, "fabric")
     quant = g.consumers(g.inputs[0])[0]
+    if len(quant.inputs) > 1 or quant.attr("bipolar"):
+        raise UnsupportedOpError([f"node {quant.name!r}: the input quantizer has a float scale "
+                                  "or bipolar codes; the host quantizes with power-of-two scales"],
+                                 "keep this model on the CPU (cortex-a53) or the golden "
+                                 "interpreter (thresholds and float heads have no accelerator "
+                                 "kernel yet)")
     deq = g.producer(g.outputs[0])
     deq = deq if deq is not None and deq.op == "Dequant" else None
     problems: list[str] = []

@@ -10,7 +10,13 @@ explicit integer semantics:
   accumulator) it becomes IR ``Requant``.
 * Conv / Gemm / MatMul with fixed-point input and weights accumulate exactly; biases are aligned
   to the accumulator's fraction bits (exactly, or the import fails).
-* ``BatchNormalization`` after a float ``Conv`` is folded into it.
+* ``BatchNormalization`` after a float ``Conv`` is folded into it; anywhere else it is a float
+  op (``BatchNorm``), like constant ``Mul``/``Add``/``Sub``/``Div`` and ``Clip`` on activations.
+* A quantizer whose scale is not a per-tensor power of two (any positive float, per channel,
+  QONNX ``BipolarQuant``) keeps codes at frac 0 and its float scale beside them; a fixed-point
+  value that meets a float op goes through an ``Affine`` (codes × exact real scale). The
+  ``streamline`` pass then turns each ``Affine → float chain → Quant`` into exact integer
+  thresholds and each float head into one float64 ``Affine``.
 * A fixed-point graph output gets a ``Dequant`` so the graph computes what the ONNX file does.
 
 The support check is part of the walk: every unsupported op, attribute, type, dynamic shape or
@@ -38,6 +44,7 @@ SUPPORTED_OPS = (
     "Quant", "QuantizeLinear", "DequantizeLinear", "Clip", "Conv", "MaxPool", "AveragePool",
     "LpPool", "GlobalMaxPool", "GlobalAveragePool", "GlobalLpPool", "Gemm", "MatMul", "Relu",
     "Add", "Flatten", "Reshape", "BatchNormalization", "Identity", "Dropout", "Constant",
+    "BipolarQuant", "Mul", "Sub", "Div", "Pow", "Sqrt", "Transpose",
 )
 
 
@@ -47,6 +54,9 @@ class _Const:
     array: np.ndarray
     qtype: QType = FLOAT            # FLOAT: real values; else fixed-point codes
     clip: tuple[np.ndarray, np.ndarray] | None = None   # range of a folded QCDQ Clip
+    # a float scale that is not a power of two or not per tensor (QONNX Quant / BipolarQuant):
+    # real = codes · 2^-frac · scale (scale broadcasts against the array)
+    scale: np.ndarray | None = None
 
 
 @dataclass
@@ -98,6 +108,32 @@ def _qtype_from_quant(st: _State, node, scale, zp, bits, signed: bool,
                            "point needs power-of-two scales (Brevitas *FixedPoint quantizers)")
         return None
     return QType(int(bits_f), bool(signed), frac, bool(narrow))
+
+
+def _quant_spec(st: _State, node, scale, zp, bits, signed: bool, narrow: bool
+                ) -> tuple[QType, np.ndarray | None] | None:
+    """QONNX ``Quant`` parameters → ``(codes type, extra scale)``: a per-tensor power-of-two
+    scale becomes fraction bits (extra None); any other positive finite scale (per channel,
+    1/3, ...) is kept as a float64 array beside codes of frac 0."""
+    sc = np.asarray(scale, dtype=np.float64)
+    if np.any(np.asarray(zp) != 0):
+        st.problem(node, f"zero point {np.asarray(zp).ravel()[:4].tolist()} is not 0: edgepool's "
+                         "fixed point is symmetric")
+        return None
+    bits_f = float(np.asarray(bits).ravel()[0])
+    if bits_f != int(bits_f) or not 1 <= bits_f <= MAX_QUANT_BITS:
+        st.problem(node, f"bit width {bits_f:g} is not an integer in 1..{MAX_QUANT_BITS}")
+        return None
+    if not (np.all(np.isfinite(sc)) and np.all(sc > 0)):
+        st.problem(node, "quantizer scale is not positive and finite")
+        return None
+    flat = sc.ravel()
+    if np.all(flat == flat[0]):
+        m, _ = math.frexp(float(flat[0]))
+        if m == 0.5:
+            return QType(int(bits_f), bool(signed), frac_from_scale(float(flat[0]), node.name),
+                         bool(narrow)), None
+    return QType(int(bits_f), bool(signed), 0, bool(narrow)), sc
 
 
 def _fresh_node_name(st: _State, base: str) -> str:
@@ -171,6 +207,9 @@ class _Importer:
             for i in n.input:
                 self.consumers.setdefault(i, []).append(n)
         self.skip: set[int] = set()         # ids of ONNX nodes folded into an earlier one
+        # extra float scale of fixed-point IR values (real = code · 2^-frac · extra), float64
+        # of shape (1,) per tensor or (C,) per channel (axis 1); absent means 1
+        self.extra: dict[str, np.ndarray] = {}
 
     # ---- helpers
     def get(self, name: str):
@@ -200,7 +239,36 @@ class _Importer:
         return t
 
     def real(self, c: _Const) -> np.ndarray:
-        return c.array if c.qtype.is_float else c.array * c.qtype.scale
+        if c.qtype.is_float:
+            return c.array
+        r = c.array * c.qtype.scale
+        return r if c.scale is None else r * c.scale
+
+    def to_float(self, node, name: str) -> str:
+        """IR value ``name`` as float: fixed-point codes go through an ``Affine`` by their exact
+        real scale (streamlining later turns the float chain after it into thresholds)."""
+        st = self.st
+        v = st.b.values[name]
+        if v.type.is_float:
+            return name
+        mul = self.extra.get(name, np.ones(1))
+        mname = st.b.fresh(name + "_scale")
+        st.b.add_const(mname, np.asarray(mul, np.float64))
+        out = st.b.fresh(name + "_real")
+        base = (node.name if node is not None else "") or name
+        _emit(st, base + "_real", "Affine", [name, mname], [out], {})
+        return out
+
+    def float_operand(self, node, name: str) -> str | None:
+        """An ONNX tensor as a float IR value (constants materialized as float32)."""
+        t = self.get(name)
+        if isinstance(t, _Const):
+            if t.qtype.is_float:
+                return _const_value(self.st, name, t)
+            return _const_value(self.st, name + "_f",
+                                _Const(np.asarray(self.real(t), np.float32)))
+        x = self.val(node, name)
+        return None if x is None else self.to_float(node, x)
 
     # ---- entry
     def run(self) -> Graph:
@@ -228,13 +296,17 @@ class _Importer:
                     "a fixed input shape (e.g. batch 1)")
                 st.poisoned.add(inp.name)
                 continue
-            if tt.elem_type != onnx.TensorProto.FLOAT:
+            int_inputs = {onnx.TensorProto.UINT8: QType(8, False), onnx.TensorProto.INT8:
+                          QType(8, True), onnx.TensorProto.UINT16: QType(16, False),
+                          onnx.TensorProto.INT16: QType(16, True)}
+            if tt.elem_type != onnx.TensorProto.FLOAT and tt.elem_type not in int_inputs:
                 st.problems.append(f"input {inp.name!r}: element type "
                                    f"{onnx.TensorProto.DataType.Name(tt.elem_type)} is not "
-                                   "supported (float32 inputs only)")
+                                   "supported (float32, or 8/16-bit integer codes)")
                 st.poisoned.add(inp.name)
                 continue
-            st.b.add_value(Value(inp.name, tuple(dims), FLOAT))
+            # integer inputs are taken as codes (real value = code)
+            st.b.add_value(Value(inp.name, tuple(dims), int_inputs.get(tt.elem_type, FLOAT)))
             st.b.inputs.append(inp.name)
             st.env[inp.name] = _Val(inp.name)
 
@@ -270,6 +342,10 @@ class _Importer:
                 st.problems.append(f"output {out.name!r} is not computed from the inputs")
                 continue
             v = st.b.values[t.name]
+            if not v.type.is_float and t.name in self.extra:
+                # a float head: the accumulator times its float scale, on the host in float64
+                t = _Val(self.to_float(None, t.name))
+                v = st.b.values[t.name]
             if v.type.is_float:
                 name = t.name
                 if name != out.name and name not in st.b.inputs and out.name not in st.b.values:
@@ -284,8 +360,8 @@ class _Importer:
             raise UnsupportedOpError(
                 st.problems,
                 "edgepool supports Conv, pooling (max/avg/lp/global), Gemm/MatMul, ReLU, Add, "
-                "Flatten/Reshape and power-of-two fixed-point quantizers; see the README's "
-                "'Supported models' section")
+                "Flatten/Reshape, batch-norm, constant Mul/Add/Sub/Div, Clip and QONNX / QCDQ "
+                "quantizers with zero point 0; see the README's 'Supported models' section")
         return verify(st.b.build({"source": "onnx",
                                   "producer": self.proto.producer_name or "",
                                   "opset": max((o.version for o in self.proto.opset_import
@@ -302,19 +378,88 @@ class _Importer:
         return new
 
     # ---- quantizers
-    def _apply_quant(self, node, x: str, qt: QType, out: str) -> None:
+    def _apply_quant(self, node, x: str, qt: QType, out: str, scale: np.ndarray | None = None,
+                     bipolar: bool = False) -> None:
+        """Quantize ONNX tensor ``x`` to ``qt`` (codes; real = code · 2^-frac · ``scale``)."""
         st = self.st
         t = self.get(x)
         if isinstance(t, _Const):
-            codes = K.quantize(self.real(t), qt)
-            st.env[out] = _Const(codes, qt)
+            real = np.asarray(self.real(t), np.float64)
+            if bipolar:
+                codes = np.where(real >= 0, 1, -1).astype(np.int64)
+            elif scale is None:
+                codes = K.quantize(real, qt)
+            else:
+                codes = K.saturate(np.round(real / scale * 2.0 ** qt.frac).astype(np.int64), qt)
+            st.env[out] = _Const(codes, qt, scale=scale)
             return
-        v = st.b.values[self.val(node, x)]
-        if v.type.is_float:
-            _emit(st, node.name or "quant", "Quant", [v.name], [out], {"type": qt})
-        else:
-            _emit(st, node.name or "requant", "Requant", [v.name], [out], {"type": qt})
+        name = self.val(node, x)
+        if name is None:
+            return
+        v = st.b.values[name]
+        if (not v.type.is_float and name not in self.extra and scale is None and not bipolar):
+            _emit(st, node.name or "requant", "Requant", [name], [out], {"type": qt})
+            st.env[out] = _Val(out)
+            return
+        xf = self.to_float(node, name)
+        inputs = [xf]
+        vec = None
+        if scale is not None:
+            vec = self._channel_scale(node, scale, st.b.values[xf].shape)
+            if vec is None:
+                return
+            sname = st.b.fresh(out + "_scale")
+            st.b.add_const(sname, vec.astype(np.float32) if np.all(
+                vec.astype(np.float32) == vec) else vec)
+            inputs.append(sname)
+        attrs: dict[str, Any] = {"type": qt}
+        if bipolar:
+            attrs["bipolar"] = True
+        _emit(st, node.name or "quant", "Quant", inputs, [out], attrs)
+        if vec is not None:
+            self.extra[out] = vec
         st.env[out] = _Val(out)
+
+    def _channel_scale(self, node, scale: np.ndarray, shape: tuple[int, ...]
+                       ) -> np.ndarray | None:
+        """A quantizer scale as a vector along channel axis 1 ((1,) per tensor)."""
+        sc = np.asarray(scale, np.float64)
+        flat = sc.ravel()
+        if np.all(flat == flat[0]):
+            return flat[:1].copy()
+        nd = max(len(shape), sc.ndim)
+        padded = (1,) * (nd - sc.ndim) + tuple(sc.shape)
+        if any(d != 1 and ax != 1 for ax, d in enumerate(padded)) or len(shape) < 2 or \
+                padded[1] != shape[1]:
+            self.st.problem(node, f"scale of shape {tuple(sc.shape)} is neither per tensor nor "
+                                  f"per channel (axis 1) of the {list(shape)} activation")
+            return None
+        return flat.copy()
+
+    def _weight_scale(self, node, w: _Const, out_axis: int) -> np.ndarray | None:
+        """Per-output-channel extra scale of weights ``w`` (None: 1), constant along every
+        other (reduction) axis, else a problem."""
+        if w.scale is None:
+            return None
+        sc = np.broadcast_to(np.asarray(w.scale, np.float64), w.array.shape)
+        vec = np.moveaxis(sc, out_axis, 0).reshape(sc.shape[out_axis], -1)
+        if not np.all(vec == vec[:, :1]):
+            self.st.problem(node, "the weight scale varies along the reduction axis (only per "
+                                  "output channel scales can be factored out of a sum)")
+            return None
+        return vec[:, 0].copy()
+
+    def _acc_extra(self, node, x: str, wvec: np.ndarray | None) -> np.ndarray | None | bool:
+        """Extra scale of a Conv/Gemm accumulator: input's (per tensor) × weights' (per output
+        channel). False when the input scale is per channel (cannot be factored out)."""
+        xe = self.extra.get(x)
+        if xe is not None and xe.size != 1:
+            self.st.problem(node, "the input's quantizer scale is per channel: a sum over "
+                                  "channels cannot factor it out; quantize the input per tensor")
+            return False
+        if xe is None and wvec is None:
+            return None
+        return (np.ones(1) if xe is None else xe) * (np.ones(1) if wvec is None else wvec)
 
     def op_Quant(self, node, at):
         ins = list(node.input)
@@ -327,10 +472,20 @@ class _Importer:
         if rm not in ("ROUND", "HALF_EVEN"):
             self.st.problem(node, f"rounding_mode={rm} is not supported (ROUND only)")
             return
-        qt = _qtype_from_quant(self.st, node, scale.array, zp.array, bits.array,
-                               bool(at.get("signed", 1)), bool(at.get("narrow", 0)))
-        if qt is not None:
-            self._apply_quant(node, ins[0], qt, node.output[0])
+        spec = _quant_spec(self.st, node, self.real(scale), zp.array, bits.array,
+                           bool(at.get("signed", 1)), bool(at.get("narrow", 0)))
+        if spec is not None:
+            self._apply_quant(node, ins[0], spec[0], node.output[0], spec[1])
+
+    def op_BipolarQuant(self, node, at):
+        """QONNX BipolarQuant: +scale if x >= 0 else −scale; codes ±1 (type i2n)."""
+        scale = self.const(node, node.input[1], "scale")
+        if scale is None:
+            return
+        spec = _quant_spec(self.st, node, self.real(scale), 0, 2, True, True)
+        if spec is not None:
+            self._apply_quant(node, node.input[0], spec[0], node.output[0], spec[1],
+                              bipolar=True)
 
     def _qdq_chain(self, node):
         """For QuantizeLinear: find [Clip] → DequantizeLinear after it; return (nodes, clip)."""
@@ -403,16 +558,28 @@ class _Importer:
         self._apply_quant(node, ins[0], qt, chain[-1].output[0])
 
     def op_Clip(self, node, at):
-        # Clip on integer constants (QCDQ weights): fold, remembering the range
         x = self.get(node.input[0])
-        lo = self.const(node, node.input[1], "Clip min") if len(node.input) > 1 else None
-        hi = self.const(node, node.input[2], "Clip max") if len(node.input) > 2 else None
+        lo = (self.const(node, node.input[1], "Clip min")
+              if len(node.input) > 1 and node.input[1] else None)
+        hi = (self.const(node, node.input[2], "Clip max")
+              if len(node.input) > 2 and node.input[2] else None)
         if isinstance(x, _Const) and lo is not None and hi is not None:
+            # Clip on integer constants (QCDQ weights): fold, remembering the range
             self.st.env[node.output[0]] = _Const(np.clip(x.array, lo.array, hi.array), x.qtype,
                                                  (lo.array, hi.array))
             return
-        self.st.problem(node, "Clip is supported only on constants (QCDQ weights) and inside "
-                              "QuantizeLinear → Clip → DequantizeLinear")
+        if isinstance(x, _Val):
+            # Clip / HardTanh on an activation: a float op (monotone: streamlining absorbs it)
+            lo_v = at.get("min") if lo is None else float(np.asarray(self.real(lo)).ravel()[0])
+            hi_v = at.get("max") if hi is None else float(np.asarray(self.real(hi)).ravel()[0])
+            xf = self.float_operand(node, node.input[0])
+            if xf is None:
+                return
+            attrs = {k: float(v) for k, v in (("min", lo_v), ("max", hi_v)) if v is not None}
+            _emit(self.st, node.name or "clip", "Clip", [xf], [node.output[0]], attrs)
+            self.st.env[node.output[0]] = _Val(node.output[0])
+            return
+        self.st.problem(node, "Clip needs constant bounds")
 
     def op_DequantizeLinear(self, node, at):
         ins = list(node.input)
@@ -443,11 +610,24 @@ class _Importer:
                                   f"{what} too (Brevitas weight_quant)")
         return xi
 
-    def _bias(self, node, b: _Const | None, acc_frac: int, int_mode: bool) -> _Const | None:
+    def _bias(self, node, b: _Const | None, acc_frac: int, int_mode: bool,
+              extra: np.ndarray | None = None) -> _Const | None:
         if b is None:
             return None
         if not int_mode:
             return _Const(np.asarray(self.real(b), np.float32))
+        if extra is not None:
+            # accumulator scale 2^-acc_frac · extra: the bias must be an exact multiple of it
+            codes_f = np.asarray(self.real(b), np.float64) * 2.0 ** acc_frac / extra
+            codes = np.round(codes_f)
+            if not np.array_equal(codes, codes_f):
+                self.st.problem(node, "the bias is not an integer multiple of the accumulator's "
+                                      "scale (input scale × weight scale): it cannot be added "
+                                      "exactly (Brevitas Int32Bias quantizes it that way)")
+                return None
+            codes = codes.astype(np.int64)
+            bits = max(int(np.abs(codes).max(initial=0)).bit_length() + 1, 2)
+            return _Const(codes, QType(min(bits, 64), True, acc_frac))
         if b.qtype.is_float:
             self.st.problem(node, "bias is float in a fixed-point layer: quantize it at the "
                                   "accumulator scale (Brevitas Int32Bias)")
@@ -490,7 +670,17 @@ class _Importer:
             st.problem(node, "bias must be a constant")
             return
         acc_frac = xv.type.frac + w.qtype.frac if int_mode else 0
-        bias = self._bias(node, b, acc_frac, int_mode)
+        extra = None
+        if int_mode:
+            extra = self._acc_extra(node, x, self._weight_scale(node, w, 0))
+            if extra is False:
+                return
+            if extra is not None and extra.size not in (1, w.array.shape[0]):
+                st.problem(node, "weight scale does not match the output channels")
+                return
+        bias = self._bias(node, b, acc_frac, int_mode, extra)
+        if b is not None and bias is None:
+            return
         wc = w if int_mode else _Const(np.asarray(self.real(w), np.float32))
         inputs = [x, _const_value(st, ins[1] if int_mode else ins[1] + "_f", wc)]
         if bias is not None:
@@ -498,6 +688,8 @@ class _Importer:
         _emit(st, node.name or "conv", "Conv", inputs, [node.output[0]],
               {"strides": strides, "pads": pads, "dilations": dil,
                "groups": int(at.get("group", 1))})
+        if extra is not None:
+            self.extra[node.output[0]] = extra
         st.env[node.output[0]] = _Val(node.output[0])
 
     def op_BatchNormalization(self, node, at):
@@ -524,9 +716,22 @@ class _Importer:
             st.b.nodes[-1] = prod.with_(inputs=(prod.inputs[0], wname, bname))
             st.env[node.output[0]] = x
             return
-        st.problem(node, "BatchNormalization can only be folded into a directly preceding float "
-                         "Conv with no other consumer; fold it before export "
-                         "(brevitas / torch.ao fuse) for quantized models")
+        # anywhere else: a float op (after a fixed-point layer its input goes through an Affine);
+        # streamlining absorbs it into the next quantizer's thresholds or a float head
+        xf = self.float_operand(node, node.input[0])
+        if xf is None:
+            return
+        xs = st.b.values[xf].shape
+        names = []
+        for onnx_name, p, what in zip(node.input[1:5], params, ("scale", "bias", "mean", "var")):
+            arr = np.asarray(self.real(p), np.float32).reshape(-1)
+            if len(xs) < 2 or arr.size not in (1, xs[1]):
+                st.problem(node, f"batch-norm {what} has {arr.size} entries for input {list(xs)}")
+                return
+            names.append(_const_value(st, st.b.fresh(onnx_name + "_bn"), _Const(arr)))
+        _emit(st, node.name or "batchnorm", "BatchNorm", [xf] + names, [node.output[0]],
+              {"epsilon": float(np.float32(at.get("epsilon", 1e-5)))})
+        st.env[node.output[0]] = _Val(node.output[0])
 
     def _pool(self, node, at, kind: str, global_: bool):
         st = self.st
@@ -556,12 +761,14 @@ class _Importer:
                 st.problem(node, "storage_order=1 is not supported")
         if kind == "lp":
             attrs["p"] = float(at.get("p", 2))
-        if kind == "avg" and not xv.type.is_float and not self._avg_followed_by_same_quant(
-                node, xv.type):
-            st.problem(node, f"average pooling of fixed-point {xv.type} must be followed by a "
-                             "quantizer at the same scale (the integer average is rounded to it)")
-            return
+        if kind == "avg" and not xv.type.is_float and (
+                x in self.extra or not self._avg_followed_by_same_quant(node, xv.type)):
+            # a float average (e.g. the global-average head of an all-convolutional net): the
+            # codes' exact real values, averaged on the host
+            x = self.to_float(node, x)
         _emit(st, node.name or kind + "pool", "Pool", [x], [node.output[0]], attrs)
+        if kind == "max" and x in self.extra:
+            self.extra[node.output[0]] = self.extra[x]    # max commutes with a positive scale
         st.env[node.output[0]] = _Val(node.output[0])
 
     def _avg_followed_by_same_quant(self, node, t: QType) -> bool:
@@ -602,12 +809,37 @@ class _Importer:
             st.problem(node, "transA=1 on a computed input is not supported")
             return
         int_mode = self._int_operands(node, a_name, b, "weights")
-        if int_mode and (alpha != 1.0 or beta != 1.0):
-            st.problem(node, f"alpha={alpha}, beta={beta}: fixed-point Gemm needs 1 and 1")
-            return
         av = st.b.values[a]
         acc_frac = av.type.frac + b.qtype.frac if int_mode else 0
-        bias = self._bias(node, c, acc_frac, int_mode)
+        extra = None
+        if int_mode:
+            extra = self._acc_extra(node, a, self._weight_scale(node, b, 0 if trans_b else 1))
+            if extra is False:
+                return
+        if int_mode and (alpha != 1.0 or beta != 1.0):
+            # Y = alpha·(A·B) + beta·C: exact integer product, then a float affine on the host
+            inputs = [a, _const_value(st, node.input[1], b)]
+            acc = st.b.fresh(node.output[0] + "_acc")
+            _emit(st, node.name or "gemm", "Gemm", inputs, [acc],
+                  {"trans_b": bool(trans_b)})
+            if extra is not None:
+                self.extra[acc] = extra
+            mul = alpha * (np.ones(1) if extra is None else extra)
+            add = (np.zeros(1) if c is None
+                   else beta * np.asarray(self.real(c), np.float64).reshape(-1))
+            if add.size not in (1, st.b.values[acc].shape[1]):
+                st.problem(node, f"bias of shape {c.array.shape} is not per output column")
+                return
+            mname, aname = st.b.fresh(acc + "_mul"), st.b.fresh(acc + "_add")
+            st.b.add_const(mname, np.asarray(mul, np.float64))
+            st.b.add_const(aname, np.asarray(add, np.float64))
+            _emit(st, (node.name or "gemm") + "_affine", "Affine", [acc, mname, aname],
+                  [node.output[0]], {})
+            st.env[node.output[0]] = _Val(node.output[0])
+            return
+        bias = self._bias(node, c, acc_frac, int_mode, extra)
+        if c is not None and bias is None:
+            return
         if bias is not None and bias.array.ndim == 2 and bias.array.shape[0] == 1:
             bias = _Const(bias.array[0], bias.qtype)
         bc = b if int_mode else _Const(np.asarray(self.real(b), np.float32))
@@ -616,6 +848,8 @@ class _Importer:
             inputs.append(_const_value(st, node.input[2] + "_acc", bias))
         _emit(st, node.name or "gemm", "Gemm", inputs, [node.output[0]],
               {"trans_b": bool(trans_b), "alpha": float(alpha), "beta": float(beta)})
+        if extra is not None:
+            self.extra[node.output[0]] = extra
         st.env[node.output[0]] = _Val(node.output[0])
 
     def op_Gemm(self, node, at):
@@ -645,9 +879,62 @@ class _Importer:
         x = self.val(node, node.input[0])
         if x is not None:
             _emit(self.st, node.name or "relu", "Relu", [x], [node.output[0]], {})
+            if x in self.extra:
+                self.extra[node.output[0]] = self.extra[x]
             self.st.env[node.output[0]] = _Val(node.output[0])
 
+    # ---- float elementwise ops with constants (host ops until streamlining absorbs them)
+    _FOLD = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide,
+             "Pow": np.power}
+
+    def _binary_float(self, node, at=None) -> None:
+        st = self.st
+        ta, tb = (self.get(i) for i in node.input[:2])
+        if isinstance(ta, _Const) and isinstance(tb, _Const):
+            # constant folding in float32, as ONNX evaluates it
+            fa = np.asarray(self.real(ta), np.float32)
+            fb = np.asarray(self.real(tb), np.float32)
+            with np.errstate(all="ignore"):
+                st.env[node.output[0]] = _Const(np.asarray(self._FOLD[node.op_type](fa, fb),
+                                                           np.float32))
+            return
+        if node.op_type == "Pow":
+            st.problem(node, "Pow of a computed tensor is not supported (only of constants, as "
+                             "in TensorNorm's sqrt(var + eps))")
+            return
+        a, b = (self.float_operand(node, i) for i in node.input[:2])
+        if a is None or b is None:
+            return
+        _emit(st, node.name or node.op_type.lower(), node.op_type, [a, b], [node.output[0]], {})
+        st.env[node.output[0]] = _Val(node.output[0])
+
+    op_Mul = op_Sub = op_Div = op_Pow = _binary_float
+
+    def op_Sqrt(self, node, at):
+        t = self.get(node.input[0])
+        if isinstance(t, _Const):
+            self.st.env[node.output[0]] = _Const(np.sqrt(np.asarray(self.real(t), np.float32)))
+            return
+        self.st.problem(node, "Sqrt of a computed tensor is not supported (only of constants)")
+
+    def op_Transpose(self, node, at):
+        t = self.get(node.input[0])
+        if not isinstance(t, _Const):
+            self.st.problem(node, "Transpose of a computed tensor is not supported (only of "
+                                  "weights, as QuantLinear exports them before MatMul)")
+            return
+        perm = at.get("perm", list(range(t.array.ndim))[::-1])
+        scale = None
+        if t.scale is not None:
+            scale = np.transpose(np.broadcast_to(t.scale, t.array.shape), perm)
+        self.st.env[node.output[0]] = _Const(np.transpose(t.array, perm), t.qtype, scale=scale)
+
     def op_Add(self, node, at):
+        ts = [self.get(i) for i in node.input[:2]]
+        if any(isinstance(t, _Const) for t in ts) or any(
+                isinstance(t, _Val) and t.name in self.extra for t in ts):
+            self._binary_float(node)
+            return
         a, b = (self.val(node, i) for i in node.input[:2])
         if a is None or b is None:
             return
@@ -663,7 +950,22 @@ class _Importer:
         if x is not None:
             _emit(self.st, node.name or "flatten", "Flatten", [x], [node.output[0]],
                   {"axis": int(at.get("axis", 1))})
+            self._flat_extra(node, x, node.output[0])
             self.st.env[node.output[0]] = _Val(node.output[0])
+
+    def _flat_extra(self, node, x: str, out: str) -> None:
+        """Carry a value's extra scale through a flatten to (N, features)."""
+        e = self.extra.get(x)
+        if e is None:
+            return
+        src, dst = self.st.b.values[x].shape, self.st.b.values[out].shape
+        if e.size == 1:
+            self.extra[out] = e
+        elif len(dst) == 2 and len(src) >= 2 and dst[0] == src[0] and e.size == src[1]:
+            self.extra[out] = np.repeat(e, int(np.prod(src[2:])))   # NCHW flatten order
+        else:
+            self.st.problem(node, f"reshaping {list(src)} → {list(dst)} mixes channels with a "
+                                  "per-channel scale")
 
     def op_Reshape(self, node, at):
         x = self.val(node, node.input[0])
@@ -685,6 +987,7 @@ class _Importer:
             return
         _emit(self.st, node.name or "reshape", "Reshape", [x], [node.output[0]],
               {"shape": tuple(target)})
+        self._flat_extra(node, x, node.output[0])
         self.st.env[node.output[0]] = _Val(node.output[0])
 
     def op_Identity(self, node, at):

@@ -253,3 +253,47 @@ def same_pads(size: Sequence[int], kernel: Sequence[int], strides: Sequence[int]
         begins.append(b)
         ends.append(e)
     return (begins[0], begins[1], ends[0], ends[1])
+
+
+# --------------------------------------------------------------------------- thresholds
+def threshold(x: np.ndarray, thresholds: np.ndarray, out: QType, bipolar: bool = False,
+              direction: np.ndarray | None = None, channel_axis: int = 1) -> np.ndarray:
+    """Multi-threshold activation (FINN's MultiThreshold), in integers.
+
+    ``thresholds`` has shape (C, T) (one row per channel along ``channel_axis``) or (1, T) (per
+    tensor); every row is non-decreasing. ``direction`` (C,) of ±1 (default +1) negates a
+    channel's input first, which turns a non-increasing chain into a non-decreasing one. The
+    output code is ``count = #{k : d·x >= t_k}`` offset into ``out``: ``out.min + count``, or
+    ``2·count − 1`` for ``bipolar`` ({−1, +1}, T = 1).
+    """
+    x = np.asarray(x, dtype=np.int64)
+    t = np.asarray(thresholds, dtype=np.int64)
+    ax = channel_axis % x.ndim if x.ndim else 0
+    c = t.shape[0]
+    bshape = [1] * x.ndim
+    if x.ndim:
+        bshape[ax] = c
+    if direction is not None:
+        x = x * np.asarray(direction, np.int64).reshape(bshape)
+    count = np.zeros(x.shape, dtype=np.int64)
+    for k in range(t.shape[1]):
+        count += (x >= t[:, k].reshape(bshape)).astype(np.int64)
+    if bipolar:
+        return 2 * count - 1
+    return out.min + count
+
+
+def quantize_scaled(x: np.ndarray, scale: np.ndarray, t: QType, bipolar: bool = False,
+                    channel_axis: int = 1) -> np.ndarray:
+    """Float → codes with an arbitrary (per-tensor or per-channel) float ``scale``: QONNX
+    ``Quant``: ``clamp(round_half_even(x / scale))`` (``t.frac`` extra fraction bits), or QONNX
+    ``BipolarQuant``: ``+1 if x >= 0 else −1``. Computed in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    if bipolar:
+        return np.where(x >= 0, 1, -1).astype(np.int64)
+    s = np.asarray(scale, dtype=np.float64)
+    if s.ndim == 1 and x.ndim > 1:
+        shape = [1] * x.ndim
+        shape[channel_axis % x.ndim] = s.size
+        s = s.reshape(shape)
+    return saturate(np.round(x / s * (2.0 ** t.frac)).astype(np.int64), t)

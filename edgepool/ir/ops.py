@@ -36,6 +36,8 @@ class OpDef:
     infer: InferFn
     eval: EvalFn
     macs: Callable[[Node, Sequence[Value], Sequence[Value]], int] = lambda n, i, o: 0
+    # comparisons (MAC-free ops such as Threshold): a separate cost, never counted as MACs
+    compares: Callable[[Node, Sequence[Value], Sequence[Value]], int] = lambda n, i, o: 0
 
 
 OPS: dict[str, OpDef] = {}
@@ -64,10 +66,21 @@ def _infer_quant(node, ins, consts):
     return [(ins[0].shape, node.attrs["type"])]
 
 
+def _eval_quant(n, a, i, o):
+    at = attrs_of(n)
+    if len(a) > 1 or at["bipolar"]:
+        scale = a[1] if len(a) > 1 else np.ones(())
+        return [K.quantize_scaled(a[0], scale, at["type"], at["bipolar"])]
+    return [K.quantize(a[0], at["type"])]
+
+
 register(OpDef(
-    "Quant", "float → fixed point: clamp(round_half_even(x · 2^frac)) into attr `type`.",
-    {"type": None}, (1, 1), _infer_quant,
-    lambda n, a, i, o: [K.quantize(a[0], n.attrs["type"])],
+    "Quant", "float → fixed point: clamp(round_half_even(x · 2^frac)) into attr `type`. With a "
+    "second input `scale` (float constant, per tensor or per channel (C,) along axis 1): "
+    "clamp(round_half_even(x / scale · 2^frac)) (QONNX Quant with any float scale; the codes' "
+    "real value is code · scale · 2^-frac). `bipolar`: QONNX BipolarQuant, +1 if x >= 0 else −1 "
+    "(type i2n).",
+    {"type": None, "bipolar": False}, (1, 2), _infer_quant, _eval_quant,
 ))
 
 register(OpDef(
@@ -423,4 +436,176 @@ register(OpDef(
     "or one NEON kernel call. Semantics: the composition of its parts.",
     {"trans_a": False, "trans_b": False, "alpha": 1.0, "beta": 1.0, "type": None,
      "relu": False}, (2, 3), _infer_fused, _eval_fused, _macs_fused,
+))
+
+
+# --------------------------------------------------------------------------- float host ops
+def _chan(c: np.ndarray, ndim: int, axis: int = 1) -> np.ndarray:
+    """A per-channel vector (C,) reshaped to broadcast along ``axis`` of an ``ndim`` tensor;
+    scalars and (1,) arrays broadcast as they are."""
+    c = np.asarray(c)
+    if c.ndim == 1 and c.size > 1 and ndim > 1:
+        shape = [1] * ndim
+        shape[axis] = c.size
+        return c.reshape(shape)
+    return c.reshape(()) if c.size == 1 else c
+
+
+def _check_chan(node, x: Value, c: Value, what: str) -> None:
+    if len(c.shape) > 1 or (c.shape and c.shape[0] not in (1,)
+                            and (len(x.shape) < 2 or c.shape[0] != x.shape[1])):
+        raise ShapeError(f"{node.name}: {what} of shape {c.shape} is neither per tensor nor per "
+                         f"channel for an input of shape {x.shape}")
+
+
+def _infer_affine(node, ins, consts):
+    for c in ins[1:]:
+        _check_chan(node, ins[0], c, "affine constant")
+        if not c.type.is_float:
+            raise VerifyError(f"{node.name}: Affine constants are float")
+    shape = ins[0].shape
+    if attrs_of(node)["global_avg"]:
+        if len(shape) != 4:
+            raise ShapeError(f"{node.name}: a global average needs NCHW, got {shape}")
+        shape = shape[:2] + (1, 1)
+    return [(shape, FLOAT)]
+
+
+def _eval_affine(n, a, i, o):
+    x = np.asarray(a[0], np.float64)
+    if attrs_of(n)["global_avg"]:
+        # the exact integer (or float64) sum, divided once: no rounding before the mean
+        x = x.sum(axis=(2, 3), keepdims=True) / (x.shape[2] * x.shape[3])
+    if not i[0].type.is_float:
+        x = x * (2.0 ** -i[0].type.frac)
+    y = x * _chan(np.asarray(a[1], np.float64), x.ndim)
+    if len(a) > 2:
+        y = y + _chan(np.asarray(a[2], np.float64), x.ndim)
+    return [y.astype(np.float32)]
+
+
+register(OpDef(
+    "Affine", "Per-channel (axis 1) or per-tensor affine map to float: y = float32(x · 2^-frac · "
+    "mul + add), computed in float64 (constants may be float64). On fixed-point codes it is the "
+    "exact real value of an accumulator with any float scale (`mul`); the float heads of a "
+    "network (scale, bias, TensorNorm) run as one Affine on the host. `global_avg`: x is first "
+    "averaged over H and W (exact sum, one float64 division): a global-average-pool head.",
+    {"global_avg": False}, (2, 3), _infer_affine, _eval_affine,
+))
+
+
+def _infer_float_binary(node, ins, consts):
+    a, b = ins
+    if not (a.type.is_float and b.type.is_float):
+        raise VerifyError(f"{node.name}: {node.op} is a float op; its fixed-point operand must "
+                          "be converted by an Affine first")
+    try:
+        shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+    except ValueError:
+        raise ShapeError(f"{node.name}: cannot broadcast {a.shape} with {b.shape}") from None
+    return [(shape, FLOAT)]
+
+
+for _name, _fn in (("Mul", np.multiply), ("Sub", np.subtract), ("Div", np.divide)):
+    register(OpDef(
+        _name, f"float32 elementwise {_name} with ONNX broadcasting (a host op; streamlining "
+        "absorbs it into thresholds or a float head).", {}, (2, 2), _infer_float_binary,
+        (lambda fn: lambda n, a, i, o: [fn(np.asarray(a[0], np.float32),
+                                           np.asarray(a[1], np.float32)).astype(np.float32)])(_fn),
+    ))
+
+
+def _infer_bn(node, ins, consts):
+    x = ins[0]
+    if not x.type.is_float:
+        raise VerifyError(f"{node.name}: BatchNorm is a float op")
+    if len(x.shape) < 2:
+        raise ShapeError(f"{node.name}: BatchNorm needs a channel axis, input {x.shape}")
+    for p in ins[1:]:
+        if p.shape not in ((x.shape[1],), (1,)):
+            raise ShapeError(f"{node.name}: batch-norm parameter of shape {p.shape} for "
+                             f"{x.shape[1]} channels")
+    return [(x.shape, FLOAT)]
+
+
+def batchnorm_f64(x: np.ndarray, gamma, beta, mean, var, eps: float) -> np.ndarray:
+    """ONNX BatchNormalization (inference) in float64, in the ONNX order of operations:
+    ``(x − mean) / sqrt(var + eps) · gamma + beta`` (channel axis 1)."""
+    x = np.asarray(x, np.float64)
+    c = [_chan(np.asarray(p, np.float64), x.ndim) for p in (gamma, beta, mean, var)]
+    return (x - c[2]) / np.sqrt(c[3] + np.float64(eps)) * c[0] + c[1]
+
+
+register(OpDef(
+    "BatchNorm", "ONNX BatchNormalization (inference) on a float tensor, channel axis 1: "
+    "(x − mean) / sqrt(var + eps) · scale + bias; computed in float64, stored float32.",
+    {"epsilon": 1e-5}, (5, 5), _infer_bn,
+    lambda n, a, i, o: [batchnorm_f64(a[0], *a[1:5], attrs_of(n)["epsilon"]).astype(np.float32)],
+))
+
+register(OpDef(
+    "Clip", "ONNX Clip / HardTanh on a float tensor: min(max(x, min), max) (attrs; None = "
+    "unbounded).", {"min": None, "max": None}, (1, 1),
+    lambda n, ins, c: [(ins[0].shape, FLOAT)] if ins[0].type.is_float else (_ for _ in ()).throw(
+        VerifyError(f"{n.name}: Clip is a float op")),
+    lambda n, a, i, o: [np.clip(np.asarray(a[0], np.float32),
+                                -np.inf if n.attr("min") is None else n.attr("min"),
+                                np.inf if n.attr("max") is None else n.attr("max"))
+                        .astype(np.float32)],
+))
+
+
+# --------------------------------------------------------------------------- thresholds
+MAX_THRESHOLD_BITS = 8     # at most 255 thresholds per channel (a comparator tree / BRAM row)
+
+
+def _infer_threshold(node, ins, consts):
+    at = attrs_of(node)
+    x, t = ins[0], ins[1]
+    out: QType = at["type"]
+    if x.type.is_float or t.type.is_float:
+        raise VerifyError(f"{node.name}: Threshold compares fixed-point codes with integer "
+                          "thresholds")
+    if out is None or out.is_float:
+        raise VerifyError(f"{node.name}: Threshold needs a fixed-point output `type`")
+    if t.type.frac != x.type.frac:
+        raise VerifyError(f"{node.name}: thresholds at frac {t.type.frac}, input at "
+                          f"{x.type.frac}")
+    n = 1 if at["bipolar"] else out.max - out.min
+    if at["bipolar"] and (out.min > -1 or out.max < 1):
+        raise VerifyError(f"{node.name}: a bipolar output needs a type holding ±1 (i2n.0)")
+    if len(t.shape) != 2 or t.shape[1] != n:
+        raise ShapeError(f"{node.name}: thresholds of shape {t.shape}; {out} needs (C, {n})")
+    if t.shape[0] != 1 and (len(x.shape) < 2 or t.shape[0] != x.shape[1]):
+        raise ShapeError(f"{node.name}: {t.shape[0]} threshold rows for input {x.shape}")
+    if len(ins) > 2 and ins[2].shape != (t.shape[0],):
+        raise ShapeError(f"{node.name}: direction of shape {ins[2].shape}, needs "
+                         f"({t.shape[0]},)")
+    tc = consts[1] if len(consts) > 1 else None
+    if tc is not None and tc.shape[1] > 1 and np.any(np.diff(tc, axis=1) < 0):
+        raise VerifyError(f"{node.name}: thresholds must be non-decreasing along each row")
+    dc = consts[2] if len(consts) > 2 else None
+    if dc is not None and not np.all(np.abs(dc) == 1):
+        raise VerifyError(f"{node.name}: direction entries must be +1 or -1")
+    return [(x.shape, out)]
+
+
+register(OpDef(
+    "Threshold",
+    """Multi-threshold activation (FINN MultiThreshold), integer in, integer out.
+
+    Inputs: fixed-point codes ``x``; thresholds ``T`` (C, n), integer codes at ``x``'s frac,
+    each row non-decreasing (C = channels along axis 1, or 1 for per tensor); optional
+    ``direction`` (C,) of ±1. Output, for channel c:
+    ``count = #{k : d_c · x >= T[c, k]}`` (ties count as crossed), then
+    ``y = type.min + count`` with n = type.max − type.min thresholds (e.g. u2 → 0..3 with 3
+    thresholds, i2 → −2..1, i2n → −1..1 with 2), or ``y = 2·count − 1`` for ``bipolar``
+    ({−1, +1}, one threshold, type i2n.0). ``d_c = −1`` handles a non-increasing chain (a
+    negative batch-norm scale): the rows then hold thresholds on −x. Derived by the streamline
+    pass; costs n comparisons per element and no multiply.""",
+    {"type": None, "bipolar": False}, (2, 3), _infer_threshold,
+    lambda n, a, i, o: [K.threshold(a[0], a[1], attrs_of(n)["type"], attrs_of(n)["bipolar"],
+                                    a[2] if len(a) > 2 else None)],
+    lambda n, i, o: 0,
+    lambda n, i, o: int(np.prod(o[0].shape)) * i[1].shape[1],
 ))

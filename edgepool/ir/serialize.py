@@ -68,7 +68,9 @@ def to_onnx(g: Graph):
     for name, arr in g.constants.items():
         t = g.values[name].type
         # codes in their storage dtype (int8 weights stay 1 byte: VGG16's checkpoint is 138 MB)
-        a = arr.astype(np.float32 if t.is_float else t.storage_dtype())
+        # float64 constants (the composed affine of a float head) stay float64
+        a = arr.astype((np.float64 if arr.dtype == np.float64 else np.float32) if t.is_float
+                       else t.storage_dtype())
         inits.append(numpy_helper.from_array(a, name))
     def info(name: str):
         v = g.values[name]
@@ -122,7 +124,8 @@ def from_onnx(model) -> Graph:
     for init in g.initializer:
         a = numpy_helper.to_array(init)
         t = types[init.name]
-        a = a.astype(np.float32 if t.is_float else np.int64)
+        a = a.astype((np.float64 if a.dtype == np.float64 else np.float32) if t.is_float
+                     else np.int64)
         consts[init.name] = a
         values[init.name] = Value(init.name, tuple(a.shape), t)
     nodes = tuple(Node(n.name, n.op_type, tuple(n.input), tuple(n.output),

@@ -44,7 +44,7 @@ D_COUNT = 40
  D_CEIL, D_CIP, D_OC, D_GROUPS, D_RQ, D_RQ_SHIFT, D_RQ_RELU, D_RQ_QMIN, D_RQ_QMAX, D_RQ_OUT,
  D_PKH, D_PKW, D_PSH, D_PSW, D_PPT, D_PPL, D_PPB, D_PPR, D_PCEIL, D_PALGO, D_N) = range(37)
 OP_MAXPOOL, OP_AVGPOOL, OP_GLOBAL_MAX, OP_GLOBAL_AVG, OP_CONV, OP_FC = 1, 2, 3, 4, 5, 6
-OP_REQUANT32, OP_REQUANT64, OP_CONV_MAXPOOL = 7, 8, 9
+OP_REQUANT32, OP_REQUANT64, OP_CONV_MAXPOOL, OP_THRESHOLD = 7, 8, 9, 10
 ALGOS = {"auto": 0, "direct": 1, "vanherk": 2, "sliding": 3, "im2col": 4}
 DTYPES = {np.dtype(np.int8): 0, np.dtype(np.uint8): 1, np.dtype(np.int16): 2,
           np.dtype(np.uint16): 3, np.dtype(np.int32): 4, np.dtype(np.int64): 5,
@@ -423,3 +423,39 @@ def fc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None,
 def requantize(acc: np.ndarray, requant: Requant) -> np.ndarray:
     """Native requantization of int32/int64 accumulators."""
     return run_native([requant_op(acc, requant)])[0]
+
+
+def threshold_op(acc: np.ndarray, thresholds: np.ndarray, out: QType, bipolar: bool = False,
+                 direction: np.ndarray | None = None) -> Op:
+    """Multi-threshold (``ep_threshold_i32``) of channels-last int32 accumulators ``acc``
+    (pixels, C); ``thresholds`` (C, n) or (1, n) and ``direction`` as the IR's Threshold op."""
+    a = np.asarray(acc, dtype=np.int64)
+    t = np.asarray(thresholds, dtype=np.int64)
+    if a.ndim != 2:
+        raise ValueError("acc must be (pixels, channels)")
+    c = a.shape[1]
+    if t.shape[0] == 1 and c > 1:
+        t = np.repeat(t, c, axis=0)
+    lim = np.iinfo(np.int32)
+    # d·acc must not overflow int32: |acc| < 2^31 keeps the negation exact
+    if (a.size and (a.min() <= lim.min or a.max() > lim.max)) or t.min() < lim.min \
+            or t.max() > lim.max:
+        raise NeonError("threshold: accumulators and thresholds must fit int32")
+    dtype = np.dtype(out.storage_dtype())
+    d = _desc(OP_THRESHOLD, np.dtype(np.int32))
+    d[D_N], d[D_C], d[D_OC] = a.shape[0], c, t.shape[1]
+    base, step = (-1, 2) if bipolar else (out.min, 1)
+    d[D_RQ_QMIN], d[D_RQ_QMAX], d[D_RQ_OUT] = base, step, DTYPES[dtype]
+    dirs = None if direction is None else np.ascontiguousarray(
+        np.broadcast_to(np.asarray(direction), (c,)), dtype=np.int32)
+    ins = [np.ascontiguousarray(a, np.int32), np.ascontiguousarray(t.T, np.int32),  # k-major
+           dirs]                                   # None: NULL (native) / 0 bytes (driver)
+    return Op(d, ins, dtype, a.shape)
+
+
+def threshold(acc: np.ndarray, thresholds: np.ndarray, out: QType, bipolar: bool = False,
+              direction: np.ndarray | None = None) -> np.ndarray:
+    """Native multi-threshold (see :func:`threshold_op`); codes (pixels, C) as int64. Equals
+    :func:`edgepool.ir.kernels.threshold` (tested)."""
+    return run_native([threshold_op(acc, thresholds, out, bipolar, direction)])[0].astype(
+        np.int64)

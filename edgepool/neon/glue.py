@@ -111,9 +111,21 @@ class DenseParams:
 
 
 @dataclass
+class ThresholdParams:
+    """A multi-threshold layer (``ep_threshold_i32``): ``t`` is the (C, n) table on int32
+    accumulators, ``direction`` the optional per-channel ±1, output ``base + step·count``."""
+
+    t: np.ndarray
+    direction: np.ndarray | None
+    base: int
+    step: int
+
+
+@dataclass
 class Layer:
     """One kernel call: ``kind`` (``conv``, ``conv_requant``, ``conv_requant_maxpool``,
-    ``dense``, ``dense_requant``, ``maxpool``, ``global_maxpool``, ``requant``), the NHWC /
+    ``dense``, ``dense_requant``, ``maxpool``, ``global_maxpool``, ``requant``, ``threshold``), the
+    NHWC /
     flat shapes and dtypes of its input and output, and the parameters its kind needs."""
 
     kind: str
@@ -125,6 +137,7 @@ class Layer:
     dense: DenseParams | None = None
     rq: Requant | None = None
     pool: PoolWindow | None = None
+    threshold: ThresholdParams | None = None
 
     @property
     def arith(self) -> str:
@@ -300,6 +313,18 @@ class _Planner:
             _, h, w, c_ = lay.in_shape
             return [dict(op="global_maxpool", i=i, h=h, w=w, c=c_, et=EP_DTYPE[lay.in_dtype],
                          x=x, out=out)]
+        if k == "threshold" and lay.threshold is not None:
+            th = lay.threshold
+            c_, n_ = th.t.shape
+            self.array(f"ep_th{i}", th.t.T, "int32")            # k-major rows
+            d = "NULL"
+            if th.direction is not None:
+                self.array(f"ep_dir{i}", th.direction, "int32")
+                d = f"ep_dir{i}"
+            pixels = int(np.prod(lay.in_shape)) // c_
+            return [dict(op="threshold", i=i, x=x, pixels=pixels, c=c_, n=n_, d=d,
+                         base=int(th.base), step=int(th.step), et=EP_DTYPE[lay.out_dtype],
+                         out=out)]
         if k == "requant" and lay.rq is not None:
             rq = self.requant(i, lay.rq)
             fn = "ep_requantize_i32" if lay.in_dtype == "int32" else "ep_requantize_i64"

@@ -30,10 +30,16 @@ from ..ir.graph import Graph
 from ..ir.verify import verify
 from . import canonicalize as C
 from . import fusion as F
+from . import streamline as S
 
 Pass = Callable[[Graph], Graph]
 
 PHASES: dict[str, tuple[Pass, ...]] = {
+    # float tails of quantized layers → exact integer thresholds; float heads → one affine
+    "streamline": (
+        S.absorb_thresholds,
+        S.compose_float_heads,
+    ),
     "canonicalize": (
         C.fuse_relu_requant,
         C.remove_identity_requant,
@@ -64,8 +70,9 @@ TRACE: list[str] = []
 
 def load(model, name: str | None = None) -> Graph:
     """Import an ONNX / QONNX / QCDQ model (path or ``onnx.ModelProto``) into a verified IR
-    :class:`~edgepool.ir.graph.Graph`, canonicalized. ``g.run(x)`` runs the golden interpreter."""
-    return run_phase("canonicalize", import_onnx(model, name))
+    :class:`~edgepool.ir.graph.Graph`, streamlined (float chains → exact thresholds, float
+    heads → one affine) and canonicalized. ``g.run(x)`` runs the golden interpreter."""
+    return run_phase("canonicalize", run_phase("streamline", import_onnx(model, name)))
 
 
 def lower(g: Graph, target: str) -> Graph:

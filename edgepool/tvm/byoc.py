@@ -50,6 +50,7 @@ from ..neon.glue import (
     PoolWindow,
     Requant,
     Temp,
+    ThresholdParams,
 )
 from .relax_import import LAYER_ATTR
 
@@ -103,6 +104,8 @@ class _Parser:
     def parse(self, root) -> Layer:
         e = self.val(root)
         op = _op(e)
+        if self.is_threshold(e):
+            return self.threshold(e)
         if op == "relax.nn.max_pool2d":
             pool = self.pool_attrs(e)
             inner = self.val(e.args[0])
@@ -130,6 +133,59 @@ class _Parser:
                 raise Unsupported(f"raw accumulator {acc} differs from the kernel's")
             return lay
         raise Unsupported(f"unexpected root {op}")
+
+    # thresholds
+    def _threshold_add(self, e):
+        """The ``× step + base`` add of a threshold chain rooted at ``e``, or None."""
+        if _op(e) == "relax.astype":
+            e = self.val(e.args[0])
+        if _op(e) != "relax.add":
+            return None
+        m = self.val(e.args[0])
+        if _op(m) != "relax.multiply" or _op(self.val(m.args[0])) != "relax.sum":
+            return None
+        return e
+
+    def is_threshold(self, e) -> bool:
+        return self._threshold_add(e) is not None
+
+    def threshold(self, root) -> Layer:
+        """``ep_threshold_i32``: channels-last int32 accumulators, (C, n) or (n,) table."""
+        out_dtype = _dtype(root)
+        add = self._threshold_add(root)
+        base = int(_cval(add.args[1]))
+        mul = self.val(add.args[0])
+        step = int(_cval(mul.args[1]))
+        hit = self.val(self.val(mul.args[0]).args[0])
+        ge = self.val(hit.args[0])
+        if _op(ge) != "relax.greater_equal":
+            raise Unsupported("threshold without a comparison")
+        t = _cval(ge.args[1]).astype(np.int64)
+        a_e = self.val(ge.args[0]).args[0]                  # the expand_dims operand
+        a = self.val(a_e)
+        direction = None
+        if _op(a) == "relax.multiply":
+            direction = _cval(a.args[1]).astype(np.int64).reshape(-1)
+            a_e = a.args[0]
+            a = self.val(a_e)
+        if _op(a) == "relax.astype":
+            a_e = a.args[0]
+        if _dtype(a_e) != "int32" or out_dtype not in ("int8", "uint8", "int16", "uint16",
+                                                        "int32"):
+            raise Unsupported("threshold dtypes")
+        shape = _shape(a_e)
+        c = shape[-1]
+        if t.ndim == 1:
+            t = np.repeat(t[None, :], c, axis=0)
+        if t.ndim != 2 or t.shape[0] != c or (direction is not None
+                                               and direction.size not in (1, c)):
+            raise Unsupported("threshold table is not channels-last")
+        if np.abs(t).max(initial=0) >= 2 ** 31:
+            raise Unsupported("thresholds beyond int32")
+        if direction is not None:
+            direction = np.broadcast_to(direction, (c,))
+        return Layer("threshold", shape, "int32", _shape(root), out_dtype,
+                     threshold=ThresholdParams(t, direction, base, step))
 
     # pools
     def pool_attrs(self, e) -> PoolWindow:

@@ -52,13 +52,14 @@ LAYER_ATTR = "edgepool.layer"
 
 #: Relax ops the importer emits (and nothing else), by IR op.
 SUPPORTED = ("Quant", "Dequant", "Requant", "Conv", "Pool", "Gemm", "Relu", "Add", "Flatten",
-             "Reshape", "FusedConv", "FusedGemm")
+             "Reshape", "FusedConv", "FusedGemm", "Threshold", "Affine", "Mul", "Sub", "Div")
 
 
 def layer_kind(g: Graph, node: Node) -> str | None:
     """The kernel-call kind of a (CPU-lowered) node, or None when no NEON kernel exists for it:
     ``conv_requant_maxpool``, ``conv_requant``, ``conv``, ``dense_requant``, ``dense``,
-    ``maxpool``, ``global_maxpool``, ``requant``. One node is one call; nothing is re-fused."""
+    ``maxpool``, ``global_maxpool``, ``requant``, ``threshold``. One node is one call; nothing
+    is re-fused."""
     if node.op in ("Conv", "Gemm", "FusedConv", "FusedGemm"):
         if g.values[node.inputs[0]].type.is_float:
             return None
@@ -75,6 +76,8 @@ def layer_kind(g: Graph, node: Node) -> str | None:
         return "global_maxpool" if attrs_of(node)["global_"] else "maxpool"
     if node.op == "Requant":
         return "requant"
+    if node.op == "Threshold":
+        return "threshold"
     return None
 
 
@@ -163,8 +166,18 @@ class _Importer:
     # ------------------------------------------------------------------ ops
     def op_Quant(self, node, x: _Val, in_t, out_t):
         t = out_t
-        f = self.emit(relax.op.multiply(self.cast(x.expr, "float32", "float64"),
-                                        self.const(2.0 ** t.frac, "float64")))
+        f = self.cast(x.expr, "float32", "float64")
+        if node.attr("bipolar"):
+            y = self.emit(relax.op.where(
+                self.emit(relax.op.greater_equal(f, self.const(0.0, "float64"))),
+                self.const(1, storage(t)), self.const(-1, storage(t))))
+            if len(self.g.values[node.inputs[0]].shape) == 4 and self.layout == "NHWC":
+                return _Val(self.to_layout(_Val(y, x.layout), "NHWC"), "NHWC")
+            return _Val(y, x.layout)
+        if len(node.inputs) > 1:          # a float scale: x / scale (QONNX), in float64
+            f = self.emit(relax.op.divide(f, self.chan(x, np.asarray(
+                self.g.const(node.inputs[1]), np.float64).reshape(-1), "float64")))
+        f = self.emit(relax.op.multiply(f, self.const(2.0 ** t.frac, "float64")))
         f = self.emit(relax.op.clip(f, relax.prim_value(tvm.tirx.FloatImm("float64", t.min)),
                                     relax.prim_value(tvm.tirx.FloatImm("float64", t.max))))
         f = self.emit(relax.op.round(f))
@@ -172,6 +185,73 @@ class _Importer:
         if len(self.g.values[node.inputs[0]].shape) == 4 and self.layout == "NHWC":
             return _Val(self.to_layout(_Val(y, x.layout), "NHWC"), "NHWC")
         return _Val(y, x.layout)
+
+    def chan(self, x: _Val, vec: np.ndarray, dtype: str) -> relax.Constant:
+        """A per-channel array (C, ...) or a scalar shaped to broadcast against ``x`` (the
+        trailing axes of a (C, n) table stay last, e.g. the threshold axis)."""
+        vec = np.asarray(vec)
+        rank = len(self.g.values[self._cur.inputs[0]].shape)
+        if vec.size == 1:
+            return self.const(vec.reshape(()), dtype)
+        if rank < 2:
+            return self.const(vec, dtype)
+        c = vec.shape[0]
+        if x.layout == "NHWC":
+            shape = (c,) + vec.shape[1:]
+        elif x.layout == "NCHW" and rank == 4:
+            shape = (c, 1, 1) + vec.shape[1:]
+        else:
+            shape = (c,) + vec.shape[1:]
+        return self.const(vec.reshape(shape), dtype)
+
+    def op_Threshold(self, node, x: _Val, in_t, out_t):
+        """#{k : d·x >= T[c, k]} as a broadcast comparison summed over the threshold axis."""
+        at = attrs_of(node)
+        t = self.g.const(node.inputs[1])
+        dt = "int64" if in_t.bits + 1 > 31 or np.abs(t).max(initial=0) >= 2 ** 31 else "int32"
+        e = self.cast(x.expr, storage(in_t), dt)
+        if len(node.inputs) > 2:
+            e = self.emit(relax.op.multiply(e, self.chan(x, self.g.const(node.inputs[2]), dt)))
+        e = self.emit(relax.op.expand_dims(e, -1))
+        tk = t if t.shape[0] > 1 else t.reshape(-1)
+        th = self.chan(x, tk, dt) if t.shape[0] > 1 else self.const(tk, dt)
+        hit = self.emit(relax.op.astype(self.emit(relax.op.greater_equal(e, th)), dt))
+        cnt = self.emit(relax.op.sum(hit, axis=[-1]))
+        base, step = (-1, 2) if at["bipolar"] else (out_t.min, 1)
+        y = self.emit(relax.op.add(self.emit(relax.op.multiply(cnt, self.const(step, dt))),
+                                   self.const(base, dt)))
+        return _Val(self.cast(y, dt, storage(out_t)), x.layout)
+
+    def op_Affine(self, node, x: _Val, in_t, out_t):
+        """A float head in float64: [global average], × 2^-frac · mul, + add; float32 out."""
+        e = self.cast(x.expr, "float32" if in_t.is_float else storage(in_t), "float64")
+        lay = x.layout
+        if attrs_of(node)["global_avg"]:
+            axes = [1, 2] if lay == "NHWC" else [2, 3]
+            e = self.emit(relax.op.mean(e, axis=axes, keepdims=True))
+        scale = 1.0 if in_t.is_float else 2.0 ** -in_t.frac
+        e = self.emit(relax.op.multiply(e, self.chan(x, np.asarray(
+            self.g.const(node.inputs[1]), np.float64).reshape(-1) * scale, "float64")))
+        if len(node.inputs) > 2:
+            e = self.emit(relax.op.add(e, self.chan(x, np.asarray(
+                self.g.const(node.inputs[2]), np.float64).reshape(-1), "float64")))
+        return _Val(self.emit(relax.op.astype(e, "float32")), lay)
+
+    def _float_binary(self, node, x: _Val, fn) -> _Val:
+        a, b = node.inputs
+        c = self.const(np.asarray(self.g.const(b if self.g.is_const(b) else a),
+                                  np.float32).reshape(()), "float32")
+        e = fn(x.expr, c) if self.g.is_const(b) else fn(c, x.expr)
+        return _Val(self.emit(e), x.layout)
+
+    def op_Mul(self, node, x: _Val, in_t, out_t):
+        return self._float_binary(node, x, relax.op.multiply)
+
+    def op_Sub(self, node, x: _Val, in_t, out_t):
+        return self._float_binary(node, x, relax.op.subtract)
+
+    def op_Div(self, node, x: _Val, in_t, out_t):
+        return self._float_binary(node, x, relax.op.divide)
 
     def op_Dequant(self, node, x: _Val, in_t, out_t):
         f = self.emit(relax.op.multiply(self.cast(x.expr, storage(in_t), "float64"),
@@ -370,6 +450,11 @@ class _Importer:
     def run(self, func_name: str = "main") -> tvm.IRModule:
         g = self.g
         problems = [f"{n.name}: op {n.op}" for n in g.nodes if n.op not in SUPPORTED]
+        # float host ops: per-tensor constants only (a per-channel constant would need the
+        # feature map's layout)
+        problems += [f"{n.name}: {n.op} by a constant that is not a scalar" for n in g.nodes
+                     if n.op in ("Mul", "Sub", "Div")
+                     and not any(g.is_const(i) and g.const(i).size == 1 for i in n.inputs)]
         if problems:
             raise UnsupportedOpError(problems, "the CPU build supports " + ", ".join(SUPPORTED))
         params = []
@@ -386,6 +471,7 @@ class _Importer:
                     in_t = g.values[ins[0]].type
                     out_t = g.values[node.outputs[0]].type
                     fn = getattr(self, f"op_{node.op}")
+                    self._cur = node
                     kind = layer_kind(g, node)
                     if kind is not None:
                         res = self.layer(node, kind, x, in_t, out_t)

@@ -124,6 +124,16 @@ typedef struct {
 int ep_requantize_i32(const int32_t *acc, size_t n, const ep_requant *rq, void *out);
 int ep_requantize_i64(const int64_t *acc, size_t n, const ep_requant *rq, void *out);
 
+/* ----------------------------------------------------------------------------- thresholds */
+/* Multi-threshold activation (edgepool.ir.kernels.threshold) of channels-last int32
+ * accumulators acc[pixels][channels]: y = base + step * #{k : dir[c] * acc >= thr[k][c]}
+ * (thresholds k-major, each channel's column non-decreasing; dir NULL = all +1; step 2 and
+ * base -1 for bipolar codes). out_dtype: EP_I8/U8/I16/U16/I32 (values are not saturated: the
+ * caller's thresholds keep them in range). Returns EP_OK, EP_EINVAL or EP_ETYPE. */
+int ep_threshold_i32(const int32_t *acc, size_t pixels, size_t channels, const int32_t *thr,
+                     size_t n, const int32_t *dir, int32_t base, int32_t step, int out_dtype,
+                     void *out);
+
 /* ----------------------------------------------------------------------------- convolution */
 
 /** Convolution geometry (ONNX Conv with explicit pads); input (h, w, ic), output (oh, ow, oc). */
@@ -193,7 +203,11 @@ int ep_fc(int n, int m, ep_dtype t, const void *x, const void *w, const void *bi
 enum {
     EP_OP_MAXPOOL = 1, EP_OP_AVGPOOL = 2, EP_OP_GLOBAL_MAX = 3, EP_OP_GLOBAL_AVG = 4,
     EP_OP_CONV = 5, EP_OP_FC = 6, EP_OP_REQUANT32 = 7, EP_OP_REQUANT64 = 8,
-    EP_OP_CONV_MAXPOOL = 9
+    EP_OP_CONV_MAXPOOL = 9,
+    /* ep_threshold_i32: in = {acc, thresholds (k-major), dir or NULL}; EP_D_N pixels, EP_D_C
+     * channels, EP_D_OC thresholds per channel, EP_D_RQ_QMIN base, EP_D_RQ_QMAX step,
+     * EP_D_RQ_OUT output dtype */
+    EP_OP_THRESHOLD = 10
 };
 enum {
     EP_D_OP = 0, EP_D_DTYPE, EP_D_ALGO, EP_D_H, EP_D_W, EP_D_C, EP_D_KH, EP_D_KW, EP_D_SH,

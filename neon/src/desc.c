@@ -67,6 +67,8 @@ long long ep_desc_out_bytes(const int32_t *d) {
                (d[EP_D_RQ] && t != EP_F32 ? ep_dtype_size((ep_dtype)rq.out) : acc_size(t));
     case EP_OP_REQUANT32: case EP_OP_REQUANT64:
         return (long long)d[EP_D_N] * ep_dtype_size((ep_dtype)rq.out);
+    case EP_OP_THRESHOLD:
+        return (long long)d[EP_D_N] * d[EP_D_C] * ep_dtype_size((ep_dtype)rq.out);
     }
     return -1;
 }
@@ -123,6 +125,11 @@ int ep_desc_run(const int32_t *d, const void *const *in, void *out, void *scratc
         return ep_requantize_i32((const int32_t *)in[0], (size_t)d[EP_D_N], &rq, out);
     case EP_OP_REQUANT64:
         return ep_requantize_i64((const int64_t *)in[0], (size_t)d[EP_D_N], &rq, out);
+    case EP_OP_THRESHOLD:
+        return ep_threshold_i32((const int32_t *)in[0], (size_t)d[EP_D_N], (size_t)d[EP_D_C],
+                                (const int32_t *)in[1], (size_t)d[EP_D_OC],
+                                (const int32_t *)in[2], d[EP_D_RQ_QMIN], d[EP_D_RQ_QMAX],
+                                d[EP_D_RQ_OUT], out);
     }
     return EP_EINVAL;
 }

@@ -97,8 +97,8 @@ def test_independent_problems_listed_together(tmp_path):
     y1 = helper.make_tensor_value_info("y1", TensorProto.FLOAT, None)
     y2 = helper.make_tensor_value_info("y2", TensorProto.FLOAT, None)
     inits = [numpy_helper.from_array(np.array(v, np.float32), n)
-             for n, v in (("s", 0.3), ("z", 0.0), ("b", 8.0))]
-    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["q"], name="q_np2",
+             for n, v in (("s", 0.25), ("z", 1.0), ("b", 8.0))]
+    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["q"], name="q_zp",
                               domain="qonnx.custom_op.general", signed=1, narrow=0),
              helper.make_node("Softmax", ["q"], ["y1"], name="soft"),
              helper.make_node("Erf", ["x"], ["y2"], name="erf")]
@@ -106,7 +106,7 @@ def test_independent_problems_listed_together(tmp_path):
     with pytest.raises(UnsupportedOpError) as e:
         edgepool.load(m)
     text = str(e.value)
-    assert "q_np2" in text and "power of two" in text and "erf" in text
+    assert "q_zp" in text and "zero point" in text and "erf" in text
 
 
 def test_dynamic_shape(tmp_path):
@@ -114,9 +114,14 @@ def test_dynamic_shape(tmp_path):
     _expect_user_error(["inspect", p], "dynamic shape", "fixed input shape")
 
 
-def test_non_power_of_two_scale(tmp_path):
+def test_non_power_of_two_scale_is_imported(tmp_path):
+    """A float (non power-of-two) scale is kept beside the codes (issue 13): QONNX semantics,
+    clamp(round(x / 0.3)) · 0.3, then ReLU, evaluated exactly."""
     p = _quant_model(tmp_path, scale=0.3)
-    _expect_user_error(["inspect", p], "not a power of two", "FixedPoint")
+    x = np.random.default_rng(0).uniform(-50, 50, (5, 1, 4, 4)).astype(np.float32)
+    s = np.float64(np.float32(0.3))
+    ref = np.maximum(np.clip(np.round(x.astype(np.float64) / s), -128, 127), 0) * s
+    assert np.array_equal(edgepool.load(p).run(x), ref.astype(np.float32))
 
 
 def test_bit_width_over_32(tmp_path):
