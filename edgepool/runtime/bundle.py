@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""``bundle`` build stage: one zip to copy to the board.
+"""The build's ``bundle`` step (:func:`write_bundle`): one zip to copy to the board.
 
 ``OUT/bundle/edgepool_<model>_<board>.zip`` holds, at its top level::
 
@@ -33,10 +33,11 @@ from typing import Any
 import numpy as np
 
 from ..accel.descriptor import plan_program
-from ..accel.manifest import load_program, overlay_params, regmap_of
+from ..accel.manifest import BundleSection, Manifest, read_program
 from ..codegen.emit import render
 from ..codegen.names import check_safe, comment_text, path_piece
 from ..errors import ManifestError
+from ..ir.graph import Graph
 from ..toolchain import REPO_ROOT
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "edgepool_ultra96.ipynb"
@@ -60,11 +61,12 @@ from .runtime.pynq_driver import (  # noqa: F401
 '''
 
 
-def bundle_name(manifest: dict[str, Any]) -> str:
+def bundle_name(manifest: Manifest | dict[str, Any]) -> str:
     """``edgepool_<model>_<board>.zip`` (the model name as a :func:`path_piece`: a file name
     that needs no quoting in the README's shell lines)."""
-    return (f"edgepool_{path_piece(manifest['model']['name'])}_"
-            f"{check_safe(manifest['target']['name'])}.zip")
+    m = Manifest.coerce(manifest)
+    return (f"edgepool_{path_piece(m.section('model').name)}_"
+            f"{check_safe(m.section('target').name)}.zip")
 
 
 def deterministic_zip(entries: dict[str, bytes]) -> bytes:
@@ -141,14 +143,15 @@ def _readme(m: dict[str, Any], zipname: str, has_bit: bool) -> str:
                   folder=check_safe(zipname[:-4]))
 
 
-def build_entries(out: Path, manifest: dict[str, Any], graph: Any = None,
+def build_entries(out: Path, manifest: Manifest | dict[str, Any], graph: Graph | None = None,
                   model_path: Path | None = None,
                   build_paths: tuple[Path, ...] = ()) -> dict[str, bytes]:
     """Every file of the bundle (name → bytes) for the build in ``out``. Occurrences of the
     build directory's absolute path (``out`` and ``build_paths``) in the bundled manifest
     become ``OUT``: they mean nothing on the board and would make the zip depend on where it
     was built."""
-    m = {k: v for k, v in manifest.items() if k not in VOLATILE_KEYS}
+    manifest = Manifest.coerce(manifest)
+    m = {k: v for k, v in manifest.to_dict().items() if k not in VOLATILE_KEYS}
     entries: dict[str, bytes] = {}
     for key in ("program.json", "program.bin"):
         p = out / key
@@ -157,11 +160,10 @@ def build_entries(out: Path, manifest: dict[str, Any], graph: Any = None,
                                 "run the 'lower' stage before 'bundle'")
         entries[key] = p.read_bytes()
 
-    rm = regmap_of(manifest)
+    rm = manifest.regmap_of()
     if rm["style"] == "overlay":
-
-        program, _ = load_program(out)
-        img = plan_program(program, overlay_params(manifest)).image
+        program = read_program(out, manifest.program)
+        img = plan_program(program, manifest.overlay_params()).image
         hls_desc = out / "hls" / "desc.bin"
         if hls_desc.exists() and hls_desc.read_bytes() != img.desc.astype("<u4").tobytes():
             raise ManifestError(f"{hls_desc} differs from the overlay plan of the manifest's "
@@ -194,24 +196,28 @@ def build_entries(out: Path, manifest: dict[str, Any], graph: Any = None,
     entries["manifest.json"] = text.encode()
     if not NOTEBOOK.exists():
         raise ManifestError(f"{NOTEBOOK} missing", "restore notebooks/ from the repository")
-    entries[f"edgepool_{manifest['target']['name']}.ipynb"] = NOTEBOOK.read_bytes()
+    entries[f"edgepool_{manifest.section('target').name}.ipynb"] = NOTEBOOK.read_bytes()
     entries.update(board_package())
-    entries["README.txt"] = _readme(manifest, bundle_name(manifest), bool(bits)).encode()
+    entries["README.txt"] = _readme(m, bundle_name(manifest), bool(bits)).encode()
     return entries
 
 
-def stage_bundle(ctx) -> None:
-    """Write ``ctx.out/bundle/edgepool_<model>_<board>.zip`` and record it in the manifest."""
-    if ctx.target.kind != "fpga":
+def write_bundle(build_dir: Path, manifest: Manifest, graph: Graph | None = None,
+                 model_path: Path | None = None,
+                 build_paths: tuple[Path, ...] = ()) -> tuple[BundleSection, str]:
+    """The build's ``bundle`` step: write ``build_dir/bundle/edgepool_<model>_<board>.zip``;
+    returns the manifest's ``bundle`` section and a note (see :func:`build_entries`)."""
+    if manifest.kind != "fpga":
         raise ManifestError("the bundle stage packs FPGA builds only")
-    entries = build_entries(ctx.out, ctx.manifest, ctx.graph, ctx.model_path,
-                            (ctx.final_out,))
+    entries = build_entries(build_dir, manifest, graph, model_path, build_paths)
     data = deterministic_zip(entries)
-    name = bundle_name(ctx.manifest)
-    ctx.path("bundle", name).write_bytes(data)
-    ctx.manifest["bundle"] = {"file": f"bundle/{name}", "bytes": len(data),
-                              "sha256": hashlib.sha256(data).hexdigest(),
-                              "bitstream": any(k.endswith(".bit") for k in entries),
-                              "entries": len(entries)}
-    ctx.notes.append(f"bundle: bundle/{name} ({len(data):,} bytes); copy with "
+    name = bundle_name(manifest)
+    path = Path(build_dir) / "bundle" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    section = BundleSection(file=f"bundle/{name}", bytes=len(data),
+                            sha256=hashlib.sha256(data).hexdigest(),
+                            bitstream=any(k.endswith(".bit") for k in entries),
+                            entries=len(entries))
+    return section, (f"bundle: bundle/{name} ({len(data):,} bytes); copy with "
                      f"`scp OUT/bundle/{name} xilinx@<board-ip>:~/jupyter_notebooks/`")
