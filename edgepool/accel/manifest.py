@@ -515,13 +515,18 @@ def _decode(tp: Any, v: Any, where: str) -> Any:
     if origin in (Union, types.UnionType):
         if v is None and type(None) in args:
             return None
+        errors: list[tuple[Any, _Bad]] = []
         for a in args:
             if a is type(None):
                 continue
             try:
                 return _decode(a, v, where)
-            except _Bad:
-                continue
+            except _Bad as e:
+                errors.append((a, e))
+        # the alternative of the value's own JSON kind says best what is wrong inside it
+        for a, e in errors:
+            if len(errors) == 1 or _same_kind(a, v):
+                raise e
         raise _Bad(f"{where}: expected {_type_name(tp)}, got {_fmt(v)}")
     if origin is Literal:
         if v not in args:
@@ -557,6 +562,16 @@ def _decode(tp: Any, v: Any, where: str) -> Any:
     if dataclasses.is_dataclass(tp):
         return _decode_dataclass(tp, v, where)
     raise TypeError(f"no manifest decoding for {_type_name(tp)}")
+
+
+def _same_kind(tp: Any, v: Any) -> bool:
+    """Whether the JSON value ``v`` is the kind of value ``tp`` decodes (object, list)."""
+    origin = get_origin(tp)
+    if isinstance(v, dict):
+        return origin is dict or dataclasses.is_dataclass(tp) or tp in _CUSTOM
+    if isinstance(v, list):
+        return origin in (tuple, list)
+    return False
 
 
 def _decode_dataclass(cls: type, v: Any, where: str) -> Any:

@@ -38,11 +38,16 @@ def _target_section(tgt: Board | Cpu) -> TargetSection:
 
 def restore(ctx: BuildContext, upto: str) -> None:
     """Reload the state the stages before ``upto`` made, from the build directory: the
-    manifest, then each earlier stage that ran restores its own outputs."""
-    ctx.manifest = read_manifest(ctx.out)
+    manifest, then each earlier stage that ran restores its own outputs. ``upto`` and the
+    stages after it are no longer recorded as run (they run again now, and are recorded when
+    they have): a resumed build's manifest is the one a fresh build writes."""
+    ctx.manifest = m = read_manifest(ctx.out)
     stages = STAGES[ctx.target.kind]
-    for name in stages[:stages.index(upto)]:
-        if name in ctx.manifest.stages:
+    before = stages[:stages.index(upto)]
+    m.stages = [s for s in m.stages if s in before]
+    m.stage_seconds = {s: t for s, t in m.stage_seconds.items() if s in before}
+    for name in before:
+        if name in m.stages:
             REGISTRY[name].restore(ctx)
 
 
