@@ -135,11 +135,11 @@ def board_package() -> dict[str, bytes]:
     return pkg
 
 
-def _readme(m: dict[str, Any], zipname: str, has_bit: bool) -> str:
+def _readme(m: Manifest, zipname: str, has_bit: bool) -> str:
     """README.txt: copy / unzip / run instructions (shell lines: checked names only)."""
-    t = m["target"]
-    return render("bundle/README.txt.j2", model_label=comment_text(m["model"]["name"]),
-                  target=check_safe(t["name"]), pynq_board=comment_text(t.get("pynq_board")),
+    t = m.section("target")
+    return render("bundle/README.txt.j2", model_label=comment_text(m.section("model").name),
+                  target=check_safe(t.name), pynq_board=comment_text(t.pynq_board),
                   has_bit=has_bit, zipname=check_safe(zipname),
                   folder=check_safe(zipname[:-4]))
 
@@ -199,7 +199,7 @@ def build_entries(out: Path, manifest: Manifest | dict[str, Any], graph: Graph |
         raise ManifestError(f"{NOTEBOOK} missing", "restore notebooks/ from the repository")
     entries[f"edgepool_{manifest.section('target').name}.ipynb"] = NOTEBOOK.read_bytes()
     entries.update(board_package())
-    entries["README.txt"] = _readme(m, bundle_name(manifest), bool(bits)).encode()
+    entries["README.txt"] = _readme(manifest, bundle_name(manifest), bool(bits)).encode()
     return entries
 
 
