@@ -2,11 +2,11 @@
 """The build's stages, one typed step each, registered in one table (:data:`REGISTRY`).
 
 A :class:`Stage` declares the :class:`~edgepool.build.context.BuildContext` fields it
-``needs`` and ``makes``, the manifest sections it ``reads`` (written by an earlier stage) and
-``writes``, a ``run`` function and a ``restore`` function. ``run`` does the stage's work and
-records its sections; ``restore`` reloads what ``run`` made from the build directory, so that
-``edgepool build --from STAGE`` resumes from a checkpoint without the driver knowing any
-stage's outputs.
+``needs`` and ``makes``, the manifest sections it ``reads`` (written by an earlier stage),
+``writes`` and ``updates`` (amends, when an earlier stage wrote them), a ``run`` function and a
+``restore`` function. ``run`` does the stage's work and records its sections; ``restore``
+reloads what ``run`` made from the build directory, so that ``edgepool build --from STAGE``
+resumes from a checkpoint without the driver knowing any stage's outputs.
 
 The stage functions here are thin adapters: the work stays where it belongs — import and
 lowering (:mod:`edgepool.passes`, :mod:`edgepool.accel`), exploration (:mod:`edgepool.dse.run`),
@@ -14,19 +14,8 @@ HLS / RTL / Vivado generation (:mod:`edgepool.codegen`), the board bundle
 (:mod:`edgepool.runtime.bundle`) and the CPU build (:mod:`edgepool.tvm.build`) — as plain
 functions of typed arguments that return typed manifest sections.
 
-======  ====================  ====================  ============================================
-stage   needs                 makes                 writes (manifest sections)
-======  ====================  ====================  ============================================
-import  (the model file)      graph                 model
-lower   graph                 program, host         host, program
-dse     program, host         hls_config            config, estimates, budget, dse
-hls     program               hls_config            regmap, hls, dma (+ config, estimates)
-rtl     program               —                     rtl
-vendor  program; regmap, hls  —                     files, vendor, bitstream, next_steps
-bundle  graph; model, host…   —                     bundle
-cpu     graph                 —                     cpu
-report  model                 —                     (report.md)
-======  ====================  ====================  ============================================
+The table itself (:data:`REGISTRY`, built from ``_ALL`` at the end of this module) is the one
+place that says which stage reads and writes what; :func:`describe` prints it.
 """
 
 from __future__ import annotations
@@ -75,6 +64,8 @@ class Stage:
     makes: tuple[str, ...] = ()          # BuildContext fields it sets
     reads: tuple[str, ...] = ()          # manifest sections an earlier stage wrote
     writes: tuple[str, ...] = ()         # manifest sections it writes
+    updates: tuple[str, ...] = ()        # sections of an earlier stage it may amend (or write
+                                         # when that stage did not run)
     doc: str = ""
 
 
@@ -270,7 +261,8 @@ _ALL = (
           makes=("hls_config",), writes=("config", "estimates", "budget", "dse"),
           doc=run_dse.__doc__ or ""),
     Stage("hls", ("fpga",), run_hls, restore_hls, needs=("program",), makes=("hls_config",),
-          writes=("regmap", "hls", "dma"), doc=run_hls.__doc__ or ""),
+          writes=("regmap", "hls", "dma"), updates=("config", "estimates"),
+          doc=run_hls.__doc__ or ""),
     Stage("rtl", ("fpga",), run_rtl, restore_rtl, needs=("program",), writes=("rtl",),
           doc=run_rtl.__doc__ or ""),
     Stage("vendor", ("fpga",), run_vendor, restore_vendor, reads=("regmap", "hls"),
@@ -297,3 +289,13 @@ def maker_of(field_or_section: str) -> str | None:
         if field_or_section in s.makes or field_or_section in s.writes:
             return s.name
     return None
+
+
+def describe() -> str:
+    """The stage table as text: name, kinds, needs, makes, reads, writes, updates."""
+    rows = [("stage", "kinds", "needs", "makes", "reads", "writes", "updates")]
+    rows += [(s.name, "/".join(s.kinds), *(", ".join(x) or "-" for x in
+              (s.needs, s.makes, s.reads, s.writes, s.updates))) for s in _ALL]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)

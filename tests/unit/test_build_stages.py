@@ -19,6 +19,7 @@ import edgepool.build as B
 from edgepool.accel import manifest as M
 from edgepool.accel.program import program_to_json
 from edgepool.build.context import BuildContext
+from edgepool.build.stages import describe
 from edgepool.cli import main as cli
 from edgepool.config import BuildConfig
 from edgepool.errors import ManifestError
@@ -123,10 +124,13 @@ def test_the_table_matches_the_context_and_the_manifest():
     for name, stage in B.REGISTRY.items():
         assert stage.name == name and stage.doc and stage.kinds
         assert set(stage.needs) | set(stage.makes) <= ctx_fields, name
-        assert set(stage.reads) | set(stage.writes) <= sections, name
+        assert set(stage.reads) | set(stage.writes) | set(stage.updates) <= sections, name
+        assert not set(stage.updates) & set(stage.writes), name
         for s in stage.writes:
             assert s not in writers, f"{s!r} written by {writers.get(s)} and {name}"
             writers[s] = name
+    table = describe().splitlines()
+    assert [r.split()[0] for r in table[1:]] == list(B.REGISTRY)
     for kind, names in B.STAGES.items():
         assert names == tuple(n for n in B.REGISTRY if kind in B.REGISTRY[n].kinds)
         made: set[str] = set()
