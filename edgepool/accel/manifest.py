@@ -103,7 +103,7 @@ class ConfigSection:
     summary report.md shows (free-form scalars: label, style, folding, clock note, ...)."""
 
     hls: HlsConfig
-    summary: dict[str, str | int | float | bool] = field(default_factory=dict)
+    summary: dict[str, str | int | float | bool | None] = field(default_factory=dict)
 
     @property
     def style(self) -> str:

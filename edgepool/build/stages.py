@@ -42,6 +42,7 @@ from ..codegen.vendor import write_vendor
 from ..dse.run import choose_config
 from ..errors import ManifestError
 from ..ir import serialize
+from ..ir.graph import Value
 from ..passes.pipelines import load
 from ..runtime.bundle import write_bundle
 from ..tvm.build import build_cpu
@@ -88,7 +89,7 @@ def run_import(ctx: BuildContext) -> None:
     serialize.save(g, ctx.path(*CHECKPOINT))
     shutil.copyfile(ctx.model_path, ctx.path("model.onnx"))
 
-    def spec(v) -> TensorSpec:
+    def spec(v: Value) -> TensorSpec:
         return TensorSpec(name=v.name, shape=tuple(int(d) for d in v.shape), type=str(v.type))
 
     ctx.manifest.model = ModelSection(
