@@ -164,7 +164,6 @@ def test_from_every_fpga_stage_reproduces_the_build(fpga_build, name):
 
 
 @pytest.mark.tvm
-@pytest.mark.simde
 def test_from_every_cpu_stage_reproduces_the_build(tmp_path):
     out = tmp_path / "c"
     B.build(MODEL, "x86", out)
