@@ -72,12 +72,12 @@ def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
     t = step("3. edgepool build --target ultra96")
     res = build_for("ultra96")
     fpga_dir = res.out
-    est = res.manifest.get("estimates", {})
-    if est:
-        rows.append(("cost model (ultra96)", res.manifest["config"]["summary"]["style"],
-                     f"{est['latency_s'] * 1e6:.1f} µs/image, {est['gops']:.1f} GOP/s, "
-                     f"{est['dsp']} DSP, {est['bram36']} BRAM36, {est['lut']:,} LUT "
-                     f"@ {est['clock_mhz']} MHz"))
+    est, chosen = res.sections.estimates, res.sections.config
+    if est is not None and chosen is not None:
+        rows.append(("cost model (ultra96)", chosen.style,
+                     f"{est.latency_s * 1e6:.1f} µs/image, {est.gops:.1f} GOP/s, "
+                     f"{est.dsp} DSP, {est.bram36} BRAM36, {est.lut:,} LUT "
+                     f"@ {est.clock_mhz} MHz"))
 
     # no board here: the PYNQ driver runs on the simulated device, backed by the C-simulation
     os.environ.setdefault("EDGEPOOL_PYNQ_SIM", "csim")

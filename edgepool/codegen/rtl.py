@@ -40,7 +40,9 @@ from typing import Any
 import numpy as np
 
 from ..accel.axis import container_bits
+from ..accel.config import HlsConfig
 from ..accel.folding import LayerFolding, divisors, rtl_default_folding
+from ..accel.manifest import RtlFolding, RtlSection
 from ..accel.program import HwLayer, HwProgram, PoolSpec
 from ..errors import UnsupportedOpError
 from ..ir.qtype import QType
@@ -433,64 +435,64 @@ def folding_from_config(program: HwProgram, cfg: Any | None
 RTL_MAX_WEIGHTS = 4_000_000
 
 
-def stage_rtl(ctx: Any) -> None:
-    """Build stage ``rtl``: ``ctx.out/rtl/`` gets the generated top, the ROM ``.hex`` images,
-    the library modules and ``design.json``; ``ctx.manifest["rtl"]`` records the files, the
-    folding used (from ``ctx.hls_config`` when the dse stage chose one), the top name and
-    whether the program is supported. An unsupported program is recorded (manifest + notes),
-    not a build failure: the other backends still work."""
-    program = ctx.program
-    cfg = getattr(ctx, "hls_config", None)
-    entry: dict[str, Any] = {"dir": "rtl", "top": TOP_NAME}
+def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
+              default_mhz: float | None = None) -> tuple[RtlSection, list[str]]:
+    """The build's ``rtl`` step: ``build_dir/rtl/`` gets the generated top, the ROM ``.hex``
+    images, the library modules and ``design.json``; returns the manifest's ``rtl`` section
+    (the files, the folding used — from ``cfg`` when the dse step chose one —, the top name
+    and whether the program is supported) and the notes. An unsupported program is recorded
+    (section + notes), not a build failure: the other backends still work. The clock is the
+    configuration's, else ``default_mhz`` (the board's default)."""
+    build_dir = Path(build_dir)
+    notes: list[str] = []
     n_weights = sum(int(np.prod(layer.weights.shape)) for layer in program.layers
                     if layer.weights is not None)
     if n_weights > RTL_MAX_WEIGHTS:
         reason = (f"too large for RTL simulation: {n_weights:,} weights > {RTL_MAX_WEIGHTS:,} "
                   "(every weight would be a ROM .hex line; the HLS overlay runs it)")
-        entry.update(supported=False, reason=[reason], files=[], weights=n_weights)
-        ctx.manifest["rtl"] = entry
-        ctx.notes.append(f"rtl: not generated, {reason}")
-        return
+        notes.append(f"rtl: not generated, {reason}")
+        return RtlSection(dir="rtl", top=TOP_NAME, supported=False, reason=(reason,), files=(),
+                          weights=n_weights), notes
     try:
         folds, fold_notes = folding_from_config(program, cfg)
     except (AttributeError, IndexError, TypeError, ValueError) as e:
         folds, fold_notes = folding_from_config(program, None)
         fold_notes = [f"hls_config unusable for the RTL ({e}); default folding"]
         cfg = None
-    entry["folding_source"] = "hls_config" if cfg is not None else "default"
-    if cfg is not None and getattr(cfg, "style", "dataflow") != "dataflow":
+    if cfg is not None and cfg.style != "dataflow":
         fold_notes.insert(0, f"hls_config style {cfg.style!r}: the RTL is a dataflow chain, "
                              "its PE / SIMD applied to every layer")
-    entry["folding"] = {ly.name: asdict(folds[ly.name]) for ly in program.layers}
-    entry["folding_notes"] = fold_notes
+    folding = dict(
+        folding_source="hls_config" if cfg is not None else "default",
+        folding={ly.name: RtlFolding(**asdict(folds[ly.name])) for ly in program.layers},
+        folding_notes=tuple(fold_notes))
     try:
-        design = generate_rtl(program, ctx.out / "rtl", folds, copy_library=True)
+        design = generate_rtl(program, build_dir / "rtl", folds, copy_library=True)
     except UnsupportedOpError as e:
-        entry.update(supported=False, reason=e.problems, files=[])
-        ctx.manifest["rtl"] = entry
-        ctx.notes.append("rtl: not generated, the program is not supported by the RTL: "
-                         + "; ".join(e.problems))
-        return
-    files = sorted(str(p.relative_to(ctx.out)) for p in ctx.out.joinpath("rtl").iterdir())
+        notes.append("rtl: not generated, the program is not supported by the RTL: "
+                     + "; ".join(e.problems))
+        return RtlSection(dir="rtl", top=TOP_NAME, supported=False, reason=tuple(e.problems),
+                          files=(), **folding), notes
+    files = tuple(sorted(str(p.relative_to(build_dir))
+                         for p in build_dir.joinpath("rtl").iterdir()))
     interval = max(b.window_beats for b in design.blocks)
-    entry.update(supported=True, reason=[], files=files, design="rtl/design.json",
-                 sources=[f"rtl/{p.name}" for p in design.sources],
-                 window_beats={b.inst: b.window_beats for b in design.blocks},
-                 interval_cycles=interval, in_bits=design.in_bits, out_bits=design.out_bits,
-                 out_container_bits=container_bits(design.out_bits))
-    mhz = _clock_mhz(ctx, cfg)
-    entry["clock_mhz"] = mhz
-    ctx.manifest["rtl"] = entry
+    mhz = _clock_mhz(cfg, default_mhz)
+    section = RtlSection(
+        dir="rtl", top=TOP_NAME, supported=True, reason=(), files=files,
+        design="rtl/design.json", sources=tuple(f"rtl/{p.name}" for p in design.sources),
+        window_beats={b.inst: b.window_beats for b in design.blocks},
+        interval_cycles=interval, in_bits=design.in_bits, out_bits=design.out_bits,
+        out_container_bits=container_bits(design.out_bits), clock_mhz=mhz, **folding)
     fps = f", ~{mhz * 1e6 / interval:,.0f} frames/s at {mhz:g} MHz" if mhz else ""
-    ctx.notes.append(f"rtl: {len(design.blocks)} blocks in rtl/{TOP_NAME}.sv, "
-                     f"{interval} cycles/frame at steady state{fps}"
-                     + (f" ({'; '.join(fold_notes)})" if fold_notes else ""))
+    notes.append(f"rtl: {len(design.blocks)} blocks in rtl/{TOP_NAME}.sv, "
+                 f"{interval} cycles/frame at steady state{fps}"
+                 + (f" ({'; '.join(fold_notes)})" if fold_notes else ""))
+    return section, notes
 
 
-def _clock_mhz(ctx: Any, cfg: Any | None) -> float | None:
+def _clock_mhz(cfg: HlsConfig | None, default_mhz: float | None) -> float | None:
     """The build's clock: the chosen config's, else the target's default, else None."""
-    clocks = getattr(getattr(ctx, "target", None), "clocks", None) or {}
-    for v in (getattr(cfg, "clock_mhz", None), clocks.get("default_mhz")):
+    for v in (cfg.clock_mhz if cfg is not None else None, default_mhz):
         if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
             return float(v)
     return None

@@ -1,19 +1,20 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Build stage ``vendor``: the Vivado side of an FPGA build, in ``<build>/vivado/``.
+"""The build's ``vendor`` step (:func:`write_vendor`): the Vivado side of an FPGA build, in
+``<build>/vivado/``.
 
 * ``bd.tcl``: block design: the board's PS (``zynq_ultra_ps_e`` with the board preset on
   Ultra96 / ZCU104, ``processing_system7`` on PYNQ-Z2), PL clock 0 at the configuration's MHz,
   ``proc_sys_reset``, two SmartConnects (PS master → control slaves; accelerator / DMA masters →
   HP0), the exported HLS IP, and for the dataflow style an AXI DMA in simple mode (MM2S + S2MM,
-  stream width = the configuration's DMA width); address map = ``manifest["regmap"]``; then
+  stream width = the configuration's DMA width); address map = the manifest's ``regmap``; then
   ``make_wrapper``, synthesis, implementation, ``write_bitstream``, and ``edgepool.bit`` +
   ``edgepool.hwh`` copied next to the script.
 * ``<board>.xdc``: a copy of ``hw/constraints/<board>.xdc``.
 * ``build.sh``: ``vitis_hls -f ../hls/run_hls.tcl`` then ``vivado -mode batch -source bd.tcl``.
 
 When ``vitis_hls`` and ``vivado`` are on PATH the stage runs ``build.sh`` (output streamed to
-``vivado/build.log`` and the progress callback) and records the bitstream; otherwise it records
-in ``manifest["next_steps"]`` and the notes the exact command to run on a machine that has them.
+``vivado/build.log`` and the progress callback) and records the bitstream; otherwise it returns
+the exact command to run on a machine that has them (a manifest ``next_steps`` entry + a note).
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..accel.manifest import FilesSection, VendorSection
 from ..accel.regmap import OVERLAY_BUNDLES
 from ..errors import ConfigError, ToolchainError
+from ..targets import Board
 from ..toolchain import which
 from .emit import render
 from .hls import design_meta
@@ -43,7 +47,7 @@ def _hex(v: int) -> str:
     return f"0x{int(v):08X}"
 
 
-def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Any) -> dict[str, Any]:
+def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board) -> dict[str, Any]:
     """Template context of ``bd.tcl`` (every string checked by :func:`check_safe`)."""
 
     if board.ps_ip not in PS_NAMES:
@@ -80,7 +84,7 @@ def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Any) -> dict
     return ctx
 
 
-def write_vivado(out: Path, meta: dict[str, Any], regmap: dict[str, Any], board: Any,
+def write_vivado(out: Path, meta: dict[str, Any], regmap: dict[str, Any], board: Board,
                  model_label: str) -> list[str]:
     """Write ``<out>/vivado/`` (bd.tcl, the board's xdc, build.sh); the files, relative to out."""
     vdir = Path(out) / VENDOR_DIR
@@ -116,49 +120,61 @@ def _print_progress(line: str) -> None:
     print(f"  [vendor] {line}", file=sys.stderr, flush=True)
 
 
-def stage_vendor(ctx) -> None:
-    """Build stage ``vendor`` (see the module docstring)."""
-    board = ctx.target
-    if "regmap" not in ctx.manifest or not (ctx.out / "hls" / "design.json").exists():
+@dataclass(frozen=True)
+class VendorBuild:
+    """What the build's ``vendor`` step produced: the manifest's ``files`` and ``vendor``
+    sections, the bitstream (when the tools ran), the next step to take by hand (when they did
+    not) and the notes."""
+
+    files: FilesSection
+    section: VendorSection
+    bitstream: str | None
+    next_step: str | None
+    notes: tuple[str, ...]
+
+
+def write_vendor(build_dir: Path, board: Board, regmap: dict[str, Any],
+                 program_name: str | None = None, shown_dir: Path | None = None) -> VendorBuild:
+    """The build's ``vendor`` step (see the module docstring) on a build directory that holds
+    the hls step's output; ``regmap`` is the design's register map. ``shown_dir`` is the
+    directory the messages name (the final build directory while it is assembled elsewhere)."""
+    out = Path(build_dir)
+    shown = shown_dir if shown_dir is not None else out
+    if not (out / "hls" / "design.json").exists():
         raise ConfigError("the vendor stage needs the hls stage's output",
                           "run the build from the hls stage (--from hls)")
-    meta = design_meta(ctx.out)
-    label = comment_text(ctx.program.name if ctx.program is not None else meta["namespace"])
-    vfiles = write_vivado(ctx.out, meta, ctx.manifest["regmap"], board, label)
-    hls_files = sorted(f"hls/{p.relative_to(ctx.out / 'hls')}"
-                       for p in (ctx.out / "hls").rglob("*")
-                       if p.is_file() and "csim" not in p.relative_to(ctx.out / "hls").parts)
-    ctx.manifest["files"] = {"hls": hls_files, "vivado": vfiles}
-    vdir = ctx.out / VENDOR_DIR
+    meta = design_meta(out)
+    label = comment_text(program_name if program_name is not None else meta["namespace"])
+    vfiles = write_vivado(out, meta, regmap, board, label)
+    hls_files = sorted(f"hls/{p.relative_to(out / 'hls')}"
+                       for p in (out / "hls").rglob("*")
+                       if p.is_file() and "csim" not in p.relative_to(out / "hls").parts)
+    vdir = out / VENDOR_DIR
     command = f"cd {VENDOR_DIR} && ./build.sh"
     vitis, vivado = which("vitis_hls"), which("vivado")
-    entry: dict[str, Any] = {"dir": VENDOR_DIR, "script": f"{VENDOR_DIR}/build.sh",
-                             "bd": f"{VENDOR_DIR}/bd.tcl", "command": command,
-                             "tools": {"vitis_hls": vitis is not None,
-                                       "vivado": vivado is not None}}
+    tools = {"vitis_hls": vitis is not None, "vivado": vivado is not None}
+    common = dict(dir=VENDOR_DIR, script=f"{VENDOR_DIR}/build.sh", bd=f"{VENDOR_DIR}/bd.tcl",
+                  command=command, tools=tools)
     if vitis and vivado:
         progress = _print_progress if os.environ.get("EDGEPOOL_QUIET") is None else None
         rc = run_vendor_flow(vdir, progress)
         if rc != 0 or not (vdir / BITSTREAM).exists():
             raise ToolchainError(f"the Vitis/Vivado flow failed (exit {rc}); see "
-                                 f"{ctx.final_out}/{VENDOR_DIR}/build.log",
+                                 f"{shown}/{VENDOR_DIR}/build.log",
                                  "fix the reported error and resume with --from vendor")
-        entry.update(built=True, bitstream=f"{VENDOR_DIR}/{BITSTREAM}",
-                     hwh=f"{VENDOR_DIR}/{HWH}", log=f"{VENDOR_DIR}/build.log")
-        ctx.manifest["bitstream"] = f"{VENDOR_DIR}/{BITSTREAM}"
-        ctx.manifest["files"]["vivado"] += [entry["bitstream"], entry["hwh"], entry["log"]]
-        ctx.notes.append(f"vendor: bitstream {ctx.final_out}/{VENDOR_DIR}/{BITSTREAM} (+ .hwh)")
-    else:
-        missing = [t for t, p in (("vitis_hls", vitis), ("vivado", vivado)) if p is None]
-        entry["built"] = False
-        step = (f"bitstream: on a machine with Vitis HLS + Vivado 2023.2+ on PATH (source "
-                f"settings64.sh), run `cd {ctx.final_out}/{VENDOR_DIR} && ./build.sh` "
-                f"(= vitis_hls -f ../hls/run_hls.tcl; vivado -mode batch -source bd.tcl); it "
-                f"writes {VENDOR_DIR}/{BITSTREAM} and {VENDOR_DIR}/{HWH}")
-        steps = ctx.manifest.setdefault("next_steps", [])
-        if step not in steps:
-            steps.append(step)
-        ctx.notes.append(f"vendor: {', '.join(missing)} not on PATH: Vivado project scripts in "
-                         f"{VENDOR_DIR}/; to get the bitstream run `cd {ctx.final_out}/"
-                         f"{VENDOR_DIR} && ./build.sh` where the tools are installed")
-    ctx.manifest["vendor"] = entry
+        section = VendorSection(**common, built=True, bitstream=f"{VENDOR_DIR}/{BITSTREAM}",
+                                hwh=f"{VENDOR_DIR}/{HWH}", log=f"{VENDOR_DIR}/build.log")
+        vfiles += [f"{VENDOR_DIR}/{BITSTREAM}", f"{VENDOR_DIR}/{HWH}", f"{VENDOR_DIR}/build.log"]
+        return VendorBuild(FilesSection(tuple(hls_files), tuple(vfiles)), section,
+                           f"{VENDOR_DIR}/{BITSTREAM}", None,
+                           (f"vendor: bitstream {shown}/{VENDOR_DIR}/{BITSTREAM} (+ .hwh)",))
+    missing = [t for t, p in (("vitis_hls", vitis), ("vivado", vivado)) if p is None]
+    step = (f"bitstream: on a machine with Vitis HLS + Vivado 2023.2+ on PATH (source "
+            f"settings64.sh), run `cd {shown}/{VENDOR_DIR} && ./build.sh` "
+            f"(= vitis_hls -f ../hls/run_hls.tcl; vivado -mode batch -source bd.tcl); it "
+            f"writes {VENDOR_DIR}/{BITSTREAM} and {VENDOR_DIR}/{HWH}")
+    note = (f"vendor: {', '.join(missing)} not on PATH: Vivado project scripts in "
+            f"{VENDOR_DIR}/; to get the bitstream run `cd {shown}/"
+            f"{VENDOR_DIR} && ./build.sh` where the tools are installed")
+    return VendorBuild(FilesSection(tuple(hls_files), tuple(vfiles)),
+                       VendorSection(**common, built=False), None, step, (note,))

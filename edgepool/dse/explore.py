@@ -19,14 +19,15 @@ import csv
 import io
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ..accel.config import HlsConfig
 from ..accel.folding import folding_problems
+from ..accel.manifest import decode, encode
 from ..accel.program import HwProgram
-from ..errors import ConfigError, ResourceBudgetError
+from ..errors import ConfigError, ManifestError, ResourceBudgetError
 from ..targets import Board, get_target
 from . import cost
 from .cost import Device
@@ -47,27 +48,23 @@ SEED_PAPER = {"latency_s": 2.0, "power_w": 2.63, "gops_per_w": 6.0, "bits": 16,
 
 # --------------------------------------------------------------------------- config <-> dict
 def config_to_dict(cfg: HlsConfig) -> dict[str, Any]:
-    """JSON-able dict of an :class:`HlsConfig` (per-layer PE/SIMD as lists)."""
-    d = asdict(cfg)
-    for k in ("pe", "simd"):
-        if isinstance(d[k], tuple):
-            d[k] = list(d[k])
-    return d
+    """JSON-able dict of an :class:`HlsConfig` (per-layer PE/SIMD as lists): the manifest's
+    codec (:func:`edgepool.accel.manifest.encode`)."""
+    return encode(cfg)
 
 
 def config_from_dict(d: dict[str, Any]) -> HlsConfig:
-    """Inverse of :func:`config_to_dict` (used by ``build.restore``); unknown keys are an
-    error, missing ones take the defaults."""
+    """Inverse of :func:`config_to_dict` (the manifest's codec); unknown keys or mistyped
+    values are a :class:`ConfigError`, missing ones take the defaults."""
     names = {f.name for f in fields(HlsConfig)}
     unknown = sorted(set(d) - names)
     if unknown:
         raise ConfigError(f"unknown HLS configuration keys {unknown}",
                           f"known keys: {', '.join(sorted(names))}")
-    kw = dict(d)
-    for k in ("pe", "simd"):
-        if isinstance(kw.get(k), list):
-            kw[k] = tuple(int(x) for x in kw[k])
-    return HlsConfig(**kw)
+    try:
+        return decode(HlsConfig, d, "HLS configuration")
+    except ManifestError as e:
+        raise ConfigError(e.message, "see edgepool.accel.config.HlsConfig") from None
 
 
 # --------------------------------------------------------------------------- candidates

@@ -1,15 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """Design-space exploration as a job: explore, study word lengths, write the outputs (the
-``dse`` build stage and ``edgepool dse``)."""
+build's ``dse`` step, :func:`choose_config`, and ``edgepool dse``)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from ..accel.config import HlsConfig
 from ..accel.lower import lower_to_hw
-from ..accel.program import HwProgram
+from ..accel.manifest import Budget, ConfigSection, DseSection, Estimates, decode
+from ..accel.program import HostSplit, HwProgram
+from ..config import BuildConfig
 from ..errors import ConfigError
 from ..passes.pipelines import load
 from ..targets import Board, get_target
@@ -17,7 +20,6 @@ from .explore import (
     Candidate,
     budget,
     chosen_of,
-    config_to_dict,
     estimates,
     explore,
     program_notes,
@@ -30,7 +32,7 @@ from .wordlength import study_markdown, word_length_study
 
 
 # --------------------------------------------------------------------------- build stage / CLI
-def run(program: HwProgram, board: Board, out_dir: Path, *, host: Any = None,
+def run(program: HwProgram, board: Board, out_dir: Path, *, host: HostSplit | None = None,
         test_set: Path | None = None, siblings: tuple[Path, ...] = (), jobs: int = 0,
         progress: bool = False, space: DseSpace | None = None) -> list[Candidate]:
     """Explore, study word lengths (when a test set is given) and write the outputs."""
@@ -55,40 +57,53 @@ def _siblings(model_path: Path) -> tuple[Path, ...]:
                         and p.resolve() != model_path.resolve()))
 
 
-def stage_dse(ctx: Any) -> None:
-    """The build's ``dse`` stage: explore ``ctx.program`` on ``ctx.target`` with the build
-    settings (``ctx.config``: style, clock, margin, jobs), write ``dse/pareto.csv``,
-    ``dse/pareto.png``, ``dse/dse.md``, set ``ctx.hls_config`` and the manifest's ``config`` /
-    ``estimates`` / ``budget``. ``ctx.bits`` must match the model's trained activation width (the
-    types are fixed by training; dse.md shows the effect of other widths)."""
-    board = ctx.target
-    bc = getattr(ctx, "config", None)
-    space = space_for(board, getattr(bc, "style", "auto"), getattr(bc, "clock_mhz", None),
-                      getattr(bc, "margin", 0.85))
-    jobs = int(getattr(bc, "jobs", 0))
-    a_bits = ctx.program.in_type.bits
-    if ctx.bits is not None and ctx.bits != a_bits:
-        raise ConfigError(f"--bits {ctx.bits}: the model was trained with {a_bits}-bit "
+@dataclass(frozen=True)
+class DseChoice:
+    """What the build's ``dse`` stage records: the chosen configuration and its manifest
+    sections (``config``, ``estimates``, ``budget``, ``dse``), and a one-line note."""
+
+    config: HlsConfig
+    section: ConfigSection
+    estimates: Estimates
+    budget: Budget
+    dse: DseSection
+    note: str
+
+
+def choose_config(program: HwProgram, host: HostSplit | None, board: Board, out_dir: Path,
+                  model_path: Path, *, bits: int | None = None,
+                  settings: BuildConfig | None = None) -> DseChoice:
+    """The build's ``dse`` step: explore ``program`` on ``board`` with the build ``settings``
+    (style, clock, margin, jobs), write ``out_dir/pareto.csv``, ``pareto.png`` and ``dse.md``
+    and return the chosen configuration with its manifest sections. ``bits`` must match the
+    model's trained activation width (the types are fixed by training; dse.md shows the effect
+    of other widths). The word-length study uses ``test.npz`` beside ``model_path``."""
+    settings = settings or BuildConfig()
+    space = space_for(board, settings.style, settings.clock_mhz, settings.margin)
+    a_bits = program.in_type.bits
+    if bits is not None and bits != a_bits:
+        raise ConfigError(f"--bits {bits}: the model was trained with {a_bits}-bit "
                           "activations and its fixed-point types are fixed by training",
                           "export the model at that width (python -m edgepool.quant.trainer "
                           "NAME --bits N); dse/dse.md tabulates the post-training effect of "
                           "other widths")
-    test_set = Path(ctx.model_path).parent / "test.npz"
-    cands = run(ctx.program, board, ctx.path("dse", "pareto.csv").parent, host=ctx.host,
+    test_set = Path(model_path).parent / "test.npz"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cands = run(program, board, out_dir, host=host,
                 test_set=test_set if test_set.exists() else None,
-                siblings=_siblings(Path(ctx.model_path)), jobs=jobs, space=space)
+                siblings=_siblings(Path(model_path)), jobs=int(settings.jobs), space=space)
     c = chosen_of(cands)
-    ctx.hls_config = c.config
-    ctx.manifest["config"] = {"hls": config_to_dict(c.config),
-                              "summary": summary(c, board, space)}
-    ctx.manifest["estimates"] = estimates(c)
-    ctx.manifest["budget"] = budget(board, space)
-    ctx.manifest["dse"] = {"dir": "dse", "candidates": len(cands),
-                           "fitting": sum(x.fits for x in cands),
-                           "pareto": sum(x.pareto for x in cands)}
-    ctx.notes.append(f"dse: {c.label()}: {c.latency_s * 1e3:,.3f} ms/image, {c.gops:,.2f} GOP/s, "
-                     f"{c.dsp} DSP, {c.bram36} BRAM36, {c.lut:,} LUT "
-                     f"({len(cands)} configurations, dse/dse.md)")
+    note = (f"dse: {c.label()}: {c.latency_s * 1e3:,.3f} ms/image, {c.gops:,.2f} GOP/s, "
+            f"{c.dsp} DSP, {c.bram36} BRAM36, {c.lut:,} LUT "
+            f"({len(cands)} configurations, dse/dse.md)")
+    return DseChoice(
+        config=c.config,
+        section=ConfigSection(hls=c.config, summary=summary(c, board, space)),
+        estimates=decode(Estimates, estimates(c), "estimates"),
+        budget=decode(Budget, budget(board, space), "budget"),
+        dse=DseSection(dir=out_dir.name, candidates=len(cands),
+                       fitting=sum(x.fits for x in cands), pareto=sum(x.pareto for x in cands)),
+        note=note)
 
 
 def explore_cli(model: Path | str, target: str, out_dir: Path | str | None, jobs: int) -> None:

@@ -22,12 +22,11 @@ from typing import Protocol
 import numpy as np
 
 from ..accel.lower import unstream_output
-from ..accel.manifest import load_manifest, load_program
+from ..accel.manifest import Manifest, load_manifest, load_program
 from ..accel.program import run_reference
 from ..errors import ConfigError, InputError
 from ..ir import kernels as K
 from ..ir import serialize
-from ..ir.qtype import QType
 from .rtlsim import simulate_build_dir
 
 BACKENDS = {
@@ -42,7 +41,7 @@ BACKENDS = {
 class Executor(Protocol):
     """A backend bound to one build directory."""
 
-    def __init__(self, build_dir: Path, manifest: dict) -> None: ...
+    def __init__(self, build_dir: Path, manifest: Manifest) -> None: ...
 
     def run_codes(self, codes: np.ndarray) -> np.ndarray:
         """(N, C, H, W) input codes → output codes (N, ...) in the graph's output layout."""
@@ -51,7 +50,7 @@ class Executor(Protocol):
 class ReferenceExecutor:
     """The accelerator program's golden model (:func:`edgepool.accel.program.run_reference`)."""
 
-    def __init__(self, build_dir: Path, manifest: dict) -> None:
+    def __init__(self, build_dir: Path, manifest: Manifest | dict) -> None:
         self.program, self.host = load_program(build_dir)
 
     def run_codes(self, codes: np.ndarray) -> np.ndarray:
@@ -60,32 +59,34 @@ class ReferenceExecutor:
                                          self.host) for img in codes])
 
 
-def get_executor(build_dir: Path, backend: str, manifest: dict | None = None) -> Executor:
+def get_executor(build_dir: Path, backend: str,
+                 manifest: Manifest | dict | None = None) -> Executor:
     """The ``backend`` executor bound to ``build_dir`` (its manifest read unless given)."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}", f"backends: {', '.join(BACKENDS)}")
-    if manifest is None:
-        manifest = load_manifest(build_dir)
-    if manifest["target"]["kind"] == "cpu" and backend not in ("neon", "reference"):
+    manifest = load_manifest(build_dir) if manifest is None else Manifest.coerce(manifest)
+    target = manifest.section("target")
+    if target.kind == "cpu" and backend not in ("neon", "reference"):
         raise ConfigError(f"backend {backend!r} needs an FPGA build; {build_dir} was built for "
-                          f"{manifest['target']['name']}", "use --backend neon or reference")
+                          f"{target.name}", "use --backend neon or reference")
     mod, cls = BACKENDS[backend].split(":")
     return getattr(importlib.import_module(mod), cls)(Path(build_dir), manifest)
 
 
-def host_inputs(manifest: dict, inputs) -> np.ndarray:
+def host_inputs(manifest: Manifest | dict, inputs) -> np.ndarray:
     """Validate the user's float input against the manifest and quantize it (host side)."""
-    spec = manifest["model"]["inputs"]
+    manifest = Manifest.coerce(manifest)
+    spec = manifest.section("model").inputs
     if isinstance(inputs, dict):
         if len(inputs) == 1 and len(spec) == 1:
             inputs = next(iter(inputs.values()))
         else:
-            names = [s["name"] for s in spec]
+            names = [s.name for s in spec]
             if set(inputs) != set(names):
                 raise InputError(f"inputs {sorted(inputs)} do not match the model's {names}")
             inputs = inputs[names[0]]
     x = np.asarray(inputs)
-    shape = tuple(spec[0]["shape"])
+    shape = tuple(spec[0].shape)
     if x.ndim == len(shape) - 1:
         x = x[None]
     if x.ndim != len(shape) or tuple(x.shape[1:]) != shape[1:]:
@@ -93,17 +94,19 @@ def host_inputs(manifest: dict, inputs) -> np.ndarray:
                          "(any batch size)")
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise InputError(f"input dtype {x.dtype} is not numeric")
-    if "host" in manifest:
-        return K.quantize(x.astype(np.float32), QType.parse(manifest["host"]["input_type"]))
+    if manifest.host is not None:
+        return K.quantize(x.astype(np.float32), manifest.host.input_type)
     return x.astype(np.float32)
 
 
-def host_outputs(manifest: dict, codes: np.ndarray) -> dict[str, np.ndarray]:
-    h = manifest["host"]
+def host_outputs(manifest: Manifest | dict, codes: np.ndarray) -> dict[str, np.ndarray]:
+    """The graph outputs of the accelerator's output ``codes`` (dequantized when the graph's
+    output is float)."""
+    h = Manifest.coerce(manifest).section("host")
     y = codes
-    if h["dequantize"]:
-        y = K.dequantize(codes, QType.parse(h["output_type"]))
-    return {h["output"]: y}
+    if h.dequantize:
+        y = K.dequantize(codes, h.output_type)
+    return {h.output_name: y}
 
 
 def run_build(build_dir: Path, inputs, backend: str = "reference") -> dict[str, np.ndarray]:
@@ -111,7 +114,7 @@ def run_build(build_dir: Path, inputs, backend: str = "reference") -> dict[str, 
     graph outputs by name, as the model computes them."""
     build_dir = Path(build_dir)
     manifest = load_manifest(build_dir)
-    if manifest["target"]["kind"] == "cpu":
+    if manifest.kind == "cpu":
         if backend == "reference":   # a CPU build has no accelerator program: the golden IR
 
             return serialize.load(build_dir / "checkpoints" / "canonical.onnx").run(

@@ -50,12 +50,10 @@ from ..accel import axis
 from ..accel import regmap as R
 from ..accel.descriptor import plan_program
 from ..accel.manifest import (
+    Manifest,
     load_program,
-    overlay_params,
     read_accelerator_manifest,
-    regmap_of,
 )
-from ..accel.program import HostSplit
 from ..errors import EdgepoolError, InputError, ManifestError, ToolchainError
 from ..ir.kernels import dequantize, quantize
 from ..ir.qtype import QType
@@ -85,16 +83,19 @@ class IoSpec:
     output_name: str
 
     @staticmethod
-    def from_build(path: Path, m: dict[str, Any]) -> IoSpec:
+    def from_build(path: Path, manifest: Manifest | dict[str, Any]) -> IoSpec:
+        """The boundary of the build in ``path`` (its manifest and program.json)."""
+        m = Manifest.coerce(manifest)
+        file = m.section("program").file
         try:
-            desc = json.loads((path / m["program"]["file"]).read_text())
+            desc = json.loads((path / file).read_text())
             first, last = desc["layers"][0], desc["layers"][-1]
         except (OSError, json.JSONDecodeError, KeyError, IndexError, TypeError) as e:
-            raise ManifestError(f"{path}: {m['program'].get('file')} missing or corrupt ({e})",
+            raise ManifestError(f"{path}: {file} missing or corrupt ({e})",
                                 "rebuild, or re-copy the bundle") from None
-        h = HostSplit.from_dict(m["host"])
-        spec = m["model"]["inputs"][0]
-        io = IoSpec(tuple(spec["shape"]), tuple(first["in_shape"]), h.input_type,
+        h = m.section("host")
+        spec = m.section("model").inputs[0]
+        io = IoSpec(tuple(spec.shape), tuple(first["in_shape"]), h.input_type,
                     tuple(last["out_shape"]), h.output_type, h.output_shape, h.dequantize,
                     h.input_name, h.output_name)
         _, c, hh, w = io.in_shape
@@ -113,7 +114,7 @@ class IoSpec:
         return y.reshape(shape)
 
 
-def host_inputs(manifest: dict[str, Any], io: IoSpec, x: Any) -> np.ndarray:
+def host_inputs(manifest: Manifest | dict[str, Any], io: IoSpec, x: Any) -> np.ndarray:
     """Validate float images (N, C, H, W), one image (C, H, W) or a one-entry dict, quantize."""
     if isinstance(x, dict):
         if set(x) != {io.input_name} and len(x) != 1:
@@ -156,11 +157,13 @@ def _same_board(running: str, built: str) -> bool:
     return a.startswith(b) or b.startswith(a)       # "Ultra96V2" runs "Ultra96" builds
 
 
-def find_bitstream(path: Path, m: dict[str, Any]) -> Path | None:
-    """The build's ``.bit`` (``manifest['bitstream']``, ``overlay/``, ``vivado/`` or top level)."""
+def find_bitstream(path: Path, manifest: Manifest | dict[str, Any]) -> Path | None:
+    """The build's ``.bit`` (the manifest's ``bitstream``, ``overlay/``, ``vivado/`` or top
+    level)."""
+    m = Manifest.coerce(manifest)
     cands = []
-    if isinstance(m.get("bitstream"), str):
-        cands.append(path / m["bitstream"])
+    if m.bitstream is not None:
+        cands.append(path / m.bitstream)
     for sub in ("overlay", "vivado", "."):
         cands += sorted((path / sub).glob("*.bit"))
     for c in cands:
@@ -203,7 +206,7 @@ class EdgepoolAccelerator:
         self.path = Path(path)
         self.manifest = read_accelerator_manifest(self.path)
         self.io = IoSpec.from_build(self.path, self.manifest)
-        self.regmap = regmap_of(self.manifest)
+        self.regmap = self.manifest.regmap_of()
         self.style = self.regmap["style"]
         self.timeout_s = timeout_s
         if dma not in ("auto", "pynq", "mmio"):
@@ -217,7 +220,7 @@ class EdgepoolAccelerator:
                                  "run on a PYNQ image, or `pip install pynq` for simulation"
                                  ) from None
         self._pynq = pynq
-        target = self.manifest["target"]
+        target = self.manifest.section("target")
         bit = find_bitstream(self.path, self.manifest)
         if sim:
             from .simdevice import SimDevice, write_sim_overlay
@@ -243,13 +246,13 @@ class EdgepoolAccelerator:
             except RuntimeError as e:
                 raise ToolchainError(f"no PYNQ device ({e})",
                                      f"run on the board, or set {SIM_ENV}=reference") from None
-        built = target.get("pynq_board", "")
+        built = target.pynq_board or ""
         here = running_board(device)
         if here is None or not _same_board(here, built):
-            raise ManifestError(f"this build targets {target.get('name')} (PYNQ board "
+            raise ManifestError(f"this build targets {target.name} (PYNQ board "
                                 f"{built!r}) but it runs on {here or 'an unknown board'!r}",
                                 f"rebuild with --target for this board, or copy the "
-                                f"{target.get('name')} bundle to a {built} board")
+                                f"{target.name} bundle to a {built} board")
         self.device = device
         self.bitfile = bit
         self.overlay = pynq.Overlay(str(bit), device=device)
@@ -323,7 +326,7 @@ class EdgepoolAccelerator:
             return {k: z[k] for k in z.files}
         # a build directory: plan the overlay with the function the hls stage used
         program, _ = load_program(self.path)
-        return plan_program(program, overlay_params(self.manifest)).image.arrays()
+        return plan_program(program, self.manifest.overlay_params()).image.arrays()
 
     def _setup_overlay(self) -> None:
         img = self._overlay_image()
@@ -331,7 +334,7 @@ class EdgepoolAccelerator:
             if key not in img:
                 raise ManifestError(f"{OVERLAY_IMAGE} lacks {key!r} (an older bundle)",
                                     "re-bundle the build with this edgepool version")
-        p = overlay_params(self.manifest)
+        p = self.manifest.overlay_params()
         self.ov = p
         self.ov_img = img
         cb = axis.container_bits(p.act_bits) // 8
@@ -544,11 +547,11 @@ class EdgepoolAccelerator:
 
     def describe(self) -> str:
         """One paragraph: model, board, style, DMA mode, simulation."""
-        t = self.manifest["target"]
+        t = self.manifest.section("target")
         mode = f", DMA via {self.dma_mode}" if self.style == "dataflow" else ""
         sim = f", simulated ({self.sim} model)" if self.sim else ""
-        return (f"{self.manifest['model'].get('name')} on {t.get('name')} "
-                f"({t.get('pynq_board')}): {self.style} accelerator{mode}{sim}; input "
+        return (f"{self.manifest.section('model').name} on {t.name} "
+                f"({t.pynq_board}): {self.style} accelerator{mode}{sim}; input "
                 f"{self.io.in_shape[1:]} {self.io.in_type.bits}-bit, output "
                 f"{self.io.out_shape[1:]}")
 
@@ -565,7 +568,7 @@ class PynqExecutor:
     """``edgepool run OUT --backend pynq``: the executor contract over
     :class:`EdgepoolAccelerator` (board, or simulated when ``EDGEPOOL_PYNQ_SIM`` is set)."""
 
-    def __init__(self, build_dir: Path, manifest: dict) -> None:
+    def __init__(self, build_dir: Path, manifest: Manifest | dict) -> None:
         try:
             self.accel = EdgepoolAccelerator(build_dir)
         except EdgepoolError:

@@ -36,8 +36,8 @@ import numpy as np
 from .. import toolchain
 from ..accel.folding import rtl_default_folding
 from ..accel.lower import unstream_output
-from ..accel.manifest import load_manifest, load_program
-from ..accel.program import HwProgram
+from ..accel.manifest import Manifest, load_manifest, load_program
+from ..accel.program import HostSplit, HwProgram
 from ..codegen.rtl import LayerFolding, RtlDesign, generate_rtl
 from ..codegen.rtl import LayerFolding as LF
 from ..dse import cost
@@ -397,20 +397,20 @@ def cost_table(cmp: Mapping[str, object]) -> str:
 
 
 # --------------------------------------------------------------------------- build directories
-def _build_design(build_dir: Path, manifest: Mapping, program: HwProgram
+def _build_design(build_dir: Path, manifest: Manifest, program: HwProgram
                   ) -> tuple[RtlDesign, dict[str, LayerFolding], str]:
     """The RTL of a build directory: its ``rtl/`` (stage ``rtl``), or, for a build made
     without that stage, a design generated now with the default folding. Raises
     :class:`UnsupportedOpError` when the rtl stage recorded the program as unsupported."""
 
-    entry = manifest.get("rtl")
-    if entry is not None and not entry.get("supported", False):
-        raise UnsupportedOpError(list(entry.get("reason") or ["the rtl stage did not succeed"]),
+    entry = manifest.rtl
+    if entry is not None and not entry.supported:
+        raise UnsupportedOpError(list(entry.reason or ["the rtl stage did not succeed"]),
                                  "this build has no RTL; run it with --backend reference/csim")
     if entry is not None:
-        design = RtlDesign.load(Path(build_dir) / entry.get("dir", "rtl"))
-        folds = {k: LF(**v) for k, v in entry.get("folding", {}).items()}
-        return design, folds, f"{entry.get('dir', 'rtl')}/ of the build"
+        design = RtlDesign.load(Path(build_dir) / entry.dir)
+        folds = {k: LF(v.pe, v.simd, v.pool_simd) for k, v in (entry.folding or {}).items()}
+        return design, folds, f"{entry.dir}/ of the build"
     run_dir = _new_run_dir(None)
     design = generate_rtl(program, run_dir / "rtl")
     return design, {}, "generated now (the build has no rtl stage; default folding)"
@@ -429,13 +429,14 @@ class RtlExecutor:
     """Backend ``rtlsim``: the build directory's RTL under cocotb + Verilator, a whole batch
     back to back in ONE simulation (no random back-pressure or gaps unless asked)."""
 
-    def __init__(self, build_dir: Path, manifest: dict, *, simulator: str = "verilator",
+    def __init__(self, build_dir: Path, manifest: Manifest | dict, *,
+                 simulator: str = "verilator",
                  backpressure: float = 0.0, input_gaps: float = 0.0, seed: int = 0) -> None:
 
         self.build_dir = Path(build_dir)
         self.program, self.host = load_program(self.build_dir)
-        self.design, self.folding, self.source = _build_design(self.build_dir, manifest,
-                                                               self.program)
+        self.design, self.folding, self.source = _build_design(
+            self.build_dir, Manifest.coerce(manifest), self.program)
         self.simulator = simulator
         self.backpressure, self.input_gaps, self.seed = backpressure, input_gaps, seed
         self.last_result: RtlSimResult | None = None
@@ -455,16 +456,18 @@ class RtlExecutor:
         return np.stack([unstream_output(o, self.host) for o in res.outputs])
 
 
-def sample_inputs(manifest: Mapping, program: HwProgram, host, n: int, seed: int = 0
-                ) -> tuple[np.ndarray, str]:
+def sample_inputs(manifest: Manifest, program: HwProgram, host: HostSplit, n: int,
+                  seed: int = 0) -> tuple[np.ndarray, str]:
     """``n`` input code images (N, C, H, W) for a build: the model's ``test.npz`` (``x``) when
     ``models/<name>/`` or the model's source folder has one, else random codes over the whole
     input type. Returns the codes and where they came from."""
 
-    model = manifest.get("model", {})
-    candidates = [toolchain.REPO_ROOT / "models" / str(model.get("name", "")) / "test.npz"]
-    if model.get("source"):
-        candidates.append(Path(model["source"]).parent / "test.npz")
+    model = manifest.model
+    candidates = []
+    if model is not None:
+        candidates.append(toolchain.REPO_ROOT / "models" / model.name / "test.npz")
+        if model.source:
+            candidates.append(Path(model.source).parent / "test.npz")
     h, w, c = program.in_shape
     for p in candidates:
         if p.is_file():
@@ -491,8 +494,9 @@ def simulate_build_dir(build_dir: Path, images: int = 20, simulator: str = "veri
         raise InputError(f"--images must be at least 1, not {images}")
     build_dir = Path(build_dir)
     manifest = load_manifest(build_dir)
-    if manifest["target"]["kind"] != "fpga":
-        raise InputError(f"{build_dir} is a {manifest['target']['name']} (CPU) build: no RTL")
+    target = manifest.section("target")
+    if target.kind != "fpga":
+        raise InputError(f"{build_dir} is a {target.name} (CPU) build: no RTL")
     program, host = load_program(build_dir)
     design, folding, where = _build_design(build_dir, manifest, program)
     codes, origin = sample_inputs(manifest, program, host, images, seed)
@@ -501,8 +505,9 @@ def simulate_build_dir(build_dir: Path, images: int = 20, simulator: str = "veri
                               backpressure=backpressure, input_gaps=input_gaps, seed=seed)
     clean = simulate_design(program, design, imgs[:max(2, measure_frames)],
                             simulator=simulator, seed=seed)
-    mhz = (manifest.get("rtl") or {}).get("clock_mhz") or 200.0
-    lines = [f"RTL simulation of {build_dir} ({manifest.get('model', {}).get('name', '?')}, "
+    mhz = (manifest.rtl.clock_mhz if manifest.rtl is not None else None) or 200.0
+    name = manifest.model.name if manifest.model is not None else "?"
+    lines = [f"RTL simulation of {build_dir} ({name}, "
              f"top {design.top}, RTL {where}, {simulator})",
              f"inputs: {origin}",
              f"checked: {len(checked.frames)} frames in one simulation, "

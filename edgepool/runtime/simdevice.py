@@ -41,8 +41,9 @@ from pynq.pl_server.device import Device
 
 from ..accel import axis
 from ..accel import regmap as R
+from ..accel.config import OverlayParams
 from ..accel.descriptor import DESC_MAGIC, DESC_WORDS, plan_program, unpack_descriptor
-from ..accel.manifest import load_program, overlay_params, regmap_of
+from ..accel.manifest import Manifest, load_program
 from ..errors import ManifestError, ToolchainError
 from .pynq_driver import read_accelerator_manifest
 
@@ -63,7 +64,7 @@ class ExecutorModel:
     """An accelerator model from an executor of the build (``run_codes`` on NCHW codes):
     converts stream-order (H, W, C) frames to the executor's layout and back."""
 
-    def __init__(self, kind: str, build_dir: Path, manifest: dict[str, Any],
+    def __init__(self, kind: str, build_dir: Path, manifest: Manifest,
                  io: dict[str, Any]) -> None:
         if kind not in MODELS:
             raise ManifestError(f"unknown accelerator model {kind!r}",
@@ -309,19 +310,15 @@ class SimControl:
 
 
 # ----------------------------------------------------------------------------- the device
-def _io_spec(build_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+def _io_spec(build_dir: Path, manifest: Manifest) -> dict[str, Any]:
     import json
 
-    desc = json.loads((Path(build_dir) / manifest["program"]["file"]).read_text())
+    desc = json.loads((Path(build_dir) / manifest.section("program").file).read_text())
     first, last = desc["layers"][0], desc["layers"][-1]
-
-    def qt(text: str) -> tuple[int, bool]:
-        head = text.split(".")[0]
-        return int(head[1:].rstrip("n")), head[0] == "i"
-    ib, isg = qt(manifest["host"]["input_type"])
-    ob, osg = qt(manifest["host"]["output_type"])
+    host = manifest.section("host")
     return {"in_hwc": tuple(first["in_shape"]), "out_hwc": tuple(last["out_shape"]),
-            "in_bits": ib, "in_signed": isg, "out_bits": ob, "out_signed": osg}
+            "in_bits": host.input_type.bits, "in_signed": host.input_type.signed,
+            "out_bits": host.output_type.bits, "out_signed": host.output_type.signed}
 
 
 def _field_value(regdefs: dict, reg: str, fields: dict[str, int]) -> tuple[int, int]:
@@ -348,18 +345,19 @@ class SimDevice(Device):
             return [cls(path, read_accelerator_manifest(path), model=os.environ[SIM_ENV])]
         return []
 
-    def __init__(self, build_dir: Path | str, manifest: dict[str, Any], *,
+    def __init__(self, build_dir: Path | str, manifest: Manifest | dict[str, Any], *,
                  model: str = "reference", board: str | None = None,
                  regmap: dict[str, Any] | None = None) -> None:
-        super().__init__(f"edgepool_sim:{manifest.get('target', {}).get('name', '?')}")
+        manifest = Manifest.coerce(manifest)
+        target = manifest.section("target")
+        super().__init__(f"edgepool_sim:{target.name}")
         self.build_dir = Path(build_dir)
         self.manifest = manifest
-        target = manifest.get("target", {})
         #: the board this simulated device pretends to be (``pynq_board`` of hw/boards/*.toml)
-        self.name = board or os.environ.get(SIM_BOARD_ENV) or target.get("pynq_board", "sim")
+        self.name = board or os.environ.get(SIM_BOARD_ENV) or target.pynq_board or "sim"
         self.board_name = self.name
 
-        self.regmap = R.validate_regmap(regmap) if regmap else regmap_of(manifest)
+        self.regmap = R.validate_regmap(regmap) if regmap else manifest.regmap_of()
         self.arch = R.FAMILY_MAP[self.regmap["family"]]["arm"]
         self.capabilities = {"REGISTER_RW": True, "MEMORY_MAPPED": False, "CALLABLE": False}
         self.memory = SimMemory(self)
@@ -565,9 +563,9 @@ class SimDevice(Device):
             return n
         return 0
 
-    def overlay_params(self):
-
-        return overlay_params(self.manifest)
+    def overlay_params(self) -> OverlayParams:
+        """The overlay capacities of the build's configuration."""
+        return self.manifest.overlay_params()
 
     def expected_overlay_image(self):
         """The build's overlay image (descriptors, weights, biases, padded shapes), planned by
@@ -585,16 +583,18 @@ class SimDevice(Device):
                 "overlay_runs": self.control.runs if self.control else 0}
 
 
-def write_sim_overlay(directory: Path, manifest: dict[str, Any], rm: dict[str, Any]) -> Path:
+def write_sim_overlay(directory: Path, manifest: Manifest | dict[str, Any],
+                      rm: dict[str, Any]) -> Path:
     """A stand-in bitstream (marked as simulation) and the ``.hwh`` of the build's block design
     in ``directory``; returns the ``.bit`` path for ``pynq.Overlay``."""
-    target = manifest.get("target", {})
-    name = f"edgepool_{manifest.get('model', {}).get('name', 'model')}".replace("-", "_")
+    m = Manifest.coerce(manifest)
+    target = m.section("target")
+    name = f"edgepool_{m.model.name if m.model is not None else 'model'}".replace("-", "_")
     directory.mkdir(parents=True, exist_ok=True)
     bit = directory / f"{name}.bit"
-    bit.write_bytes(SIM_BITSTREAM_MAGIC + f"target={target.get('name')}\n".encode())
-    clock = float(manifest.get("config", {}).get("hls", {}).get("clock_mhz") or 200.0) \
-        if isinstance(manifest.get("config", {}).get("hls"), dict) else 200.0
+    bit.write_bytes(SIM_BITSTREAM_MAGIC + f"target={target.name}\n".encode())
+    cfg = m.hls_config
+    clock = float(cfg.clock_mhz or 200.0) if cfg is not None else 200.0
     bit.with_suffix(".hwh").write_text(R.block_design_hwh(
-        rm, design=name, part=target.get("part", "xczu3eg-sbva484-1-e"), clock_mhz=clock))
+        rm, design=name, part=target.part or "xczu3eg-sbva484-1-e", clock_mhz=clock))
     return bit

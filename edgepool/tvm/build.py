@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The ``cpu`` build stage (``edgepool build MODEL --target cortex-a53|x86``) and the model
-compiler behind it.
+"""The build's ``cpu`` step (:func:`build_cpu`, ``edgepool build MODEL --target
+cortex-a53|x86``) and the model compiler behind it.
 
 ``compile_model`` takes the canonical IR through :func:`edgepool.tvm.relax_import.graph_to_relax`,
 offloads conv / pool / FC / requantize to the NEON kernel library with
@@ -40,6 +40,7 @@ import tvm
 from tvm import relax
 
 from .. import toolchain
+from ..accel.manifest import CpuSection, decode
 from ..codegen.emit import render
 from ..codegen.names import comment_text
 from ..errors import ToolchainError
@@ -252,16 +253,17 @@ def _compile(graph: Graph, triple: str, out: Path, offload: bool) -> dict[str, A
             "files": files}
 
 
-# --------------------------------------------------------------------------- the stage
-def stage_cpu(ctx) -> None:
-    """Build stage ``cpu``: ``OUT/cpu/`` for ``ctx.target`` (a :class:`edgepool.targets.Cpu`)."""
-    triple = ctx.target.triple
+# --------------------------------------------------------------------------- the build step
+def build_cpu(graph: Graph, triple: str, build_dir: Path, model_path: Path,
+              bits: int | None = None) -> tuple[CpuSection, str]:
+    """The build's ``cpu`` step: ``build_dir/cpu/`` for ``triple`` (cached under the model
+    file's bytes and ``bits``); returns the manifest's ``cpu`` section and a note."""
     if triple not in TVM_TARGETS:
         raise ToolchainError(f"no CPU toolchain for triple {triple!r}",
                              f"CPU triples: {', '.join(TVM_TARGETS)}")
-    out = ctx.path("cpu", "x").parent
-    key = Path(ctx.model_path).read_bytes() + f"|bits={ctx.bits}".encode()
-    info = compile_model(ctx.graph, triple, out, offload=True, cache_key=key)
+    out = Path(build_dir) / "cpu"
+    key = Path(model_path).read_bytes() + f"|bits={bits}".encode()
+    info = compile_model(graph, triple, out, offload=True, cache_key=key)
     info["files"] = ["cpu/" + f for f in info["files"]]
     native = triple != "aarch64-linux-gnu"
     run = f"./runner model_{triple}.so in.bin out.bin [REPEAT]"
@@ -270,8 +272,8 @@ def stage_cpu(ctx) -> None:
         "scp -r OUT/cpu board:edgepool-cpu && ssh board 'cd edgepool-cpu && "
         f"{run}' (in.bin: float32 NCHW images back to back; off-board: qemu-aarch64 -L "
         "/usr/aarch64-linux-gnu ./runner …)")
-    ctx.manifest["cpu"] = info
-    off = info["offloaded"]
-    ctx.notes.append(f"cpu: {off['composites']} layers offloaded to the NEON kernels in "
-                     f"{off['external_functions']} external functions, "
-                     f"{info['tvm_compiled']['ops']} Relax ops compiled by TVM (LLVM {triple})")
+    section = decode(CpuSection, info, "cpu")
+    off = section.offloaded
+    return section, (f"cpu: {off.composites} layers offloaded to the NEON kernels in "
+                     f"{off.external_functions} external functions, "
+                     f"{section.tvm_compiled.ops} Relax ops compiled by TVM (LLVM {triple})")

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import toolchain
+from ..accel.manifest import CpuSection, Manifest
 from ..errors import InputError, ManifestError, ToolchainError
 
 AARCH64_SYSROOT = "/usr/aarch64-linux-gnu"
@@ -60,64 +61,65 @@ def run_runner(cpu_dir: Path, triple: str, library: str, data: bytes, repeat: in
 class NeonExecutor:
     """The ``neon`` backend bound to a CPU build directory."""
 
-    def __init__(self, build_dir: Path, manifest: dict) -> None:
+    def __init__(self, build_dir: Path, manifest: Manifest | dict) -> None:
         self.build_dir = Path(build_dir)
-        if "cpu" not in manifest:
+        info = Manifest.coerce(manifest).cpu
+        if info is None:
             raise ManifestError(f"{build_dir} has no cpu stage output",
                                 "build it with --target cortex-a53 or --target x86")
-        self.info: dict[str, Any] = manifest["cpu"]
+        self.info: CpuSection = info
         self.cpu_dir = self.build_dir / "cpu"
-        self.triple = self.info["triple"]
+        self.triple = self.info.triple
         self.last_stats: dict[str, Any] = {}
 
     def _bind(self, inputs) -> tuple[list[np.ndarray], int]:
-        spec = self.info["io"]["inputs"]
+        spec = self.info.io.inputs
         if not isinstance(inputs, dict):
             if len(spec) != 1:
                 raise InputError(f"the model has {len(spec)} inputs",
                                  "pass a dict of input name → array")
-            inputs = {spec[0]["name"]: inputs}
-        if len(inputs) == 1 and len(spec) == 1 and spec[0]["name"] not in inputs:
-            inputs = {spec[0]["name"]: next(iter(inputs.values()))}
-        names = [s["name"] for s in spec]
+            inputs = {spec[0].name: inputs}
+        if len(inputs) == 1 and len(spec) == 1 and spec[0].name not in inputs:
+            inputs = {spec[0].name: next(iter(inputs.values()))}
+        names = [s.name for s in spec]
         if set(inputs) != set(names):
             raise InputError(f"inputs {sorted(inputs)} do not match the model's {names}")
         arrays, n = [], None
         for s in spec:
-            a = np.asarray(inputs[s["name"]])
-            shape = tuple(s["shape"])
+            a = np.asarray(inputs[s.name])
+            shape = tuple(s.shape)
             if a.ndim == len(shape) - 1:
                 a = a[None]
             if a.ndim != len(shape) or tuple(a.shape[1:]) != shape[1:]:
-                raise InputError(f"input {s['name']!r} has shape {tuple(a.shape)}, the build "
+                raise InputError(f"input {s.name!r} has shape {tuple(a.shape)}, the build "
                                  f"expects {shape} (any batch size)")
             if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
                 raise InputError(f"input dtype {a.dtype} is not numeric")
-            if s["dtype"] != "float32" and not np.issubdtype(a.dtype, np.integer):
-                raise InputError(f"input {s['name']!r} is fixed point {s['type']}: pass codes")
+            if s.dtype != "float32" and not np.issubdtype(a.dtype, np.integer):
+                raise InputError(f"input {s.name!r} is fixed point {s.type}: pass codes")
             if n is not None and a.shape[0] != n:
                 raise InputError("inputs have different batch sizes")
             n = a.shape[0]
-            arrays.append(np.ascontiguousarray(a.astype(s["dtype"])))
+            arrays.append(np.ascontiguousarray(a.astype(s.dtype)))
         return arrays, int(n or 0)
 
     def run(self, inputs, repeat: int = 0) -> dict[str, np.ndarray]:
         """Float inputs (array or dict, any batch) → graph outputs by name."""
         arrays, n = self._bind(inputs)
-        outs_spec = self.info["io"]["outputs"]
+        outs_spec = self.info.io.outputs
         if n == 0:
-            return {s["name"]: np.zeros((0, *s["shape"][1:]), s["dtype"]) for s in outs_spec}
+            return {s.name: np.zeros((0, *s.shape[1:]), s.dtype) for s in outs_spec}
         per_image = [a.reshape(n, -1) for a in arrays]
         data = np.concatenate([p.view(np.uint8) for p in per_image], axis=1).tobytes()
-        raw, self.last_stats = run_runner(self.cpu_dir, self.triple, self.info["library"], data,
+        raw, self.last_stats = run_runner(self.cpu_dir, self.triple, self.info.library, data,
                                           repeat)
-        sizes = [int(np.prod(s["shape"][1:])) * np.dtype(s["dtype"]).itemsize
+        sizes = [int(np.prod(s.shape[1:])) * np.dtype(s.dtype).itemsize
                  for s in outs_spec]
         buf = np.frombuffer(raw, np.uint8).reshape(n, sum(sizes))
         res, pos = {}, 0
         for s, nb in zip(outs_spec, sizes):
             chunk = np.ascontiguousarray(buf[:, pos:pos + nb])
-            res[s["name"]] = chunk.view(s["dtype"]).reshape((n, *s["shape"][1:]))
+            res[s.name] = chunk.view(s.dtype).reshape((n, *s.shape[1:]))
             pos += nb
         return res
 

@@ -17,6 +17,7 @@ from edgepool.accel.folding import folding_problems
 from edgepool.accel.lower import lower_to_hw, run_lowered
 from edgepool.accel.program import HwProgram, random_program
 from edgepool.build import BuildContext, build
+from edgepool.build.stages import run_dse
 from edgepool.dse import cost
 from edgepool.dse.explore import (
     Candidate,
@@ -26,7 +27,6 @@ from edgepool.dse.explore import (
     csv_text,
     explore,
 )
-from edgepool.dse.run import stage_dse
 from edgepool.dse.space import (
     DseSpace,
     closure_mhz,
@@ -161,10 +161,10 @@ def test_stage_dse_writes_files_and_manifest(tmp_path: Path) -> None:
     program, host = lenet()
     ctx = BuildContext(LENET, get_target("ultra96"), tmp_path / "b.partial", tmp_path / "b")
     ctx.program, ctx.host = program, host
-    stage_dse(ctx)
+    run_dse(ctx)
     for f in ("pareto.csv", "pareto.png", "dse.md"):
         assert (ctx.out / "dse" / f).stat().st_size > 0
-    m = ctx.manifest
+    m = ctx.manifest.to_dict()
     assert config_from_dict(m["config"]["hls"]) == ctx.hls_config
     assert m["config"]["summary"]["style"] == ctx.hls_config.style
     for k in ("latency_s", "gops", "dsp", "bram36", "lut", "clock_mhz", "fps"):

@@ -9,6 +9,7 @@ content-addressed csim cache (edgepool.codegen.hls.csim), so identical designs c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -22,6 +23,7 @@ import edgepool
 import edgepool.build as B
 from edgepool import toolchain
 from edgepool.accel.folding import default_config
+from edgepool.accel.manifest import ConfigSection
 from edgepool.codegen.hls import csim
 from edgepool.runtime.executors import (
     ReferenceExecutor,
@@ -45,13 +47,12 @@ HOSTILE = ['"; rm -rf / #', "}]; exec touch /tmp/pwned; [list {", "../../etc/pas
 
 def _pin_style(style: str):
     """A dse stage that pins the accelerator style to the default configuration of ``style``
-    (as the real stage does, it sets ``ctx.hls_config`` and ``manifest["config"]["hls"]``)."""
-    from edgepool.dse.explore import config_to_dict
+    (as the real stage does, it sets ``ctx.hls_config`` and the manifest's ``config``)."""
 
     def stage(ctx) -> None:
         ctx.hls_config = default_config(ctx.program, ctx.target.clocks["default_mhz"], style)
-        ctx.manifest["config"] = {"hls": config_to_dict(ctx.hls_config),
-                                  "summary": {"source": f"pinned {style} (test)"}}
+        ctx.manifest.config = ConfigSection(hls=ctx.hls_config,
+                                            summary={"source": f"pinned {style} (test)"})
     return stage
 
 
@@ -60,9 +61,8 @@ def _build(model: Path, out: Path, style: str | None, monkeypatch) -> dict:
     assert B.STAGES["fpga"] == ("import", "lower", "dse", "hls", "rtl", "vendor", "bundle",
                                 "report")
     if style is not None:
-        import edgepool.dse.explore as explore
-
-        monkeypatch.setattr(explore, "stage_dse", _pin_style(style))
+        monkeypatch.setitem(B.REGISTRY, "dse",
+                            dataclasses.replace(B.REGISTRY["dse"], run=_pin_style(style)))
     res = B.build(model, "ultra96", out, force=True)
     return res.manifest
 

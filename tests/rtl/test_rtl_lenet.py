@@ -18,7 +18,8 @@ from click.testing import CliRunner
 
 import edgepool
 from edgepool.accel.lower import lower_to_hw, unstream_output
-from edgepool.codegen.rtl import LayerFolding, folding_from_config, stage_rtl
+from edgepool.accel.manifest import encode
+from edgepool.codegen.rtl import LayerFolding, build_rtl, folding_from_config
 from edgepool.dse import cost
 from edgepool.ir import kernels as K
 from edgepool.toolchain import REPO_ROOT
@@ -140,19 +141,21 @@ def test_cost_model_matches_rtl_cycles(name):
     assert abs(t["interval_diff_pct"]) <= 5.0 and abs(t["latency_diff_pct"]) <= 5.0, t
 
 
-# ------------------------------------------------------------------ stage_rtl (no simulator)
-def _ctx(tmp_path: Path, program, hls_config=None) -> SimpleNamespace:
+# ------------------------------------------------------------------ build_rtl (no simulator)
+def _stage_rtl(tmp_path: Path, program, hls_config=None) -> SimpleNamespace:
+    """The rtl step as the build runs it: its manifest section (as JSON) and notes."""
     from edgepool.targets import get_target
 
-    return SimpleNamespace(out=tmp_path, program=program, hls_config=hls_config,
-                           manifest={}, notes=[], target=get_target("ultra96"))
+    section, notes = build_rtl(program, tmp_path, hls_config,
+                               get_target("ultra96").clocks["default_mhz"])
+    return SimpleNamespace(manifest={"rtl": json.loads(json.dumps(encode(section)))},
+                           notes=notes)
 
 
 def test_stage_rtl_folding_from_hls_config_is_clamped_and_recorded(tmp_path):
     program, _ = lower_to_hw(edgepool.load(LENET8))
     cfg = cost.HlsConfig(pe=(16, 3, 8, 4), simd=(1, 16, 5, 64), clock_mhz=150.0)
-    ctx = _ctx(tmp_path, program, cfg)
-    stage_rtl(ctx)
+    ctx = _stage_rtl(tmp_path, program, cfg)
     rtl = ctx.manifest["rtl"]
     assert rtl["supported"] is True and rtl["folding_source"] == "hls_config"
     names = [ly.name for ly in program.layers]
@@ -172,8 +175,7 @@ def test_stage_rtl_records_unsupported_program_instead_of_failing(tmp_path):
     program, _ = lower_to_hw(edgepool.load(LENET8))
     bad = type(program)(program.name, (program.layers[0].with_(dilation=(2, 2)),)
                         + program.layers[1:])
-    ctx = _ctx(tmp_path, bad)
-    stage_rtl(ctx)
+    ctx = _stage_rtl(tmp_path, bad)
     rtl = ctx.manifest["rtl"]
     assert rtl["supported"] is False and rtl["files"] == []
     assert any("dilation" in p for p in rtl["reason"])

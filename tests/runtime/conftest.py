@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 import zipfile
@@ -18,29 +17,11 @@ from edgepool.toolchain import REPO_ROOT
 
 MODEL = REPO_ROOT / "models" / "lenet-digits" / "lenet-digits.onnx"
 TEST_SET = REPO_ROOT / "models" / "lenet-digits" / "test.npz"
-#: used while the dse/hls/rtl/vendor stages are not in the tree yet
-FALLBACK_STAGES = ("import", "lower", "bundle", "report")
-
-
-def fpga_stages() -> tuple[str, ...]:
-    """The full fpga stage list when every stage's module imports, else the fallback."""
-    for s in B.STAGES["fpga"]:
-        mod, fn = B.STAGE_IMPL[s].split(":")
-        try:
-            if not hasattr(importlib.import_module(mod), fn):
-                return FALLBACK_STAGES
-        except ImportError:
-            return FALLBACK_STAGES
-    return B.STAGES["fpga"]
 
 
 def build_lenet(out: Path, target: str = "ultra96") -> Path:
-    saved = B.STAGES["fpga"]
-    B.STAGES["fpga"] = fpga_stages()
-    try:
-        B.build(MODEL, target, out, force=True)
-    finally:
-        B.STAGES["fpga"] = saved
+    """A full build (every fpga stage) of lenet-digits into ``out``."""
+    B.build(MODEL, target, out, force=True)
     return out
 
 

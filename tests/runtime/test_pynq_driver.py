@@ -178,7 +178,7 @@ def test_bad_regmap_and_model(build_copy):
 def test_csim_and_rtlsim_models_plug_in(lenet_build, testset):
     """csim/rtlsim accelerator models run the build's generated design when its stage ran;
     otherwise constructing them is a typed error naming what is missing."""
-    stages = D.read_accelerator_manifest(lenet_build)["stages"]
+    stages = D.read_accelerator_manifest(lenet_build).stages
     for kind, stage in (("csim", "hls"), ("rtlsim", "rtl")):
         try:
             acc = D.EdgepoolAccelerator(lenet_build, sim=kind)

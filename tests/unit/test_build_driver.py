@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The staged build driver: --to / --from, atomic output directories, manifest, config."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -33,13 +34,11 @@ def test_to_then_from(tmp_path):
 
 
 def test_failed_stage_leaves_nothing(tmp_path, monkeypatch):
-    real_resolve = B._resolve
-
     def boom(ctx):
         (ctx.out / "half-written.txt").write_text("x")
         raise ToolchainError("simulated failure")
 
-    monkeypatch.setattr(B, "_resolve", lambda s: boom if s == "dse" else real_resolve(s))
+    monkeypatch.setitem(B.REGISTRY, "dse", dataclasses.replace(B.REGISTRY["dse"], run=boom))
     out = tmp_path / "b"
     with pytest.raises(ToolchainError):
         B.build(MODEL, "ultra96", out)

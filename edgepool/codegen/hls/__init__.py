@@ -39,13 +39,22 @@ import numpy as np
 from ...accel import axis
 from ...accel import descriptor as hd
 from ...accel.folding import config_folding, default_config
-from ...accel.manifest import load_program
+from ...accel.manifest import (
+    DmaSection,
+    DmaStream,
+    Estimates,
+    HlsSection,
+    RegMap,
+    decode,
+    load_program,
+)
 from ...accel.program import HwProgram, run_reference
 from ...accel.regmap import default_regmap, validate_regmap
 from ...dse.cost import HlsConfig
-from ...dse.explore import config_to_dict, estimates, evaluate_config
+from ...dse.explore import estimates, evaluate_config
 from ...dse.space import pool_sum_bits
 from ...errors import ConfigError
+from ...targets import Board
 from ...toolchain import REPO_ROOT
 from ..names import IdentTable, check_safe, comment_text, file_stem
 from .emit import (
@@ -57,8 +66,8 @@ from .emit import (
     stream_sizes,
 )
 
-__all__ = ["stage_hls", "generate", "emit_dataflow_top", "default_config", "TOPS",
-           "HLS_LIBRARY", "design_meta"]
+__all__ = ["generate_for_build", "HlsBuild", "generate", "emit_dataflow_top", "default_config",
+           "TOPS", "HLS_LIBRARY", "design_meta"]
 
 HLS_LIBRARY = REPO_ROOT / "hls"
 #: top function per style (must match edgepool.accel.regmap's IP VLNV)
@@ -309,73 +318,83 @@ def _regmap(style: str, family: str, top: str, dma_bits: int) -> dict[str, Any]:
     return validate_regmap(default_regmap(style, family, top=top, dma_bits=dma_bits))
 
 
-def stage_hls(ctx) -> None:
-    """Build stage ``hls``: emit ``<out>/hls/`` from ``ctx.program`` and ``ctx.hls_config``
-    (a default dataflow configuration when the dse stage did not set one); record the design,
-    the register map (``manifest["regmap"]``) and the DMA buffer sizes (``manifest["dma"]``)."""
-    board = ctx.target
-    cfg = ctx.hls_config
-    if cfg is None:
-        cfg = default_config(ctx.program, board.clocks["default_mhz"], "dataflow")
-        ctx.hls_config = cfg
-        ctx.notes.append(f"hls: no dse configuration; default dataflow folding (PE, SIMD) = "
-                         f"{list(zip(cfg.pe, cfg.simd, strict=True))} at {cfg.clock_mhz:g} MHz")
-        if "config" not in ctx.manifest:          # the driver reads manifest["config"]["hls"]
+@dataclasses.dataclass(frozen=True)
+class HlsBuild:
+    """What the build's ``hls`` step produced: the configuration the design was generated for
+    (``defaulted``: none was given; ``widened``: the overlay needed wider containers than the
+    given one), the cost-model estimates of a widened configuration, and the manifest sections
+    ``regmap``, ``hls`` and ``dma``."""
 
-            ctx.manifest["config"] = {"hls": config_to_dict(cfg),
-                                      "summary": {"source": "default (no dse stage)",
-                                                  "style": cfg.style}}
-    out = ctx.out / "hls"
+    config: HlsConfig
+    defaulted: bool
+    widened: bool
+    estimates: Estimates | None
+    regmap: RegMap
+    section: HlsSection
+    dma: DmaSection
+    notes: tuple[str, ...]
+
+
+def generate_for_build(program: HwProgram, board: Board, cfg: HlsConfig | None,
+                       build_dir: Path, *, estimate: bool = False) -> HlsBuild:
+    """The build's ``hls`` step: emit ``<build_dir>/hls/`` from ``program`` and ``cfg`` (a
+    default dataflow configuration when the dse step chose none); return the design's register
+    map, manifest sections and notes. ``estimate``: re-compute the cost model's estimates when
+    the configuration had to be widened (so that they describe what is generated)."""
+    notes: list[str] = []
+    defaulted = cfg is None
+    if cfg is None:
+        cfg = default_config(program, board.clocks["default_mhz"], "dataflow")
+        notes.append(f"hls: no dse configuration; default dataflow folding (PE, SIMD) = "
+                     f"{list(zip(cfg.pe, cfg.simd, strict=True))} at {cfg.clock_mhz:g} MHz")
+    out = Path(build_dir) / "hls"
     if out.exists():
         shutil.rmtree(out)
-    meta = generate(ctx.program, cfg, out, model_name=ctx.program.name, board=board)
+    meta = generate(program, cfg, out, model_name=program.name, board=board)
     built = HlsConfig(**{k: tuple(v) if isinstance(v, list) else v
                          for k, v in meta["config"].items()})
-    if built != cfg:                               # the overlay needed wider containers
-
+    widened = built != cfg
+    est = None
+    if widened:                                    # the overlay needed wider containers
         changed = {k: (getattr(cfg, k), getattr(built, k)) for k in meta["config"]
                    if getattr(cfg, k) != getattr(built, k)}
-        ctx.notes.append(f"hls: configuration widened for this program: {changed}")
-        ctx.hls_config = cfg = built
-        ctx.manifest.setdefault("config", {})["hls"] = config_to_dict(built)
-        if "estimates" in ctx.manifest:            # describe what is generated, not the dse's
-
-            ctx.manifest["estimates"] = estimates(evaluate_config(ctx.program, board, built))
-            ctx.notes.append("hls: estimates re-computed for the widened configuration")
+        notes.append(f"hls: configuration widened for this program: {changed}")
+        cfg = built
+        if estimate:                               # describe what is generated, not the dse's
+            est = decode(Estimates, estimates(evaluate_config(program, board, built)),
+                         "estimates")
+            notes.append("hls: estimates re-computed for the widened configuration")
     for n in meta.get("pad", {}).get("notes", []):
-        ctx.notes.append(f"hls: overlay channel padding: {n}")
-    regmap = _regmap(cfg.style, board.family, meta["top"], cfg.dma_bits)
-    ctx.manifest["regmap"] = regmap
-    ctx.manifest["hls"] = {
-        "style": cfg.style, "top": meta["top"], "dir": "hls", "design": f"hls/{DESIGN_JSON}",
-        "project": PROJECT, "tcl": "hls/run_hls.tcl", "clock_mhz": float(cfg.clock_mhz),
-        "config": dataclasses.asdict(cfg),
-        "files": [f"hls/{f}" for f in meta["generated"]],
-    }
+        notes.append(f"hls: overlay channel padding: {n}")
+    regmap = RegMap(_regmap(cfg.style, board.family, meta["top"], cfg.dma_bits))
+    section = HlsSection(
+        style=cfg.style, top=meta["top"], dir="hls", design=f"hls/{DESIGN_JSON}",
+        project=PROJECT, tcl="hls/run_hls.tcl", clock_mhz=float(cfg.clock_mhz), config=cfg,
+        files=tuple(f"hls/{f}" for f in meta["generated"]))
     if cfg.style == "dataflow":
         s = meta["stream"]
         beat = meta["beat_bytes"]
-        ctx.manifest["dma"] = {
-            "style": "dataflow", "beat_bytes": beat, "beat_bits": 8 * beat,
-            "input_bytes": s["in_beats"] * beat, "output_bytes": s["out_bytes"],
-            "output_buffer_bytes": s["out_beats"] * beat,
-            "input": {"elems": s["in_elems"], "bits": s["in_bits"], "container": s["in_cont"]},
-            "output": {"elems": s["out_elems"], "bits": s["out_bits"],
-                       "container": s["out_cont"]}}
+        dma = DmaSection(
+            style="dataflow", beat_bytes=beat, beat_bits=8 * beat,
+            input_bytes=s["in_beats"] * beat, output_bytes=s["out_bytes"],
+            output_buffer_bytes=s["out_beats"] * beat,
+            input=DmaStream(elems=s["in_elems"], bits=s["in_bits"], container=s["in_cont"]),
+            output=DmaStream(elems=s["out_elems"], bits=s["out_bits"], container=s["out_cont"]))
     else:
         o = meta["overlay"]
         act_bytes = o["params"]["act_bits"] // 8
-        ctx.manifest["dma"] = {
-            "style": "overlay", "beat_bits": cfg.dma_bits, "beat_bytes": cfg.dma_bits // 8,
-            "input_bytes": o["in_elems"] * act_bytes,
-            "output_bytes": o["out_elems"] * o["out_bits"] // 8,
-            "output_buffer_bytes": o["out_elems"] * o["out_bits"] // 8,
-            "act_buffer_bytes": o["act_bytes"], "desc_bytes": o["desc_bytes"],
-            "weight_bytes": o["weight_bytes"], "bias_bytes": o["bias_bytes"],
-            "in_offset_bytes": o["in_addr"] * o["params"]["simd"] * act_bytes,
-            "out_offset_bytes": o["out_addr"] * o["params"]["simd"] * act_bytes,
-            "n_layers": o["n_layers"], "out_elem_bits": o["out_bits"],
-            "files": {"desc": "hls/desc.bin", "weights": "hls/weights.bin",
-                      "bias": "hls/bias.bin"}}
-    ctx.notes.append(f"hls: {cfg.style} design, top {meta['top']}, {len(meta['generated'])} "
-                     "generated files in hls/ (C simulation: edgepool run OUT --backend csim)")
+        dma = DmaSection(
+            style="overlay", beat_bits=cfg.dma_bits, beat_bytes=cfg.dma_bits // 8,
+            input_bytes=o["in_elems"] * act_bytes,
+            output_bytes=o["out_elems"] * o["out_bits"] // 8,
+            output_buffer_bytes=o["out_elems"] * o["out_bits"] // 8,
+            act_buffer_bytes=o["act_bytes"], desc_bytes=o["desc_bytes"],
+            weight_bytes=o["weight_bytes"], bias_bytes=o["bias_bytes"],
+            in_offset_bytes=o["in_addr"] * o["params"]["simd"] * act_bytes,
+            out_offset_bytes=o["out_addr"] * o["params"]["simd"] * act_bytes,
+            n_layers=o["n_layers"], out_elem_bits=o["out_bits"],
+            files={"desc": "hls/desc.bin", "weights": "hls/weights.bin",
+                   "bias": "hls/bias.bin"})
+    notes.append(f"hls: {cfg.style} design, top {meta['top']}, {len(meta['generated'])} "
+                 "generated files in hls/ (C simulation: edgepool run OUT --backend csim)")
+    return HlsBuild(cfg, defaulted, widened, est, regmap, section, dma, tuple(notes))

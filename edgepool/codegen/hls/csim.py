@@ -25,7 +25,7 @@ import numpy as np
 from ... import toolchain
 from ...accel import axis
 from ...accel.lower import unstream_output
-from ...accel.manifest import load_program
+from ...accel.manifest import Manifest, load_program
 from ...errors import EdgepoolError, ManifestError
 from . import DESIGN_JSON, design_meta, pad_input
 
@@ -136,13 +136,15 @@ class CsimExecutor:
     testbench process, or in ``jobs`` processes of contiguous chunks (default: ``EDGEPOOL_JOBS``
     or the CPU count) when it has at least 32 frames per process."""
 
-    def __init__(self, build_dir: Path, manifest: dict, jobs: int | None = None) -> None:
+    def __init__(self, build_dir: Path, manifest: Manifest | dict,
+                 jobs: int | None = None) -> None:
 
         self.jobs = jobs if jobs is not None else int(os.environ.get("EDGEPOOL_JOBS", "0")
                                                       or os.cpu_count() or 1)
         self.build_dir = Path(build_dir)
         self.hls_dir = self.build_dir / "hls"
-        if "hls" not in manifest.get("stages", []) and not (self.hls_dir / DESIGN_JSON).exists():
+        stages = Manifest.coerce(manifest).stages
+        if "hls" not in stages and not (self.hls_dir / DESIGN_JSON).exists():
             raise ManifestError(f"{build_dir} has no HLS design (stage 'hls' did not run)",
                                 "build for an FPGA target through the hls stage")
         self.meta = json_meta(self.hls_dir)

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
+
+from ..accel.manifest import Manifest
+from ..accel.program import HwProgram
 
 # The seed paper: VGG16 on Ultra96 with PYNQ, Q2.14, 2.0 s per image at 2.63 W (6.0 GOPS/W).
 SEED_PAPER = {"latency_s": 2.0, "power_w": 2.63, "gops_per_w": 6.0, "bits": 16}
@@ -17,52 +22,52 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def write_report(ctx) -> None:
-    m = ctx.manifest
-    lines = [f"# edgepool build: {m['model']['name']} for {m['target']['name']}", ""]
-    lines.append(f"edgepool {m.get('edgepool_version')}; stages: "
-                 f"{', '.join(dict.fromkeys(m.get('stages', []) + ['report']))}")
+def write_report(manifest: Manifest, program: HwProgram | None, path: Path) -> None:
+    """Write ``report.md`` of a build (``program``: the accelerator program, when lowered)."""
+    m = manifest
+    model, target = m.section("model"), m.section("target")
+    lines = [f"# edgepool build: {model.name} for {target.name}", ""]
+    lines.append(f"edgepool {m.edgepool_version}; stages: "
+                 f"{', '.join(dict.fromkeys(m.stages + ['report']))}")
     lines.append("")
     lines.append("## Model")
-    for io in ("inputs", "outputs"):
-        for v in m["model"][io]:
-            lines.append(f"- {io[:-1]} `{v['name']}`: {v['type']} {v['shape']}")
-    if ctx.program is not None:
+    for io, specs in (("input", model.inputs), ("output", model.outputs)):
+        for v in specs:
+            lines.append(f"- {io} `{v.name}`: {v.type} {list(v.shape)}")
+    if program is not None:
         lines += ["", "## Accelerator layers", "",
                   "| # | layer | kind | in (H,W,C) | out (H,W,C) | types | MACs |",
                   "|---|---|---|---|---|---|---|"]
-        for i, layer in enumerate(ctx.program.layers):
+        for i, layer in enumerate(program.layers):
             kind = layer.kind + (" fc" if layer.is_fc else "") + (
                 f" +{layer.pool.kind}pool" if layer.kind == "conv" and layer.pool else "") + (
                 " +relu" if layer.relu else "")
             lines.append(f"| {i} | `{layer.name[-32:]}` | {kind} | {layer.in_shape} | "
                          f"{layer.out_shape} | {layer.in_type}→{layer.out_type} | "
                          f"{layer.macs:,} |")
-    cfg = m.get("config", {})
-    if cfg:
+    if m.config is not None:
         lines += ["", "## Chosen configuration", ""]
-        for k, v in sorted(cfg.get("summary", cfg).items()):
-            if k != "hls":
-                lines.append(f"- {k}: {_fmt(v)}")
-    est = m.get("estimates")
-    if est:
+        for k, v in sorted(m.config.summary.items()):
+            lines.append(f"- {k}: {_fmt(v)}")
+    est = m.estimates
+    if est is not None:
         lines += ["", "## Estimates (analytic cost model)", "",
                   "| metric | value | budget |", "|---|---|---|"]
-        budget = m.get("budget", {})
-        for k, v in est.items():
-            if isinstance(v, (int, float, str)):
-                lines.append(f"| {k} | {_fmt(v)} | {_fmt(budget.get(k, ''))} |")
-        if "latency_s" in est and m["model"]["name"].lower().startswith("vgg16"):
+        budget = asdict(m.budget) if m.budget is not None else {}
+        for k, v in asdict(est).items():
+            lines.append(f"| {k} | {_fmt(v)} | {_fmt(budget.get(k, ''))} |")
+        if model.name.lower().startswith("vgg16"):
             lines += ["", "Compared with the seed paper (VGG16, Ultra96, Q2.14, PYNQ): "
                       f"{SEED_PAPER['latency_s']} s per image at {SEED_PAPER['power_w']} W.",
-                      f"This build: {est['latency_s']:.3g} s per image estimated "
-                      f"({SEED_PAPER['latency_s'] / max(est['latency_s'], 1e-12):.2f}× the "
+                      f"This build: {est.latency_s:.3g} s per image estimated "
+                      f"({SEED_PAPER['latency_s'] / max(est.latency_s, 1e-12):.2f}× the "
                       "seed's speed)."]
-    if m.get("verification"):
+    verification = m.extra.get("verification")
+    if isinstance(verification, dict) and verification:
         lines += ["", "## Verification", ""]
-        lines += [f"- {k}: {v}" for k, v in m["verification"].items()]
-    if m.get("next_steps"):
+        lines += [f"- {k}: {v}" for k, v in verification.items()]
+    if m.next_steps:
         lines += ["", "## Next steps", ""]
-        lines += [f"- {s}" for s in m["next_steps"]]
+        lines += [f"- {s}" for s in m.next_steps]
     lines.append("")
-    ctx.path("report.md").write_text("\n".join(lines))
+    path.write_text("\n".join(lines))

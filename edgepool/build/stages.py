@@ -1,0 +1,302 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The build's stages, one typed step each, registered in one table (:data:`REGISTRY`).
+
+A :class:`Stage` declares the :class:`~edgepool.build.context.BuildContext` fields it
+``needs`` and ``makes``, the manifest sections it ``reads`` (written by an earlier stage),
+``writes`` and ``updates`` (amends, when an earlier stage wrote them), a ``run`` function and a
+``restore`` function. ``run`` does the stage's work and records its sections; ``restore``
+reloads what ``run`` made from the build directory, so that ``edgepool build --from STAGE``
+resumes from a checkpoint without the driver knowing any stage's outputs.
+
+The stage functions here are thin adapters: the work stays where it belongs — import and
+lowering (:mod:`edgepool.passes`, :mod:`edgepool.accel`), exploration (:mod:`edgepool.dse.run`),
+HLS / RTL / Vivado generation (:mod:`edgepool.codegen`), the board bundle
+(:mod:`edgepool.runtime.bundle`) and the CPU build (:mod:`edgepool.tvm.build`) — as plain
+functions of typed arguments that return typed manifest sections.
+
+The table itself (:data:`REGISTRY`, built from ``_ALL`` at the end of this module) is the one
+place that says which stage reads and writes what; :func:`describe` prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from ..accel.lower import lower_to_hw
+from ..accel.manifest import (
+    ConfigSection,
+    ModelSection,
+    ProgramSection,
+    TensorSpec,
+    read_program,
+)
+from ..accel.program import program_to_json
+from ..codegen.hls import generate_for_build
+from ..codegen.rtl import build_rtl
+from ..codegen.vendor import write_vendor
+from ..dse.run import choose_config
+from ..errors import ManifestError
+from ..ir import serialize
+from ..ir.graph import Value
+from ..passes.pipelines import load
+from ..runtime.bundle import write_bundle
+from ..tvm.build import build_cpu
+from .context import BuildContext
+from .report import write_report
+
+T = TypeVar("T")
+CHECKPOINT = ("checkpoints", "canonical.onnx")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One build step: what it needs and makes, how it runs and how it is restored."""
+
+    name: str
+    kinds: tuple[str, ...]               # target kinds it belongs to ("fpga", "cpu")
+    run: Callable[[BuildContext], None]
+    restore: Callable[[BuildContext], None]
+    needs: tuple[str, ...] = ()          # BuildContext fields that must be set
+    makes: tuple[str, ...] = ()          # BuildContext fields it sets
+    reads: tuple[str, ...] = ()          # manifest sections an earlier stage wrote
+    writes: tuple[str, ...] = ()         # manifest sections it writes
+    updates: tuple[str, ...] = ()        # sections of an earlier stage it may amend (or write
+                                         # when that stage did not run)
+    doc: str = ""
+
+
+def need(value: T | None, what: str, stage: str) -> T:
+    """``value``, which the driver checked before running ``stage``."""
+    if value is None:
+        raise ManifestError(f"stage {stage!r} needs {what}, which no earlier stage made",
+                            "run the build from the start (without --from)")
+    return value
+
+
+def _restore_nothing(ctx: BuildContext) -> None:
+    """A stage whose outputs live in the manifest and its files only (nothing to reload)."""
+
+
+# --------------------------------------------------------------------------- import
+def run_import(ctx: BuildContext) -> None:
+    """Import + canonicalize; checkpoint the IR (opens in Netron); ``model`` section."""
+    ctx.graph = g = load(ctx.model_path)
+    serialize.save(g, ctx.path(*CHECKPOINT))
+    shutil.copyfile(ctx.model_path, ctx.path("model.onnx"))
+
+    def spec(v: Value) -> TensorSpec:
+        return TensorSpec(name=v.name, shape=tuple(int(d) for d in v.shape), type=str(v.type))
+
+    ctx.manifest.model = ModelSection(
+        name=g.name, source=str(ctx.model_path),
+        inputs=tuple(spec(v) for v in g.input_values()),
+        outputs=tuple(spec(v) for v in g.output_values()))
+
+
+def restore_import(ctx: BuildContext) -> None:
+    """The canonical IR from its checkpoint."""
+    ck = ctx.out.joinpath(*CHECKPOINT)
+    if not ck.exists():
+        raise ManifestError(f"cannot resume: {ctx.final_out}/{'/'.join(CHECKPOINT)} is missing",
+                            "rebuild without --from")
+    ctx.manifest.section("model")
+    ctx.graph = serialize.load(ck)
+
+
+# --------------------------------------------------------------------------- lower
+def run_lower(ctx: BuildContext) -> None:
+    """Lower to the accelerator program; weights to program.bin, layers to program.json."""
+    program, host = lower_to_hw(need(ctx.graph, "the IR", "lower"))
+    desc, blob = program_to_json(program)
+    ctx.path("program.json").write_text(json.dumps(desc, indent=1) + "\n")
+    ctx.path("program.bin").write_bytes(blob)
+    ctx.program, ctx.host = program, host
+    ctx.manifest.host = host
+    ctx.manifest.program = ProgramSection(
+        file="program.json", weights="program.bin", layers=len(program.layers),
+        macs=sum(layer.macs for layer in program.layers))
+
+
+def restore_lower(ctx: BuildContext) -> None:
+    """The program from program.json / program.bin, the host split from its section."""
+    section = ctx.manifest.section("program")
+    ctx.host = ctx.manifest.section("host")
+    ctx.program = read_program(ctx.out, section)
+
+
+# --------------------------------------------------------------------------- dse
+def run_dse(ctx: BuildContext) -> None:
+    """Explore the design space (dse/), choose the configuration."""
+    choice = choose_config(need(ctx.program, "the program", "dse"), ctx.host, ctx.board,
+                           ctx.out / "dse", ctx.model_path, bits=ctx.bits, settings=ctx.config)
+    ctx.hls_config = choice.config
+    m = ctx.manifest
+    m.config, m.estimates, m.budget, m.dse = (choice.section, choice.estimates, choice.budget,
+                                              choice.dse)
+    ctx.notes.append(choice.note)
+
+
+def restore_config(ctx: BuildContext) -> None:
+    """The chosen (dse) or generated (hls) configuration from the ``config`` section."""
+    ctx.hls_config = ctx.manifest.section("config").hls
+
+
+# --------------------------------------------------------------------------- hls
+def run_hls(ctx: BuildContext) -> None:
+    """Emit the Vitis HLS project (hls/); register map and DMA buffer sizes."""
+    m = ctx.manifest
+    res = generate_for_build(need(ctx.program, "the program", "hls"), ctx.board,
+                             ctx.hls_config, ctx.out, estimate=m.estimates is not None)
+    if res.defaulted and m.config is None:       # the driver reads the configuration
+        m.config = ConfigSection(hls=res.config, summary={"source": "default (no dse stage)",
+                                                          "style": res.config.style})
+    if res.widened:
+        summary = m.config.summary if m.config is not None else {}
+        m.config = ConfigSection(hls=res.config, summary=summary)
+        if res.estimates is not None:
+            m.estimates = res.estimates
+    ctx.hls_config = res.config
+    m.regmap, m.hls, m.dma = res.regmap, res.section, res.dma
+    ctx.notes.extend(res.notes)
+
+
+def restore_hls(ctx: BuildContext) -> None:
+    """The configuration the design was generated for; the design must still be there."""
+    hls = ctx.manifest.section("hls")
+    if not (ctx.out / hls.design).exists():
+        raise ManifestError(f"cannot resume: {ctx.final_out}/{hls.design} is missing",
+                            "resume from the hls stage (--from hls)")
+    restore_config(ctx)
+
+
+# --------------------------------------------------------------------------- rtl
+def run_rtl(ctx: BuildContext) -> None:
+    """Generate the SystemVerilog design (rtl/), or record why the program has none."""
+    section, notes = build_rtl(need(ctx.program, "the program", "rtl"), ctx.out,
+                               ctx.hls_config, ctx.board.clocks.get("default_mhz"))
+    ctx.manifest.rtl = section
+    ctx.notes.extend(notes)
+
+
+def restore_rtl(ctx: BuildContext) -> None:
+    """Nothing to reload; the recorded files must still be there."""
+    rtl = ctx.manifest.section("rtl")
+    _check_files(ctx, rtl.files, "rtl")
+
+
+# --------------------------------------------------------------------------- vendor
+def run_vendor(ctx: BuildContext) -> None:
+    """Vivado scripts (vivado/); the bitstream when Vitis HLS + Vivado are on PATH."""
+    m = ctx.manifest
+    res = write_vendor(ctx.out, ctx.board, m.section("regmap"),
+                       ctx.program.name if ctx.program is not None else None, ctx.final_out)
+    m.files, m.vendor = res.files, res.section
+    if res.bitstream is not None:
+        m.bitstream = res.bitstream
+    if res.next_step is not None and res.next_step not in m.next_steps:
+        m.next_steps.append(res.next_step)
+    ctx.notes.extend(res.notes)
+
+
+def restore_vendor(ctx: BuildContext) -> None:
+    """Nothing to reload; the recorded files must still be there."""
+    files = ctx.manifest.section("files")
+    ctx.manifest.section("vendor")
+    _check_files(ctx, files.vivado, "vendor")
+
+
+# --------------------------------------------------------------------------- bundle
+def run_bundle(ctx: BuildContext) -> None:
+    """The zip to copy to the board (bundle/)."""
+    section, note = write_bundle(ctx.out, ctx.manifest, ctx.graph, ctx.model_path,
+                                 (ctx.final_out,))
+    ctx.manifest.bundle = section
+    ctx.notes.append(note)
+
+
+def restore_bundle(ctx: BuildContext) -> None:
+    """Nothing to reload; the zip must still be there."""
+    _check_files(ctx, (ctx.manifest.section("bundle").file,), "bundle")
+
+
+# --------------------------------------------------------------------------- cpu
+def run_cpu(ctx: BuildContext) -> None:
+    """TVM Relax + NEON kernels: the model library and its runner (cpu/)."""
+    section, note = build_cpu(need(ctx.graph, "the IR", "cpu"), ctx.cpu.triple, ctx.out,
+                              ctx.model_path, ctx.bits)
+    ctx.manifest.cpu = section
+    ctx.notes.append(note)
+
+
+def restore_cpu(ctx: BuildContext) -> None:
+    """Nothing to reload; the recorded files must still be there."""
+    _check_files(ctx, ctx.manifest.section("cpu").files, "cpu")
+
+
+# --------------------------------------------------------------------------- report
+def run_report(ctx: BuildContext) -> None:
+    """report.md: what was built, estimates, how to continue."""
+    write_report(ctx.manifest, ctx.program, ctx.path("report.md"))
+
+
+def _check_files(ctx: BuildContext, files: tuple[str, ...], stage: str) -> None:
+    missing = [f for f in files if not (ctx.out / f).exists()]
+    if missing:
+        raise ManifestError(f"cannot resume: {len(missing)} file(s) the {stage} stage wrote are "
+                            f"missing from {ctx.final_out} (first: {missing[0]})",
+                            f"resume from the {stage} stage (--from {stage})")
+
+
+# --------------------------------------------------------------------------- the table
+_ALL = (
+    Stage("import", ("fpga", "cpu"), run_import, restore_import,
+          makes=("graph",), writes=("model",), doc=run_import.__doc__ or ""),
+    Stage("lower", ("fpga",), run_lower, restore_lower, needs=("graph",),
+          makes=("program", "host"), writes=("host", "program"), doc=run_lower.__doc__ or ""),
+    Stage("dse", ("fpga",), run_dse, restore_config, needs=("program", "host"),
+          makes=("hls_config",), writes=("config", "estimates", "budget", "dse"),
+          doc=run_dse.__doc__ or ""),
+    Stage("hls", ("fpga",), run_hls, restore_hls, needs=("program",), makes=("hls_config",),
+          writes=("regmap", "hls", "dma"), updates=("config", "estimates"),
+          doc=run_hls.__doc__ or ""),
+    Stage("rtl", ("fpga",), run_rtl, restore_rtl, needs=("program",), writes=("rtl",),
+          doc=run_rtl.__doc__ or ""),
+    Stage("vendor", ("fpga",), run_vendor, restore_vendor, reads=("regmap", "hls"),
+          writes=("files", "vendor", "bitstream", "next_steps"), doc=run_vendor.__doc__ or ""),
+    Stage("bundle", ("fpga",), run_bundle, restore_bundle, reads=("model", "host", "program"),
+          writes=("bundle",), doc=run_bundle.__doc__ or ""),
+    Stage("cpu", ("cpu",), run_cpu, restore_cpu, needs=("graph",), writes=("cpu",),
+          doc=run_cpu.__doc__ or ""),
+    Stage("report", ("fpga", "cpu"), run_report, _restore_nothing, reads=("model",),
+          doc=run_report.__doc__ or ""),
+)
+
+#: every stage by name (the driver looks stages up here at run time)
+REGISTRY: dict[str, Stage] = {s.name: s for s in _ALL}
+
+#: the stages of each target kind, in order
+STAGES: dict[str, tuple[str, ...]] = {
+    kind: tuple(s.name for s in _ALL if kind in s.kinds) for kind in ("fpga", "cpu")}
+
+
+def maker_of(field_or_section: str) -> str | None:
+    """The stage that makes a context field or writes a manifest section."""
+    for s in _ALL:
+        if field_or_section in s.makes or field_or_section in s.writes:
+            return s.name
+    return None
+
+
+def describe() -> str:
+    """The stage table as text: name, kinds, needs, makes, reads, writes, updates."""
+    rows = [("stage", "kinds", "needs", "makes", "reads", "writes", "updates")]
+    rows += [(s.name, "/".join(s.kinds), *(", ".join(x) or "-" for x in
+              (s.needs, s.makes, s.reads, s.writes, s.updates))) for s in _ALL]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)
