@@ -75,14 +75,19 @@ def test_bundle_readme_and_zip_name_of_a_hostile_model(name: str) -> None:
     reaches neither them nor the zip's file name."""
     import re
 
+    from edgepool.accel.manifest import Manifest, ModelSection, TargetSection
     from edgepool.runtime.bundle import _readme, bundle_name
 
-    m = {"model": {"name": name}, "target": {"name": "ultra96", "pynq_board": "Ultra96"}}
+    def manifest(model: str, pynq_board: str | None = "Ultra96") -> Manifest:
+        return Manifest(target=TargetSection("ultra96", "fpga", pynq_board=pynq_board),
+                        model=ModelSection(model, "model.onnx", (), ()))
+
+    m = manifest(name)
     zipname = bundle_name(m)
     assert re.fullmatch(r"edgepool_[A-Za-z0-9_]+_[0-9a-f]{8}_ultra96\.zip", zipname), zipname
     for has_bit in (True, False):
         text = _readme(m, zipname, has_bit)
         assert unsafe_fragments(text) == []
         assert f"scp {zipname} xilinx@" in text and f"-d {zipname[:-4]}\n" in text
-    plain = {"model": {"name": "lenet-digits"}, "target": {"name": "ultra96"}}
+    plain = manifest("lenet-digits", None)
     assert bundle_name(plain) == "edgepool_lenet-digits_ultra96.zip"
