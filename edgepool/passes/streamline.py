@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from ..ir.graph import Graph, Node
 from ..ir.ops import MAX_THRESHOLD_BITS, attrs_of
-from ..ir.qtype import QType
+from ..ir.qtype import FLOAT, QType
 from .rewrite import Rewrite, apply_rules
 
 CHAIN_OPS = ("Mul", "Div", "Add", "Sub", "BatchNorm", "Clip", "Relu")
@@ -365,8 +365,6 @@ def _head_rule(g: Graph, n: Node) -> Rewrite | None:
                 return None
             m, a = m / c, a / c
     mname, aname = _fresh(g, n.name + "_mul"), _fresh(g, n.name + "_add")
-    from ..ir.qtype import FLOAT
-
     consts = {mname: (np.asarray(m, np.float64), FLOAT), aname: (np.asarray(a, np.float64),
                                                                    FLOAT)}
     node = Node(n.name, "Affine", (n.inputs[0], mname, aname), nxt.outputs, dict(n.attrs))
