@@ -94,3 +94,132 @@ int ep_fc(int n, int m, ep_dtype t, const void *x, const void *w, const void *bi
     }
     return EP_OK;
 }
+
+/* --------------------------------------------------------------------------- packed GEMV */
+/* Products one int16 lane may sum without overflow, counted in 16-input blocks (each adds two
+ * products per lane: smull of the low halves, smlal2 of the high halves); 0: int32 lanes. */
+static int fc_chunk(const ep_fc_params *p) {
+    const int bits = p->wbits ? p->wbits : 8;
+    const int32_t maxw = bits == 8 && p->narrow ? 127 : 1 << (bits - 1);
+    return 32767 / (2 * 128 * maxw);
+}
+
+static int fc_check(const ep_fc_params *p) {
+    if (!p || p->n < 1 || p->m < 1 || p->wbits < 0 || p->wbits > 8) return EP_EINVAL;
+    return EP_OK;
+}
+
+size_t ep_fc_packed_bytes(const ep_fc_params *p) {
+    if (fc_check(p)) return 0;
+    return (size_t)((p->m + 3) / 4) * ((p->n + 15) / 16) * 64;
+}
+
+int ep_fc_pack(const ep_fc_params *p, const int8_t *w, int8_t *packed) {
+    int rc = fc_check(p);
+    if (rc) return rc;
+    if (!w || !packed) return EP_EINVAL;
+    const int bits = p->wbits ? p->wbits : 8;
+    const int wmin = bits == 8 && p->narrow ? -127 : -(1 << (bits - 1)), wmax = (1 << (bits - 1)) - 1;
+    const int nkb = (p->n + 15) / 16;
+    memset(packed, 0, ep_fc_packed_bytes(p));
+    for (int r = 0; r < p->m; r++)
+        for (int k = 0; k < p->n; k++) {
+            const int8_t v = w[(size_t)r * p->n + k];
+            if (v < wmin || v > wmax) return EP_ERANGE;
+            packed[(((size_t)(r / 4) * nkb + k / 16) * 4 + r % 4) * 16 + k % 16] = v;
+        }
+    return EP_OK;
+}
+
+typedef struct {
+    const ep_fc_params *p;
+    const int8_t *x, *w;
+    const int32_t *bias;
+    const ep_requant *rq;
+    void *out;
+    int chunk;
+} fc_run;
+
+static inline int8x16_t fc_x(const int8_t *x, int n, int kb) {
+    if (kb * 16 + 16 <= n) return vld1q_s8(x + kb * 16);
+    int8_t t[16] = {0};
+    memcpy(t, x + kb * 16, (size_t)(n - kb * 16));
+    return vld1q_s8(t);
+}
+
+static void fc_task(void *ctx, int tid, int lo, int hi) {
+    (void)tid;
+    const fc_run *f = (const fc_run *)ctx;
+    const int n = f->p->n, m = f->p->m, nkb = (n + 15) / 16, chunk = f->chunk;
+    for (int rb = lo; rb < hi; rb++) {
+        const int8_t *w = f->w + (size_t)rb * nkb * 64;
+        int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0;
+        if (chunk == 0) {                    /* int32 lanes: sadalp after every smull */
+            for (int kb = 0; kb < nkb; kb++, w += 64) {
+                const int8x16_t xv = fc_x(f->x, n, kb);
+                const int8x8_t xl = vget_low_s8(xv);
+                const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), w2 = vld1q_s8(w + 32),
+                                w3 = vld1q_s8(w + 48);
+                a0 = vpadalq_s16(a0, vmull_s8(vget_low_s8(w0), xl));
+                a1 = vpadalq_s16(a1, vmull_s8(vget_low_s8(w1), xl));
+                a2 = vpadalq_s16(a2, vmull_s8(vget_low_s8(w2), xl));
+                a3 = vpadalq_s16(a3, vmull_s8(vget_low_s8(w3), xl));
+                a0 = vpadalq_s16(a0, vmull_high_s8(w0, xv));
+                a1 = vpadalq_s16(a1, vmull_high_s8(w1, xv));
+                a2 = vpadalq_s16(a2, vmull_high_s8(w2, xv));
+                a3 = vpadalq_s16(a3, vmull_high_s8(w3, xv));
+            }
+        } else {                             /* int16 lanes for `chunk` blocks, then sadalp */
+            for (int kb0 = 0; kb0 < nkb; kb0 += chunk) {
+                const int kb1 = ep_imin(nkb, kb0 + chunk);
+                int16x8_t s0 = vdupq_n_s16(0), s1 = s0, s2 = s0, s3 = s0;
+                for (int kb = kb0; kb < kb1; kb++, w += 64) {
+                    const int8x16_t xv = fc_x(f->x, n, kb);
+                    const int8x8_t xl = vget_low_s8(xv);
+                    const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16),
+                                    w2 = vld1q_s8(w + 32), w3 = vld1q_s8(w + 48);
+                    s0 = vmlal_s8(s0, vget_low_s8(w0), xl);
+                    s1 = vmlal_s8(s1, vget_low_s8(w1), xl);
+                    s2 = vmlal_s8(s2, vget_low_s8(w2), xl);
+                    s3 = vmlal_s8(s3, vget_low_s8(w3), xl);
+                    s0 = vmlal_high_s8(s0, w0, xv);
+                    s1 = vmlal_high_s8(s1, w1, xv);
+                    s2 = vmlal_high_s8(s2, w2, xv);
+                    s3 = vmlal_high_s8(s3, w3, xv);
+                }
+                a0 = vpadalq_s16(a0, s0);
+                a1 = vpadalq_s16(a1, s1);
+                a2 = vpadalq_s16(a2, s2);
+                a3 = vpadalq_s16(a3, s3);
+            }
+        }
+        int32_t s[4] = {vaddvq_s32(a0), vaddvq_s32(a1), vaddvq_s32(a2), vaddvq_s32(a3)};
+        for (int r = 0; r < 4 && rb * 4 + r < m; r++) {
+            const size_t i = (size_t)rb * 4 + r;
+            const int32_t v = (int32_t)((uint32_t)s[r] + (uint32_t)(f->bias ? f->bias[i] : 0));
+            if (f->rq) ep_rq_store(f->out, i, f->rq->out, ep_rq_scalar(v, f->rq));
+            else ((int32_t *)f->out)[i] = v;
+        }
+    }
+}
+
+int ep_fc_packed(const ep_fc_params *p, const int8_t *x, const int8_t *packed,
+                 const int32_t *bias, const ep_requant *rq, void *out) {
+    int rc = fc_check(p);
+    if (rc) return rc;
+    if (!x || !packed || !out) return EP_EINVAL;
+    if (rq && (rc = ep_rq_check(rq))) return rc;
+    /* accumulator bound: n * 128 * max|w| + max|bias| must fit int32 */
+    const int bits = p->wbits ? p->wbits : 8;
+    const uint64_t prod = (uint64_t)p->n * 128u * (1u << (bits - 1));
+    uint64_t maxb = 0;
+    for (int i = 0; bias && i < p->m; i++) {
+        const uint64_t a = bias[i] < 0 ? (uint64_t)0 - (uint64_t)(int64_t)bias[i] : (uint64_t)bias[i];
+        if (a > maxb) maxb = a;
+    }
+    if (prod > (uint64_t)INT32_MAX || maxb > (uint64_t)INT32_MAX - prod) return EP_ERANGE;
+    fc_run f = {p, x, packed, bias, rq, out, fc_chunk(p)};
+    const int nrb = (p->m + 3) / 4;
+    ep_parallel(ep_threads_for(p->threads, nrb), nrb, fc_task, &f);
+    return EP_OK;
+}
