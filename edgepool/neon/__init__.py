@@ -275,15 +275,18 @@ def _conv_inputs(x, w, bias) -> list[np.ndarray | None]:
 def conv_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None, strides=(1, 1),
             pads: Pads = (0, 0, 0, 0), dilations=(1, 1), groups: int = 1,
             requant: Requant | None = None, algo: str = "sliding", threads: int = 1,
-            wbits: int = 0, prepack: bool = False) -> Op:
+            wbits: int = 0, narrow: bool = False, prepack: bool = False) -> Op:
     """Convolution of (H, W, IC) by weights (OC, KH, KW, IC/groups) (HwLayer layout); int8 →
     int32 accumulators, int16 → int64, float32; with ``requant`` the requantized output.
     ``algo="auto"`` lets the C cost model pick (``"rb"``: register-blocked); ``threads`` splits
-    the output (RB); ``wbits`` declares the weights' bit width (e.g. 4); ``prepack`` packs the
-    weights here with :func:`pack_conv_rb` (the build-time step) and flags the descriptor."""
+    the output (RB); ``wbits`` declares the weights' bit width (e.g. 4) and ``narrow`` their
+    symmetric range (int8: [-127, 127]: the dot-product tile); ``prepack`` packs the weights
+    here with :func:`pack_conv_rb` (the build-time step) and flags the descriptor."""
     d, oh, ow = _conv_desc(OP_CONV, x, w, strides, pads, dilations, groups, algo)
     _set_rq(d, requant)
     d[D_THREADS], d[D_WBITS] = threads, wbits
+    if narrow:
+        d[D_FLAGS] |= F_NARROW
     dt = _acc_dtype(x.dtype) if requant is None or x.dtype == np.float32 else requant.out
     op = Op(d, _conv_inputs(x, w, bias), np.dtype(dt), (oh, ow, w.shape[0]))
     if prepack:
@@ -303,12 +306,19 @@ def conv_cost(op: Op, algo: str) -> float:
                                           ALGOS[algo]))
 
 
-def pack_conv_rb(w: np.ndarray, wbits: int = 0) -> np.ndarray:
+def _rb_dot(dtype: np.dtype, wbits: int, narrow: bool) -> bool:
+    """The int8 dot-product tile (mirrors rb_geom_of in conv_rb.c)."""
+    return dtype == np.int8 and ((narrow and wbits in (0, 8)) or 1 <= wbits <= 7)
+
+
+def pack_conv_rb(w: np.ndarray, wbits: int = 0, narrow: bool = False) -> np.ndarray:
     """Register-blocked conv weights, byte-identical to ``ep_conv_pack`` for EP_ALGO_RB.
 
     ``w`` is (OC, KH, KW, IC) int8 or int16. int8: blocks of 16 output channels (the last one
     8 wide when at most 8 remain), each ``[ky][Kr rounded to 8][16 | 8]`` int16 with
-    Kr = KW * IC (index kx * IC + ic); int16: blocks of 8, each ``[ky][Kr / 2][8][2]``.
+    Kr = KW * IC (index kx * IC + ic); int16: blocks of 8, each ``[ky][Kr / 2][8][2]``;
+    int8 with narrow weights (``narrow`` or ``wbits`` <= 7): int8 blocks of 4 channels, each
+    ``[ky][Kr rounded to 16 / 16][4][16]``.
     Raises :class:`NeonError` for a weight outside ``wbits`` (0 = the type's width)."""
     w = np.asarray(w)
     i8 = w.dtype == np.int8
@@ -316,12 +326,20 @@ def pack_conv_rb(w: np.ndarray, wbits: int = 0) -> np.ndarray:
         raise NeonError(f"pack_conv_rb: weights must be (OC, KH, KW, IC) int8/int16, got "
                         f"{w.dtype} {w.shape}")
     bits = wbits or (8 if i8 else 16)
-    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    hi = (1 << (bits - 1)) - 1
+    lo = -hi if narrow else -(1 << (bits - 1))
     if w.size and (int(w.min()) < lo or int(w.max()) > hi):
         raise NeonError(f"pack_conv_rb: weights outside the declared {bits}-bit range "
                         f"[{lo}, {hi}]: declare wbits={8 if i8 else 16} (or more bits)")
     oc, kh, kw, ic = w.shape
     kr = kw * ic
+    if _rb_dot(w.dtype, wbits, narrow):
+        krp = -(-kr // 16) * 16
+        nob = -(-oc // 4)
+        wd = np.zeros((nob * 4, kh, krp), np.int8)
+        wd[:oc, :, :kr] = w.reshape(oc, kh, kr)
+        return np.ascontiguousarray(
+            wd.reshape(nob, 4, kh, krp // 16, 16).transpose(0, 2, 3, 1, 4)).ravel()
     krp = -(-kr // (8 if i8 else 2)) * (8 if i8 else 2)
     wr = np.zeros((oc, kh, krp), np.int16)
     wr[:, :, :kr] = w.reshape(oc, kh, kr)
@@ -377,7 +395,8 @@ def _prepack_conv(op: Op) -> None:
                         "implements the register-blocked layout (algo 'rb' or an AUTO that "
                         "picks it)")
     op.desc[D_ALGO] = ALGOS["rb"]           # the packed layout is fixed from here on
-    op.inputs[1] = pack_conv_rb(op.inputs[1], int(op.desc[D_WBITS]))
+    op.inputs[1] = pack_conv_rb(op.inputs[1], int(op.desc[D_WBITS]),
+                                bool(op.desc[D_FLAGS] & F_NARROW))
     op.desc[D_FLAGS] |= F_PREPACKED
 
 

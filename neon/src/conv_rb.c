@@ -17,6 +17,7 @@ typedef struct {
     const ep_conv_params *p;
     ep_dtype t;
     int OH, OW, IC, OC, KH, Kr, Krp, nob, direct;
+    int dot;                     /* int8 with narrow weights: the 4 x 4 dot-product tile */
     size_t es, aes, row_bytes;
 } rb_geom;
 
@@ -55,8 +56,10 @@ static int rb_geom_of(const ep_conv_params *p, ep_dtype t, rb_geom *g) {
     g->OC = p->oc;
     g->KH = p->kh;
     g->Kr = p->kw * p->ic;
-    g->Krp = ep_round_up(g->Kr, t == EP_I8 ? 8 : 2);
-    g->nob = t == EP_I8 ? (p->oc + 15) / 16 : (p->oc + 7) / 8;
+    g->dot = t == EP_I8 && ((p->narrow && (p->wbits == 0 || p->wbits == 8)) ||
+                            (p->wbits >= 1 && p->wbits <= 7));
+    g->Krp = ep_round_up(g->Kr, g->dot ? 16 : (t == EP_I8 ? 8 : 2));
+    g->nob = g->dot ? (p->oc + 3) / 4 : t == EP_I8 ? (p->oc + 15) / 16 : (p->oc + 7) / 8;
     g->direct = p->pl == 0 && p->pr == 0 && g->Kr == g->Krp;
     g->es = ep_dtype_size(t);
     g->aes = t == EP_I8 ? 4 : 8;
@@ -67,19 +70,21 @@ static int rb_geom_of(const ep_conv_params *p, ep_dtype t, rb_geom *g) {
 
 /* width of output-channel block b (int8: 16, the last one 8 when <= 8 channels remain) */
 static int rb_width(const rb_geom *g, int b) {
+    if (g->dot) return 4;
     if (g->t != EP_I8) return 8;
     const int rem = g->OC - 16 * b;
     return rem >= 16 ? 16 : (rem <= 8 ? 8 : 16);
 }
 
-static size_t rb_block_off(const rb_geom *g, int b) {   /* int16 elements */
-    return (size_t)b * (g->t == EP_I8 ? 16 : 8) * g->KH * g->Krp;
+static size_t rb_block_off(const rb_geom *g, int b) {   /* int16 elements (dot: int8) */
+    return (size_t)b * (g->dot ? 4 : g->t == EP_I8 ? 16 : 8) * g->KH * g->Krp;
 }
 
 size_t ep__rb_packed_bytes(const ep_conv_params *p, ep_dtype t) {
     rb_geom g;
     if (rb_geom_of(p, t, &g)) return 0;
-    return (rb_block_off(&g, g.nob - 1) + (size_t)rb_width(&g, g.nob - 1) * g.KH * g.Krp) * 2;
+    return (rb_block_off(&g, g.nob - 1) + (size_t)rb_width(&g, g.nob - 1) * g.KH * g.Krp) *
+           (g.dot ? 1 : 2);
 }
 
 int ep__rb_pack(const ep_conv_params *p, ep_dtype t, const void *w, void *packed) {
@@ -88,9 +93,21 @@ int ep__rb_pack(const ep_conv_params *p, ep_dtype t, const void *w, void *packed
     if (rc) return rc;
     if (!w || !packed) return EP_EINVAL;
     const int full = t == EP_I8 ? 8 : 16, bits = p->wbits ? p->wbits : full;
-    const int32_t wmin = -(1 << (bits - 1)), wmax = (1 << (bits - 1)) - 1;
+    const int32_t wmax = (1 << (bits - 1)) - 1, wmin = p->narrow ? -wmax : -(1 << (bits - 1));
     int16_t *dst = (int16_t *)packed;
     memset(dst, 0, ep__rb_packed_bytes(p, t));
+    if (g.dot) {                 /* [oc block of 4][ky][Krp / 16][4][16] int8 */
+        int8_t *d8 = (int8_t *)packed;
+        for (int oc = 0; oc < g.OC; oc++)
+            for (int ky = 0; ky < g.KH; ky++)
+                for (int kr = 0; kr < g.Kr; kr++) {
+                    const int8_t v = ((const int8_t *)w)[((size_t)oc * g.KH + ky) * g.Kr + kr];
+                    if (v < wmin || v > wmax) return EP_ERANGE;
+                    d8[rb_block_off(&g, oc / 4) + (((size_t)ky * g.Krp / 16 + kr / 16) * 4 +
+                                                   oc % 4) * 16 + kr % 16] = v;
+                }
+        return EP_OK;
+    }
     for (int oc = 0; oc < g.OC; oc++) {
         const int nrf = t == EP_I8 ? 16 : 8, b = oc / nrf, o = oc % nrf, nr = rb_width(&g, b);
         int16_t *db = dst + rb_block_off(&g, b);
@@ -139,20 +156,11 @@ static int rb_bound_ok(const rb_geom *g, const void *bias) {
 /* store a pixel's nr results (4 int32x4 or clamped), with a channel tail through a buffer */
 static inline void rb_store16(const rb_run *r, char *dst, int valid, int32x4_t v0, int32x4_t v1,
                               int32x4_t v2, int32x4_t v3) {
-    const int dt = r->rq ? r->rq->out : EP_I32;
-    if (r->rq) {
-        v0 = ep_rqv_apply32(&r->rqv, v0);
-        v1 = ep_rqv_apply32(&r->rqv, v1);
-        v2 = ep_rqv_apply32(&r->rqv, v2);
-        v3 = ep_rqv_apply32(&r->rqv, v3);
-    }
-    if (valid == 16) {
-        store16(dst, 0, dt, v0, v1, v2, v3);
-        return;
-    }
     int32_t tmp[16];
-    store16(tmp, 0, dt, v0, v1, v2, v3);
-    memcpy(dst, tmp, (size_t)valid * r->oes);
+    char *to = valid == 16 ? dst : (char *)tmp;
+    if (r->rq) ep_rqv_store16(&r->rqv, to, v0, v1, v2, v3);
+    else store16(to, 0, EP_I32, v0, v1, v2, v3);
+    if (valid < 16) memcpy(dst, tmp, (size_t)valid * r->oes);
 }
 
 static inline void rb_store8(const rb_run *r, char *dst, int valid, int32x4_t v0, int32x4_t v1) {
@@ -192,17 +200,108 @@ static inline void rb_store8(const rb_run *r, char *dst, int valid, int32x4_t v0
         a33 = ep_vmlal_high_laneq_s16(a33, wh, x3, l);                                     \
     } while (0)
 
+#if defined(__aarch64__) && !defined(EP_NO_ASM)
+/* aarch64: the whole reduction of a 4 x 16 tile in one asm block. 16-bit by-element smlal can
+ * only index v0-v15, and GCC 12 answered that with ~12 register moves per 128 smlal (and an
+ * asm statement per step would need more than 30 operands). Accumulators: v16-v31 (pixel j:
+ * v16+4j .. v19+4j, 16 channels); inputs widened into v0-v3; weights double-buffered in
+ * v4/v5 and v6/v7 so the next step's load issues while the current one multiplies (the A53
+ * issues in order). Per 8 reduction elements: 4 ldr + 4 sxtl + 8 ldp + 128 smlal + 2 loop =
+ * 146 instructions for 512 MACs. */
+#define RB_L(a, w, x, l) "smlal v" #a ".4s, v" #w ".4h, v" #x ".h[" #l "]\n\t"
+#define RB_H(a, w, x, l) "smlal2 v" #a ".4s, v" #w ".8h, v" #x ".h[" #l "]\n\t"
+#define RB_STEP(wl, wh, l)                                                                  \
+    RB_L(16, wl, 0, l) RB_H(17, wl, 0, l) RB_L(18, wh, 0, l) RB_H(19, wh, 0, l)             \
+    RB_L(20, wl, 1, l) RB_H(21, wl, 1, l) RB_L(22, wh, 1, l) RB_H(23, wh, 1, l)             \
+    RB_L(24, wl, 2, l) RB_H(25, wl, 2, l) RB_L(26, wh, 2, l) RB_H(27, wh, 2, l)             \
+    RB_L(28, wl, 3, l) RB_H(29, wl, 3, l) RB_L(30, wh, 3, l) RB_H(31, wh, 3, l)
+#define RB_LDA "ldp q4, q5, [%[w]], #32\n\t"
+#define RB_LDB "ldp q6, q7, [%[w]], #32\n\t"
+#if defined(EP_MCA)
+#define MCA_BEGIN "# LLVM-MCA-BEGIN conv-i8-4x16\n\t"
+#define MCA_END "# LLVM-MCA-END conv-i8-4x16\n\t"
+#else
+#define MCA_BEGIN
+#define MCA_END
+#endif
+
+/* acc[64] = bias + sum over the rows (rowp[ky] == NULL: padding, skipped) */
+static void rb_i8_16_asm(const char *const *rowp, int kh, int krp, size_t o0, size_t o1,
+                         size_t o2, size_t o3, const int16_t *w, const int32_t *bias,
+                         int32_t *acc) {
+    const size_t wskip = (size_t)krp * 16 * 2;
+    const char *p0, *p1, *p2, *p3, *row;
+    long kb;
+    __asm__ volatile(
+        "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[bias]]\n\t"
+        "mov v20.16b, v16.16b\n\t" "mov v21.16b, v17.16b\n\t"
+        "mov v22.16b, v18.16b\n\t" "mov v23.16b, v19.16b\n\t"
+        "mov v24.16b, v16.16b\n\t" "mov v25.16b, v17.16b\n\t"
+        "mov v26.16b, v18.16b\n\t" "mov v27.16b, v19.16b\n\t"
+        "mov v28.16b, v16.16b\n\t" "mov v29.16b, v17.16b\n\t"
+        "mov v30.16b, v18.16b\n\t" "mov v31.16b, v19.16b\n\t"
+        "1:\n\t"
+        "ldr %[row], [%[rowp]], #8\n\t"
+        "cbz %[row], 4f\n\t"
+        "add %[p0], %[row], %[o0]\n\t" "add %[p1], %[row], %[o1]\n\t"
+        "add %[p2], %[row], %[o2]\n\t" "add %[p3], %[row], %[o3]\n\t"
+        "mov %[kb], %[krp]\n\t"
+        "2:\n\t"
+        MCA_BEGIN
+        "ldr d0, [%[p0]], #8\n\t" "ldr d1, [%[p1]], #8\n\t"
+        "ldr d2, [%[p2]], #8\n\t" "ldr d3, [%[p3]], #8\n\t"
+        RB_LDA
+        "sxtl v0.8h, v0.8b\n\t" "sxtl v1.8h, v1.8b\n\t"
+        "sxtl v2.8h, v2.8b\n\t" "sxtl v3.8h, v3.8b\n\t"
+        RB_LDB
+        RB_STEP(4, 5, 0) RB_LDA RB_STEP(6, 7, 1) RB_LDB
+        RB_STEP(4, 5, 2) RB_LDA RB_STEP(6, 7, 3) RB_LDB
+        RB_STEP(4, 5, 4) RB_LDA RB_STEP(6, 7, 5) RB_LDB
+        RB_STEP(4, 5, 6) RB_STEP(6, 7, 7)
+        "subs %[kb], %[kb], #8\n\t"
+        MCA_END
+        "b.ne 2b\n\t"
+        "b 5f\n\t"
+        "4:\n\t"
+        "add %[w], %[w], %[wskip]\n\t"
+        "5:\n\t"
+        "subs %w[kh], %w[kh], #1\n\t"
+        "b.ne 1b\n\t"
+        "st1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[acc]], #64\n\t"
+        "st1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[acc]], #64\n\t"
+        "st1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[acc]], #64\n\t"
+        "st1 {v28.4s, v29.4s, v30.4s, v31.4s}, [%[acc]]\n\t"
+        : [rowp] "+r"(rowp), [kh] "+r"(kh), [w] "+r"(w), [acc] "+r"(acc), [row] "=&r"(row),
+          [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3), [kb] "=&r"(kb)
+        : [o0] "r"(o0), [o1] "r"(o1), [o2] "r"(o2), [o3] "r"(o3), [krp] "r"((long)krp),
+          [wskip] "r"(wskip), [bias] "r"(bias)
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18",
+          "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30",
+          "v31");
+}
+#endif
+
 /* int8: 4 pixels x 16 channels, 16 int32x4 accumulators */
 static void tile_i8_16(const rb_run *r, const char *const *rowp, int ox0, int npx, int b,
                        char *orow) {
     const rb_geom *g = &r->g;
     const int32_t *bias = (const int32_t *)r->bias + 16 * b;
+    RB_OFFSETS;
+    const int16_t *wb = r->w + rb_block_off(g, b);
+#if defined(__aarch64__) && !defined(EP_NO_ASM)
+    int32_t acc[64] __attribute__((aligned(16)));
+    rb_i8_16_asm(rowp, g->KH, g->Krp, o0, o1, o2, o3, wb, bias, acc);
+    int32x4_t a00 = vld1q_s32(acc), a01 = vld1q_s32(acc + 4), a02 = vld1q_s32(acc + 8),
+              a03 = vld1q_s32(acc + 12), a10 = vld1q_s32(acc + 16), a11 = vld1q_s32(acc + 20),
+              a12 = vld1q_s32(acc + 24), a13 = vld1q_s32(acc + 28), a20 = vld1q_s32(acc + 32),
+              a21 = vld1q_s32(acc + 36), a22 = vld1q_s32(acc + 40), a23 = vld1q_s32(acc + 44),
+              a30 = vld1q_s32(acc + 48), a31 = vld1q_s32(acc + 52), a32 = vld1q_s32(acc + 56),
+              a33 = vld1q_s32(acc + 60);
+#else
     int32x4_t a00 = vld1q_s32(bias), a01 = vld1q_s32(bias + 4), a02 = vld1q_s32(bias + 8),
               a03 = vld1q_s32(bias + 12);
     int32x4_t a10 = a00, a11 = a01, a12 = a02, a13 = a03, a20 = a00, a21 = a01, a22 = a02,
               a23 = a03, a30 = a00, a31 = a01, a32 = a02, a33 = a03;
-    RB_OFFSETS;
-    const int16_t *wb = r->w + rb_block_off(g, b);
     for (int ky = 0; ky < g->KH; ky++) {
         const int8_t *row = (const int8_t *)rowp[ky];
         if (!row) continue;
@@ -211,15 +310,10 @@ static void tile_i8_16(const rb_run *r, const char *const *rowp, int ox0, int np
         for (int kb = 0; kb < g->Krp; kb += 8) {
             const int16x8_t x0 = vmovl_s8(vld1_s8(p0 + kb)), x1 = vmovl_s8(vld1_s8(p1 + kb)),
                             x2 = vmovl_s8(vld1_s8(p2 + kb)), x3 = vmovl_s8(vld1_s8(p3 + kb));
-#if defined(EP_MCA)
-            __asm__ volatile("# LLVM-MCA-BEGIN conv-i8-4x16");
-#endif
             MAC16(0); MAC16(1); MAC16(2); MAC16(3); MAC16(4); MAC16(5); MAC16(6); MAC16(7);
-#if defined(EP_MCA)
-            __asm__ volatile("# LLVM-MCA-END conv-i8-4x16");
-#endif
         }
     }
+#endif
     const int oc0 = 16 * b, valid = ep_imin(16, g->OC - oc0);
     char *d = orow + ((size_t)ox0 * g->OC + oc0) * r->oes;
     const size_t ps = (size_t)g->OC * r->oes;
@@ -227,6 +321,140 @@ static void tile_i8_16(const rb_run *r, const char *const *rowp, int ox0, int np
     if (npx > 1) rb_store16(r, d + ps, valid, a10, a11, a12, a13);
     if (npx > 2) rb_store16(r, d + 2 * ps, valid, a20, a21, a22, a23);
     if (npx > 3) rb_store16(r, d + 3 * ps, valid, a30, a31, a32, a33);
+}
+
+#if defined(__aarch64__) && !defined(EP_NO_ASM)
+/* The dot-product tile's reduction in one asm block (GCC 12 hoisted all 16 smull ahead of the
+ * sadalps and spilled accumulators to the stack). Accumulators v16-v31 ((pixel j, channel c)
+ * at v16 + 4j + c), inputs v0-v3, weights v4-v7, int16 pair sums v8-v15 in two groups of 8
+ * so each sadalp waits on a smlal2 issued 8 instructions earlier. Per 16 reduction elements:
+ * 4 ldr + 2 ldp + 16 x (smull, smlal2, sadalp) + 2 loop = 56 instructions, 256 MACs. */
+#define DT_M(t, c, j) "smull v" #t ".8h, v" #c ".8b, v" #j ".8b\n\t"
+#define DT_A(t, c, j) "smlal2 v" #t ".8h, v" #c ".16b, v" #j ".16b\n\t"
+#define DT_S(a, t) "sadalp v" #a ".4s, v" #t ".8h\n\t"
+/* 8 (pixel, channel) pairs: channels c0, c1 (registers 4 + c) x pixels 0-3 */
+#define DT_GROUP(c0, c1, a0, a1)                                                            \
+    DT_M(8, c0, 0) DT_M(9, c0, 1) DT_M(10, c0, 2) DT_M(11, c0, 3)                           \
+    DT_M(12, c1, 0) DT_M(13, c1, 1) DT_M(14, c1, 2) DT_M(15, c1, 3)                         \
+    DT_A(8, c0, 0) DT_A(9, c0, 1) DT_A(10, c0, 2) DT_A(11, c0, 3)                           \
+    DT_A(12, c1, 0) DT_A(13, c1, 1) DT_A(14, c1, 2) DT_A(15, c1, 3)
+#define DT_SUMS(a0, a1, a2, a3, b0, b1, b2, b3)                                             \
+    DT_S(a0, 8) DT_S(a1, 9) DT_S(a2, 10) DT_S(a3, 11)                                       \
+    DT_S(b0, 12) DT_S(b1, 13) DT_S(b2, 14) DT_S(b3, 15)
+
+static void rb_dot_asm(const char *const *rowp, int kh, int krp, size_t o0, size_t o1,
+                       size_t o2, size_t o3, const int8_t *w, int32_t *acc) {
+    const size_t wskip = (size_t)krp * 4;
+    const char *p0, *p1, *p2, *p3, *row;
+    long kb;
+    __asm__ volatile(
+        "movi v16.4s, #0\n\t" "movi v17.4s, #0\n\t" "movi v18.4s, #0\n\t" "movi v19.4s, #0\n\t"
+        "movi v20.4s, #0\n\t" "movi v21.4s, #0\n\t" "movi v22.4s, #0\n\t" "movi v23.4s, #0\n\t"
+        "movi v24.4s, #0\n\t" "movi v25.4s, #0\n\t" "movi v26.4s, #0\n\t" "movi v27.4s, #0\n\t"
+        "movi v28.4s, #0\n\t" "movi v29.4s, #0\n\t" "movi v30.4s, #0\n\t" "movi v31.4s, #0\n\t"
+        "1:\n\t"
+        "ldr %[row], [%[rowp]], #8\n\t"
+        "cbz %[row], 4f\n\t"
+        "add %[p0], %[row], %[o0]\n\t" "add %[p1], %[row], %[o1]\n\t"
+        "add %[p2], %[row], %[o2]\n\t" "add %[p3], %[row], %[o3]\n\t"
+        "mov %[kb], %[krp]\n\t"
+        "2:\n\t"
+        "ldr q0, [%[p0]], #16\n\t" "ldr q1, [%[p1]], #16\n\t"
+        "ldp q4, q5, [%[w]], #32\n\t"
+        "ldr q2, [%[p2]], #16\n\t" "ldr q3, [%[p3]], #16\n\t"
+        "ldp q6, q7, [%[w]], #32\n\t"
+        DT_GROUP(4, 5, 16, 17)
+        DT_SUMS(16, 20, 24, 28, 17, 21, 25, 29)
+        DT_GROUP(6, 7, 18, 19)
+        DT_SUMS(18, 22, 26, 30, 19, 23, 27, 31)
+        "subs %[kb], %[kb], #16\n\t"
+        "b.ne 2b\n\t"
+        "b 5f\n\t"
+        "4:\n\t"
+        "add %[w], %[w], %[wskip]\n\t"
+        "5:\n\t"
+        "subs %w[kh], %w[kh], #1\n\t"
+        "b.ne 1b\n\t"
+        "st1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[acc]], #64\n\t"
+        "st1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[acc]], #64\n\t"
+        "st1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[acc]], #64\n\t"
+        "st1 {v28.4s, v29.4s, v30.4s, v31.4s}, [%[acc]]\n\t"
+        : [rowp] "+r"(rowp), [kh] "+r"(kh), [w] "+r"(w), [acc] "+r"(acc), [row] "=&r"(row),
+          [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3), [kb] "=&r"(kb)
+        : [o0] "r"(o0), [o1] "r"(o1), [o2] "r"(o2), [o3] "r"(o3), [krp] "r"((long)krp),
+          [wskip] "r"(wskip)
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",
+          "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22",
+          "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
+}
+#endif
+
+/* int8, narrow weights: 4 pixels x 4 channels, one int32x4 per (pixel, channel) summing
+ * pairs of int16 products (smull of the low halves + smlal2 of the high halves: |2 x w| <=
+ * 2 * 128 * 127 fits int16) by sadalp; 16 inputs per load, weights [4 oc][16] per step. */
+#define DOT(j, c)                                                                          \
+    a##j##c = vpadalq_s16(a##j##c, vmlal_high_s8(vmull_s8(vget_low_s8(w##c),               \
+                                                          vget_low_s8(x##j)), w##c, x##j))
+static void tile_i8_dot(const rb_run *r, const char *const *rowp, int ox0, int npx, int b,
+                        char *orow) {
+    const rb_geom *g = &r->g;
+    RB_OFFSETS;
+    const int8_t *wb = (const int8_t *)r->w + rb_block_off(g, b);
+#if defined(__aarch64__) && !defined(EP_NO_ASM)
+    int32_t acc[64] __attribute__((aligned(16)));
+    rb_dot_asm(rowp, g->KH, g->Krp, o0, o1, o2, o3, wb, acc);
+    const int32x4_t a00 = vld1q_s32(acc), a01 = vld1q_s32(acc + 4), a02 = vld1q_s32(acc + 8),
+                    a03 = vld1q_s32(acc + 12), a10 = vld1q_s32(acc + 16),
+                    a11 = vld1q_s32(acc + 20), a12 = vld1q_s32(acc + 24),
+                    a13 = vld1q_s32(acc + 28), a20 = vld1q_s32(acc + 32),
+                    a21 = vld1q_s32(acc + 36), a22 = vld1q_s32(acc + 40),
+                    a23 = vld1q_s32(acc + 44), a30 = vld1q_s32(acc + 48),
+                    a31 = vld1q_s32(acc + 52), a32 = vld1q_s32(acc + 56),
+                    a33 = vld1q_s32(acc + 60);
+#else
+    int32x4_t a00 = vdupq_n_s32(0), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00,
+              a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00,
+              a31 = a00, a32 = a00, a33 = a00;
+    for (int ky = 0; ky < g->KH; ky++) {
+        const int8_t *row = (const int8_t *)rowp[ky];
+        if (!row) continue;
+        const int8_t *w = wb + (size_t)ky * g->Krp * 4;
+        const int8_t *p0 = row + o0, *p1 = row + o1, *p2 = row + o2, *p3 = row + o3;
+        for (int kb = 0; kb < g->Krp; kb += 16, w += 64) {
+#if defined(EP_MCA)
+            __asm__ volatile("# LLVM-MCA-BEGIN conv-i8-dot-4x4");
+#endif
+            const int8x16_t x0 = vld1q_s8(p0 + kb), x1 = vld1q_s8(p1 + kb),
+                            x2 = vld1q_s8(p2 + kb), x3 = vld1q_s8(p3 + kb);
+            const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), w2 = vld1q_s8(w + 32),
+                            w3 = vld1q_s8(w + 48);
+            DOT(0, 0); DOT(1, 0); DOT(2, 0); DOT(3, 0);
+            DOT(0, 1); DOT(1, 1); DOT(2, 1); DOT(3, 1);
+            DOT(0, 2); DOT(1, 2); DOT(2, 2); DOT(3, 2);
+            DOT(0, 3); DOT(1, 3); DOT(2, 3); DOT(3, 3);
+#if defined(EP_MCA)
+            __asm__ volatile("# LLVM-MCA-END conv-i8-dot-4x4");
+#endif
+        }
+    }
+#endif
+    const int32x4_t bias = vld1q_s32((const int32_t *)r->bias + 4 * b);
+    const int32x4_t v0 = vaddq_s32(vpaddq_s32(vpaddq_s32(a00, a01), vpaddq_s32(a02, a03)), bias);
+    const int32x4_t v1 = vaddq_s32(vpaddq_s32(vpaddq_s32(a10, a11), vpaddq_s32(a12, a13)), bias);
+    const int32x4_t v2 = vaddq_s32(vpaddq_s32(vpaddq_s32(a20, a21), vpaddq_s32(a22, a23)), bias);
+    const int32x4_t v3 = vaddq_s32(vpaddq_s32(vpaddq_s32(a30, a31), vpaddq_s32(a32, a33)), bias);
+    const int oc0 = 4 * b, valid = ep_imin(4, g->OC - oc0);
+    char *d = orow + ((size_t)ox0 * g->OC + oc0) * r->oes;
+    const size_t ps = (size_t)g->OC * r->oes;
+    int32_t tmp[16];
+    if (r->rq) ep_rqv_store16(&r->rqv, tmp, v0, v1, v2, v3);
+    else store16(tmp, 0, EP_I32, v0, v1, v2, v3);
+    const char *t = (const char *)tmp;
+    if (valid == 4 && r->oes == 1) {         /* the common int8 case: one 4-byte store each */
+        for (int j = 0; j < npx; j++) memcpy(d + j * ps, t + 4 * j, 4);
+    } else {
+        for (int j = 0; j < npx; j++) memcpy(d + j * ps, t + 4 * j * r->oes, (size_t)valid * r->oes);
+    }
 }
 
 #define MAC8(l)                                                                            \
@@ -368,7 +596,8 @@ static void rb_row_blocks(const rb_run *r, const char *const *rowp, char *orow, 
         const int nr = rb_width(g, b);
         for (int ox = 0; ox < g->OW; ox += 4) {
             const int npx = ep_imin(4, g->OW - ox);
-            if (g->t == EP_I16) tile_i16_8(r, rowp, ox, npx, b, orow);
+            if (g->dot) tile_i8_dot(r, rowp, ox, npx, b, orow);
+            else if (g->t == EP_I16) tile_i16_8(r, rowp, ox, npx, b, orow);
             else if (nr == 16) tile_i8_16(r, rowp, ox, npx, b, orow);
             else tile_i8_8(r, rowp, ox, npx, b, orow);
         }
@@ -508,7 +737,11 @@ double ep_conv_cost(const ep_conv_params *p, ep_dtype t, int algo) {
             if (rb_width(&g, b) == 16 && t == EP_I8) blocks16 += 1;
             else blocks8 += 1;
         }
-        if (t == EP_I8) {
+        if (g.dot) {
+            /* per 16 reduction elements: 8 loads + 16 x (smull, smlal2, sadalp) */
+            per_tile_ky = g.nob * (g.Krp / 16.0 * 58 + 12);
+            per_tile = g.nob * 75;
+        } else if (t == EP_I8) {
             /* per 8 reduction elements: 4 loads + 4 sxtl + 8 x (1-2 loads + 16 | 8 smlal) */
             per_tile_ky = blocks16 * (g.Krp / 8.0 * 148 + 12) + blocks8 * (g.Krp / 8.0 * 80 + 12);
             per_tile = blocks16 * 70 + blocks8 * 40;

@@ -25,6 +25,7 @@ static void conv_of(const int32_t *d, ep_conv_params *p) {
     p->pt = d[EP_D_PT]; p->pl = d[EP_D_PL]; p->pb = d[EP_D_PB]; p->pr = d[EP_D_PR];
     p->dh = d[EP_D_DH]; p->dw = d[EP_D_DW]; p->groups = d[EP_D_GROUPS]; p->algo = d[EP_D_ALGO];
     p->threads = d[EP_D_THREADS]; p->wbits = d[EP_D_WBITS];
+    p->narrow = (d[EP_D_FLAGS] & EP_F_NARROW) != 0;
 }
 
 static void fc_of(const int32_t *d, ep_fc_params *p) {

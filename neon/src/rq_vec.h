@@ -117,8 +117,12 @@ static inline void store8(void *out, size_t i, int dtype, int32x4_t a, int32x4_t
  * the accumulator width), 1 = round-half-even right shift, 2 = saturating left shift. */
 typedef struct {
     int mode, l, out;
-    int32x4_t negs, mask, half, lo, hi;
+    int32x4_t negs, mask, half, lo, hi, one;
     int64x2_t negs64, mask64, half64, lo64, hi64;
+    int8x16_t lo8, hi8;          /* the clamp in the output type (after saturating narrows) */
+    uint8x16_t lou8, hiu8;
+    int16x8_t lo16, hi16;
+    uint16x8_t lou16, hiu16;
 } ep_rqv;
 
 static inline void ep_rqv_init(ep_rqv *c, const ep_requant *rq, int acc_bits) {
@@ -130,6 +134,16 @@ static inline void ep_rqv_init(ep_rqv *c, const ep_requant *rq, int acc_bits) {
     c->hi = vdupq_n_s32(rq->qmax);
     c->lo64 = vdupq_n_s64(lo);
     c->hi64 = vdupq_n_s64(rq->qmax);
+    c->one = vdupq_n_s32(1);
+    /* ep_rq_check keeps [lo, qmax] inside the output type, so these casts are exact */
+    c->lo8 = vdupq_n_s8((int8_t)(rq->out == EP_I8 ? lo : 0));
+    c->hi8 = vdupq_n_s8((int8_t)(rq->out == EP_I8 ? rq->qmax : 0));
+    c->lou8 = vdupq_n_u8((uint8_t)(rq->out == EP_U8 ? lo : 0));
+    c->hiu8 = vdupq_n_u8((uint8_t)(rq->out == EP_U8 ? rq->qmax : 0));
+    c->lo16 = vdupq_n_s16((int16_t)(rq->out == EP_I16 ? lo : 0));
+    c->hi16 = vdupq_n_s16((int16_t)(rq->out == EP_I16 ? rq->qmax : 0));
+    c->lou16 = vdupq_n_u16((uint16_t)(rq->out == EP_U16 ? lo : 0));
+    c->hiu16 = vdupq_n_u16((uint16_t)(rq->out == EP_U16 ? rq->qmax : 0));
     c->l = 0;
     c->negs = vdupq_n_s32(0); c->mask = c->negs; c->half = c->negs;
     c->negs64 = vdupq_n_s64(0); c->mask64 = c->negs64; c->half64 = c->negs64;
@@ -158,6 +172,67 @@ static inline int32x4_t ep_rqv_apply32(const ep_rqv *c, int32x4_t a) {
     else if (c->mode == 2) a = qshl_s32(a, c->l);
     else a = vdupq_n_s32(0);
     return vminq_s32(vmaxq_s32(a, c->lo), c->hi);
+}
+
+/* round half to even of a * 2^-s (mode 1) in 6 operations: q = a >> s (floor), the remainder
+ * r = a & (2^s - 1); round up when r + (q & 1) > 2^(s-1), compared unsigned (r + 1 <= 2^31
+ * cannot wrap) -- r > half, or r == half with q odd. */
+static inline int32x4_t ep_rqv_shift32(const ep_rqv *c, int32x4_t a) {
+    if (c->mode == 1) {
+        const int32x4_t q = vshlq_s32(a, c->negs);
+        const uint32x4_t r = vreinterpretq_u32_s32(vaddq_s32(vandq_s32(a, c->mask),
+                                                             vandq_s32(q, c->one)));
+        return vsubq_s32(q, vreinterpretq_s32_u32(vcgtq_u32(r, vreinterpretq_u32_s32(c->half))));
+    }
+    if (c->mode == 2) return qshl_s32(a, c->l);
+    return vdupq_n_s32(0);
+}
+
+/* requantize 16 int32 accumulators and store them in the output type: saturating narrows to
+ * the output type, then the [lo, qmax] clamp there (16 lanes per operation for 8-bit outputs
+ * instead of 4 in int32) -- the same values as clamping first, since [lo, qmax] lies inside
+ * the output type */
+static inline __attribute__((always_inline)) void ep_rqv_store16(const ep_rqv *c, void *dst, int32x4_t a, int32x4_t b,
+                                  int32x4_t d, int32x4_t e) {
+    a = ep_rqv_shift32(c, a);
+    b = ep_rqv_shift32(c, b);
+    d = ep_rqv_shift32(c, d);
+    e = ep_rqv_shift32(c, e);
+    switch (c->out) {
+    case EP_I8: {
+        int8x16_t v = vcombine_s8(vqmovn_s16(vcombine_s16(vqmovn_s32(a), vqmovn_s32(b))),
+                                  vqmovn_s16(vcombine_s16(vqmovn_s32(d), vqmovn_s32(e))));
+        vst1q_s8((int8_t *)dst, vminq_s8(vmaxq_s8(v, c->lo8), c->hi8));
+        break;
+    }
+    case EP_U8: {
+        uint8x16_t v = vcombine_u8(vqmovn_u16(vcombine_u16(vqmovun_s32(a), vqmovun_s32(b))),
+                                   vqmovn_u16(vcombine_u16(vqmovun_s32(d), vqmovun_s32(e))));
+        vst1q_u8((uint8_t *)dst, vminq_u8(vmaxq_u8(v, c->lou8), c->hiu8));
+        break;
+    }
+    case EP_I16:
+        vst1q_s16((int16_t *)dst, vminq_s16(vmaxq_s16(vcombine_s16(vqmovn_s32(a), vqmovn_s32(b)),
+                                                      c->lo16), c->hi16));
+        vst1q_s16((int16_t *)dst + 8,
+                  vminq_s16(vmaxq_s16(vcombine_s16(vqmovn_s32(d), vqmovn_s32(e)), c->lo16),
+                            c->hi16));
+        break;
+    case EP_U16:
+        vst1q_u16((uint16_t *)dst,
+                  vminq_u16(vmaxq_u16(vcombine_u16(vqmovun_s32(a), vqmovun_s32(b)), c->lou16),
+                            c->hiu16));
+        vst1q_u16((uint16_t *)dst + 8,
+                  vminq_u16(vmaxq_u16(vcombine_u16(vqmovun_s32(d), vqmovun_s32(e)), c->lou16),
+                            c->hiu16));
+        break;
+    default:
+        vst1q_s32((int32_t *)dst, vminq_s32(vmaxq_s32(a, c->lo), c->hi));
+        vst1q_s32((int32_t *)dst + 4, vminq_s32(vmaxq_s32(b, c->lo), c->hi));
+        vst1q_s32((int32_t *)dst + 8, vminq_s32(vmaxq_s32(d, c->lo), c->hi));
+        vst1q_s32((int32_t *)dst + 12, vminq_s32(vmaxq_s32(e, c->lo), c->hi));
+        break;
+    }
 }
 
 /* two int64 accumulator vectors -> 4 clamped int32 values */
