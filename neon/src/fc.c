@@ -3,6 +3,7 @@
  * input load; widening MAC: smull/smull2 (vmull_s8 / vmull_high_s8) + sadalp (vpadalq_s16) into
  * int32 for int8, smull + sadalp into int64 for int16, fmla for float. */
 #include "ep_internal.h"
+#include "rq_vec.h"
 
 static void fc_rows_i8(int n, const int8_t *x, const int8_t *w, int r0, int nr, int32_t *acc) {
     int32x4_t a[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
@@ -140,66 +141,96 @@ typedef struct {
     int chunk;
 } fc_run;
 
-static inline int8x16_t fc_x(const int8_t *x, int n, int kb) {
-    if (kb * 16 + 16 <= n) return vld1q_s8(x + kb * 16);
-    int8_t t[16] = {0};
-    memcpy(t, x + kb * 16, (size_t)(n - kb * 16));
-    return vld1q_s8(t);
-}
+/* one 16-input block of 4 rows: pair sums of products in int16 (chained onto s) */
+#define FC_PAIR1(w, xv, xl) vmlal_high_s8(vmull_s8(vget_low_s8(w), xl), w, xv)
+#define FC_PAIR(s, w, xv, xl) vmlal_high_s8(vmlal_s8(s, vget_low_s8(w), xl), w, xv)
+
+/* the 4 rows' 16 weights of block kb and the input block (x, or the zero-padded tail) */
+#define FC_LOAD(xp)                                                                        \
+    const int8x16_t xv = vld1q_s8(xp);                                                     \
+    const int8x8_t xl = vget_low_s8(xv);                                                   \
+    const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), w2 = vld1q_s8(w + 32),        \
+                    w3 = vld1q_s8(w + 48)
 
 static void fc_task(void *ctx, int tid, int lo, int hi) {
     (void)tid;
     const fc_run *f = (const fc_run *)ctx;
     const int n = f->p->n, m = f->p->m, nkb = (n + 15) / 16, chunk = f->chunk;
+    const int nfull = n / 16;                /* blocks read straight from x */
+    int8_t xt[16] = {0};
+    if (nfull < nkb) memcpy(xt, f->x + 16 * nfull, (size_t)(n - 16 * nfull));
+    ep_rqv rqv;
+    memset(&rqv, 0, sizeof rqv);
+    if (f->rq) ep_rqv_init(&rqv, f->rq, 32);
+    const size_t oes = f->rq ? ep_dtype_size((ep_dtype)f->rq->out) : 4;
     for (int rb = lo; rb < hi; rb++) {
         const int8_t *w = f->w + (size_t)rb * nkb * 64;
         int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0;
         if (chunk == 0) {                    /* int32 lanes: sadalp after every smull */
-            for (int kb = 0; kb < nkb; kb++, w += 64) {
-                const int8x16_t xv = fc_x(f->x, n, kb);
-                const int8x8_t xl = vget_low_s8(xv);
-                const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), w2 = vld1q_s8(w + 32),
-                                w3 = vld1q_s8(w + 48);
-                a0 = vpadalq_s16(a0, vmull_s8(vget_low_s8(w0), xl));
-                a1 = vpadalq_s16(a1, vmull_s8(vget_low_s8(w1), xl));
-                a2 = vpadalq_s16(a2, vmull_s8(vget_low_s8(w2), xl));
-                a3 = vpadalq_s16(a3, vmull_s8(vget_low_s8(w3), xl));
-                a0 = vpadalq_s16(a0, vmull_high_s8(w0, xv));
-                a1 = vpadalq_s16(a1, vmull_high_s8(w1, xv));
-                a2 = vpadalq_s16(a2, vmull_high_s8(w2, xv));
-                a3 = vpadalq_s16(a3, vmull_high_s8(w3, xv));
-            }
+#define FC_B32(xp)                                                                         \
+    do {                                                                                   \
+        FC_LOAD(xp);                                                                       \
+        a0 = vpadalq_s16(a0, vmull_s8(vget_low_s8(w0), xl));                               \
+        a1 = vpadalq_s16(a1, vmull_s8(vget_low_s8(w1), xl));                               \
+        a2 = vpadalq_s16(a2, vmull_s8(vget_low_s8(w2), xl));                               \
+        a3 = vpadalq_s16(a3, vmull_s8(vget_low_s8(w3), xl));                               \
+        a0 = vpadalq_s16(a0, vmull_high_s8(w0, xv));                                       \
+        a1 = vpadalq_s16(a1, vmull_high_s8(w1, xv));                                       \
+        a2 = vpadalq_s16(a2, vmull_high_s8(w2, xv));                                       \
+        a3 = vpadalq_s16(a3, vmull_high_s8(w3, xv));                                       \
+        w += 64;                                                                           \
+    } while (0)
+            const int8_t *xp = f->x;
+            for (int kb = 0; kb < nfull; kb++, xp += 16) FC_B32(xp);
+            if (nfull < nkb) FC_B32(xt);
+        } else if (chunk == 1) {             /* two products per int16 lane, then sadalp */
+#define FC_B16(xp)                                                                         \
+    do {                                                                                   \
+        FC_LOAD(xp);                                                                       \
+        a0 = vpadalq_s16(a0, FC_PAIR1(w0, xv, xl));                                        \
+        a1 = vpadalq_s16(a1, FC_PAIR1(w1, xv, xl));                                        \
+        a2 = vpadalq_s16(a2, FC_PAIR1(w2, xv, xl));                                        \
+        a3 = vpadalq_s16(a3, FC_PAIR1(w3, xv, xl));                                        \
+        w += 64;                                                                           \
+    } while (0)
+            const int8_t *xp = f->x;
+            for (int kb = 0; kb < nfull; kb++, xp += 16) FC_B16(xp);
+            if (nfull < nkb) FC_B16(xt);
         } else {                             /* int16 lanes for `chunk` blocks, then sadalp */
             for (int kb0 = 0; kb0 < nkb; kb0 += chunk) {
                 const int kb1 = ep_imin(nkb, kb0 + chunk);
                 int16x8_t s0 = vdupq_n_s16(0), s1 = s0, s2 = s0, s3 = s0;
-                for (int kb = kb0; kb < kb1; kb++, w += 64) {
-                    const int8x16_t xv = fc_x(f->x, n, kb);
-                    const int8x8_t xl = vget_low_s8(xv);
-                    const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16),
-                                    w2 = vld1q_s8(w + 32), w3 = vld1q_s8(w + 48);
-                    s0 = vmlal_s8(s0, vget_low_s8(w0), xl);
-                    s1 = vmlal_s8(s1, vget_low_s8(w1), xl);
-                    s2 = vmlal_s8(s2, vget_low_s8(w2), xl);
-                    s3 = vmlal_s8(s3, vget_low_s8(w3), xl);
-                    s0 = vmlal_high_s8(s0, w0, xv);
-                    s1 = vmlal_high_s8(s1, w1, xv);
-                    s2 = vmlal_high_s8(s2, w2, xv);
-                    s3 = vmlal_high_s8(s3, w3, xv);
-                }
+#define FC_BC(xp)                                                                          \
+    do {                                                                                   \
+        FC_LOAD(xp);                                                                       \
+        s0 = FC_PAIR(s0, w0, xv, xl);                                                      \
+        s1 = FC_PAIR(s1, w1, xv, xl);                                                      \
+        s2 = FC_PAIR(s2, w2, xv, xl);                                                      \
+        s3 = FC_PAIR(s3, w3, xv, xl);                                                      \
+        w += 64;                                                                           \
+    } while (0)
+                const int8_t *xp = f->x + 16 * kb0;
+                const int kbf = ep_imin(kb1, nfull);
+                for (int kb = kb0; kb < kbf; kb++, xp += 16) FC_BC(xp);
+                if (kb1 > nfull) FC_BC(xt);
                 a0 = vpadalq_s16(a0, s0);
                 a1 = vpadalq_s16(a1, s1);
                 a2 = vpadalq_s16(a2, s2);
                 a3 = vpadalq_s16(a3, s3);
             }
         }
-        int32_t s[4] = {vaddvq_s32(a0), vaddvq_s32(a1), vaddvq_s32(a2), vaddvq_s32(a3)};
-        for (int r = 0; r < 4 && rb * 4 + r < m; r++) {
-            const size_t i = (size_t)rb * 4 + r;
-            const int32_t v = (int32_t)((uint32_t)s[r] + (uint32_t)(f->bias ? f->bias[i] : 0));
-            if (f->rq) ep_rq_store(f->out, i, f->rq->out, ep_rq_scalar(v, f->rq));
-            else ((int32_t *)f->out)[i] = v;
+        /* the 4 row sums at once (pairwise adds), bias, requantize in one vector */
+        int32x4_t sum = vpaddq_s32(vpaddq_s32(a0, a1), vpaddq_s32(a2, a3));
+        const int nr = ep_imin(4, m - rb * 4);
+        if (f->bias) {
+            int32_t bb[4] = {0, 0, 0, 0};
+            memcpy(bb, f->bias + (size_t)rb * 4, (size_t)nr * 4);
+            sum = vaddq_s32(sum, vld1q_s32(bb));
         }
+        int32_t t[16];
+        if (f->rq) ep_rqv_store16(&rqv, t, sum, sum, sum, sum);
+        else vst1q_s32(t, sum);
+        memcpy((char *)f->out + (size_t)rb * 4 * oes, t, (size_t)nr * oes);
     }
 }
 
