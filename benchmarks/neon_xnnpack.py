@@ -112,12 +112,12 @@ def per_call(cmd1: list[str], cmd2: list[str]) -> tuple[Call, Profile]:
     diff = Counter({pc: b2[pc] - b1.get(pc, 0) for pc in b2 if b2[pc] != b1.get(pc, 0)})
     insns = sum(n * p2.length.get(pc, 0) for pc, n in diff.items())
     cycles = sum(n * mca_block(tuple(p2.text.get(pc, ()))) for pc, n in diff.items() if n > 0)
-    cpus = sorted({c for c, _ in p2.execs})
-    per_cpu = []
-    for c in cpus:
-        n2 = sum(n * p2.length.get(pc, 0) for (cc, pc), n in p2.execs.items() if cc == c)
-        n1 = sum(n * p1.length.get(pc, 0) for (cc, pc), n in p1.execs.items() if cc == c)
-        per_cpu.append(n2 - n1)
+    # qemu gives every thread a vCPU and reuses the indices of finished threads, so the
+    # per-thread shares come from the repeat-1 run alone: its worker vCPUs (index > 0) ran
+    # nothing but their share of the call; the caller's share is the rest of the call
+    workers = [sum(n * p1.length.get(pc, 0) for (cc, pc), n in p1.execs.items() if cc == c)
+               for c in sorted({c for c, _ in p1.execs if c > 0})]
+    per_cpu = [insns - sum(workers), *workers]
     return Call(insns, cycles, per_cpu, diff), p2
 
 
@@ -189,7 +189,9 @@ def xnn_kernel(call: Call, base: int, length: dict[int, int]) -> str:
     for pc, n in call.blocks.items():
         off = pc - base
         i = bisect.bisect_right(addrs, off) - 1
-        inside = i >= 0 and off < addrs[i] + sizes[i]
+        end = addrs[i] + sizes[i] if i >= 0 and sizes[i] else (   # asm kernels: no .size
+            addrs[i + 1] if 0 <= i < len(addrs) - 1 else 0)
+        inside = i >= 0 and off < end
         if 0 <= off < 0x4000000:
             per[names[i] if inside else "(internal)"] += n * length.get(pc, 0)
     return per.most_common(1)[0][0] if per else "?"

@@ -403,10 +403,15 @@ def _prepack_conv(op: Op) -> None:
 def conv_maxpool_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, requant: Requant,
                     pool_kernel, pool_strides, pool_pads: Pads = (0, 0, 0, 0),
                     pool_ceil_mode: bool = False, strides=(1, 1), pads: Pads = (0, 0, 0, 0),
-                    dilations=(1, 1), groups: int = 1, pool_algo: str = "auto") -> Op:
-    """conv → requantize (+ReLU) → max pool, fused (HwLayer with a fused max pool)."""
-    d, oh, ow = _conv_desc(OP_CONV_MAXPOOL, x, w, strides, pads, dilations, groups, "sliding")
+                    dilations=(1, 1), groups: int = 1, pool_algo: str = "auto",
+                    algo: str = "sliding", wbits: int = 0, narrow: bool = False) -> Op:
+    """conv → requantize (+ReLU) → max pool, fused (HwLayer with a fused max pool); ``algo``
+    ``"rb"`` / ``"auto"`` requantizes the register tiles straight into the pool's rows."""
+    d, oh, ow = _conv_desc(OP_CONV_MAXPOOL, x, w, strides, pads, dilations, groups, algo)
     _set_rq(d, requant)
+    d[D_WBITS] = wbits
+    if narrow:
+        d[D_FLAGS] |= F_NARROW
     d[[D_PKH, D_PKW]] = pool_kernel
     d[[D_PSH, D_PSW]] = pool_strides
     d[[D_PPT, D_PPL, D_PPB, D_PPR]] = pool_pads

@@ -30,6 +30,8 @@ int ep__rb_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, cons
                         const void *bias, const ep_requant *rq, const ep_pool_params *pp,
                         void *out, void *scratch);
 
+int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias);
+
 int ep_conv_algo(const ep_conv_params *p, ep_dtype t) {
     if (!p) return EP_ALGO_SLIDING;
     if (p->algo != EP_ALGO_AUTO) return p->algo;
@@ -426,6 +428,9 @@ static int conv_setup(conv_k *k, const ep_conv_params *p, ep_dtype t, const void
 int ep_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
             const void *bias, const ep_requant *rq, void *out, void *scratch) {
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_conv(p, t, x, packed, bias, rq, out, scratch);
+    /* AUTO never runs a kernel whose accumulator could overflow (explicit SLIDING / IM2COL
+     * keep their historic wrap-around contract) */
+    if (p && p->algo == EP_ALGO_AUTO && !ep__conv_bound_ok(p, t, bias)) return EP_ERANGE;
     conv_k k;
     int rc = conv_setup(&k, p, t, x, packed, rq);
     if (rc) return rc;
@@ -497,6 +502,7 @@ int ep_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, const vo
     if (!out || !scratch) return EP_EINVAL;
     if (ep_conv_algo(p, t) == EP_ALGO_RB)
         return ep__rb_conv_maxpool(p, t, x, packed, bias, rq, &pp, out, scratch);
+    if (p->algo == EP_ALGO_AUTO && !ep__conv_bound_ok(p, t, bias)) return EP_ERANGE;
     ep_carver cv;
     ep_carver_init(&cv, scratch);
     conv_carve(&k, &cv, 0);

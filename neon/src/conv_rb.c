@@ -76,6 +76,12 @@ static int rb_width(const rb_geom *g, int b) {
     return rem >= 16 ? 16 : (rem <= 8 ? 8 : 16);
 }
 
+/* Accumulator bound from the types: |sum| <= KH*KW*IC * max|x| * max|w| + max|bias| must fit
+ * the accumulator (int32 for int8, int64 for int16). Two's-complement sums wrap, so partial
+ * sums may leave the range; only the final value matters, and this bounds it. Used by RB and
+ * by AUTO whatever it resolves to. */
+int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias);
+
 static size_t rb_block_off(const rb_geom *g, int b) {   /* int16 elements (dot: int8) */
     return (size_t)b * (g->dot ? 4 : g->t == EP_I8 ? 16 : 8) * g->KH * g->Krp;
 }
@@ -125,24 +131,26 @@ int ep__rb_pack(const ep_conv_params *p, ep_dtype t, const void *w, void *packed
     return EP_OK;
 }
 
-/* Accumulator bound from the types: |sum| <= KH*KW*IC * max|x| * max|w| + max|bias| must fit
- * the accumulator (int32 for int8, int64 for int16). Two's-complement sums wrap, so partial
- * sums may leave the range; only the final value matters, and this bounds it. */
-static int rb_bound_ok(const rb_geom *g, const void *bias) {
-    const ep_conv_params *p = g->p;
-    const int full = g->t == EP_I8 ? 8 : 16, bits = p->wbits ? p->wbits : full;
-    const uint64_t K = (uint64_t)p->kh * p->kw * p->ic;
+int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias) {
+    if (t != EP_I8 && t != EP_I16) return 1;
+    const int full = t == EP_I8 ? 8 : 16, bits = p->wbits > 0 && p->wbits < full ? p->wbits : full;
+    const int groups = p->groups > 0 ? p->groups : 1;
+    const uint64_t K = (uint64_t)p->kh * p->kw * (p->ic / groups);
     const uint64_t maxx = 1ull << (full - 1), maxw = 1ull << (bits - 1);
-    const uint64_t limit = g->t == EP_I8 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX;
+    const uint64_t limit = t == EP_I8 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX;
     if (K > limit / (maxx * maxw)) return 0;
     const uint64_t prod = K * maxx * maxw;
     uint64_t maxb = 0;
-    for (int oc = 0; bias && oc < g->OC; oc++) {
-        int64_t b = g->t == EP_I8 ? ((const int32_t *)bias)[oc] : ((const int64_t *)bias)[oc];
+    for (int oc = 0; bias && oc < p->oc; oc++) {
+        int64_t b = t == EP_I8 ? ((const int32_t *)bias)[oc] : ((const int64_t *)bias)[oc];
         uint64_t a = b < 0 ? (uint64_t)0 - (uint64_t)b : (uint64_t)b;
         if (a > maxb) maxb = a;
     }
     return maxb <= limit - prod;
+}
+
+static int rb_bound_ok(const rb_geom *g, const void *bias) {
+    return ep__conv_bound_ok(g->p, g->t, bias);
 }
 
 /* --------------------------------------------------------------------------- tiles */
