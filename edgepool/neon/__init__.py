@@ -306,9 +306,14 @@ def conv_cost(op: Op, algo: str) -> float:
                                           ALGOS[algo]))
 
 
-def _rb_dot(dtype: np.dtype, wbits: int, narrow: bool) -> bool:
-    """The int8 dot-product tile (mirrors rb_geom_of in conv_rb.c)."""
-    return dtype == np.int8 and ((narrow and wbits in (0, 8)) or 1 <= wbits <= 7)
+RB_DOT_MIN_K = 128     # EP_RB_DOT_MIN_K of conv_rb.c
+
+
+def _rb_dot(dtype: np.dtype, wbits: int, narrow: bool, k: int) -> bool:
+    """The int8 dot-product tile for a reduction of ``k`` = KH * KW * IC (mirrors rb_geom_of
+    in conv_rb.c)."""
+    return (dtype == np.int8 and ((narrow and wbits in (0, 8)) or 1 <= wbits <= 7)
+            and k >= RB_DOT_MIN_K)
 
 
 def pack_conv_rb(w: np.ndarray, wbits: int = 0, narrow: bool = False) -> np.ndarray:
@@ -317,8 +322,8 @@ def pack_conv_rb(w: np.ndarray, wbits: int = 0, narrow: bool = False) -> np.ndar
     ``w`` is (OC, KH, KW, IC) int8 or int16. int8: blocks of 16 output channels (the last one
     8 wide when at most 8 remain), each ``[ky][Kr rounded to 8][16 | 8]`` int16 with
     Kr = KW * IC (index kx * IC + ic); int16: blocks of 8, each ``[ky][Kr / 2][8][2]``;
-    int8 with narrow weights (``narrow`` or ``wbits`` <= 7): int8 blocks of 4 channels, each
-    ``[ky][Kr rounded to 16 / 16][4][16]``.
+    int8 with narrow weights (``narrow`` or ``wbits`` <= 7) and KH * KW * IC >= 128: int8
+    blocks of 4 channels, each ``[ky][Kr rounded to 16 / 16][4][16]``.
     Raises :class:`NeonError` for a weight outside ``wbits`` (0 = the type's width)."""
     w = np.asarray(w)
     i8 = w.dtype == np.int8
@@ -333,7 +338,7 @@ def pack_conv_rb(w: np.ndarray, wbits: int = 0, narrow: bool = False) -> np.ndar
                         f"[{lo}, {hi}]: declare wbits={8 if i8 else 16} (or more bits)")
     oc, kh, kw, ic = w.shape
     kr = kw * ic
-    if _rb_dot(w.dtype, wbits, narrow):
+    if _rb_dot(w.dtype, wbits, narrow, kh * kr):
         krp = -(-kr // 16) * 16
         nob = -(-oc // 4)
         wd = np.zeros((nob * 4, kh, krp), np.int8)

@@ -160,7 +160,7 @@ typedef struct {
                                       checks it (EP_ERANGE); the accumulator bound uses it.   */
     int narrow;                  /**< 1: weights symmetric, |w| <= 2^(wbits-1) - 1 (int8:
                                       [-127, 127]; checked when packing). With int8 and
-                                      narrow or wbits <= 7, RB takes the dot-product tile.    */
+                                      narrow or wbits <= 7, RB may take the dot-product tile. */
 } ep_conv_params;
 
 /**
@@ -187,8 +187,9 @@ int ep_conv_pack(const ep_conv_params *p, ep_dtype t, const void *w_ohwi, void *
  *    [oc block][ky][Kr rounded to 8][16 or 8] int16 (blocks of 16, the last one 8 wide when
  *    at most 8 channels remain). Accumulator bound: KH*KW*IC * 128 * 2^(wbits-1) + max|bias|
  *    <= INT32_MAX, else EP_ERANGE.
- *  * EP_I8 with narrow weights (p->narrow, or wbits <= 7): the dot-product tile, 4 pixels x 4
- *    channels: 16 inputs times 16 weights by smull + smlal2 (two products per int16 lane:
+ *  * EP_I8 with narrow weights (p->narrow, or wbits <= 7) and KH*KW*IC >= 128 (shorter
+ *    reductions keep the lane tile, whose epilogue serves 4x more MACs): the dot-product
+ *    tile, 4 pixels x 4 channels: 16 inputs times 16 weights by smull + smlal2 (two products per int16 lane:
  *    2 * 128 * 127 = 32,512 fits), sadalp into int32x4, one horizontal addp reduction per
  *    tile. Packed [oc block of 4][ky][Kr rounded to 16 / 16][4][16] int8.
  *  * EP_I16: 4 pixels x 8 channels of int64 accumulators; pairs of inputs times pairs of

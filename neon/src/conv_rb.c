@@ -12,6 +12,8 @@
 #include "rq_vec.h"
 
 #define RB_MAX_KH 16
+/* shortest reduction (KH * KW * IC) that takes the dot-product tile (mirrored in Python) */
+#define EP_RB_DOT_MIN_K 128
 
 typedef struct {
     const ep_conv_params *p;
@@ -56,8 +58,12 @@ static int rb_geom_of(const ep_conv_params *p, ep_dtype t, rb_geom *g) {
     g->OC = p->oc;
     g->KH = p->kh;
     g->Kr = p->kw * p->ic;
+    /* the dot-product tile needs narrow weights; it pays off once a tile's reduction is long
+     * (measured: 3x3x32 0.27 vs 0.30 instructions per MAC for the lane tile, 1x1x64 0.44 vs
+     * 0.38: its 4 x 4 tile's epilogue is amortized over 4x fewer MACs) */
     g->dot = t == EP_I8 && ((p->narrow && (p->wbits == 0 || p->wbits == 8)) ||
-                            (p->wbits >= 1 && p->wbits <= 7));
+                            (p->wbits >= 1 && p->wbits <= 7)) &&
+             (long)p->kh * p->kw * p->ic >= EP_RB_DOT_MIN_K;
     g->Krp = ep_round_up(g->Kr, g->dot ? 16 : (t == EP_I8 ? 8 : 2));
     g->nob = g->dot ? (p->oc + 3) / 4 : t == EP_I8 ? (p->oc + 15) / 16 : (p->oc + 7) / 8;
     g->direct = p->pl == 0 && p->pr == 0 && g->Kr == g->Krp;
@@ -761,9 +767,11 @@ double ep_conv_cost(const ep_conv_params *p, ep_dtype t, int algo) {
         const double copies = g.direct ? 0 : (double)OH * g.KH * (p->w * p->ic * g.es / 16.0 + 30);
         return OH * tiles_x * (p->kh * per_tile_ky + per_tile) + copies + 300;
     }
-    /* legacy sliding window: per (tap, 4 pixels, 8 channels): accumulators loaded and stored
-     * (16) + per input pair 1 weight load + 4 x (load pair, dup, 2 smull, 2 sadalp) */
+    /* legacy sliding window, per (output pixel, tap, 8-channel block): ~40 instructions of
+     * accumulator loads / stores and set-up, plus per input pair a weight load, the pair's
+     * load + dup and two smull + two sadalp (int16: four), fitted to qemu counts */
     const double pairs = (p->ic / p->groups + 1) / 2, ocb = (p->oc / p->groups + 7) / 8;
-    const double ocb_all = p->groups * ocb;
-    return OH * tiles_x * taps * ocb_all * (24 + pairs * 25) + OH * OW * p->oc * 6.0 + 400;
+    const double ocb_all = p->groups * ocb, per_pair = t == EP_I16 ? 24 : 19;
+    return (double)OH * OW * taps * ocb_all * (40 + pairs * per_pair) + (double)OH * OW * p->oc * 6 +
+           400;
 }
