@@ -30,7 +30,7 @@ import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -125,7 +125,7 @@ def per_call(cmd1: list[str], cmd2: list[str]) -> tuple[Call, Profile]:
 _BR = re.compile(r"^(b(?:\.\w+)?|bl|cbn?z|tbn?z)\s+(.*?)#0x[0-9a-f]+$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def mca_block(insns: tuple[str, ...]) -> float:
     """llvm-mca Cortex-A53 cycles per iteration of one basic block (steady state)."""
     if not insns:
@@ -172,8 +172,8 @@ def xnn_cmd(args: list[str], repeat: int) -> list[str]:
 
 @lru_cache(maxsize=1)
 def xnn_symbols() -> tuple[list[int], list[int], list[str]]:
-    """Exported functions of libXNNPACK (its assembly micro-kernels are exported; its C
-    micro-kernels are not, and show as "(internal)")."""
+    """Exported functions of libXNNPACK (most micro-kernels are exported; the others show
+    as "(unexported, after <the exported function before them>)")."""
     out = subprocess.run(["aarch64-linux-gnu-nm", "-D", "-S", "--defined-only", str(XNN_LIB)],
                          capture_output=True, text=True, check=True).stdout
     syms = sorted((int(f[0], 16), int(f[1], 16), f[3]) for f in (x.split() for x in
@@ -193,7 +193,9 @@ def xnn_kernel(call: Call, base: int, length: dict[int, int]) -> str:
             addrs[i + 1] if 0 <= i < len(addrs) - 1 else 0)
         inside = i >= 0 and off < end
         if 0 <= off < 0x4000000:
-            per[names[i] if inside else "(internal)"] += n * length.get(pc, 0)
+            per[names[i] if inside else
+                f"(unexported, after {names[i]})" if i >= 0 else "(unexported)"] += \
+                n * length.get(pc, 0)
     return per.most_common(1)[0][0] if per else "?"
 
 
@@ -269,7 +271,8 @@ def run(quick: bool, threads: int) -> dict:
             xnn, prof = per_call(xnn_cmd(args, 1), xnn_cmd(args, 2))
             rows.append(dict(case=name, macs=n * m, ours=ours.insns, ours_full_range=full.insns,
                              xnn=xnn.insns, ours_cycles=ours.cycles, xnn_cycles=xnn.cycles,
-                             xnn_kernel=xnn_kernel(xnn, prof.base, prof.length), algo="packed GEMV"))
+                             xnn_kernel=xnn_kernel(xnn, prof.base, prof.length),
+                             algo="packed GEMV"))
             print(rows[-1], flush=True)
         for name, (h, w, c, k, s, p) in POOL:
             x = rng.integers(-128, 128, (h, w, c)).astype(np.int8)
@@ -278,9 +281,45 @@ def run(quick: bool, threads: int) -> dict:
             args = ["maxpool", *map(str, (h, w, c, k, s, p))]
             xnn, prof = per_call(xnn_cmd(args, 1), xnn_cmd(args, 2))
             rows.append(dict(case=name, ours=ours.insns, xnn=xnn.insns, ours_cycles=ours.cycles,
-                             xnn_cycles=xnn.cycles, xnn_kernel=xnn_kernel(xnn, prof.base, prof.length)))
+                             xnn_cycles=xnn.cycles,
+                             xnn_kernel=xnn_kernel(xnn, prof.base, prof.length)))
             print(rows[-1], flush=True)
     return {"rows": rows}
+
+
+COST_SHAPES = [  # (h, w, ic, oc, k, pad, dtype, narrow): small layers where the choice is close
+    (8, 9, 24, 12, 3, 1, np.int16, False), (16, 16, 16, 16, 3, 1, np.int16, False),
+    (28, 28, 1, 6, 5, 0, np.int8, False), (12, 12, 6, 16, 5, 0, np.int8, False),
+    (16, 16, 3, 8, 3, 1, np.int8, False), (16, 16, 32, 16, 3, 1, np.int8, False),
+    (16, 16, 32, 16, 3, 1, np.int8, True), (8, 8, 64, 10, 1, 0, np.int8, True),
+    (8, 8, 4, 4, 3, 1, np.int8, False)]
+
+
+def cost_model() -> str:
+    """AUTO's cost model (ep_conv_cost) against measured instructions of both kernels."""
+    rng = np.random.default_rng(4)
+    out = ["# AUTO's conv cost model vs measured aarch64 instructions (qemu, per call)", "",
+           "| layer | sliding measured | sliding estimate | RB measured | RB estimate | AUTO "
+           "picks | fewest measured |", "|---|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory(prefix="ep-cost-") as tds:
+        td = Path(tds)
+        for h, w, ic, oc, k, p, dt, nar in COST_SHAPES:
+            ii = np.iinfo(dt)
+            x = rng.integers(ii.min, int(ii.max) + 1, (h, w, ic)).astype(dt)
+            wt = rng.integers(-int(ii.max), int(ii.max) + 1, (oc, k, k, ic)).astype(dt)
+            meas, est = {}, {}
+            for algo in ("sliding", "rb"):
+                op = N.conv_op(x, wt, None, pads=(p,) * 4, requant=RQ, algo=algo, narrow=nar,
+                               prepack=algo == "rb")
+                meas[algo] = per_call(ours_cmd([op], 1, td, "c1"), ours_cmd([op], 2, td, "c2"))[
+                    0].insns
+                est[algo] = N.conv_cost(op, algo)
+            auto = N.conv_algo(N.conv_op(x, wt, None, pads=(p,) * 4, algo="auto", narrow=nar))
+            out.append(f"| {h}x{w}x{ic}->{oc} {k}x{k} {np.dtype(dt).name}"
+                       f"{' narrow' if nar else ''} | {meas['sliding']:,} | "
+                       f"{est['sliding']:,.0f} | {meas['rb']:,} | {est['rb']:,.0f} | {auto} | "
+                       f"{min(meas, key=meas.get)} |")
+    return "\n".join(out) + "\n"
 
 
 def report(res: dict) -> str:
@@ -325,13 +364,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="the three smallest conv shapes")
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--cost-model-only", action="store_true",
+                    help="only the cost-model validation table")
     args = ap.parse_args()
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    cm = cost_model()
+    print(cm)
+    (out / "neon_cost_model.md").write_text(cm)
+    if args.cost_model_only:
+        return
     ensure_xnnpack()
     res = run(args.quick, args.threads)
     md = report(res)
     print(md)
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
     (out / "neon_vs_xnnpack.md").write_text(md)
     (out / "neon_vs_xnnpack.json").write_text(json.dumps(res, indent=1) + "\n")
 
