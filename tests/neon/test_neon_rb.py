@@ -176,3 +176,49 @@ def test_auto_picks_rb_for_dense_layers_and_sliding_elsewhere():
     assert N.conv_algo(N.conv_op(x8, wd, dilations=(2, 2), algo="auto")) == "sliding"
     xf = x8.astype(np.float32)
     assert N.conv_algo(N.conv_op(xf, wd.astype(np.float32), algo="auto")) == "sliding"
+
+
+# --------------------------------------------------------------------------- sanitizers
+ASAN_SCRIPT = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from hypothesis import given, settings, HealthCheck
+from hypothesis import strategies as st
+from edgepool import neon as N
+import neon.rb_cases as R
+count = [0]
+@settings(max_examples=50, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(st.one_of(R.rb_conv_case(small=True), R.rb_conv_maxpool_case(), R.packed_fc_case()))
+def check(case):
+    case.check(N.run_native([case.op], sanitize=True)[0])
+    count[0] += 1
+check()
+print("CHECKED", count[0])
+"""
+
+
+def test_rb_asan_ubsan_clean():
+    """The RB tiles read up to 15 bytes past a window row (into zeroed slack) and split work
+    over threads: ASan + UBSan over a derandomized example set, in a subprocess (the ASan
+    runtime must be preloaded)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from edgepool import toolchain
+
+    gcc = toolchain.require("gcc")
+    N.build_native(sanitize=True)
+    libs = [subprocess.run([gcc, f"-print-file-name={lib}"], capture_output=True, text=True,
+                           check=True).stdout.strip() for lib in ("libasan.so", "libubsan.so")]
+    env = dict(os.environ, LD_PRELOAD=":".join(libs),
+               ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
+               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
+    res = subprocess.run([sys.executable, "-c", ASAN_SCRIPT, str(Path(__file__).parents[1])],
+                         capture_output=True, text=True, env=env, cwd=toolchain.REPO_ROOT,
+                         timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    assert "runtime error" not in res.stderr and "AddressSanitizer" not in res.stderr
+    assert int(res.stdout.split("CHECKED")[-1]) >= 25
