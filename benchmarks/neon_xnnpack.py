@@ -216,7 +216,9 @@ CONV = [  # name, (h, w, ic, oc, k, stride, pad)
     ("conv 1x1 14x14x256->512", (14, 14, 256, 512, 1, 1, 0)),
     ("conv 3x3 56x56x64->64", (56, 56, 64, 64, 3, 1, 1)),
 ]
-FC = [("fc 800->500", 800, 500), ("fc 512->10", 512, 10), ("fc 4096->4096", 4096, 4096)]
+# FC 4096->4096 (the third FC shape) is left out: XNNPACK packs its 16 MiB of weights
+# when the operator is created, inside the traced process, and that trace alone is several GiB
+FC = [("fc 800->500", 800, 500), ("fc 512->10", 512, 10)]
 POOL = [  # name, (h, w, c, k, s, p)
     ("max 3x3 s2 56x56x64", (56, 56, 64, 3, 2, 0)),
     ("max 2x2 s2 56x56x64", (56, 56, 64, 2, 2, 0)),
