@@ -17,7 +17,7 @@ from .cases import Case, hwc, nchw
 from .rb_cases import WEIGHTS, packed_fc_case, rb_conv_case, rb_conv_maxpool_case, weight_range
 
 pytestmark = pytest.mark.simde
-FAST = settings(max_examples=250, deadline=None,
+FAST = settings(max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
