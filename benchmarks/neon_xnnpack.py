@@ -354,7 +354,8 @@ def report(res: dict) -> str:
     if fr:
         out += ["", "Ours above: weights declared narrow ([-127, 127], the range of the qs8 "
                 "weights given to XNNPACK here): conv takes the dot-product tile (two int8 "
-                "products per int16 lane), FC two products per int16 lane. Full int8 range "
+                "products per int16 lane) where KH·KW·IC >= 128, FC two products per int16 "
+                "lane. Full int8 range "
                 "(conv: the by-lane int16 tile; FC: int32 lanes), instructions (ratio to "
                 "XNNPACK): " +
                 "; ".join(f"{r['case']} {r['ours_full_range']:,} "
