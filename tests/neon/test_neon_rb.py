@@ -222,3 +222,18 @@ def test_rb_asan_ubsan_clean():
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
     assert "runtime error" not in res.stderr and "AddressSanitizer" not in res.stderr
     assert int(res.stdout.split("CHECKED")[-1]) >= 25
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.float32])
+@pytest.mark.parametrize("c", [64, 96, 128])
+def test_maxpool_3x3_s2_wide_channels(dtype, c):
+    """3x3 stride 2 without padding at C a multiple of 2 vectors (the column-sharing walk per
+    channel group), odd and even maps, vertical strides 1-2."""
+    from .cases import rand_array
+
+    rng = np.random.default_rng(c)
+    for h, w, sh in [(9, 11, 2), (10, 7, 1), (3, 3, 2)]:
+        x = rand_array(rng, dtype, (h, w, c))
+        ref = hwc(K.max_pool(nchw(x), (3, 3), (sh, 2), (0, 0, 0, 0), (1, 1), False))
+        op = N.maxpool_op(x, (3, 3), (sh, 2))
+        Case(op, ref).check(N.run_native([op])[0])
