@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(VERILATOR_BIN):$(PATH)
 APT_PACKAGES := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user libsimde-dev iverilog llvm yosys ccache clang
 JOBS ?= 2
 
-.PHONY: setup demo test bench lint clean apt
+.PHONY: setup demo test bench bench-arm64 lint clean apt
 
 setup: .stamp-apt $(VENV)/.stamp-pip $(VENV)/.stamp-aarch64
 
@@ -55,7 +55,19 @@ test: setup
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n $(JOBS) -q --durations=15
 
-bench: setup
+# The XNNPACK baseline of benchmarks/neon_xnnpack.py: Debian's arm64 build through dpkg
+# multiarch (benchmarks only, not part of `make test`'s setup); idempotent.
+BENCH_ARM64_PACKAGES := libxnnpack-dev:arm64 libpthreadpool-dev:arm64
+bench-arm64:
+	@missing=""; for p in $(BENCH_ARM64_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt (arm64):$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO dpkg --add-architecture arm64 && $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "apt (arm64): XNNPACK present"; fi
+
+bench: setup bench-arm64
 	$(PY) benchmarks/run.py
 
 lint: setup

@@ -36,16 +36,22 @@ NEON_DIR = toolchain.REPO_ROOT / "neon"
 SOURCES = sorted((NEON_DIR / "src").glob("*.c"))
 HEADERS = sorted((NEON_DIR / "src").glob("*.h")) + [NEON_DIR / "include" / "edgepool_neon.h"]
 DRIVER = NEON_DIR / "driver" / "ep_driver.c"
-CFLAGS = ["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror"]
+CFLAGS = ["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread"]
 
 # descriptor slots (edgepool_neon.h, EP_D_*)
 D_COUNT = 40
 (D_OP, D_DTYPE, D_ALGO, D_H, D_W, D_C, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_PB, D_PR, D_DH, D_DW,
  D_CEIL, D_CIP, D_OC, D_GROUPS, D_RQ, D_RQ_SHIFT, D_RQ_RELU, D_RQ_QMIN, D_RQ_QMAX, D_RQ_OUT,
- D_PKH, D_PKW, D_PSH, D_PSW, D_PPT, D_PPL, D_PPB, D_PPR, D_PCEIL, D_PALGO, D_N) = range(37)
+ D_PKH, D_PKW, D_PSH, D_PSW, D_PPT, D_PPL, D_PPB, D_PPR, D_PCEIL, D_PALGO, D_N, D_THREADS,
+ D_FLAGS, D_WBITS) = range(40)
+F_PREPACKED, F_NARROW = 1, 2
 OP_MAXPOOL, OP_AVGPOOL, OP_GLOBAL_MAX, OP_GLOBAL_AVG, OP_CONV, OP_FC = 1, 2, 3, 4, 5, 6
 OP_REQUANT32, OP_REQUANT64, OP_CONV_MAXPOOL, OP_THRESHOLD = 7, 8, 9, 10
-ALGOS = {"auto": 0, "direct": 1, "vanherk": 2, "sliding": 3, "im2col": 4}
+ALGOS = {"auto": 0, "direct": 1, "vanherk": 2, "sliding": 3, "im2col": 4, "rb": 5}
+STATUS = {-1: "invalid parameters (EP_EINVAL)", -2: "unsupported type (EP_ETYPE)",
+          -3: "empty output (EP_ESHAPE)",
+          -4: "a weight outside its declared bit width, or an accumulator that could overflow "
+              "(EP_ERANGE): declare more weight bits or use 16-bit arithmetic"}
 DTYPES = {np.dtype(np.int8): 0, np.dtype(np.uint8): 1, np.dtype(np.int16): 2,
           np.dtype(np.uint16): 3, np.dtype(np.int32): 4, np.dtype(np.int64): 5,
           np.dtype(np.float32): 6}
@@ -131,6 +137,14 @@ def load(sanitize: bool = False) -> ctypes.CDLL:
         lib.ep_desc_run.argtypes = [i32p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p,
                                     ctypes.c_void_p]
         lib.ep_desc_run.restype = ctypes.c_int
+        lib.ep_desc_conv_algo.argtypes = [i32p]
+        lib.ep_desc_conv_algo.restype = ctypes.c_int
+        lib.ep_desc_conv_cost.argtypes = [i32p, ctypes.c_int]
+        lib.ep_desc_conv_cost.restype = ctypes.c_double
+        lib.ep_desc_packed_bytes.argtypes = [i32p]
+        lib.ep_desc_packed_bytes.restype = ctypes.c_longlong
+        lib.ep_desc_pack.argtypes = [i32p, ctypes.c_void_p, ctypes.c_void_p]
+        lib.ep_desc_pack.restype = ctypes.c_int
         _LIBS[key] = lib
     return _LIBS[key]
 
@@ -260,22 +274,149 @@ def _conv_inputs(x, w, bias) -> list[np.ndarray | None]:
 
 def conv_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None, strides=(1, 1),
             pads: Pads = (0, 0, 0, 0), dilations=(1, 1), groups: int = 1,
-            requant: Requant | None = None, algo: str = "sliding") -> Op:
+            requant: Requant | None = None, algo: str = "sliding", threads: int = 1,
+            wbits: int = 0, narrow: bool = False, prepack: bool = False) -> Op:
     """Convolution of (H, W, IC) by weights (OC, KH, KW, IC/groups) (HwLayer layout); int8 →
-    int32 accumulators, int16 → int64, float32; with ``requant`` the requantized output."""
+    int32 accumulators, int16 → int64, float32; with ``requant`` the requantized output.
+    ``algo="auto"`` lets the C cost model pick (``"rb"``: register-blocked); ``threads`` splits
+    the output (RB); ``wbits`` declares the weights' bit width (e.g. 4) and ``narrow`` their
+    symmetric range (int8: [-127, 127]: the dot-product tile); ``prepack`` packs the weights
+    here with :func:`pack_conv_rb` (the build-time step) and flags the descriptor."""
     d, oh, ow = _conv_desc(OP_CONV, x, w, strides, pads, dilations, groups, algo)
     _set_rq(d, requant)
+    d[D_THREADS], d[D_WBITS] = threads, wbits
+    if narrow:
+        d[D_FLAGS] |= F_NARROW
     dt = _acc_dtype(x.dtype) if requant is None or x.dtype == np.float32 else requant.out
-    return Op(d, _conv_inputs(x, w, bias), np.dtype(dt), (oh, ow, w.shape[0]))
+    op = Op(d, _conv_inputs(x, w, bias), np.dtype(dt), (oh, ow, w.shape[0]))
+    if prepack:
+        _prepack_conv(op)
+    return op
+
+
+def conv_algo(op: Op) -> str:
+    """The algorithm the C side runs for a conv descriptor (AUTO resolved by its cost model)."""
+    code = load().ep_desc_conv_algo(op.desc.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)))
+    return {v: k for k, v in ALGOS.items()}[code]
+
+
+def conv_cost(op: Op, algo: str) -> float:
+    """The C cost model's estimate (aarch64 instructions per call) of ``algo`` for ``op``."""
+    return float(load().ep_desc_conv_cost(op.desc.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+                                          ALGOS[algo]))
+
+
+RB_DOT_MIN_K = 128     # EP_RB_DOT_MIN_K of conv_rb.c
+
+
+def _rb_dot(dtype: np.dtype, wbits: int, narrow: bool, k: int) -> bool:
+    """The int8 dot-product tile for a reduction of ``k`` = KH * KW * IC (mirrors rb_geom_of
+    in conv_rb.c)."""
+    return (dtype == np.int8 and ((narrow and wbits in (0, 8)) or 1 <= wbits <= 7)
+            and k >= RB_DOT_MIN_K)
+
+
+def pack_conv_rb(w: np.ndarray, wbits: int = 0, narrow: bool = False) -> np.ndarray:
+    """Register-blocked conv weights, byte-identical to ``ep_conv_pack`` for EP_ALGO_RB.
+
+    ``w`` is (OC, KH, KW, IC) int8 or int16. int8: blocks of 16 output channels (the last one
+    8 wide when at most 8 remain), each ``[ky][Kr rounded to 8][16 | 8]`` int16 with
+    Kr = KW * IC (index kx * IC + ic); int16: blocks of 8, each ``[ky][Kr / 2][8][2]``;
+    int8 with narrow weights (``narrow`` or ``wbits`` <= 7) and KH * KW * IC >= 128: int8
+    blocks of 4 channels, each ``[ky][Kr rounded to 16 / 16][4][16]``.
+    Raises :class:`NeonError` for a weight outside ``wbits`` (0 = the type's width)."""
+    w = np.asarray(w)
+    i8 = w.dtype == np.int8
+    if w.dtype not in (np.int8, np.int16) or w.ndim != 4:
+        raise NeonError(f"pack_conv_rb: weights must be (OC, KH, KW, IC) int8/int16, got "
+                        f"{w.dtype} {w.shape}")
+    bits = wbits or (8 if i8 else 16)
+    hi = (1 << (bits - 1)) - 1
+    lo = -hi if narrow else -(1 << (bits - 1))
+    if w.size and (int(w.min()) < lo or int(w.max()) > hi):
+        raise NeonError(f"pack_conv_rb: weights outside the declared {bits}-bit range "
+                        f"[{lo}, {hi}]: declare wbits={8 if i8 else 16} (or more bits)")
+    oc, kh, kw, ic = w.shape
+    kr = kw * ic
+    if _rb_dot(w.dtype, wbits, narrow, kh * kr):
+        krp = -(-kr // 16) * 16
+        nob = -(-oc // 4)
+        wd = np.zeros((nob * 4, kh, krp), np.int8)
+        wd[:oc, :, :kr] = w.reshape(oc, kh, kr)
+        return np.ascontiguousarray(
+            wd.reshape(nob, 4, kh, krp // 16, 16).transpose(0, 2, 3, 1, 4)).ravel()
+    krp = -(-kr // (8 if i8 else 2)) * (8 if i8 else 2)
+    wr = np.zeros((oc, kh, krp), np.int16)
+    wr[:, :, :kr] = w.reshape(oc, kh, kr)
+    parts = []
+    full = 16 if i8 else 8
+    for o0 in range(0, oc, full):
+        rem = oc - o0
+        nr = full if (not i8 or rem >= 16 or rem > 8) else 8
+        blk = np.zeros((nr, kh, krp), np.int16)
+        blk[:min(nr, rem)] = wr[o0:o0 + min(nr, rem)]
+        if i8:
+            parts.append(blk.transpose(1, 2, 0).ravel())
+        else:
+            parts.append(blk.reshape(nr, kh, krp // 2, 2).transpose(1, 2, 0, 3).ravel())
+    return np.concatenate(parts)
+
+
+def pack_fc(w: np.ndarray, wbits: int = 0, narrow: bool = False) -> np.ndarray:
+    """FC weights (M, N) int8 for the packed GEMV, byte-identical to ``ep_fc_pack``:
+    ``[M / 4][N / 16][4][16]`` zero padded (4 rows interleaved per 16 inputs)."""
+    w = np.asarray(w)
+    if w.dtype != np.int8 or w.ndim != 2:
+        raise NeonError(f"pack_fc: weights must be (M, N) int8, got {w.dtype} {w.shape}")
+    bits = wbits or 8
+    lo, hi = (-127 if bits == 8 and narrow else -(1 << (bits - 1))), (1 << (bits - 1)) - 1
+    if w.size and (int(w.min()) < lo or int(w.max()) > hi):
+        raise NeonError(f"pack_fc: weights outside the declared range [{lo}, {hi}]")
+    m, n = w.shape
+    nrb, nkb = -(-m // 4), -(-n // 16)
+    wp = np.zeros((nrb * 4, nkb * 16), np.int8)
+    wp[:m, :n] = w
+    return np.ascontiguousarray(wp.reshape(nrb, 4, nkb, 16).transpose(0, 2, 1, 3)).ravel()
+
+
+def pack_native(op: Op) -> np.ndarray:
+    """The C packer's output for a conv / int8 FC operation (``ep_desc_pack``)."""
+    lib = load()
+    dp = op.desc.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))
+    n = lib.ep_desc_packed_bytes(dp)
+    if n <= 0:
+        raise NeonError(f"no packed layout for descriptor {op.desc.tolist()}")
+    out = np.zeros(int(n), np.uint8)
+    rc = lib.ep_desc_pack(dp, np.ascontiguousarray(op.inputs[1]).ctypes.data, out.ctypes.data)
+    if rc != 0:
+        raise NeonError(f"packing failed: status {rc} ({STATUS.get(rc, '?')})")
+    return out
+
+
+def _prepack_conv(op: Op) -> None:
+    algo = conv_algo(op)
+    if algo != "rb":
+        raise NeonError(f"prepack: the descriptor resolves to {algo!r}; the Python packer "
+                        "implements the register-blocked layout (algo 'rb' or an AUTO that "
+                        "picks it)")
+    op.desc[D_ALGO] = ALGOS["rb"]           # the packed layout is fixed from here on
+    op.inputs[1] = pack_conv_rb(op.inputs[1], int(op.desc[D_WBITS]),
+                                bool(op.desc[D_FLAGS] & F_NARROW))
+    op.desc[D_FLAGS] |= F_PREPACKED
 
 
 def conv_maxpool_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, requant: Requant,
                     pool_kernel, pool_strides, pool_pads: Pads = (0, 0, 0, 0),
                     pool_ceil_mode: bool = False, strides=(1, 1), pads: Pads = (0, 0, 0, 0),
-                    dilations=(1, 1), groups: int = 1, pool_algo: str = "auto") -> Op:
-    """conv → requantize (+ReLU) → max pool, fused (HwLayer with a fused max pool)."""
-    d, oh, ow = _conv_desc(OP_CONV_MAXPOOL, x, w, strides, pads, dilations, groups, "sliding")
+                    dilations=(1, 1), groups: int = 1, pool_algo: str = "auto",
+                    algo: str = "sliding", wbits: int = 0, narrow: bool = False) -> Op:
+    """conv → requantize (+ReLU) → max pool, fused (HwLayer with a fused max pool); ``algo``
+    ``"rb"`` / ``"auto"`` requantizes the register tiles straight into the pool's rows."""
+    d, oh, ow = _conv_desc(OP_CONV_MAXPOOL, x, w, strides, pads, dilations, groups, algo)
     _set_rq(d, requant)
+    d[D_WBITS] = wbits
+    if narrow:
+        d[D_FLAGS] |= F_NARROW
     d[[D_PKH, D_PKW]] = pool_kernel
     d[[D_PSH, D_PSW]] = pool_strides
     d[[D_PPT, D_PPL, D_PPB, D_PPR]] = pool_pads
@@ -289,18 +430,27 @@ def conv_maxpool_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, requa
 
 
 def fc_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None,
-          requant: Requant | None = None) -> Op:
-    """Fully connected ``W x + b`` with W (M, N), x (N,)."""
+          requant: Requant | None = None, algo: str = "auto", threads: int = 1, wbits: int = 0,
+          narrow: bool = False, prepack: bool = False) -> Op:
+    """Fully connected ``W x + b`` with W (M, N), x (N,). int8 with ``algo="rb"`` or
+    ``prepack`` runs the packed GEMV (weights packed by :func:`pack_fc`; accumulation per the
+    declared ``wbits`` / ``narrow`` bound; ``threads``)."""
     m, n = w.shape
-    d = _desc(OP_FC, x.dtype)
+    d = _desc(OP_FC, x.dtype, algo)
     d[D_N] = n
     d[D_OC] = m
     _set_rq(d, requant)
+    d[D_THREADS], d[D_WBITS] = threads, wbits
+    if narrow:
+        d[D_FLAGS] |= F_NARROW
     acc = _acc_dtype(x.dtype)
     dt = acc if requant is None or x.dtype == np.float32 else requant.out
     b = None if bias is None else np.ascontiguousarray(bias, dtype=acc)
-    return Op(d, [np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(w, dtype=x.dtype), b],
-              np.dtype(dt), (m,))
+    wa = np.ascontiguousarray(w, dtype=x.dtype)
+    if prepack:
+        wa = pack_fc(wa, wbits, narrow)
+        d[D_FLAGS] |= F_PREPACKED
+    return Op(d, [np.ascontiguousarray(x).reshape(-1), wa, b], np.dtype(dt), (m,))
 
 
 def requant_op(acc: np.ndarray, requant: Requant) -> Op:
@@ -331,7 +481,8 @@ def run_native(ops: Sequence[Op], sanitize: bool = False) -> list[np.ndarray]:
                                        for a in (list(op.inputs) + [None] * 4)[:4]])
         rc = lib.ep_desc_run(dp, ptrs, out.ctypes.data, scratch.ctypes.data)
         if rc != 0:
-            raise NeonError(f"kernel status {rc} for descriptor {op.desc.tolist()}")
+            raise NeonError(f"kernel status {rc} ({STATUS.get(rc, '?')}) for descriptor "
+                        f"{op.desc.tolist()}")
         outs.append(out)
     return outs
 
@@ -361,7 +512,8 @@ def read_results(ops: Sequence[Op], path: Path) -> list[np.ndarray]:
         nb = int(np.frombuffer(raw, np.uint64, 1, pos + 4)[0])
         pos += 12
         if st != 0:
-            raise NeonError(f"op {i}: kernel status {st} for {ops[i].desc.tolist()}")
+            raise NeonError(f"op {i}: kernel status {st} ({STATUS.get(st, '?')}) for "
+                            f"{ops[i].desc.tolist()}")
         outs.append(np.frombuffer(raw[pos:pos + nb], ops[i].out_dtype).reshape(ops[i].out_shape))
         pos += nb
     return outs

@@ -36,7 +36,13 @@ typedef enum {
     EP_F32 = 6   /**< float    */
 } ep_dtype;
 
-enum { EP_OK = 0, EP_EINVAL = -1, EP_ETYPE = -2, EP_ESHAPE = -3 };
+enum { EP_OK = 0, EP_EINVAL = -1, EP_ETYPE = -2, EP_ESHAPE = -3,
+       EP_ERANGE = -4   /**< a weight outside its declared bit width, or an accumulator bound
+                             (proven from the types and the bias) that does not hold        */
+};
+
+/** Most threads a kernel splits its output over (ep_conv_params.threads, EP_D_THREADS). */
+#define EP_MAX_THREADS 8
 
 /** Algorithm choice for pooling / convolution (EP_ALGO_AUTO picks by a cost model). */
 typedef enum {
@@ -44,7 +50,9 @@ typedef enum {
     EP_ALGO_DIRECT = 1,     /**< pooling: direct separable max/sum over the k taps          */
     EP_ALGO_VANHERK = 2,    /**< max pooling: van Herk/Gil-Werman in both directions          */
     EP_ALGO_SLIDING = 3,    /**< conv: sliding-window (shifted rows x weight, row accumulator) */
-    EP_ALGO_IM2COL = 4      /**< conv: im2col + GEMM (same micro-kernel, k^2-times the input)  */
+    EP_ALGO_IM2COL = 4,     /**< conv: im2col + GEMM (same micro-kernel, k^2-times the input)  */
+    EP_ALGO_RB = 5          /**< conv: register-blocked tiles (4 pixels x 16/8 output channels
+                                 in registers, fused requantize), see ep_conv_algo()          */
 } ep_algo;
 
 /** Size of one element of ``t`` in bytes. */
@@ -143,7 +151,16 @@ typedef struct {
     int pt, pl, pb, pr;
     int dh, dw;
     int groups;                  /**< 1 dense, ic == oc == groups depthwise, any divisor works */
-    int algo;                    /**< ep_algo: AUTO (sliding), SLIDING or IM2COL             */
+    int algo;                    /**< ep_algo: AUTO, SLIDING, IM2COL or RB                    */
+    /* Trailing fields (zero = the defaults, so designated initializers written before they
+     * existed keep their meaning): */
+    int threads;                 /**< 0 or 1: one thread; up to EP_MAX_THREADS (RB only)      */
+    int wbits;                   /**< declared weight bit width (signed, e.g. 4 for int4 values
+                                      stored in int8); 0 = the full width of the type. Packing
+                                      checks it (EP_ERANGE); the accumulator bound uses it.   */
+    int narrow;                  /**< 1: weights symmetric, |w| <= 2^(wbits-1) - 1 (int8:
+                                      [-127, 127]; checked when packing). With int8 and
+                                      narrow or wbits <= 7, RB may take the dot-product tile. */
 } ep_conv_params;
 
 /**
@@ -158,6 +175,34 @@ typedef struct {
 int ep_conv_output_shape(const ep_conv_params *p, int *oh, int *ow);
 size_t ep_conv_packed_bytes(const ep_conv_params *p, ep_dtype t);
 int ep_conv_pack(const ep_conv_params *p, ep_dtype t, const void *w_ohwi, void *packed);
+
+/**
+ * The algorithm ep_conv runs for ``p`` (AUTO resolved by the cost model; the packed layout
+ * follows it). EP_ALGO_RB -- register-blocked, dense (groups 1), dilation 1, EP_I8 / EP_I16:
+ *  * EP_I8: for each output row and kernel row ky, the KW * IC input elements of a window row
+ *    are contiguous (channels last), so the reduction runs over them as one vector of
+ *    Kr = KW * IC (rounded up to 8). A tile of 4 output pixels x 16 (or 8) output channels
+ *    stays in 16 int32x4 registers; 8 inputs per pixel are widened to int16 (sxtl) and each
+ *    multiplies 16 pre-widened int16 weights by lane (smlal / smlal2 by lane). Packed:
+ *    [oc block][ky][Kr rounded to 8][16 or 8] int16 (blocks of 16, the last one 8 wide when
+ *    at most 8 channels remain). Accumulator bound: KH*KW*IC * 128 * 2^(wbits-1) + max|bias|
+ *    <= INT32_MAX, else EP_ERANGE.
+ *  * EP_I8 with narrow weights (p->narrow, or wbits <= 7) and KH*KW*IC >= 128 (shorter
+ *    reductions keep the lane tile, whose epilogue serves 4x more MACs): the dot-product
+ *    tile, 4 pixels x 4 channels: 16 inputs times 16 weights by smull + smlal2 (two products per int16 lane:
+ *    2 * 128 * 127 = 32,512 fits), sadalp into int32x4, one horizontal addp reduction per
+ *    tile. Packed [oc block of 4][ky][Kr rounded to 16 / 16][4][16] int8.
+ *  * EP_I16: 4 pixels x 8 channels of int64 accumulators; pairs of inputs times pairs of
+ *    weights (smull) added pairwise into int64 (sadalp): exact for any int16 values.
+ *    Packed [oc block of 8][ky][Kr/2][8][2] int16.
+ *  Requantize + ReLU + clamp run on the register tile before the store (no accumulator row).
+ *  Padding: input rows are copied into zero-padded row buffers (scratch: KH rows per thread);
+ *  without horizontal padding and with Kr % 8 == 0 the input is read in place.
+ *  Threads: output (row, channel block) tiles split evenly over p->threads (pthreads).
+ */
+int ep_conv_algo(const ep_conv_params *p, ep_dtype t);
+/** Estimated aarch64 instructions of a call with algorithm ``algo`` (AUTO's cost model). */
+double ep_conv_cost(const ep_conv_params *p, ep_dtype t, int algo);
 
 /**
  * Convolution. ``bias`` may be NULL. With ``rq == NULL`` the output is the raw accumulator
@@ -194,6 +239,29 @@ int ep_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, const vo
 int ep_fc(int n, int m, ep_dtype t, const void *x, const void *w, const void *bias,
           const ep_requant *rq, void *out);
 
+/**
+ * Fully connected GEMV on pre-packed weights (EP_I8 only): weights streamed once, in blocks of
+ * 4 rows interleaved per 16 inputs ([m / 4][n / 16][4][16] int8, zero padded), one input load
+ * shared by 4 rows. Accumulation per proven bound (``wbits`` = declared weight width, checked
+ * by ep_fc_pack):
+ *  * wbits <= 4: smull + smlal2 products summed in int16 lanes for up to 15 input blocks
+ *    (30 products of |x * w| <= 128 * 8 = 1024: <= 30,720 < 32,767), then sadalp into int32;
+ *  * weights in [-127, 127] (``wbits`` = 8 and ``narrow`` = 1): two products per int16 lane
+ *    (2 * 127 * 128 = 32,512), then sadalp;
+ *  * otherwise: sadalp after every smull (int32 lanes).
+ * ``threads``: row blocks split evenly over up to EP_MAX_THREADS threads. Results equal ep_fc.
+ */
+typedef struct {
+    int n, m;                    /**< inputs, outputs                                         */
+    int wbits;                   /**< declared weight width (0 or 8: full int8)               */
+    int narrow;                  /**< 1: weights are in [-127, 127] (checked when packing)    */
+    int threads;                 /**< 0/1 = one thread                                        */
+} ep_fc_params;
+size_t ep_fc_packed_bytes(const ep_fc_params *p);
+int ep_fc_pack(const ep_fc_params *p, const int8_t *w, int8_t *packed);
+int ep_fc_packed(const ep_fc_params *p, const int8_t *x, const int8_t *packed,
+                 const int32_t *bias, const ep_requant *rq, void *out);
+
 /* ----------------------------------------------------------------------------- descriptors */
 
 /**
@@ -214,7 +282,16 @@ enum {
     EP_D_SW, EP_D_PT, EP_D_PL, EP_D_PB, EP_D_PR, EP_D_DH, EP_D_DW, EP_D_CEIL, EP_D_CIP,
     EP_D_OC, EP_D_GROUPS, EP_D_RQ, EP_D_RQ_SHIFT, EP_D_RQ_RELU, EP_D_RQ_QMIN, EP_D_RQ_QMAX,
     EP_D_RQ_OUT, EP_D_PKH, EP_D_PKW, EP_D_PSH, EP_D_PSW, EP_D_PPT, EP_D_PPL, EP_D_PPB,
-    EP_D_PPR, EP_D_PCEIL, EP_D_PALGO, EP_D_N, EP_D_COUNT = 40
+    EP_D_PPR, EP_D_PCEIL, EP_D_PALGO, EP_D_N,
+    EP_D_THREADS,                /**< thread count (0 = 1)                                    */
+    EP_D_FLAGS,                  /**< EP_F_* bits                                             */
+    EP_D_WBITS,                  /**< declared weight bit width (0 = full)                    */
+    EP_D_COUNT = 40
+};
+enum {
+    EP_F_PREPACKED = 1,          /**< inputs[1] is already packed (ep_conv_pack / ep_fc_pack, or
+                                      the identical Python packers in edgepool.neon)          */
+    EP_F_NARROW = 2              /**< weights symmetric (int8: [-127, 127]), conv and FC      */
 };
 
 /** Output bytes and scratch bytes (including packed weights) of a descriptor; -1 if invalid. */
@@ -223,6 +300,13 @@ long long ep_desc_scratch_bytes(const int32_t *desc);
 /** Run a descriptor: inputs[0] = x, inputs[1] = weights (HwLayer layout, packed internally),
  *  inputs[2] = bias (or NULL). ``scratch`` of ep_desc_scratch_bytes(). */
 int ep_desc_run(const int32_t *desc, const void *const *inputs, void *out, void *scratch);
+/** The conv algorithm a descriptor resolves to (ep_conv_algo) and its cost estimate. */
+int ep_desc_conv_algo(const int32_t *desc);
+double ep_desc_conv_cost(const int32_t *desc, int algo);
+/** Packed weight bytes of a conv / int8 FC descriptor (-1 if none) and the packing itself
+ *  (ep_conv_pack / ep_fc_pack): the build-time step behind EP_F_PREPACKED. */
+long long ep_desc_packed_bytes(const int32_t *desc);
+int ep_desc_pack(const int32_t *desc, const void *w, void *packed);
 
 #ifdef __cplusplus
 }

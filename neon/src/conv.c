@@ -17,6 +17,29 @@ size_t ep__max_engine_scratch(const ep_pool_params *p, ep_dtype t);
 
 #define AI static inline __attribute__((always_inline))
 
+/* register-blocked kernels (conv_rb.c) */
+int ep__rb_applicable(const ep_conv_params *p, ep_dtype t);
+size_t ep__rb_packed_bytes(const ep_conv_params *p, ep_dtype t);
+int ep__rb_pack(const ep_conv_params *p, ep_dtype t, const void *w, void *packed);
+size_t ep__rb_scratch_bytes(const ep_conv_params *p, ep_dtype t);
+int ep__rb_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
+                const void *bias, const ep_requant *rq, void *out, void *scratch);
+size_t ep__rb_maxpool_scratch_bytes(const ep_conv_params *p, ep_dtype t,
+                                    const ep_pool_params *pp, const ep_requant *rq);
+int ep__rb_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
+                        const void *bias, const ep_requant *rq, const ep_pool_params *pp,
+                        void *out, void *scratch);
+
+int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias);
+
+int ep_conv_algo(const ep_conv_params *p, ep_dtype t) {
+    if (!p) return EP_ALGO_SLIDING;
+    if (p->algo != EP_ALGO_AUTO) return p->algo;
+    if (!ep__rb_applicable(p, t)) return EP_ALGO_SLIDING;
+    const double rb = ep_conv_cost(p, t, EP_ALGO_RB), sl = ep_conv_cost(p, t, EP_ALGO_SLIDING);
+    return rb >= 0 && (sl < 0 || rb <= sl) ? EP_ALGO_RB : EP_ALGO_SLIDING;
+}
+
 /* ------------------------------------------------------------------ micro-kernels */
 AI void mk_i8(const void *const *xpv, const int npx, const int cg, const void *wv, const int ocp,
               void *accv) {
@@ -168,6 +191,7 @@ int ep_conv_output_shape(const ep_conv_params *p, int *oh, int *ow) {
 }
 
 size_t ep_conv_packed_bytes(const ep_conv_params *p, ep_dtype t) {
+    if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_packed_bytes(p, t);
     conv_k k;
     if (conv_geom(p, t, &k)) return 0;
     if (k.dw) return (size_t)k.taps * p->ic * k.es;
@@ -175,6 +199,7 @@ size_t ep_conv_packed_bytes(const ep_conv_params *p, ep_dtype t) {
 }
 
 int ep_conv_pack(const ep_conv_params *p, ep_dtype t, const void *w, void *packed) {
+    if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_pack(p, t, w, packed);
     conv_k k;
     int rc = conv_geom(p, t, &k);
     if (rc) return rc;
@@ -217,6 +242,7 @@ static int use_im2col(const ep_conv_params *p, const conv_k *k) {
 }
 
 size_t ep_conv_scratch_bytes(const ep_conv_params *p, ep_dtype t) {
+    if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_scratch_bytes(p, t);
     conv_k k;
     if (conv_geom(p, t, &k)) return 0;
     ep_carver cv;
@@ -401,6 +427,10 @@ static int conv_setup(conv_k *k, const ep_conv_params *p, ep_dtype t, const void
 
 int ep_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
             const void *bias, const ep_requant *rq, void *out, void *scratch) {
+    if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_conv(p, t, x, packed, bias, rq, out, scratch);
+    /* AUTO never runs a kernel whose accumulator could overflow (explicit SLIDING / IM2COL
+     * keep their historic wrap-around contract) */
+    if (p && p->algo == EP_ALGO_AUTO && !ep__conv_bound_ok(p, t, bias)) return EP_ERANGE;
     conv_k k;
     int rc = conv_setup(&k, p, t, x, packed, rq);
     if (rc) return rc;
@@ -452,6 +482,7 @@ size_t ep_conv_maxpool_scratch_bytes(const ep_conv_params *p, ep_dtype t,
     ep_pool_params pp;
     if (!rq || t == EP_F32 || rq->out == EP_I32 || conv_geom(p, t, &k) || fused_pool(&k, pool, &pp))
         return 0;
+    if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_maxpool_scratch_bytes(p, t, &pp, rq);
     ep_carver cv;
     ep_carver_init(&cv, NULL);
     conv_carve(&k, &cv, 0);
@@ -469,6 +500,9 @@ int ep_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, const vo
     if (rq->out == EP_I32) return EP_ETYPE;
     if ((rc = fused_pool(&k, pool, &pp))) return rc;
     if (!out || !scratch) return EP_EINVAL;
+    if (ep_conv_algo(p, t) == EP_ALGO_RB)
+        return ep__rb_conv_maxpool(p, t, x, packed, bias, rq, &pp, out, scratch);
+    if (p->algo == EP_ALGO_AUTO && !ep__conv_bound_ok(p, t, bias)) return EP_ERANGE;
     ep_carver cv;
     ep_carver_init(&cv, scratch);
     conv_carve(&k, &cv, 0);

@@ -24,6 +24,22 @@ static void conv_of(const int32_t *d, ep_conv_params *p) {
     p->kh = d[EP_D_KH]; p->kw = d[EP_D_KW]; p->sh = d[EP_D_SH]; p->sw = d[EP_D_SW];
     p->pt = d[EP_D_PT]; p->pl = d[EP_D_PL]; p->pb = d[EP_D_PB]; p->pr = d[EP_D_PR];
     p->dh = d[EP_D_DH]; p->dw = d[EP_D_DW]; p->groups = d[EP_D_GROUPS]; p->algo = d[EP_D_ALGO];
+    p->threads = d[EP_D_THREADS]; p->wbits = d[EP_D_WBITS];
+    p->narrow = (d[EP_D_FLAGS] & EP_F_NARROW) != 0;
+}
+
+static void fc_of(const int32_t *d, ep_fc_params *p) {
+    p->n = d[EP_D_N]; p->m = d[EP_D_OC]; p->wbits = d[EP_D_WBITS];
+    p->narrow = (d[EP_D_FLAGS] & EP_F_NARROW) != 0; p->threads = d[EP_D_THREADS];
+}
+
+/* FC through the packed GEMV: int8, prepacked weights or algo EP_ALGO_RB */
+static int fc_packed_path(const int32_t *d) {
+    return d[EP_D_DTYPE] == EP_I8 && ((d[EP_D_FLAGS] & EP_F_PREPACKED) || d[EP_D_ALGO] == EP_ALGO_RB);
+}
+
+static size_t packed_scratch(const int32_t *d, size_t bytes) {
+    return (d[EP_D_FLAGS] & EP_F_PREPACKED) ? 0 : EP_ALIGN(bytes);
 }
 
 static void rq_of(const int32_t *d, ep_requant *rq) {
@@ -84,12 +100,20 @@ long long ep_desc_scratch_bytes(const int32_t *d) {
     case EP_OP_AVGPOOL: pool_of(d, &pp); return (long long)ep_avgpool_scratch_bytes(&pp, t);
     case EP_OP_CONV:
         conv_of(d, &cp);
-        return (long long)(EP_ALIGN(ep_conv_packed_bytes(&cp, t)) + ep_conv_scratch_bytes(&cp, t));
+        if (!ep_conv_packed_bytes(&cp, t)) return -1;
+        return (long long)(packed_scratch(d, ep_conv_packed_bytes(&cp, t)) +
+                           ep_conv_scratch_bytes(&cp, t));
     case EP_OP_CONV_MAXPOOL:
         conv_of(d, &cp);
         fpool_of(d, &pp);
-        return (long long)(EP_ALIGN(ep_conv_packed_bytes(&cp, t)) +
+        if (!ep_conv_packed_bytes(&cp, t)) return -1;
+        return (long long)(packed_scratch(d, ep_conv_packed_bytes(&cp, t)) +
                            ep_conv_maxpool_scratch_bytes(&cp, t, &pp, &rq));
+    case EP_OP_FC: {
+        ep_fc_params fp;
+        fc_of(d, &fp);
+        return fc_packed_path(d) ? (long long)packed_scratch(d, ep_fc_packed_bytes(&fp)) : 0;
+    }
     default: return 0;
     }
 }
@@ -110,17 +134,34 @@ int ep_desc_run(const int32_t *d, const void *const *in, void *out, void *scratc
         return ep_global_avgpool(d[EP_D_H], d[EP_D_W], d[EP_D_C], t, in[0], out);
     case EP_OP_CONV: case EP_OP_CONV_MAXPOOL: {
         conv_of(d, &cp);
-        size_t pk = EP_ALIGN(ep_conv_packed_bytes(&cp, t));
-        if (!pk || !scratch) return EP_EINVAL;
-        int rc = ep_conv_pack(&cp, t, in[1], scratch);
-        if (rc) return rc;
+        const size_t pk = packed_scratch(d, ep_conv_packed_bytes(&cp, t));
+        if (!ep_conv_packed_bytes(&cp, t) || !scratch) return EP_EINVAL;
+        const void *packed = in[1];
+        if (!(d[EP_D_FLAGS] & EP_F_PREPACKED)) {
+            int rc = ep_conv_pack(&cp, t, in[1], scratch);
+            if (rc) return rc;
+            packed = scratch;
+        }
         if (d[EP_D_OP] == EP_OP_CONV)
-            return ep_conv(&cp, t, in[0], scratch, in[2], rqp, out, (char *)scratch + pk);
+            return ep_conv(&cp, t, in[0], packed, in[2], rqp, out, (char *)scratch + pk);
         fpool_of(d, &pp);
-        return ep_conv_maxpool(&cp, t, in[0], scratch, in[2], &rq, &pp, out,
+        return ep_conv_maxpool(&cp, t, in[0], packed, in[2], &rq, &pp, out,
                                (char *)scratch + pk);
     }
-    case EP_OP_FC: return ep_fc(d[EP_D_N], d[EP_D_OC], t, in[0], in[1], in[2], rqp, out);
+    case EP_OP_FC: {
+        if (!fc_packed_path(d))
+            return ep_fc(d[EP_D_N], d[EP_D_OC], t, in[0], in[1], in[2], rqp, out);
+        ep_fc_params fp;
+        fc_of(d, &fp);
+        const int8_t *packed = (const int8_t *)in[1];
+        if (!(d[EP_D_FLAGS] & EP_F_PREPACKED)) {
+            if (!scratch) return EP_EINVAL;
+            int rc = ep_fc_pack(&fp, (const int8_t *)in[1], (int8_t *)scratch);
+            if (rc) return rc;
+            packed = (const int8_t *)scratch;
+        }
+        return ep_fc_packed(&fp, (const int8_t *)in[0], packed, (const int32_t *)in[2], rqp, out);
+    }
     case EP_OP_REQUANT32:
         return ep_requantize_i32((const int32_t *)in[0], (size_t)d[EP_D_N], &rq, out);
     case EP_OP_REQUANT64:
@@ -130,6 +171,50 @@ int ep_desc_run(const int32_t *d, const void *const *in, void *out, void *scratc
                                 (const int32_t *)in[1], (size_t)d[EP_D_OC],
                                 (const int32_t *)in[2], d[EP_D_RQ_QMIN], d[EP_D_RQ_QMAX],
                                 d[EP_D_RQ_OUT], out);
+    }
+    return EP_EINVAL;
+}
+
+int ep_desc_conv_algo(const int32_t *d) {
+    ep_conv_params cp;
+    conv_of(d, &cp);
+    return ep_conv_algo(&cp, (ep_dtype)d[EP_D_DTYPE]);
+}
+
+double ep_desc_conv_cost(const int32_t *d, int algo) {
+    ep_conv_params cp;
+    conv_of(d, &cp);
+    return ep_conv_cost(&cp, (ep_dtype)d[EP_D_DTYPE], algo);
+}
+
+long long ep_desc_packed_bytes(const int32_t *d) {
+    const ep_dtype t = (ep_dtype)d[EP_D_DTYPE];
+    if (d[EP_D_OP] == EP_OP_CONV || d[EP_D_OP] == EP_OP_CONV_MAXPOOL) {
+        ep_conv_params cp;
+        conv_of(d, &cp);
+        const size_t n = ep_conv_packed_bytes(&cp, t);
+        return n ? (long long)n : -1;
+    }
+    if (d[EP_D_OP] == EP_OP_FC && t == EP_I8) {
+        ep_fc_params fp;
+        fc_of(d, &fp);
+        const size_t n = ep_fc_packed_bytes(&fp);
+        return n ? (long long)n : -1;
+    }
+    return -1;
+}
+
+int ep_desc_pack(const int32_t *d, const void *w, void *packed) {
+    const ep_dtype t = (ep_dtype)d[EP_D_DTYPE];
+    if (d[EP_D_OP] == EP_OP_CONV || d[EP_D_OP] == EP_OP_CONV_MAXPOOL) {
+        ep_conv_params cp;
+        conv_of(d, &cp);
+        return ep_conv_pack(&cp, t, w, packed);
+    }
+    if (d[EP_D_OP] == EP_OP_FC && t == EP_I8) {
+        ep_fc_params fp;
+        fc_of(d, &fp);
+        return ep_fc_pack(&fp, (const int8_t *)w, (int8_t *)packed);
     }
     return EP_EINVAL;
 }

@@ -106,6 +106,18 @@ static inline int64_t ep_div_round_s64(int64_t num, int64_t den) {
     return q;
 }
 
+/* Threads (threads.c): fn(ctx, tid, lo, hi) over balanced contiguous ranges of [0, n_items). */
+typedef void (*ep_task_fn)(void *ctx, int tid, int lo, int hi);
+int ep_threads_for(int threads, int n_items);
+void ep_parallel(int nthreads, int n_items, ep_task_fn fn, void *ctx);
+
+/* smlal2 by lane (SIMDe lacks vmlal_high_laneq_s16: same product on the high half) */
+#if defined(__aarch64__)
+#define ep_vmlal_high_laneq_s16(a, b, v, l) vmlal_high_laneq_s16((a), (b), (v), (l))
+#else
+#define ep_vmlal_high_laneq_s16(a, b, v, l) vmlal_laneq_s16((a), vget_high_s16(b), (v), (l))
+#endif
+
 int ep_rq_check(const ep_requant *rq);
 int64_t ep_rq_scalar(int64_t acc, const ep_requant *rq);
 void ep_rq_store(void *out, size_t i, int dtype, int64_t v);

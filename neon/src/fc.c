@@ -3,6 +3,7 @@
  * input load; widening MAC: smull/smull2 (vmull_s8 / vmull_high_s8) + sadalp (vpadalq_s16) into
  * int32 for int8, smull + sadalp into int64 for int16, fmla for float. */
 #include "ep_internal.h"
+#include "rq_vec.h"
 
 static void fc_rows_i8(int n, const int8_t *x, const int8_t *w, int r0, int nr, int32_t *acc) {
     int32x4_t a[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
@@ -92,5 +93,164 @@ int ep_fc(int n, int m, ep_dtype t, const void *x, const void *w, const void *bi
                 ((float *)out)[r0 + r] = rq && rq->relu && acc[r] < 0 ? 0.0f : acc[r];
         }
     }
+    return EP_OK;
+}
+
+/* --------------------------------------------------------------------------- packed GEMV */
+/* Products one int16 lane may sum without overflow, counted in 16-input blocks (each adds two
+ * products per lane: smull of the low halves, smlal2 of the high halves); 0: int32 lanes. */
+static int fc_chunk(const ep_fc_params *p) {
+    const int bits = p->wbits ? p->wbits : 8;
+    const int32_t maxw = bits == 8 && p->narrow ? 127 : 1 << (bits - 1);
+    return 32767 / (2 * 128 * maxw);
+}
+
+static int fc_check(const ep_fc_params *p) {
+    if (!p || p->n < 1 || p->m < 1 || p->wbits < 0 || p->wbits > 8) return EP_EINVAL;
+    return EP_OK;
+}
+
+size_t ep_fc_packed_bytes(const ep_fc_params *p) {
+    if (fc_check(p)) return 0;
+    return (size_t)((p->m + 3) / 4) * ((p->n + 15) / 16) * 64;
+}
+
+int ep_fc_pack(const ep_fc_params *p, const int8_t *w, int8_t *packed) {
+    int rc = fc_check(p);
+    if (rc) return rc;
+    if (!w || !packed) return EP_EINVAL;
+    const int bits = p->wbits ? p->wbits : 8;
+    const int wmin = bits == 8 && p->narrow ? -127 : -(1 << (bits - 1)), wmax = (1 << (bits - 1)) - 1;
+    const int nkb = (p->n + 15) / 16;
+    memset(packed, 0, ep_fc_packed_bytes(p));
+    for (int r = 0; r < p->m; r++)
+        for (int k = 0; k < p->n; k++) {
+            const int8_t v = w[(size_t)r * p->n + k];
+            if (v < wmin || v > wmax) return EP_ERANGE;
+            packed[(((size_t)(r / 4) * nkb + k / 16) * 4 + r % 4) * 16 + k % 16] = v;
+        }
+    return EP_OK;
+}
+
+typedef struct {
+    const ep_fc_params *p;
+    const int8_t *x, *w;
+    const int32_t *bias;
+    const ep_requant *rq;
+    void *out;
+    int chunk;
+} fc_run;
+
+/* one 16-input block of 4 rows: pair sums of products in int16 (chained onto s) */
+#define FC_PAIR1(w, xv, xl) vmlal_high_s8(vmull_s8(vget_low_s8(w), xl), w, xv)
+#define FC_PAIR(s, w, xv, xl) vmlal_high_s8(vmlal_s8(s, vget_low_s8(w), xl), w, xv)
+
+/* the 4 rows' 16 weights of block kb and the input block (x, or the zero-padded tail) */
+#define FC_LOAD(xp)                                                                        \
+    const int8x16_t xv = vld1q_s8(xp);                                                     \
+    const int8x8_t xl = vget_low_s8(xv);                                                   \
+    const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), w2 = vld1q_s8(w + 32),        \
+                    w3 = vld1q_s8(w + 48)
+
+static void fc_task(void *ctx, int tid, int lo, int hi) {
+    (void)tid;
+    const fc_run *f = (const fc_run *)ctx;
+    const int n = f->p->n, m = f->p->m, nkb = (n + 15) / 16, chunk = f->chunk;
+    const int nfull = n / 16;                /* blocks read straight from x */
+    int8_t xt[16] = {0};
+    if (nfull < nkb) memcpy(xt, f->x + 16 * nfull, (size_t)(n - 16 * nfull));
+    ep_rqv rqv;
+    memset(&rqv, 0, sizeof rqv);
+    if (f->rq) ep_rqv_init(&rqv, f->rq, 32);
+    const size_t oes = f->rq ? ep_dtype_size((ep_dtype)f->rq->out) : 4;
+    for (int rb = lo; rb < hi; rb++) {
+        const int8_t *w = f->w + (size_t)rb * nkb * 64;
+        int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0;
+        if (chunk == 0) {                    /* int32 lanes: sadalp after every smull */
+#define FC_B32(xp)                                                                         \
+    do {                                                                                   \
+        FC_LOAD(xp);                                                                       \
+        a0 = vpadalq_s16(a0, vmull_s8(vget_low_s8(w0), xl));                               \
+        a1 = vpadalq_s16(a1, vmull_s8(vget_low_s8(w1), xl));                               \
+        a2 = vpadalq_s16(a2, vmull_s8(vget_low_s8(w2), xl));                               \
+        a3 = vpadalq_s16(a3, vmull_s8(vget_low_s8(w3), xl));                               \
+        a0 = vpadalq_s16(a0, vmull_high_s8(w0, xv));                                       \
+        a1 = vpadalq_s16(a1, vmull_high_s8(w1, xv));                                       \
+        a2 = vpadalq_s16(a2, vmull_high_s8(w2, xv));                                       \
+        a3 = vpadalq_s16(a3, vmull_high_s8(w3, xv));                                       \
+        w += 64;                                                                           \
+    } while (0)
+            const int8_t *xp = f->x;
+            for (int kb = 0; kb < nfull; kb++, xp += 16) FC_B32(xp);
+            if (nfull < nkb) FC_B32(xt);
+        } else if (chunk == 1) {             /* two products per int16 lane, then sadalp */
+#define FC_B16(xp)                                                                         \
+    do {                                                                                   \
+        FC_LOAD(xp);                                                                       \
+        a0 = vpadalq_s16(a0, FC_PAIR1(w0, xv, xl));                                        \
+        a1 = vpadalq_s16(a1, FC_PAIR1(w1, xv, xl));                                        \
+        a2 = vpadalq_s16(a2, FC_PAIR1(w2, xv, xl));                                        \
+        a3 = vpadalq_s16(a3, FC_PAIR1(w3, xv, xl));                                        \
+        w += 64;                                                                           \
+    } while (0)
+            const int8_t *xp = f->x;
+            for (int kb = 0; kb < nfull; kb++, xp += 16) FC_B16(xp);
+            if (nfull < nkb) FC_B16(xt);
+        } else {                             /* int16 lanes for `chunk` blocks, then sadalp */
+            for (int kb0 = 0; kb0 < nkb; kb0 += chunk) {
+                const int kb1 = ep_imin(nkb, kb0 + chunk);
+                int16x8_t s0 = vdupq_n_s16(0), s1 = s0, s2 = s0, s3 = s0;
+#define FC_BC(xp)                                                                          \
+    do {                                                                                   \
+        FC_LOAD(xp);                                                                       \
+        s0 = FC_PAIR(s0, w0, xv, xl);                                                      \
+        s1 = FC_PAIR(s1, w1, xv, xl);                                                      \
+        s2 = FC_PAIR(s2, w2, xv, xl);                                                      \
+        s3 = FC_PAIR(s3, w3, xv, xl);                                                      \
+        w += 64;                                                                           \
+    } while (0)
+                const int8_t *xp = f->x + 16 * kb0;
+                const int kbf = ep_imin(kb1, nfull);
+                for (int kb = kb0; kb < kbf; kb++, xp += 16) FC_BC(xp);
+                if (kb1 > nfull) FC_BC(xt);
+                a0 = vpadalq_s16(a0, s0);
+                a1 = vpadalq_s16(a1, s1);
+                a2 = vpadalq_s16(a2, s2);
+                a3 = vpadalq_s16(a3, s3);
+            }
+        }
+        /* the 4 row sums at once (pairwise adds), bias, requantize in one vector */
+        int32x4_t sum = vpaddq_s32(vpaddq_s32(a0, a1), vpaddq_s32(a2, a3));
+        const int nr = ep_imin(4, m - rb * 4);
+        if (f->bias) {
+            int32_t bb[4] = {0, 0, 0, 0};
+            memcpy(bb, f->bias + (size_t)rb * 4, (size_t)nr * 4);
+            sum = vaddq_s32(sum, vld1q_s32(bb));
+        }
+        int32_t t[16];
+        if (f->rq) ep_rqv_store16(&rqv, t, sum, sum, sum, sum);
+        else vst1q_s32(t, sum);
+        memcpy((char *)f->out + (size_t)rb * 4 * oes, t, (size_t)nr * oes);
+    }
+}
+
+int ep_fc_packed(const ep_fc_params *p, const int8_t *x, const int8_t *packed,
+                 const int32_t *bias, const ep_requant *rq, void *out) {
+    int rc = fc_check(p);
+    if (rc) return rc;
+    if (!x || !packed || !out) return EP_EINVAL;
+    if (rq && (rc = ep_rq_check(rq))) return rc;
+    /* accumulator bound: n * 128 * max|w| + max|bias| must fit int32 */
+    const int bits = p->wbits ? p->wbits : 8;
+    const uint64_t prod = (uint64_t)p->n * 128u * (1u << (bits - 1));
+    uint64_t maxb = 0;
+    for (int i = 0; bias && i < p->m; i++) {
+        const uint64_t a = bias[i] < 0 ? (uint64_t)0 - (uint64_t)(int64_t)bias[i] : (uint64_t)bias[i];
+        if (a > maxb) maxb = a;
+    }
+    if (prod > (uint64_t)INT32_MAX || maxb > (uint64_t)INT32_MAX - prod) return EP_ERANGE;
+    fc_run f = {p, x, packed, bias, rq, out, fc_chunk(p)};
+    const int nrb = (p->m + 3) / 4;
+    ep_parallel(ep_threads_for(p->threads, nrb), nrb, fc_task, &f);
     return EP_OK;
 }

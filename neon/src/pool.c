@@ -240,7 +240,7 @@ static int fast_path(const ep_pool_params *p, const ep_win *g, ep_dtype t, int e
                       (g->OW - 1) * p->sw + p->kw <= p->w;
     if (inner && p->kh == 2 && p->c % lanes == 0 && (p->c <= 2 * lanes || p->c % (2 * lanes) == 0))
         return FP_K2I;
-    if (inner && p->kh == 3 && p->sw == 2 && (p->c == lanes || p->c == 2 * lanes))
+    if (inner && p->kh == 3 && p->sw == 2 && (p->c == lanes || p->c % (2 * lanes) == 0))
         return FP_K3S2I;
     if (p->kh == 3 && p->sh == 1 && p->sw == 1) return wide ? FP_K3S1 : FP_K3S1_FLAT;
     if (p->kh == 5 && p->sh == 1 && p->sw == 1 && wide) return FP_K5S1;
@@ -315,7 +315,7 @@ static int max_lean(const ep_pool_params *p, ep_dtype t, const void *in, void *o
         p->pb || p->pr || p->algo == EP_ALGO_VANHERK || p->sh < 1 || p->sw < 1 || p->h < k ||
         p->w < k || C < L || C % L)
         return 0;
-    if (k == 3 ? p->sw != 2 || C > 2 * L : C > 2 * L && C % (2 * L)) return 0;
+    if (k == 3 ? p->sw != 2 || (C > L && C % (2 * L)) : C > 2 * L && C % (2 * L)) return 0;
     const int sy = p->h - k, sx = p->w - k;
     if (p->ceil_mode && (sy % p->sh || sx % p->sw)) return 0;
     ep_win g;

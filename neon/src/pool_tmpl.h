@@ -549,9 +549,9 @@ static EP_UNUSED void FN(k2i)(const ep_win *g, const T *in, T *out) {
     }
 }
 
-/* 3x3, horizontal stride 2, whole map interior, C = L or 2L: per output row a pixel walk that
- * keeps the shared column's vertical max in registers (2 new columns: 6 loads + 4 vmax, then
- * 2 vmax per output vector). */
+/* 3x3, horizontal stride 2, whole map interior, C = L or a multiple of 2L: per output row a
+ * pixel walk that keeps the shared column's vertical max in registers (2 new columns: 6 loads
+ * + 4 vmax, then 2 vmax per output vector). */
 static EP_UNUSED void FN(k3s2i)(const ep_win *g, const T *in, T *out) {
     const int OH = g->OH, OW = g->OW;
     const size_t C = (size_t)g->C, irow = (size_t)g->W * C, ystep = (size_t)g->sh * irow;
@@ -577,13 +577,31 @@ static EP_UNUSED void FN(k3s2i)(const ep_win *g, const T *in, T *out) {
                 a1 = n1;
                 MCA_E("k3s2i");
             }
-        } else {
+        } else if (C == L) {
             V a0 = CM(x);
             for (int n = OW; n > 0; n--, x += 2 * L, o += L) {
                 const V b0 = CM(x + L), n0 = CM(x + 2 * L);
                 VST(o, VOP(VOP(a0, b0), n0));
                 a0 = n0;
             }
+        } else {
+            /* C a multiple of 2L: the same column sharing per group of 2 vectors (the shared
+             * column's vertical max stays in registers: 12 loads + 12 vmax + 2 stores per 2
+             * output vectors; before, each output re-read its 9 taps) */
+            for (size_t cg = 0; cg < C; cg += 2 * L) {
+                const T *xc = x + cg;
+                T *oc = o + cg;
+                V a0 = CM(xc), a1 = CM(xc + L);
+                for (int n = OW; n > 0; n--, xc += 2 * C, oc += C) {
+                    const V b0 = CM(xc + C), b1 = CM(xc + C + L);
+                    const V n0 = CM(xc + 2 * C), n1 = CM(xc + 2 * C + L);
+                    VST(oc, VOP(VOP(a0, b0), n0));
+                    VST(oc + L, VOP(VOP(a1, b1), n1));
+                    a0 = n0;
+                    a1 = n1;
+                }
+            }
+            o += (size_t)OW * C;
         }
     }
 #undef CM

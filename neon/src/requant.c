@@ -2,6 +2,7 @@
 /* Requantization: accumulator -> output fixed point, power-of-two shift with round half to even,
  * optional ReLU, saturation to [qmin, qmax]; int32 and int64 accumulators. */
 #include "ep_internal.h"
+#include "rq_vec.h"
 
 size_t ep_dtype_size(ep_dtype t) {
     switch (t) {
@@ -47,71 +48,6 @@ void ep_rq_store(void *out, size_t i, int dtype, int64_t v) {
     }
 }
 
-/* Saturating left shift by l in 0..31 (63). aarch64: sqshl. SIMDe's scalar emulation of vqshl
- * shifts negative values left (undefined behaviour in C), so elsewhere: unsigned shift + select. */
-#if defined(__aarch64__)
-#define qshl_s32(a, l) vqshlq_s32((a), vdupq_n_s32(l))
-#define qshl_s64(a, l) vqshlq_s64((a), vdupq_n_s64(l))
-#else
-static inline int32x4_t qshl_s32(int32x4_t a, int l) {
-    int32x4_t sh = vreinterpretq_s32_u32(vshlq_u32(vreinterpretq_u32_s32(a), vdupq_n_s32(l)));
-    sh = vbslq_s32(vcgtq_s32(a, vdupq_n_s32(INT32_MAX >> l)), vdupq_n_s32(INT32_MAX), sh);
-    return vbslq_s32(vcltq_s32(a, vdupq_n_s32(INT32_MIN >> l)), vdupq_n_s32(INT32_MIN), sh);
-}
-static inline int64x2_t qshl_s64(int64x2_t a, int l) {
-    int64x2_t sh = vreinterpretq_s64_u64(vshlq_u64(vreinterpretq_u64_s64(a), vdupq_n_s64(l)));
-    sh = vbslq_s64(vcgtq_s64(a, vdupq_n_s64(INT64_MAX >> l)), vdupq_n_s64(INT64_MAX), sh);
-    return vbslq_s64(vcltq_s64(a, vdupq_n_s64(INT64_MIN >> l)), vdupq_n_s64(INT64_MIN), sh);
-}
-#endif
-
-/* round-half-even arithmetic shift right by s in 1..31 */
-static inline int32x4_t rshift_rne_s32(int32x4_t a, int32x4_t negs, int32x4_t mask,
-                                       int32x4_t half) {
-    int32x4_t q = vshlq_s32(a, negs);
-    int32x4_t r = vandq_s32(a, mask);
-    uint32x4_t up = vorrq_u32(vcgtq_s32(r, half),
-                              vandq_u32(vceqq_s32(r, half), vtstq_s32(q, vdupq_n_s32(1))));
-    return vsubq_s32(q, vreinterpretq_s32_u32(up));   /* up is all-ones (-1) where rounding up */
-}
-
-/* Stores 16 clamped int32 values (4 vectors) as the output type. */
-static inline void store16(void *out, size_t i, int dtype, int32x4_t a, int32x4_t b,
-                           int32x4_t c, int32x4_t d) {
-    switch (dtype) {
-    case EP_I8: {
-        int16x8_t lo = vcombine_s16(vmovn_s32(a), vmovn_s32(b));
-        int16x8_t hi = vcombine_s16(vmovn_s32(c), vmovn_s32(d));
-        vst1q_s8((int8_t *)out + i, vcombine_s8(vmovn_s16(lo), vmovn_s16(hi)));
-        break;
-    }
-    case EP_U8: {
-        uint16x8_t lo = vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(a)),
-                                     vmovn_u32(vreinterpretq_u32_s32(b)));
-        uint16x8_t hi = vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(c)),
-                                     vmovn_u32(vreinterpretq_u32_s32(d)));
-        vst1q_u8((uint8_t *)out + i, vcombine_u8(vmovn_u16(lo), vmovn_u16(hi)));
-        break;
-    }
-    case EP_I16:
-        vst1q_s16((int16_t *)out + i, vcombine_s16(vmovn_s32(a), vmovn_s32(b)));
-        vst1q_s16((int16_t *)out + i + 8, vcombine_s16(vmovn_s32(c), vmovn_s32(d)));
-        break;
-    case EP_U16:
-        vst1q_u16((uint16_t *)out + i, vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(a)),
-                                                    vmovn_u32(vreinterpretq_u32_s32(b))));
-        vst1q_u16((uint16_t *)out + i + 8, vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(c)),
-                                                        vmovn_u32(vreinterpretq_u32_s32(d))));
-        break;
-    default:
-        vst1q_s32((int32_t *)out + i, a);
-        vst1q_s32((int32_t *)out + i + 4, b);
-        vst1q_s32((int32_t *)out + i + 8, c);
-        vst1q_s32((int32_t *)out + i + 12, d);
-        break;
-    }
-}
-
 int ep_requantize_i32(const int32_t *acc, size_t n, const ep_requant *rq, void *out) {
     int rc = ep_rq_check(rq);
     if (rc) return rc;
@@ -154,23 +90,6 @@ int ep_requantize_i32(const int32_t *acc, size_t n, const ep_requant *rq, void *
     }
     for (; i < n; i++) ep_rq_store(out, i, rq->out, ep_rq_scalar(acc[i], rq));
     return EP_OK;
-}
-
-static inline int64x2_t rshift_rne_s64(int64x2_t a, int64x2_t negs, int64x2_t mask,
-                                       int64x2_t half) {
-    int64x2_t q = vshlq_s64(a, negs);
-    int64x2_t r = vandq_s64(a, mask);
-    uint64x2_t up = vorrq_u64(vcgtq_s64(r, half),
-                              vandq_u64(vceqq_s64(r, half), vtstq_s64(q, vdupq_n_s64(1))));
-    return vsubq_s64(q, vreinterpretq_s64_u64(up));
-}
-
-static inline int32x4_t clamp_narrow_s64(int64x2_t a, int64x2_t b, int64x2_t lo, int64x2_t hi) {
-    a = vbslq_s64(vcgtq_s64(a, hi), hi, a);
-    a = vbslq_s64(vcltq_s64(a, lo), lo, a);
-    b = vbslq_s64(vcgtq_s64(b, hi), hi, b);
-    b = vbslq_s64(vcltq_s64(b, lo), lo, b);
-    return vcombine_s32(vmovn_s64(a), vmovn_s64(b));
 }
 
 int ep_requantize_i64(const int64_t *acc, size_t n, const ep_requant *rq, void *out) {

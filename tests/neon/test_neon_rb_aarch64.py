@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Register-blocked conv (the aarch64 assembly reductions), fused conv + max pool and the packed
+GEMV cross-compiled and run under qemu-aarch64 against the golden model: each hypothesis example
+is a batch run in one qemu invocation; threads 1-4 are bit-exact there too."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edgepool import neon as N
+from edgepool.ir import kernels as K
+
+from .cases import Case, hwc, nchw
+from .rb_cases import packed_fc_case, rb_conv_case, rb_conv_maxpool_case
+
+pytestmark = pytest.mark.aarch64
+BATCHES = settings(max_examples=3, deadline=None,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                          HealthCheck.data_too_large])
+
+
+def run_batch(cases) -> None:
+    outs = N.run_aarch64([c.op for c in cases])
+    assert len(outs) == len(cases)
+    for case, got in zip(cases, outs, strict=True):
+        case.check(got)
+
+
+@BATCHES
+@given(st.lists(rb_conv_case(small=True), min_size=30, max_size=40))
+def test_rb_conv_aarch64(cases):
+    run_batch(cases)
+
+
+@BATCHES
+@given(st.lists(st.one_of(rb_conv_maxpool_case(), packed_fc_case()), min_size=30, max_size=40))
+def test_rb_fused_and_packed_fc_aarch64(cases):
+    run_batch(cases)
+
+
+def test_rb_threads_and_wide_layers_aarch64():
+    """Layer-sized shapes through every tile (lane, dot, int16) with 1-4 threads, in one run."""
+    rng = np.random.default_rng(11)
+    cases = []
+    for (h, w, ic, oc, k), dtype, narrow in [((14, 13, 64, 40, 3), np.int8, False),
+                                             ((14, 13, 64, 40, 3), np.int8, True),
+                                             ((9, 10, 48, 19, 1), np.int8, True),
+                                             ((8, 9, 24, 12, 3), np.int16, False)]:
+        ii = np.iinfo(dtype)
+        x = rng.integers(ii.min, int(ii.max) + 1, (h, w, ic)).astype(dtype)
+        wt = rng.integers(-int(ii.max), int(ii.max) + 1, (oc, k, k, ic)).astype(dtype)
+        b = rng.integers(-(2**16), 2**16, oc)
+        ref = hwc(K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), b, (1, 1), (k // 2,) * 4))
+        for t in (1, 2, 3, 4):
+            op = N.conv_op(x, wt, b, pads=(k // 2,) * 4, algo="auto", threads=t, narrow=narrow,
+                           prepack=True)
+            assert N.conv_algo(op) == "rb"
+            cases.append(Case(op, ref.astype(N._acc_dtype(dtype))))
+    xs = rng.integers(-128, 128, 800).astype(np.int8)
+    ws = rng.integers(-127, 128, (50, 800)).astype(np.int8)
+    ref = K.gemm(xs[None], ws, None, trans_b=True)[0].astype(np.int32)
+    for t in (1, 2, 3, 4):
+        cases.append(Case(N.fc_op(xs, ws, threads=t, narrow=True, prepack=True), ref))
+    run_batch(cases)
