@@ -206,7 +206,8 @@ def conv_out_hw(h: int, w: int, c: ConvParams, pads) -> tuple[int, int]:
 class _Planner:
     """Typed contexts of one translation unit, in the order the C declares them."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
         self.decls: list[dict[str, Any]] = []
         self.inits: list[dict[str, Any]] = []
         self.scratch: list[dict[str, Any]] = []
@@ -270,9 +271,11 @@ class _Planner:
                 code.append(dict(op="widen", dtype=lay.in_dtype, x=x,
                                  n=int(np.prod(lay.in_shape)), dst=xw))
                 x = xw
+            wbits, narrow = weight_bound(c.w) if c.arith == "int8" else (0, 0)
             self.decls.append(dict(kind="conv", i=i, h=h, w=wd, ic=c.ic, oc=c.oc, kh=c.kh,
                                    kw=c.kw, sh=c.sh, sw=c.sw, pt=pads[0], pl=pads[1],
-                                   pb=pads[2], pr=pads[3], dh=c.dh, dw=c.dw, groups=c.groups))
+                                   pb=pads[2], pr=pads[3], dh=c.dh, dw=c.dw, groups=c.groups,
+                                   threads=self.threads, wbits=wbits, narrow=narrow))
             self.decls.append(dict(kind="packed", i=i))
             et = EP_DTYPE[c.arith]
             self.inits.append(dict(i=i, et=et, w=wname))
@@ -362,9 +365,22 @@ class _Planner:
         return dict(sym=sym, nargs=fn.n_inputs + fn.n_outputs, steps=steps)
 
 
-def generate_c(functions: list[GlueFunction]) -> GlueSource:
-    """The C translation unit of the external functions of one ``RunCodegen`` call."""
-    plan = _Planner()
+def weight_bound(w: np.ndarray) -> tuple[int, int]:
+    """(``wbits``, ``narrow``) of ``ep_conv_params`` proven from the weights themselves: the
+    smallest signed width holding every weight, and whether they are symmetric
+    (|w| <= 2^(wbits-1) - 1). The kernels' accumulator bound is derived from these (AUTO picks
+    no kernel that could overflow: ``EP_ERANGE``), and the packer refuses weights outside them."""
+    lo, hi = int(np.min(w, initial=0)), int(np.max(w, initial=0))
+    bits = 1
+    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
+        bits += 1
+    return bits, int(lo > -(1 << (bits - 1)))
+
+
+def generate_c(functions: list[GlueFunction], threads: int = 1) -> GlueSource:
+    """The C translation unit of the external functions of one ``RunCodegen`` call; conv
+    kernels split their output over up to ``threads`` threads (the register-blocked kernel)."""
+    plan = _Planner(threads)
     funcs = [plan.function(f) for f in functions]
     text = render("neon/glue.c.j2", decls=plan.decls, inits=plan.inits, scratch=plan.scratch,
                   funcs=funcs)

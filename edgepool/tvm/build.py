@@ -109,7 +109,7 @@ def make_fcompile(triple: str, with_kernels: bool):
                  **_: Any) -> None:
         srcs = [str(s) for s in KERNEL_SOURCES] if with_kernels else []
         cmd = ([cc, "-shared"] + CFLAGS + ARCH_FLAGS[triple] + inc + list(options or [])
-               + list(objects) + srcs + ["-lm", "-o", output])
+               + list(objects) + srcs + ["-lm", "-pthread", "-o", output])
         _run(cmd, "linking the model library")
 
     fcompile.output_format = "so"  # type: ignore[attr-defined]
@@ -154,13 +154,19 @@ def model_io_header(graph: Graph, io: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- compile
+#: threads per NEON kernel by target: the Cortex-A53 targets have four cores
+THREADS = {"aarch64-linux-gnu": 4}
+
+
 def _digest(model_bytes: bytes, triple: str, offload: bool) -> str:
     h = hashlib.sha256()
     h.update(model_bytes)
     h.update(f"{triple}|{offload}|{tvm.__version__}".encode())
     here = Path(__file__).parent
     # the graph reaching TVM is lowered by the passes (phases fuse, lower-cpu) per ir/ops.py
-    srcs = sorted(here.glob("*.py")) + sorted((here.parent / "passes").glob("*.py")) + [
+    glue_src = [here.parent / "neon" / "glue.py",
+                here.parent / "codegen" / "templates" / "neon" / "glue.c.j2"]
+    srcs = glue_src + sorted(here.glob("*.py")) + sorted((here.parent / "passes").glob("*.py")) + [
         here.parent / "ir" / "ops.py", RUNNER_SRC] + KERNEL_SOURCES + sorted(
         (NEON_DIR / "src").glob("*.h")) + [NEON_DIR / "include" / "edgepool_neon.h"]
     for p in srcs:
@@ -215,7 +221,7 @@ def compile_model(graph: Graph, triple: str, out: Path, *, offload: bool = True,
 def _compile(graph: Graph, triple: str, out: Path, offload: bool) -> dict[str, Any]:
     mod = graph_to_relax(graph)
     if offload:
-        mod, stats, csrc = byoc.offload(mod)
+        mod, stats, csrc = byoc.offload(mod, THREADS.get(triple, 1))
         (out / "edgepool_neon_gen.c").write_text(csrc)
     else:
         # the TVM-only baseline: the layer functions go back into main (one flat module)
@@ -240,7 +246,7 @@ def _compile(graph: Graph, triple: str, out: Path, offload: bool) -> dict[str, A
            + [f"-I{d}" for d in include_dirs()] + [str(out / "runner.cc"), f"-L{libdir}",
                                                    "-Wl,--no-as-needed", "-ltvm_runtime",
                                                    "-ltvm_ffi", "-Wl,-rpath,$ORIGIN/lib",
-                                                   "-o", str(out / "runner")])
+                                                   "-pthread", "-o", str(out / "runner")])
     _run(cmd, "compiling the runner")
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     return {"triple": triple, "offload": offload, "library": so.name, "runner": "runner",

@@ -411,19 +411,21 @@ def parse_composite(fn: relax.Function) -> Layer:
     return lay
 
 
-def generate_c(funcs: list[relax.Function]) -> glue.GlueSource:
+def generate_c(funcs: list[relax.Function], threads: int = 1) -> glue.GlueSource:
     """The C glue (:func:`edgepool.neon.glue.generate_c`) of merged functions."""
-    return glue.generate_c([describe(f) for f in funcs])
+    return glue.generate_c([describe(f) for f in funcs], threads)
 
 
 #: the last sources produced by the codegen (symbol list → C), for build directories
 GENERATED: list[str] = []
+#: threads per kernel of the running :func:`offload` (RunCodegen's hook takes no options)
+_THREADS = [1]
 
 
 @tvm_ffi.register_global_func(f"relax.ext.{CODEGEN}", override=True)
 def _codegen(funcs, options, constant_names):
     """RunCodegen hook: merged functions → one C source runtime module."""
-    src = generate_c(list(funcs))
+    src = generate_c(list(funcs), _THREADS[0])
     GENERATED.append(src.text)
     create = tvm.get_global_func("runtime.CSourceModuleCreate")
     return [create(src.text, "c", src.symbols, [])]
@@ -503,11 +505,13 @@ def offload_stats(partitioned: tvm.IRModule) -> dict[str, Any]:
             "tvm_op_count": sum(tvm_ops.values())}
 
 
-def offload(mod: tvm.IRModule) -> tuple[tvm.IRModule, dict[str, Any], str]:
-    """Partition and run the codegen: (module with external calls, stats, generated C)."""
+def offload(mod: tvm.IRModule, threads: int = 1) -> tuple[tvm.IRModule, dict[str, Any], str]:
+    """Partition and run the codegen: (module with external calls, stats, generated C); the
+    NEON kernels split each layer over up to ``threads`` threads."""
     part = partition(mod)
     stats = offload_stats(part)
     GENERATED.clear()
+    _THREADS[0] = threads
     out = relax.transform.RunCodegen()(part)
     if out.get_attr("const_name_to_constant") is not None:
         out = out.without_attr("const_name_to_constant")   # the weights live in the C
