@@ -51,6 +51,11 @@ from .emit import render
 from .names import comment_text
 
 TOP_NAME = "ep_top"
+#: the dataflow accelerator IP (AXI4-Lite + DMA-width AXI4-Stream) around ``ep_top``
+ACCEL_TOP = "ep_accel"
+#: hand-written modules of the IP shell, in dependency order
+SHELL_LIBRARY = ("ep_axil_ctrl.sv", "ep_axis_unpack.sv", "ep_axis_pack.sv",
+                 "ep_accel_shell.sv")
 RTL_DIR = REPO_ROOT / "sim" / "rtl"
 #: hand-written modules, in dependency order
 LIBRARY = ("ep_ram_sdp.sv", "ep_rom.sv", "ep_ser.sv", "ep_swg.sv", "ep_requant.sv",
@@ -384,6 +389,80 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
         out_elems=int(np.prod(program.out_shape)))
     (out / "design.json").write_text(json.dumps(design.to_json(), indent=1))
     return design
+
+
+@dataclass
+class AccelDesign:
+    """The generated dataflow IP: ``ep_accel`` around the datapath design ``datapath``."""
+
+    datapath: RtlDesign
+    top: str
+    sources: list[Path]           # library + shell + datapath top + IP top, compile order
+    beat_bytes: int
+    in_container_bits: int
+    out_container_bits: int
+    registers: dict[str, dict[str, Any]]
+    params: dict[str, int]        # the ap_ctrl_hs parameters emitted as localparams
+
+    @property
+    def in_beats(self) -> int:
+        """DMA beats per input frame (zero-padded)."""
+        k = self.beat_bytes * 8 // self.in_container_bits
+        return -(-self.datapath.in_elems // k)
+
+    @property
+    def out_beats(self) -> int:
+        """DMA beats per output frame (zero-padded, TLAST on the last)."""
+        k = self.beat_bytes * 8 // self.out_container_bits
+        return -(-self.datapath.out_elems // k)
+
+    def to_json(self) -> dict:
+        """``accel.json``: what the benches and the simulated device need."""
+        return {"top": self.top, "beat_bytes": self.beat_bytes,
+                "sources": [Path(p).name for p in self.sources],
+                "in_container_bits": self.in_container_bits,
+                "out_container_bits": self.out_container_bits, "in_beats": self.in_beats,
+                "out_beats": self.out_beats, "registers": self.registers, "params": self.params}
+
+
+def generate_accel(program: HwProgram, out_dir: str | Path,
+                   folding: Mapping[str, LayerFolding] | None = None, *,
+                   beat_bytes: int = 8, registers: Mapping[str, Mapping[str, Any]] | None = None,
+                   copy_library: bool = False) -> AccelDesign:
+    """The dataflow accelerator IP of ``program``: :func:`generate_rtl`'s datapath plus
+    ``<out_dir>/ep_accel.sv`` (AXI4-Lite ap_ctrl_hs control with the offsets / bits of
+    ``registers``, default :func:`edgepool.runtime.regmap.default_regmap`'s RTL dataflow map;
+    AXI4-Stream ports of ``beat_bytes`` bytes in the :mod:`edgepool.runtime.axis` format) and
+    ``accel.json``."""
+    from ..runtime import regmap as R
+
+    in_cb, out_cb = container_bits(program.in_type.bits), container_bits(program.out_type.bits)
+    if beat_bytes < 1 or beat_bytes & (beat_bytes - 1) or beat_bytes * 8 < max(in_cb, out_cb):
+        raise UnsupportedOpError([f"DMA beat of {beat_bytes} bytes: a power of two holding at "
+                                  f"least one {max(in_cb, out_cb)}-bit element is needed"],
+                                 "build with dma_bits 64 (or wider)")
+    regs = {k: dict(v) for k, v in (registers or R.default_regmap(
+        "dataflow", control="ap_ctrl_hs")["accel"]["registers"]).items()}
+    params = R.ap_ctrl_hs_params(regs)
+    design = generate_rtl(program, out_dir, folding, copy_library=copy_library)
+    out = Path(out_dir)
+    shell = [RTL_DIR / f for f in SHELL_LIBRARY]
+    if copy_library:
+        for f in shell:
+            shutil.copyfile(f, out / f.name)
+        shell = [out / f.name for f in shell]
+    text = render(
+        "rtl/accel.sv.j2",
+        top=ACCEL_TOP, datapath=design.top, program_label=_label(program.name),
+        regparams=sorted(params.items()), aw=params["AW"], beat_bytes=beat_bytes,
+        n_in=design.in_elems, n_out=design.out_elems, in_eb=in_cb // 8, out_eb=out_cb // 8,
+        in_per_beat=beat_bytes * 8 // in_cb, out_per_beat=beat_bytes * 8 // out_cb)
+    top_path = out / f"{ACCEL_TOP}.sv"
+    top_path.write_text(text)
+    srcs = design.sources[:-1] + shell + [design.sources[-1], top_path]
+    accel = AccelDesign(design, ACCEL_TOP, srcs, beat_bytes, in_cb, out_cb, regs, params)
+    (out / "accel.json").write_text(json.dumps(accel.to_json(), indent=1))
+    return accel
 
 
 # --------------------------------------------------------------------------- build stage
