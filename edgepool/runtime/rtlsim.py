@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -136,7 +137,7 @@ def source_hash(sources: Sequence[Path], extra: Mapping[str, object]) -> str:
     return h.hexdigest()[:16]
 
 
-def build_design(design: RtlDesign, simulator: str = "verilator", waves: bool = False,
+def build_design(design: RtlDesign | Any, simulator: str = "verilator", waves: bool = False,
                  cache_root: str | Path | None = None) -> Path:
     """Build ``design`` (cached); returns the build directory."""
     _require(simulator)
@@ -522,3 +523,91 @@ def simulate_build_dir(build_dir: Path, images: int = 20, simulator: str = "veri
              f"(measured steady state {clean.cycles_per_frame:.1f} cycles/frame)",
              f"run directories: {checked.run_dir}, {clean.run_dir}"]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the dataflow IP
+ACCEL_PROBES = {"dp_in": "dp_in_hs", "dp_out": "dp_out_hs", "s_axis": "s_axis_hs",
+                "m_axis_last": "m_axis_last_hs"}
+
+
+@dataclass
+class AccelSimResult:
+    """Outputs of the streaming test of ``ep_accel`` and its throughput figures (simulated,
+    Verilator, measured on the run without stalls)."""
+
+    outputs: list[np.ndarray]      # one per input image, stream order (HWC), as the RTL made them
+    ctrl_reads_during_run: int
+    cycles_per_frame: float        # steady state: mean distance of consecutive TLAST beats
+    input_ii: float                # datapath-input cycles per element inside one frame (1.0 = II 1)
+    in_beats_per_frame: int
+    run_dir: Path
+    design: object
+
+    @property
+    def frames_per_cycle(self) -> float:
+        return 1.0 / self.cycles_per_frame if self.cycles_per_frame else 0.0
+
+
+def simulate_accel(program: HwProgram, images: Sequence[np.ndarray], *,
+                   folding: Mapping[str, LayerFolding] | None = None, beat_bytes: int = 8,
+                   backpressure: float = 0.3, input_gaps: float = 0.2, seed: int = 0,
+                   measure_frames: int = 4, tests: Sequence[str] | None = None,
+                   registers: Mapping[str, Mapping] | None = None,
+                   cache_root: str | Path | None = None) -> AccelSimResult:
+    """Generate the dataflow IP (:func:`edgepool.codegen.rtl.generate_accel`) of ``program``
+    and run the benches of ``sim/tb/ep_accel_tb.py`` on Verilator (all of them, or ``tests``):
+    AXI4-Lite control, DMA-width streams under ``backpressure`` / ``input_gaps``, interrupts,
+    reset mid-frame, overlapping starts; every output frame equal to the golden model. The
+    streaming test sends all ``images`` in one DMA transfer; a run without stalls of
+    ``measure_frames`` frames gives the II and cycles per frame. ``registers``: another
+    ap_ctrl_hs register map (default: :mod:`edgepool.runtime.regmap`'s)."""
+    from ..codegen.rtl import generate_accel
+
+    run_dir = _new_run_dir(cache_root)
+    accel = generate_accel(program, run_dir / "rtl", folding, beat_bytes=beat_bytes,
+                           registers=registers)
+    design = accel.datapath
+    build_dir = build_design(accel, "verilator", False, cache_dir(cache_root))
+    frames = []
+    t = program.in_type
+    for k, img in enumerate(images):
+        x = np.asarray(img, dtype=np.int64)
+        if x.size != design.in_elems or (x.size and (x.min() < t.min or x.max() > t.max)):
+            raise InputError(f"image {k}: {x.size} elements in [{x.min()}, {x.max()}], the "
+                             f"program takes {design.in_elems} codes of {t}")
+        frames.append(x.ravel().tolist())
+    if not frames:
+        raise InputError("no images to simulate")
+    for m in design.mem_files:
+        shutil.copy(m, run_dir / m.name)
+    with open(run_dir / "program.pkl", "wb") as f:
+        pickle.dump(program, f)
+    per_frame = sum(b.window_beats + b.in_elems for b in design.blocks)
+    cfg = {"program_pickle": str(run_dir / "program.pkl"), "frames": frames,
+           "in_bits": design.in_bits, "in_signed": design.in_signed,
+           "out_bits": design.out_bits, "out_signed": design.out_signed,
+           "in_elems": design.in_elems, "out_elems": design.out_elems,
+           "beat_bytes": beat_bytes, "registers": accel.registers,
+           "result_path": str(run_dir / "result.json"), "backpressure": backpressure,
+           "input_gaps": input_gaps, "seed": seed, "measure_frames": max(2, measure_frames),
+           "probes": ACCEL_PROBES,
+           "timeout_cycles": 200 * per_frame * max(1, len(frames)) + 100_000}
+    (run_dir / "bench.json").write_text(json.dumps(cfg))
+    env = {"EP_TB_CONFIG": str(run_dir / "bench.json")}
+    if tests:
+        env["COCOTB_TEST_FILTER"] = "|".join(f"^{t}$" for t in tests)
+    _run_cocotb("verilator", accel.top, build_dir, run_dir, "ep_accel_tb", env, False)
+    res = json.loads((run_dir / "result.json").read_text()) if (run_dir / "result.json"
+                                                                ).exists() else {}
+    outs = [np.asarray(o, dtype=np.int64) for o in res.get("outputs", [])]
+    hs = res.get("handshakes") or {}
+    ends = hs.get("m_axis_last", [])
+    cpf = float(np.mean(np.diff(ends[1:]))) if len(ends) > 2 else 0.0
+    dp_in = hs.get("dp_in", [])
+    n = design.in_elems
+    # II inside a frame: cycles between the first and the last input element of each frame
+    spans = [(dp_in[(f + 1) * n - 1] - dp_in[f * n]) / (n - 1)
+             for f in range(len(dp_in) // n)] if n > 1 else []
+    return AccelSimResult(outs, int(res.get("ctrl_reads_during_run", 0)), cpf,
+                          float(np.mean(spans[1:] or spans)) if spans else 0.0,
+                          accel.in_beats, run_dir, accel)
