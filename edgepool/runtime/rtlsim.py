@@ -595,7 +595,7 @@ def simulate_accel(program: HwProgram, images: Sequence[np.ndarray], *,
     (run_dir / "bench.json").write_text(json.dumps(cfg))
     env = {"EP_TB_CONFIG": str(run_dir / "bench.json")}
     if tests:
-        env["COCOTB_TEST_FILTER"] = "|".join(f"^{t}$" for t in tests)
+        env["COCOTB_TEST_FILTER"] = "|".join(rf"\.{t}$" for t in tests)
     _run_cocotb("verilator", accel.top, build_dir, run_dir, "ep_accel_tb", env, False)
     res = json.loads((run_dir / "result.json").read_text()) if (run_dir / "result.json"
                                                                 ).exists() else {}

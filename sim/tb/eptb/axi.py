@@ -115,8 +115,10 @@ class DmaSource:
         await self.source.send(AxiStreamFrame(b"".join(self.pack(f) for f in frames)))
 
     def clear(self) -> None:
+        """Drop queued data and stop the gaps (a paused source would stay paused)."""
         self.source.clear()
         self.source.set_pause_generator(None)
+        self.source.pause = False
 
 
 class DmaSink:
@@ -148,8 +150,10 @@ class DmaSink:
         return self.sink.empty()
 
     def clear(self) -> None:
+        """Drop received data and stop the back-pressure (a paused sink would stay paused)."""
         self.sink.clear()
         self.sink.set_pause_generator(None)
+        self.sink.pause = False
 
 
 class InterruptMonitor:
