@@ -611,3 +611,133 @@ def simulate_accel(program: HwProgram, images: Sequence[np.ndarray], *,
     return AccelSimResult(outs, int(res.get("ctrl_reads_during_run", 0)), cpf,
                           float(np.mean(spans[1:] or spans)) if spans else 0.0,
                           accel.in_beats, run_dir, accel)
+
+
+class AxiRtlSession:
+    """The dataflow IP of a build running in Verilator as a server (``sim/tb/ep_axi_server_tb``)
+    for the simulated PYNQ device: register reads / writes become AXI4-Lite transactions,
+    MM2S transfers AXI4-Stream frames into ``s_axis``, S2MM transfers the frames that leave
+    ``m_axis`` (TLAST). The simulator runs in a background thread and connects back to a
+    loopback socket; simulated time advances only inside a request.
+
+    Why a server and not the driver inside a cocotb test: the driver (and ``pynq``) run
+    unmodified in the user's process (a notebook, ``edgepool run --backend pynq``); only the
+    device below pynq's ``Device`` interface talks to the simulator."""
+
+    #: cycles a DMA status poll lets the simulation run while waiting for an output frame
+    POLL_CYCLES = 4096
+
+    def __init__(self, build_dir: Path, manifest: Mapping, beat_bytes: int,
+                 registers: Mapping[str, Mapping], connect_timeout_s: float = 300.0) -> None:
+        import socket
+        import threading
+
+        from ..codegen.rtl import LayerFolding as LF
+        from ..codegen.rtl import generate_accel
+        from .executors import load_program
+
+        program, _ = load_program(Path(build_dir))
+        entry = manifest.get("rtl") or {}
+        if entry and not entry.get("supported", False):
+            from ..errors import UnsupportedOpError
+
+            raise UnsupportedOpError(list(entry.get("reason") or ["no RTL"]),
+                                     "simulate this build with the reference or csim model")
+        folding = {k: LF(**v) for k, v in entry.get("folding", {}).items()} or None
+        self.run_dir = _new_run_dir(None)
+        self.accel = generate_accel(program, self.run_dir / "rtl", folding,
+                                    beat_bytes=beat_bytes, registers=registers)
+        build = build_design(self.accel, "verilator", False, cache_dir(None))
+        for m in self.accel.datapath.mem_files:
+            shutil.copy(m, self.run_dir / m.name)
+        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(1)
+        lsock.settimeout(connect_timeout_s)
+        (self.run_dir / "bench.json").write_text(json.dumps(
+            {"port": lsock.getsockname()[1], "beat_bytes": beat_bytes}))
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                _run_cocotb("verilator", self.accel.top, build, self.run_dir,
+                            "ep_axi_server_tb", {"EP_TB_CONFIG": str(self.run_dir / "bench.json")},
+                            False)
+            except BaseException as e:   # reported by the next request
+                self.error = e
+
+        self.thread = threading.Thread(target=run, name="edgepool-rtl-sim", daemon=True)
+        self.thread.start()
+        try:
+            self.conn, _ = lsock.accept()
+        except OSError as e:
+            raise ToolchainError(f"the RTL simulation did not connect ({e}): {self.error}",
+                                 f"see {self.run_dir / 'sim.log'}") from None
+        finally:
+            lsock.close()
+        self.conn.settimeout(None)
+        self._r = self.conn.makefile("r")
+        self._w = self.conn.makefile("w")
+        self.closed = False
+        self.frames_out = 0
+
+    def _call(self, **req) -> dict:
+        if self.closed:
+            raise ToolchainError("the RTL simulation session is closed", "reload the overlay")
+        self._w.write(json.dumps(req) + "\n")
+        self._w.flush()
+        line = self._r.readline()
+        if not line:
+            self.closed = True
+            self.thread.join(timeout=30)
+            log = self.run_dir / "sim.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise ToolchainError(f"the RTL simulation ended unexpectedly: {self.error}\n{tail}",
+                                 f"see {log}")
+        res = json.loads(line)
+        if "error" in res:
+            raise ToolchainError(f"RTL simulation server: {res['error']}")
+        return res
+
+    def read(self, off: int) -> int:
+        """AXI4-Lite read of the IP's register at byte offset ``off``."""
+        return int(self._call(op="read", off=off)["value"])
+
+    def write(self, off: int, value: int) -> None:
+        """AXI4-Lite write."""
+        self._call(op="write", off=off, value=int(value) & 0xFFFFFFFF)
+
+    def push(self, data: bytes) -> None:
+        """One MM2S transfer: ``data`` onto ``s_axis`` (queued in the simulation)."""
+        self._call(op="send", hex=bytes(data).hex())
+
+    def input_drained(self) -> bool:
+        """Has ``s_axis`` taken every queued byte?"""
+        return bool(self._call(op="idle")["idle"])
+
+    def pull(self, cycles: int | None = None) -> bytes | None:
+        """The next frame off ``m_axis`` (TLAST), running at most ``cycles`` cycles for it."""
+        h = self._call(op="recv", cycles=cycles or self.POLL_CYCLES)["hex"]
+        if h is None:
+            return None
+        self.frames_out += 1
+        return bytes.fromhex(h)
+
+    def interrupt(self) -> int:
+        return int(self._call(op="irq")["value"])
+
+    def cycles(self) -> int:
+        """Simulated clock cycles since the IP left reset."""
+        return int(self._call(op="cycles")["value"])
+
+    def close(self) -> None:
+        """End the simulation (idempotent)."""
+        if self.closed:
+            return
+        try:
+            self._call(op="quit")
+        except (ToolchainError, OSError):
+            pass
+        self.closed = True
+        self.conn.close()
+        self.thread.join(timeout=30)
