@@ -44,6 +44,7 @@ from ..accel.config import HlsConfig
 from ..accel.folding import LayerFolding, divisors, rtl_default_folding
 from ..accel.manifest import RtlFolding, RtlSection
 from ..accel.program import HwLayer, HwProgram, PoolSpec
+from ..dse.cost import RTL_DIV_BITS
 from ..errors import UnsupportedOpError
 from ..ir.qtype import QType
 from ..toolchain import REPO_ROOT
@@ -287,7 +288,7 @@ def _pool_params(p: PoolSpec, h: int, w: int, c: int, t: QType, lanes: int) -> d
     return dict(idw=t.bits, in_signed=int(t.signed), h=h, w=w, c=c, kh=p.kernel[0],
                 kw=p.kernel[1], sh=p.stride[0], sw=p.stride[1], pt=pt, pl=pl, pb=pb, pr=pr,
                 oh=oh, ow=ow, simd=lanes, mode=0 if p.kind == "max" else 1,
-                count_pad=int(p.count_include_pad))
+                count_pad=int(p.count_include_pad), div_bits=RTL_DIV_BITS)
 
 
 def generate_rtl(program: HwProgram, out_dir: str | Path,

@@ -403,7 +403,21 @@ def act_container(bits: int) -> int:
 RTL_ROW_TO_ISSUE = 1       # last element of a row accepted -> first window read issued
 RTL_ISSUE_TO_BEAT = 2      # window read issued -> beat leaves ep_swg (RAM read + FIFO)
 RTL_MVAU_DEPTH = 2         # last beat of a window into ep_mvau -> result word valid
-RTL_POOL_DEPTH = 1         # last tap into ep_pool -> result word valid
+RTL_POOL_DEPTH = 1         # last tap into ep_pool -> result word valid (max pool)
+#: quotient bits per pipeline stage of the average pool's divider (ep_pool DIV_BITS; the
+#: generator passes this value): it bounds the logic depth of a stage to DIV_BITS
+#: subtract-compare steps of SUMW bits (see sim/README.md, Yosys ltp)
+RTL_DIV_BITS = 4
+
+
+def rtl_pool_depth(kind: str, bits: int, kk: int) -> int:
+    """Cycles from a window's last tap into ``ep_pool`` to its result word: 1 for max; for avg
+    the divider's ``ceil(SUMW / RTL_DIV_BITS)`` stages plus the load and rounding stages,
+    ``SUMW = bits + clog2(kk + 1) + 1`` (the exact window sum with its sign)."""
+    if kind != "avg":
+        return RTL_POOL_DEPTH
+    sumw = bits + (kk).bit_length() + 1          # $clog2(KK + 1) == (KK).bit_length()
+    return -(-sumw // RTL_DIV_BITS) + 2
 
 
 @dataclass(frozen=True)
@@ -554,9 +568,11 @@ def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> 
             ph, pw, pc = pool_in
             lanes = f.pool_simd
             poh, pow_ = p.out_hw(ph, pw)
+            pbits = layer.out_type.bits if layer.kind == "conv" else layer.in_type.bits
             t, acc0, fb, lb = _rtl_window_block(
                 t, h=ph, w=pw, c=pc, lanes=lanes, kh=p.kernel[0], kw=p.kernel[1],
-                sh=p.stride[0], pt=p.pads[0], oh=poh, ow=pow_, repeat=0, depth=RTL_POOL_DEPTH,
+                sh=p.stride[0], pt=p.pads[0], oh=poh, ow=pow_, repeat=0,
+                depth=rtl_pool_depth(p.kind, pbits, p.kernel[0] * p.kernel[1]),
                 out_lanes=lanes)
             first_in = acc0 if first_in is None else first_in
             beats = poh * pow_ * p.kernel[0] * p.kernel[1] * (pc // lanes)

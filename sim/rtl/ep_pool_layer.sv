@@ -20,7 +20,8 @@ module ep_pool_layer #(
     parameter int OW        = 2,
     parameter int SIMD      = 1,
     parameter int MODE      = 0,
-    parameter int COUNT_PAD = 0
+    parameter int COUNT_PAD = 0,
+    parameter int DIV_BITS = 4          // average divider: quotient bits per pipeline stage
 ) (
     input  logic          clk,
     input  logic          rst_n,
@@ -52,7 +53,8 @@ module ep_pool_layer #(
   );
 
   ep_pool #(
-      .DW(DW), .SIGNED(SIGNED), .SIMD(SIMD), .MODE(MODE), .KK(KH * KW), .COUNT_PAD(COUNT_PAD)
+      .DW(DW), .SIGNED(SIGNED), .SIMD(SIMD), .MODE(MODE), .KK(KH * KW), .COUNT_PAD(COUNT_PAD),
+      .DIV_BITS(DIV_BITS)
   ) u_pool (
       .clk(clk), .rst_n(rst_n),
       .s_tdata(win_tdata), .s_tkind(win_tkind), .s_tklast(win_tklast), .s_tlast(win_tlast),
