@@ -42,7 +42,7 @@ import numpy as np
 from ..accel.axis import container_bits
 from ..accel.config import HlsConfig
 from ..accel.folding import LayerFolding, divisors, rtl_default_folding
-from ..accel.manifest import RtlFolding, RtlSection
+from ..accel.manifest import RtlAccelSection, RtlFolding, RtlSection
 from ..accel.program import HwLayer, HwProgram, PoolSpec
 from ..dse.cost import RTL_DIV_BITS
 from ..errors import UnsupportedOpError
@@ -466,6 +466,47 @@ def generate_accel(program: HwProgram, out_dir: str | Path,
     return accel
 
 
+#: Vivado IP identity of the RTL accelerator (``vendor:library:name:version``)
+IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgepool", "rtl", "1.0"
+_TCL_SAFE = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def ip_vlnv(name: str = ACCEL_TOP) -> str:
+    """The VLNV ``package_ip.tcl`` gives the IP (what ``bd.tcl``'s ``create_bd_cell`` names)."""
+    return f"{IP_VENDOR}:{IP_LIBRARY}:{name}:{IP_VERSION}"
+
+
+def ip_package_tcl(accel: AccelDesign, part: str, program_label: str = "model") -> Path:
+    """Write ``package_ip.tcl`` beside the (self-contained, ``copy_library``) IP sources:
+    ``ipx::`` commands that package ``ep_accel`` as the Vivado IP :func:`ip_vlnv` in
+    ``<dir>/ip`` with its AXI4-Lite / AXI4-Stream / clock / reset / interrupt interfaces and
+    the register map of ``accel.registers``. Returns the script's path. (Not run here: no
+    Vivado on this machine; ``vivado -mode batch -source package_ip.tcl`` on one that has it.)
+    """
+    out = Path(accel.datapath.out_dir)
+    for p in list(accel.sources) + list(accel.datapath.mem_files):
+        if Path(p).parent.resolve() != out.resolve():
+            raise UnsupportedOpError([f"IP source {p} is outside {out}"],
+                                     "generate with copy_library=True (the build's rtl/)")
+    if not _TCL_SAFE.fullmatch(part):
+        raise UnsupportedOpError([f"part {part!r} is not a plain Vivado part name"])
+    regs = [dict(name=n, offset=f"0x{int(r['offset']):02X}", bits=int(r["bits"]))
+            for n, r in sorted(accel.registers.items(), key=lambda kv: kv[1]["offset"])]
+    for r in regs:
+        if not _TCL_SAFE.fullmatch(r["name"]):
+            raise UnsupportedOpError([f"register name {r['name']!r} is not Tcl-safe"])
+    text = render(
+        "rtl/package_ip.tcl.j2",
+        top=accel.top, vlnv=ip_vlnv(accel.top), vendor=IP_VENDOR, library=IP_LIBRARY,
+        name=accel.top, version=IP_VERSION, part=part, program_label=_label(program_label),
+        beat_bytes=accel.beat_bytes, sources=[Path(p).name for p in accel.sources],
+        mem_files=[Path(p).name for p in accel.datapath.mem_files], registers=regs,
+        range=f"0x{1 << accel.params['AW']:X}")
+    path = out / "package_ip.tcl"
+    path.write_text(text)
+    return path
+
+
 # --------------------------------------------------------------------------- build stage
 def _largest_divisor(n: int, cap: int) -> int:
     """Largest divisor of ``n`` that is at most ``max(cap, 1)``."""
@@ -516,9 +557,12 @@ RTL_MAX_WEIGHTS = 4_000_000
 
 
 def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
-              default_mhz: float | None = None) -> tuple[RtlSection, list[str]]:
-    """The build's ``rtl`` step: ``build_dir/rtl/`` gets the generated top, the ROM ``.hex``
-    images, the library modules and ``design.json``; returns the manifest's ``rtl`` section
+              default_mhz: float | None = None, part: str | None = None
+              ) -> tuple[RtlSection, list[str]]:
+    """The build's ``rtl`` step: ``build_dir/rtl/`` gets the generated datapath top, the
+    dataflow IP around it (``ep_accel.sv``, ``accel.json``, and with the board's ``part``
+    ``package_ip.tcl``), the ROM ``.hex`` images, the library modules and ``design.json``;
+    returns the manifest's ``rtl`` section
     (the files, the folding used — from ``cfg`` when the dse step chose one —, the top name
     and whether the program is supported) and the notes. An unsupported program is recorded
     (section + notes), not a build failure: the other backends still work. The clock is the
@@ -546,13 +590,17 @@ def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
         folding_source="hls_config" if cfg is not None else "default",
         folding={ly.name: RtlFolding(**asdict(folds[ly.name])) for ly in program.layers},
         folding_notes=tuple(fold_notes))
+    dma_bits = int(cfg.dma_bits) if cfg is not None else 64
     try:
-        design = generate_rtl(program, build_dir / "rtl", folds, copy_library=True)
+        accel = generate_accel(program, build_dir / "rtl", folds, beat_bytes=dma_bits // 8,
+                               copy_library=True)
+        design = accel.datapath
     except UnsupportedOpError as e:
         notes.append("rtl: not generated, the program is not supported by the RTL: "
                      + "; ".join(e.problems))
         return RtlSection(dir="rtl", top=TOP_NAME, supported=False, reason=tuple(e.problems),
                           files=(), **folding), notes
+    package = ip_package_tcl(accel, part, program.name) if part else None
     files = tuple(sorted(str(p.relative_to(build_dir))
                          for p in build_dir.joinpath("rtl").iterdir()))
     interval = max(b.window_beats for b in design.blocks)
@@ -562,7 +610,13 @@ def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
         design="rtl/design.json", sources=tuple(f"rtl/{p.name}" for p in design.sources),
         window_beats={b.inst: b.window_beats for b in design.blocks},
         interval_cycles=interval, in_bits=design.in_bits, out_bits=design.out_bits,
-        out_container_bits=container_bits(design.out_bits), clock_mhz=mhz, **folding)
+        out_container_bits=container_bits(design.out_bits), clock_mhz=mhz,
+        accel=RtlAccelSection(
+            top=accel.top, vlnv=ip_vlnv(accel.top),
+            sources=tuple(f"rtl/{p.name}" for p in accel.sources),
+            beat_bytes=accel.beat_bytes, registers=accel.registers,
+            package_tcl=f"rtl/{package.name}" if package else None),
+        **folding)
     fps = f", ~{mhz * 1e6 / interval:,.0f} frames/s at {mhz:g} MHz" if mhz else ""
     notes.append(f"rtl: {len(design.blocks)} blocks in rtl/{TOP_NAME}.sv, "
                  f"{interval} cycles/frame at steady state{fps}"
