@@ -232,7 +232,16 @@ def check_supported(program: HwProgram, folding: Mapping[str, LayerFolding] | No
             if layer.pool is not None:
                 _check_pool(layer.pool, layer.out_shape[2], fold.pool_simd, what + " pool",
                             problems)
+            lk = fold.link_lanes
+            if lk != 1 and (layer.pool is None or lk < 1 or fold.pe % lk
+                            or fold.pool_simd % lk):
+                problems.append(f"{what}: link_lanes {lk} must divide pe {fold.pe} and the "
+                                f"fused pool's pool_simd {fold.pool_simd} (and needs a fused "
+                                "pool)")
         elif layer.kind == "pool":
+            if fold.link_lanes != 1:
+                problems.append(f"{what}: link_lanes {fold.link_lanes} on a pool layer (only a "
+                                "conv's fused pool takes several elements per beat)")
             if layer.pool is None:
                 problems.append(f"{what}: pool layer without a PoolSpec")
             else:
@@ -282,13 +291,14 @@ def bias_words(layer: HwLayer, pe: int) -> list[list[int]]:
     return [[int(b[nf * pe + p]) for p in range(pe)] for nf in range(oc // pe)]
 
 
-def _pool_params(p: PoolSpec, h: int, w: int, c: int, t: QType, lanes: int) -> dict:
+def _pool_params(p: PoolSpec, h: int, w: int, c: int, t: QType, lanes: int,
+                 in_lanes: int = 1) -> dict:
     oh, ow = p.out_hw(h, w)
     pt, pl, pb, pr = p.pads
     return dict(idw=t.bits, in_signed=int(t.signed), h=h, w=w, c=c, kh=p.kernel[0],
                 kw=p.kernel[1], sh=p.stride[0], sw=p.stride[1], pt=pt, pl=pl, pb=pb, pr=pr,
                 oh=oh, ow=ow, simd=lanes, mode=0 if p.kind == "max" else 1,
-                count_pad=int(p.count_include_pad), div_bits=RTL_DIV_BITS)
+                count_pad=int(p.count_include_pad), div_bits=RTL_DIV_BITS, in_lanes=in_lanes)
 
 
 def generate_rtl(program: HwProgram, out_dir: str | Path,
@@ -334,12 +344,14 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
                           pt=pt, pl=pl, pb=pb, pr=pr, oh=oh, ow=ow, pe=fold.pe, simd=fold.simd,
                           ww=layer.weight_type.bits, accw=accw, odw=ot.bits,
                           shift=layer.acc_frac - ot.frac, relu=int(layer.relu),
-                          omin=_sv64(ot.min), omax=_sv64(ot.max), wfile=wfile, bfile=bfile)
-            dst = new_stream(ot.bits)
+                          omin=_sv64(ot.min), omax=_sv64(ot.max), wfile=wfile, bfile=bfile,
+                          out_lanes=fold.link_lanes if layer.pool is not None else 1)
+            dst = new_stream(ot.bits * params["out_lanes"])
             blocks.append(BlockInfo(f"u_{ident}", "conv", i, src, dst, h * w * c, oh * ow * oc,
                                     oh * ow * oc * kh * kw // fold.pe * c // fold.simd, params))
             if layer.pool is not None:
-                pp = _pool_params(layer.pool, oh, ow, oc, ot, fold.pool_simd)
+                pp = _pool_params(layer.pool, oh, ow, oc, ot, fold.pool_simd,
+                                  fold.link_lanes)
                 src, dst = dst, new_stream(ot.bits)
                 blocks.append(BlockInfo(f"u_{ident}_pool", "pool", i, src, dst, oh * ow * oc,
                                         pp["oh"] * pp["ow"] * oc,

@@ -464,7 +464,8 @@ class RtlCost:
 
 def _rtl_window_block(avail: list[int], *, h: int, w: int, c: int, lanes: int, kh: int,
                       kw: int, sh: int, pt: int, oh: int, ow: int, repeat: int, depth: int,
-                      out_lanes: int) -> tuple[list[int], int, int, int]:
+                      out_lanes: int, in_lanes: int = 1, ser_lanes: int = 1
+                      ) -> tuple[list[int], int, int, int]:
     """Element timing through ep_swg -> (MAC array | pool) -> ep_ser of one block.
 
     ``avail[k]``: first cycle input element k can be handed over. Returns the output elements'
@@ -472,7 +473,8 @@ def _rtl_window_block(avail: list[int], *, h: int, w: int, c: int, lanes: int, k
     beat. ``repeat`` = OC/PE folds of a MAC array, 0 for a pool unit. Models the line buffer's
     write gate (a row may be written when it is less than KH+SH
     rows ahead of the window origin) and the serializer; a serializer slower than the windows
-    (out_lanes > window beats) stalls the MAC array, which is not modelled."""
+    (out_lanes > window beats) stalls the MAC array, which is not modelled. ``in_lanes``
+    elements are accepted per cycle (a beat), the serializer emits ``ser_lanes`` per beat."""
     cs = c // lanes
     nrows = kh + sh
     row_elems = w * c
@@ -505,11 +507,11 @@ def _rtl_window_block(avail: list[int], *, h: int, w: int, c: int, lanes: int, k
         while len(row_done) < n_rows:
             r = len(row_done)
             g = gate(r)
-            for _ in range(row_elems):
-                t = max(avail[k], prev + 1, g)
-                accept[k] = t
+            for _ in range(row_elems // in_lanes):
+                t = max(avail[k + in_lanes - 1], prev + 1, g)
+                accept[k:k + in_lanes] = [t] * in_lanes
                 prev = t
-                k += 1
+                k += in_lanes
             row_done.append(prev)
 
     for oy in range(oh):
@@ -521,12 +523,13 @@ def _rtl_window_block(avail: list[int], *, h: int, w: int, c: int, lanes: int, k
         for q in range(words_per_row):
             b_last = start + (q + 1) * wpf - 1 + RTL_ISSUE_TO_BEAT
             v = b_last + depth
-            if out_lanes == 1:
-                out.append(v)
+            if out_lanes == ser_lanes:
+                out.extend([v] * out_lanes)
             else:
+                nb = out_lanes // ser_lanes
                 acc = max(v, ser_free)
-                ser_free = acc + out_lanes
-                out.extend(acc + 1 + p for p in range(out_lanes))
+                ser_free = acc + nb
+                out.extend(acc + 1 + p // ser_lanes for p in range(out_lanes))
         end_prev = start + words_per_row * wpf
         row_end.append(end_prev)
         last_beat = end_prev - 1 + RTL_ISSUE_TO_BEAT
@@ -549,17 +552,20 @@ def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> 
         f = folding.get(layer.name) or rtl_default_folding(layer)
         h, w, c = layer.in_shape
         blocks = []
+        out_beats = []                       # output beats per frame of each block
         first_in = None
+        link = getattr(f, "link_lanes", 1) if layer.pool is not None else 1
         if layer.kind == "conv":
             oc = layer.out_shape[2]
             oh, ow = layer.conv_out_hw
             t, acc0, fb, lb = _rtl_window_block(
                 t, h=h, w=w, c=c, lanes=f.simd, kh=layer.kernel[0], kw=layer.kernel[1],
                 sh=layer.stride[0], pt=layer.pads[0], oh=oh, ow=ow, repeat=oc // f.pe,
-                depth=RTL_MVAU_DEPTH, out_lanes=f.pe)
+                depth=RTL_MVAU_DEPTH, out_lanes=f.pe, ser_lanes=link)
             first_in = acc0
             beats = oh * ow * (oc // f.pe) * layer.kernel[0] * layer.kernel[1] * (c // f.simd)
             blocks.append(RtlBlockTiming("conv", beats, fb, lb, oh * ow * oc))
+            out_beats.append(oh * ow * oc // link)
             pool_in = (oh, ow, oc)
         else:
             pool_in = (h, w, c)
@@ -573,11 +579,12 @@ def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> 
                 t, h=ph, w=pw, c=pc, lanes=lanes, kh=p.kernel[0], kw=p.kernel[1],
                 sh=p.stride[0], pt=p.pads[0], oh=poh, ow=pow_, repeat=0,
                 depth=rtl_pool_depth(p.kind, pbits, p.kernel[0] * p.kernel[1]),
-                out_lanes=lanes)
+                out_lanes=lanes, in_lanes=link if layer.kind == "conv" else 1)
             first_in = acc0 if first_in is None else first_in
             beats = poh * pow_ * p.kernel[0] * p.kernel[1] * (pc // lanes)
             blocks.append(RtlBlockTiming("pool", beats, fb, lb, poh * pow_ * pc))
-        interval = max(max(b.window_beats, b.out_elems) for b in blocks)
+            out_beats.append(poh * pow_ * pc)
+        interval = max(max(b.window_beats, ob) for b, ob in zip(blocks, out_beats, strict=True))
         interval = max(interval, h * w * c)
         layers.append(RtlLayerCost(layer.name, tuple(blocks), first_in, t[-1], interval))
     return RtlCost(tuple(layers), t[-1] + 1, max(ly.interval for ly in layers), clock_mhz)

@@ -23,9 +23,12 @@ from edgepool.runtime import regmap as R
 from edgepool.toolchain import REPO_ROOT
 
 LENET8 = REPO_ROOT / "models" / "lenet-digits" / "lenet-digits.onnx"
-#: a folding of lenet-digits for throughput (conv0 PE 8, conv1 PE / SIMD 8, fc SIMD 8)
-WIDE = (LayerFolding(8, 1, 4), LayerFolding(8, 8, 8), LayerFolding(8, 8, 1),
-        LayerFolding(2, 8, 1))
+#: a folding of lenet-digits for throughput: conv0 PE 16 whose results go 4 per beat into its
+#: fused pool (link_lanes 4: the 1 024 conv0 outputs of a frame would take 1 024 cycles one by
+#: one), conv1 PE 8 x SIMD 16, fc1 PE 8 x SIMD 16, fc2 PE 2 x SIMD 16: 576 window beats per
+#: frame in conv0 and conv1
+FAST = (LayerFolding(16, 1, 4, 4), LayerFolding(8, 16, 1), LayerFolding(8, 16, 1),
+        LayerFolding(2, 16, 1))
 
 
 def _refs(program, images) -> list[np.ndarray]:
@@ -82,14 +85,15 @@ def test_accel_localparams_are_the_python_register_map(tmp_path):
 
 @pytest.mark.rtlsim
 def test_accel_lenet_digits_real_images_bit_exact_and_throughput():
-    """lenet-digits (8-bit), 48 test images in one DMA transfer under 30 % back-pressure and
-    20 % input gaps, bit-exact with the interpreter through host quantize / dequantize; then
-    frames per cycle without stalls against the RTL cost model's interval."""
+    """lenet-digits (8-bit, the FAST folding), 48 test images in one DMA transfer under 30 %
+    back-pressure and 20 % input gaps, bit-exact with the interpreter through host quantize /
+    dequantize; then frames per cycle without stalls against the RTL cost model's interval and
+    the goal of one frame per 600 cycles."""
     from edgepool.runtime.rtlsim import simulate_accel
 
     graph = edgepool.load(LENET8)
     program, host = lower_to_hw(graph)
-    folding = {ly.name: f for ly, f in zip(program.layers, WIDE, strict=True)}
+    folding = {ly.name: f for ly, f in zip(program.layers, FAST, strict=True)}
     with np.load(LENET8.parent / "test.npz") as d:
         x = np.asarray(d["x"][:48], np.float32)
     codes = K.quantize(x, host.input_type)
@@ -105,6 +109,7 @@ def test_accel_lenet_digits_real_images_bit_exact_and_throughput():
           f"(cost model interval {model}); datapath input {res.input_ii:.2f} cycles/element; "
           f"{res.in_beats_per_frame} DMA beats per input frame")
     assert abs(res.cycles_per_frame - model) <= 0.05 * model
+    assert res.cycles_per_frame <= 600           # the issue's goal: >= 1 frame per 600 cycles
 
 
 def test_stage_rtl_writes_the_ip_and_its_packaging_script(tmp_path):

@@ -111,3 +111,32 @@ def test_avg_pool_divider_pipeline_depth_is_modelled():
     print(cost_table(cmp))
     assert [r["measured"] for r in cmp["layers"]] == [r["model"] for r in cmp["layers"]]
     assert cmp["total"]["latency_measured"] == cmp["total"]["latency_model"]
+
+
+def test_conv_into_fused_pool_several_elements_per_beat():
+    """link_lanes: the MAC array's results go 2 (then 4) per beat into the fused pool's line
+    buffer; bit-exact under back-pressure and gaps, and the cycles as modelled."""
+    from edgepool.runtime.rtlsim import compare_with_cost_model
+
+    program = random_program(2, **LENET)
+    conv = program.layers[0]
+    for link in (2, 4):
+        folding = {conv.name: LayerFolding(4, 1, 4, link)}
+        images = random_images(program, 5, link)
+        simulate_program(program, images, folding=folding, backpressure=0.4, input_gaps=0.3,
+                         seed=link)
+        res = simulate_program(program, images[:3], folding=folding, seed=link)
+        cmp = compare_with_cost_model(program, res, folding)
+        assert [r["measured"] for r in cmp["layers"]] == [r["model"] for r in cmp["layers"]]
+
+
+def test_link_lanes_must_divide_pe_and_pool_lanes():
+    from edgepool.codegen.rtl import check_supported
+    from edgepool.errors import UnsupportedOpError
+
+    program = random_program(2, **LENET)
+    conv = program.layers[0]
+    with pytest.raises(UnsupportedOpError, match="link_lanes 3"):
+        check_supported(program, {conv.name: LayerFolding(4, 1, 4, 3)})
+    with pytest.raises(UnsupportedOpError, match="link_lanes 2"):
+        check_supported(program, {program.layers[1].name: LayerFolding(2, 1, 1, 2)})
