@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ..accel import regmap as R
 from ..accel.axis import container_bits
 from ..accel.config import HlsConfig
 from ..accel.folding import LayerFolding, divisors, rtl_default_folding
@@ -444,11 +445,9 @@ def generate_accel(program: HwProgram, out_dir: str | Path,
                    copy_library: bool = False) -> AccelDesign:
     """The dataflow accelerator IP of ``program``: :func:`generate_rtl`'s datapath plus
     ``<out_dir>/ep_accel.sv`` (AXI4-Lite ap_ctrl_hs control with the offsets / bits of
-    ``registers``, default :func:`edgepool.runtime.regmap.default_regmap`'s RTL dataflow map;
-    AXI4-Stream ports of ``beat_bytes`` bytes in the :mod:`edgepool.runtime.axis` format) and
+    ``registers``, default :func:`edgepool.accel.regmap.default_regmap`'s RTL dataflow map;
+    AXI4-Stream ports of ``beat_bytes`` bytes in the :mod:`edgepool.accel.axis` format) and
     ``accel.json``."""
-    from ..runtime import regmap as R
-
     in_cb, out_cb = container_bits(program.in_type.bits), container_bits(program.out_type.bits)
     if beat_bytes < 1 or beat_bytes & (beat_bytes - 1) or beat_bytes * 8 < max(in_cb, out_cb):
         raise UnsupportedOpError([f"DMA beat of {beat_bytes} bytes: a power of two holding at "

@@ -24,8 +24,10 @@ import json
 import os
 import pickle
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ from ..accel.folding import rtl_default_folding
 from ..accel.lower import unstream_output
 from ..accel.manifest import Manifest, load_manifest, load_program
 from ..accel.program import HostSplit, HwProgram
-from ..codegen.rtl import LayerFolding, RtlDesign, generate_rtl
+from ..codegen.rtl import LayerFolding, RtlDesign, generate_accel, generate_rtl
 from ..codegen.rtl import LayerFolding as LF
 from ..dse import cost
 from ..errors import InputError, ToolchainError, UnsupportedOpError
@@ -410,7 +412,7 @@ def _build_design(build_dir: Path, manifest: Manifest, program: HwProgram
                                  "this build has no RTL; run it with --backend reference/csim")
     if entry is not None:
         design = RtlDesign.load(Path(build_dir) / entry.dir)
-        folds = {k: LF(v.pe, v.simd, v.pool_simd) for k, v in (entry.folding or {}).items()}
+        folds = {k: LF(v.pe, v.simd, v.pool_simd, v.link_lanes) for k, v in (entry.folding or {}).items()}
         return design, folds, f"{entry.dir}/ of the build"
     run_dir = _new_run_dir(None)
     design = generate_rtl(program, run_dir / "rtl")
@@ -560,9 +562,7 @@ def simulate_accel(program: HwProgram, images: Sequence[np.ndarray], *,
     reset mid-frame, overlapping starts; every output frame equal to the golden model. The
     streaming test sends all ``images`` in one DMA transfer; a run without stalls of
     ``measure_frames`` frames gives the II and cycles per frame. ``registers``: another
-    ap_ctrl_hs register map (default: :mod:`edgepool.runtime.regmap`'s)."""
-    from ..codegen.rtl import generate_accel
-
+    ap_ctrl_hs register map (default: :mod:`edgepool.accel.regmap`'s)."""
     run_dir = _new_run_dir(cache_root)
     accel = generate_accel(program, run_dir / "rtl", folding, beat_bytes=beat_bytes,
                            registers=registers)
@@ -629,21 +629,12 @@ class AxiRtlSession:
 
     def __init__(self, build_dir: Path, manifest: Mapping, beat_bytes: int,
                  registers: Mapping[str, Mapping], connect_timeout_s: float = 300.0) -> None:
-        import socket
-        import threading
-
-        from ..codegen.rtl import LayerFolding as LF
-        from ..codegen.rtl import generate_accel
-        from .executors import load_program
-
         program, _ = load_program(Path(build_dir))
         entry = manifest.get("rtl") or {}
         if entry and not entry.get("supported", False):
-            from ..errors import UnsupportedOpError
-
             raise UnsupportedOpError(list(entry.get("reason") or ["no RTL"]),
                                      "simulate this build with the reference or csim model")
-        folding = {k: LF(**v) for k, v in entry.get("folding", {}).items()} or None
+        folding = {k: LayerFolding(**v) for k, v in entry.get("folding", {}).items()} or None
         self.run_dir = _new_run_dir(None)
         self.accel = generate_accel(program, self.run_dir / "rtl", folding,
                                     beat_bytes=beat_bytes, registers=registers)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // AXI4-Lite control slave with the Vitis HLS ap_ctrl_hs register block. Offsets and bit
 // positions are parameters: the generated top passes the values of edgepool's Python register
-// map (edgepool.runtime.regmap), the single definition the driver also reads.
+// map (edgepool.accel.regmap), the single definition the driver also reads.
 //   CTRL  : ap_start (R/W, cleared by ap_ready unless auto_restart), ap_done (R, clear on
 //           read), ap_idle (R), ap_ready (R, clear on read), auto_restart (R/W)
 //   GIER  : global irq enable (bit GIE_BIT)

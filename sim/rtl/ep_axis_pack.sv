@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Width converter datapath -> DMA stream: one element (EB-byte container) per beat -> beats of
 // BEAT_BYTES bytes, K = BEAT_BYTES / EB elements each, element 0 in the low bytes
-// (edgepool.runtime.axis). Frames of N elements are counted; the last beat of a frame is
+// (edgepool.accel.axis). Frames of N elements are counted; the last beat of a frame is
 // zero-padded, carries TLAST and keeps every byte (the driver's frame is whole beats, so the
 // DMA's S2MM byte count is the padded frame length). `done` pulses when that beat is taken.
 // II = 1 element per cycle (a full beat leaves while the next one fills).

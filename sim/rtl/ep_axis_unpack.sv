@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Width converter DMA stream -> datapath: beats of BEAT_BYTES bytes carrying K = BEAT_BYTES /
-// EB little-endian elements of EB bytes (edgepool.runtime.axis: element 0 in the low bytes,
+// EB little-endian elements of EB bytes (edgepool.accel.axis: element 0 in the low bytes,
 // every frame zero-padded to whole beats) -> one element per beat. Frames are counted, not
 // marked: s_axis_tlast / tkeep are ignored (the DMA's TLAST ends a transfer, which may hold
 // several frames). A `start` pulse (only while !busy) grants one frame of BEATS beats; `taken`

@@ -2,7 +2,7 @@
 """cocotb benches of the dataflow IP ``ep_accel`` through its AXI ports only: AXI4-Lite
 control (ap_ctrl_hs, the driver's register map), AXI4-Stream at the DMA width with random
 input gaps and output back-pressure, the interrupt pin. Every output frame is checked against
-the golden model (``edgepool.codegen.program.run_reference``). Configured by ``EP_TB_CONFIG``
+the golden model (``edgepool.accel.program.run_reference``). Configured by ``EP_TB_CONFIG``
 (:class:`eptb.axi.AccelBenchConfig`); each test starts with its own reset."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from eptb.axi import AccelBenchConfig, ControlDriver, DmaSink, DmaSource, InterruptMonitor
 from eptb.parts import Checker, GoldenModel, HandshakeProbe
 
-from edgepool.runtime import regmap as R
+from edgepool.accel import regmap as R
+
 
 class Bench:
     """The parts of one test, wired to the DUT after a reset."""

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from edgepool.passes.lower_hw import lower_to_hw, unstream_output
 from rtl_cases import random_images
 
 import edgepool
-from edgepool.codegen.program import random_program, run_reference
+from edgepool.accel import regmap as R
+from edgepool.accel.program import random_program, run_reference
 from edgepool.codegen.rtl import LayerFolding, generate_accel
 from edgepool.dse import cost
 from edgepool.ir import kernels as K
-from edgepool.passes.lower_hw import lower_to_hw, unstream_output
-from edgepool.runtime import regmap as R
 from edgepool.toolchain import REPO_ROOT
 
 LENET8 = REPO_ROOT / "models" / "lenet-digits" / "lenet-digits.onnx"

@@ -15,8 +15,9 @@ import pytest
 
 import edgepool
 import edgepool.build as B
+from edgepool.accel import regmap as R
+from edgepool.accel.manifest import family_of
 from edgepool.runtime import pynq_driver as D
-from edgepool.runtime import regmap as R
 from edgepool.toolchain import REPO_ROOT
 
 MODEL = REPO_ROOT / "models" / "lenet-digits" / "lenet-digits.onnx"
@@ -37,7 +38,7 @@ def rtl_build(tmp_path_factory) -> Path:
         B.STAGES["fpga"] = saved
     m = json.loads((out / "manifest.json").read_text())
     assert m["rtl"]["supported"]
-    m["regmap"] = R.default_regmap("dataflow", D.family_of(m), control="ap_ctrl_hs")
+    m["regmap"] = R.default_regmap("dataflow", family_of(m), control="ap_ctrl_hs")
     (out / "manifest.json").write_text(json.dumps(m, indent=1))
     return out
 
@@ -80,7 +81,7 @@ def test_rtl_model_needs_the_ap_ctrl_hs_register_map(tmp_path, rtl_build):
     b = tmp_path / "b"
     shutil.copytree(rtl_build, b)
     m = json.loads((b / "manifest.json").read_text())
-    m["regmap"] = R.default_regmap("dataflow", D.family_of(m))      # the HLS IP: ap_ctrl_none
+    m["regmap"] = R.default_regmap("dataflow", family_of(m))      # the HLS IP: ap_ctrl_none
     (b / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(ManifestError, match="ap_ctrl_hs"):
         D.EdgepoolAccelerator(b, sim="rtl")

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Parts of the benches of the dataflow IP (``ep_accel``), driven only through its AXI ports:
 the control driver (AXI4-Lite, the driver's register map), the DMA-side stream driver and
-monitor (AXI4-Stream at the DMA width, frames in the :mod:`edgepool.runtime.axis` format), an
+monitor (AXI4-Stream at the DMA width, frames in the :mod:`edgepool.accel.axis` format), an
 interrupt monitor and the bench configuration."""
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from cocotbext.axi import (
     AxiStreamSink,
     AxiStreamSource,
 )
-from eptb.parts import pause_generator
 
-from edgepool.runtime import axis
-from edgepool.runtime import regmap as R
+from edgepool.accel import axis
+from edgepool.accel import regmap as R
+from eptb.parts import pause_generator
 
 
 @dataclass

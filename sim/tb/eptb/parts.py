@@ -12,8 +12,8 @@ from cocotb.handle import SimHandleBase
 from cocotb.triggers import ReadOnly, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-from edgepool.accel.program import HwProgram, run_reference
 from edgepool.accel import axis
+from edgepool.accel.program import HwProgram, run_reference
 
 
 def pause_generator(prob: float, seed: int) -> Iterator[bool]:
