@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from edgepool.passes.lower_hw import lower_to_hw, unstream_output
 from rtl_cases import random_images
 
 import edgepool
 from edgepool.accel import regmap as R
+from edgepool.accel.lower import lower_to_hw, unstream_output
 from edgepool.accel.program import random_program, run_reference
 from edgepool.codegen.rtl import LayerFolding, generate_accel
 from edgepool.dse import cost
