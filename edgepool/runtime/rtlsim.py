@@ -412,7 +412,8 @@ def _build_design(build_dir: Path, manifest: Manifest, program: HwProgram
                                  "this build has no RTL; run it with --backend reference/csim")
     if entry is not None:
         design = RtlDesign.load(Path(build_dir) / entry.dir)
-        folds = {k: LF(v.pe, v.simd, v.pool_simd, v.link_lanes) for k, v in (entry.folding or {}).items()}
+        folds = {k: LF(v.pe, v.simd, v.pool_simd, v.link_lanes)
+                 for k, v in (entry.folding or {}).items()}
         return design, folds, f"{entry.dir}/ of the build"
     run_dir = _new_run_dir(None)
     design = generate_rtl(program, run_dir / "rtl")
@@ -627,14 +628,15 @@ class AxiRtlSession:
     #: cycles a DMA status poll lets the simulation run while waiting for an output frame
     POLL_CYCLES = 4096
 
-    def __init__(self, build_dir: Path, manifest: Mapping, beat_bytes: int,
+    def __init__(self, build_dir: Path, manifest: Manifest, beat_bytes: int,
                  registers: Mapping[str, Mapping], connect_timeout_s: float = 300.0) -> None:
         program, _ = load_program(Path(build_dir))
-        entry = manifest.get("rtl") or {}
-        if entry and not entry.get("supported", False):
-            raise UnsupportedOpError(list(entry.get("reason") or ["no RTL"]),
+        entry = manifest.rtl
+        if entry is not None and not entry.supported:
+            raise UnsupportedOpError(list(entry.reason or ["no RTL"]),
                                      "simulate this build with the reference or csim model")
-        folding = {k: LayerFolding(**v) for k, v in entry.get("folding", {}).items()} or None
+        folding = {k: LayerFolding(v.pe, v.simd, v.pool_simd, v.link_lanes)
+                   for k, v in ((entry.folding if entry else None) or {}).items()} or None
         self.run_dir = _new_run_dir(None)
         self.accel = generate_accel(program, self.run_dir / "rtl", folding,
                                     beat_bytes=beat_bytes, registers=registers)

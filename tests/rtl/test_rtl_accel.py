@@ -112,28 +112,27 @@ def test_accel_lenet_digits_real_images_bit_exact_and_throughput():
     assert res.cycles_per_frame <= 600           # the issue's goal: >= 1 frame per 600 cycles
 
 
-def test_stage_rtl_writes_the_ip_and_its_packaging_script(tmp_path):
+def test_build_rtl_writes_the_ip_and_its_packaging_script(tmp_path):
     """The build's rtl/ holds ep_accel, accel.json and package_ip.tcl whose files all exist
     beside it and whose register offsets are the register map's."""
     import json
-    from types import SimpleNamespace
 
-    from edgepool.codegen.rtl import ip_vlnv, stage_rtl
+    from edgepool.codegen.rtl import build_rtl, ip_vlnv
     from edgepool.targets import get_target
 
     program, _ = lower_to_hw(edgepool.load(LENET8))
-    ctx = SimpleNamespace(out=tmp_path, program=program, hls_config=None, manifest={},
-                          notes=[], target=get_target("ultra96"))
-    stage_rtl(ctx)
-    acc = ctx.manifest["rtl"]["accel"]
-    assert acc["top"] == "ep_accel" and acc["vlnv"] == ip_vlnv() and acc["beat_bytes"] == 8
-    tcl = (tmp_path / acc["package_tcl"]).read_text()
-    for f in acc["sources"]:
+    board = get_target("ultra96")
+    section, _notes = build_rtl(program, tmp_path, None, board.clocks["default_mhz"],
+                                board.part)
+    acc = section.accel
+    assert acc.top == "ep_accel" and acc.vlnv == ip_vlnv() and acc.beat_bytes == 8
+    tcl = (tmp_path / acc.package_tcl).read_text()
+    for f in acc.sources:
         assert (tmp_path / f).is_file() and f"[file join $ip_dir {Path(f).name}]" in tcl
     regs = R.default_regmap("dataflow", control="ap_ctrl_hs")["accel"]["registers"]
-    assert acc["registers"] == regs
+    assert acc.registers == regs
     for name, r in regs.items():
         assert f"ipx::add_register {name} $blk]\nset_property address_offset " \
                f"0x{r['offset']:02X}" in tcl
-    assert "-part xczu3eg-sbva484-1-e" in tcl and "ipx::save_core" in tcl
+    assert f"-part {board.part}" in tcl and "ipx::save_core" in tcl
     assert json.loads((tmp_path / "rtl" / "accel.json").read_text())["in_beats"] == 8
