@@ -207,7 +207,9 @@ class RtlFolding:
     pe: int
     simd: int
     pool_simd: int
-    link_lanes: int = 1
+    #: elements per beat into a fused pool; absent (None) = 1, so builds without it keep the
+    #: manifest older readers know
+    link_lanes: int | None = _opt()
 
 
 @dataclass(frozen=True)

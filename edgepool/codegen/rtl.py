@@ -567,6 +567,11 @@ def folding_from_config(program: HwProgram, cfg: Any | None
 RTL_MAX_WEIGHTS = 4_000_000
 
 
+def _rtl_folding(f: LayerFolding) -> RtlFolding:
+    """The manifest's record of a layer's folding (``link_lanes`` only when not 1)."""
+    return RtlFolding(f.pe, f.simd, f.pool_simd, f.link_lanes if f.link_lanes != 1 else None)
+
+
 def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
               default_mhz: float | None = None, part: str | None = None
               ) -> tuple[RtlSection, list[str]]:
@@ -599,7 +604,7 @@ def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
                              "its PE / SIMD applied to every layer")
     folding = dict(
         folding_source="hls_config" if cfg is not None else "default",
-        folding={ly.name: RtlFolding(**asdict(folds[ly.name])) for ly in program.layers},
+        folding={ly.name: _rtl_folding(folds[ly.name]) for ly in program.layers},
         folding_notes=tuple(fold_notes))
     dma_bits = int(cfg.dma_bits) if cfg is not None else 64
     try:

@@ -412,7 +412,7 @@ def _build_design(build_dir: Path, manifest: Manifest, program: HwProgram
                                  "this build has no RTL; run it with --backend reference/csim")
     if entry is not None:
         design = RtlDesign.load(Path(build_dir) / entry.dir)
-        folds = {k: LF(v.pe, v.simd, v.pool_simd, v.link_lanes)
+        folds = {k: LF(v.pe, v.simd, v.pool_simd, v.link_lanes or 1)
                  for k, v in (entry.folding or {}).items()}
         return design, folds, f"{entry.dir}/ of the build"
     run_dir = _new_run_dir(None)
@@ -635,7 +635,7 @@ class AxiRtlSession:
         if entry is not None and not entry.supported:
             raise UnsupportedOpError(list(entry.reason or ["no RTL"]),
                                      "simulate this build with the reference or csim model")
-        folding = {k: LayerFolding(v.pe, v.simd, v.pool_simd, v.link_lanes)
+        folding = {k: LayerFolding(v.pe, v.simd, v.pool_simd, v.link_lanes or 1)
                    for k, v in ((entry.folding if entry else None) or {}).items()} or None
         self.run_dir = _new_run_dir(None)
         self.accel = generate_accel(program, self.run_dir / "rtl", folding,

@@ -161,10 +161,8 @@ def test_stage_rtl_folding_from_hls_config_is_clamped_and_recorded(tmp_path):
     names = [ly.name for ly in program.layers]
     got = [rtl["folding"][n] for n in names]
     # OC 16/32/64/10, C 1/16/128/64: PE 3 -> 2, SIMD 5 -> 4, PE 4 -> 2 on OC 10
-    assert got == [{"pe": 16, "simd": 1, "pool_simd": 16, "link_lanes": 1},
-                   {"pe": 2, "simd": 16, "pool_simd": 2, "link_lanes": 1},
-                   {"pe": 8, "simd": 4, "pool_simd": 1, "link_lanes": 1},
-                   {"pe": 2, "simd": 64, "pool_simd": 1, "link_lanes": 1}]
+    assert got == [{"pe": 16, "simd": 1, "pool_simd": 16}, {"pe": 2, "simd": 16, "pool_simd": 2},
+                   {"pe": 8, "simd": 4, "pool_simd": 1}, {"pe": 2, "simd": 64, "pool_simd": 1}]
     assert len(rtl["folding_notes"]) == 3 and rtl["clock_mhz"] == 150.0
     text = (tmp_path / "rtl" / "ep_top.sv").read_text()
     assert ".PE(16), .SIMD(1)" in text and ".PE(2), .SIMD(64)" in text
