@@ -198,11 +198,15 @@ def with_clock(cfg: HlsConfig, clock_mhz: float) -> HlsConfig:
 # --------------------------------------------------------------------------- RTL engine folding
 @dataclass(frozen=True)
 class LayerFolding:
-    """Parallelism of one RTL layer: MAC array ``pe`` x ``simd``, pool unit ``pool_simd`` lanes."""
+    """Parallelism of one RTL layer: MAC array ``pe`` x ``simd``, pool unit ``pool_simd`` lanes,
+    and ``link_lanes``: elements per beat from a conv's MAC array into its fused pool (divides
+    ``pe`` and ``pool_simd``; 1 = one element per cycle, which caps the pool's input at one
+    element per cycle: lenet-digits' conv0 makes 1 024 elements per frame)."""
 
     pe: int = 1
     simd: int = 1
     pool_simd: int = 1
+    link_lanes: int = 1
 
 
 def rtl_default_folding(layer: HwLayer) -> LayerFolding:

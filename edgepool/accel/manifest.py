@@ -207,6 +207,22 @@ class RtlFolding:
     pe: int
     simd: int
     pool_simd: int
+    #: elements per beat into a fused pool; absent (None) = 1, so builds without it keep the
+    #: manifest older readers know
+    link_lanes: int | None = _opt()
+
+
+@dataclass(frozen=True)
+class RtlAccelSection:
+    """``rtl.accel``: the dataflow IP around the datapath (``ep_accel``, AXI4-Lite ap_ctrl_hs +
+    DMA-width AXI4-Stream) and its Vivado packaging script."""
+
+    top: str
+    vlnv: str
+    sources: tuple[str, ...]
+    beat_bytes: int
+    registers: dict[str, dict[str, Any]]
+    package_tcl: str | None = _opt()
 
 
 @dataclass(frozen=True)
@@ -230,6 +246,7 @@ class RtlSection:
     out_bits: int | None = _opt()
     out_container_bits: int | None = _opt()
     clock_mhz: float | None = _opt()
+    accel: RtlAccelSection | None = _opt()
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,13 @@ AP_DONE = 1 << 1             # clear-on-read
 AP_IDLE = 1 << 2
 AP_READY = 1 << 3
 AP_AUTO_RESTART = 1 << 7
+GIE = 1 << 0                 # GIER: global interrupt enable
+IRQ_AP_DONE = 1 << 0         # IP_IER / IP_ISR: ap_done event
+IRQ_AP_READY = 1 << 1        # IP_IER / IP_ISR: ap_ready event
 ACCEL_RANGE = 0x10000
+#: block-level control of the dataflow top: the HLS IP has none (free-running streams); the RTL
+#: IP (``sim/rtl/ep_accel_shell.sv``) has the ap_ctrl_hs block and no arguments
+DATAFLOW_CONTROLS = ("ap_ctrl_none", "ap_ctrl_hs")
 
 #: The overlay's top-level arguments in declaration order (``hls/include/edgepool/overlay.h``):
 #: (name, bits, kind). Pointers are 64-bit byte addresses (m_axi ``offset=slave``).
@@ -110,12 +116,34 @@ def vitis_axilite_layout(args: tuple[tuple[str, int, str], ...], has_return: boo
     return regs
 
 
+def ap_ctrl_hs_params(registers: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """SystemVerilog parameters of ``ep_axil_ctrl`` / ``ep_accel_shell`` for a register map:
+    the control block's offsets and bit positions, and the address width AW that covers every
+    register. The RTL generator emits these into the generated top (one definition: here)."""
+    for name in CTRL_REGISTERS:
+        if name not in registers:
+            raise ManifestError(f"ap_ctrl_hs register {name} missing from the register map",
+                                "use vitis_axilite_layout() for the control registers")
+    top = max(r["offset"] + r["bits"] // 8 for r in registers.values())
+    bit = int.bit_length
+    return {"AW": max(4, (top - 1).bit_length()),
+            "OFF_CTRL": registers["CTRL"]["offset"], "OFF_GIER": registers["GIER"]["offset"],
+            "OFF_IER": registers["IP_IER"]["offset"], "OFF_ISR": registers["IP_ISR"]["offset"],
+            "START_BIT": bit(AP_START) - 1, "DONE_BIT": bit(AP_DONE) - 1,
+            "IDLE_BIT": bit(AP_IDLE) - 1, "READY_BIT": bit(AP_READY) - 1,
+            "AUTO_RESTART_BIT": bit(AP_AUTO_RESTART) - 1, "GIE_BIT": bit(GIE) - 1,
+            "IRQ_DONE_BIT": bit(IRQ_AP_DONE) - 1, "IRQ_READY_BIT": bit(IRQ_AP_READY) - 1}
+
+
 def default_regmap(style: str, family: str = "zynquplus", *, top: str | None = None,
-                   dma_bits: int = 64) -> dict[str, Any]:
+                   dma_bits: int = 64, control: str = "ap_ctrl_none") -> dict[str, Any]:
     """The register map of the block design edgepool's Vivado flow builds for ``style``.
 
     ``family`` is the board's PS family (``zynquplus`` or ``zynq``, ``hw/boards/*.toml``) and
-    fixes the AXI base addresses; ``dma_bits`` is the DMA's memory-mapped / stream width."""
+    fixes the AXI base addresses; ``dma_bits`` is the DMA's memory-mapped / stream width.
+    ``control`` (dataflow only): ``ap_ctrl_none`` (the HLS dataflow IP) or ``ap_ctrl_hs`` (the
+    RTL IP: an AXI4-Lite control block at the accelerator's address, started once with
+    auto-restart by the driver)."""
     if style not in STYLES:
         raise ManifestError(f"unknown accelerator style {style!r}", f"styles: {', '.join(STYLES)}")
     if family not in FAMILY_MAP:
@@ -128,9 +156,16 @@ def default_regmap(style: str, family: str = "zynquplus", *, top: str | None = N
                             "range": DMA_RANGE}
         rm["dma"] = {"registers": dict(DMA_REGISTERS), "data_bits": dma_bits,
                      "length_bits": 26}
+        if control not in DATAFLOW_CONTROLS:
+            raise ManifestError(f"unknown dataflow control {control!r}",
+                                f"controls: {', '.join(DATAFLOW_CONTROLS)}")
         rm["ips"]["accel"] = {"name": IP_ACCEL,
                               "vlnv": ACCEL_VLNV.format(top=top or "edgepool_top"),
-                              "base": None, "range": 0, "control": "ap_ctrl_none"}
+                              "base": None, "range": 0, "control": control}
+        if control == "ap_ctrl_hs":
+            rm["ips"]["accel"].update(base=fam["accel"], range=ACCEL_RANGE,
+                                      interface="s_axi_control")
+            rm["accel"] = {"registers": vitis_axilite_layout((), has_return=False)}
         rm["stream"] = {"beat_bytes": dma_bits // 8}
     else:
         rm["ips"]["accel"] = {"name": IP_ACCEL,
@@ -183,26 +218,41 @@ def validate_regmap(rm: Any) -> dict[str, Any]:
         beat = rm.get("stream", {}).get("beat_bytes")
         _need(isinstance(beat, int) and beat > 0 and beat & (beat - 1) == 0,
               f"stream beat_bytes {beat!r} is not a power of two")
+        control = ips["accel"].get("control", "ap_ctrl_none")
+        _need(control in DATAFLOW_CONTROLS, f"dataflow control {control!r} not one of "
+              f"{DATAFLOW_CONTROLS}")
+        if control == "ap_ctrl_hs":
+            _check_registers(rm, ips, "a dataflow design with ap_ctrl_hs")
     else:
-        acc = rm.get("accel", {})
-        regs = acc.get("registers")
-        _need(isinstance(regs, dict), "an overlay design needs accel.registers")
-        _need(regs.get("CTRL", {}).get("offset") == 0, "CTRL must be at offset 0")
+        _check_registers(rm, ips, "an overlay design")
+        regs = rm["accel"]["registers"]
         for name, _bits, _kind in OVERLAY_ARGS:
             _need(name in regs, f"overlay argument register {name!r} missing")
-        spans = []
-        for name, r in regs.items():
-            off, bits = r.get("offset"), r.get("bits")
-            _need(isinstance(off, int) and off % 4 == 0 and off >= 0,
-                  f"register {name} offset {off!r} not word aligned")
-            _need(bits in (32, 64), f"register {name} width {bits!r} not 32 or 64")
-            _need(off + bits // 8 <= ips["accel"].get("range", 0),
-                  f"register {name} at {off:#x} outside the IP's address range")
-            spans.append((off, off + bits // 8, name))
-        spans.sort()
-        for (a0, a1, an), (b0, _b1, bn) in zip(spans, spans[1:]):
-            _need(a1 <= b0, f"registers {an} [{a0:#x}, {a1:#x}) and {bn} at {b0:#x} overlap")
     return rm
+
+
+def _check_registers(rm: dict[str, Any], ips: dict[str, Any], what: str) -> None:
+    """The accelerator's s_axilite registers: control block present, aligned, in range, no
+    overlaps."""
+    acc = rm.get("accel", {})
+    regs = acc.get("registers")
+    _need(isinstance(regs, dict), f"{what} needs accel.registers")
+    _need(isinstance(ips["accel"].get("base"), int), f"{what} needs an accelerator base address")
+    _need(regs.get("CTRL", {}).get("offset") == 0, "CTRL must be at offset 0")
+    for name in CTRL_REGISTERS:
+        _need(name in regs, f"control register {name!r} missing")
+    spans = []
+    for name, r in regs.items():
+        off, bits = r.get("offset"), r.get("bits")
+        _need(isinstance(off, int) and off % 4 == 0 and off >= 0,
+              f"register {name} offset {off!r} not word aligned")
+        _need(bits in (32, 64), f"register {name} width {bits!r} not 32 or 64")
+        _need(off + bits // 8 <= ips["accel"].get("range", 0),
+              f"register {name} at {off:#x} outside the IP's address range")
+        spans.append((off, off + bits // 8, name))
+    spans.sort()
+    for (a0, a1, an), (b0, _b1, bn) in zip(spans, spans[1:]):
+        _need(a1 <= b0, f"registers {an} [{a0:#x}, {a1:#x}) and {bn} at {b0:#x} overlap")
 
 
 # ------------------------------------------------------------------ hardware handoff (.hwh)
@@ -321,11 +371,27 @@ def block_design_hwh(rm: dict[str, Any], *, design: str, part: str, clock_mhz: f
             f"{dma_ifs}"
             f"      <MEMORYMAP>\n{ddr_range('M_AXI_MM2S')}{ddr_range('M_AXI_S2MM')}"
             f"      </MEMORYMAP>\n    </MODULE>\n")
-        modules.append(
-            f"    <MODULE FULLNAME=\"/{accel['name']}\" HWVERSION=\"1.0\" "
-            f"INSTANCE=\"{accel['name']}\" IPTYPE=\"PERIPHERAL\" IS_ENABLE=\"1\" "
-            f"MODCLASS=\"PERIPHERAL\" MODTYPE=\"{accel['vlnv'].split(':')[2]}\" "
-            f"VLNV=\"{accel['vlnv']}\">\n      <PARAMETERS/>\n    </MODULE>\n")
+        if accel.get("control") == "ap_ctrl_hs":
+            # the RTL IP: its AXI4-Lite control block is a peripheral of the PS as well
+            iface = accel.get("interface", "s_axi_control")
+            ranges.append(memrange(accel, iface))
+            modules.append(
+                f"    <MODULE FULLNAME=\"/{accel['name']}\" HWVERSION=\"1.0\" "
+                f"INSTANCE=\"{accel['name']}\" IPTYPE=\"PERIPHERAL\" IS_ENABLE=\"1\" "
+                f"MODCLASS=\"PERIPHERAL\" MODTYPE=\"{accel['vlnv'].split(':')[2]}\" "
+                f"VLNV=\"{accel['vlnv']}\">\n      <PARAMETERS/>\n"
+                f"      <ADDRESSBLOCKS>\n"
+                f"        <ADDRESSBLOCK ACCESS=\"read-write\" INTERFACE=\"{iface}\" NAME=\"Reg\" "
+                f"RANGE=\"{accel['range']}\" USAGE=\"register\">\n          <REGISTERS>\n"
+                f"{_accel_register_xml(rm['accel']['registers'])}          </REGISTERS>\n"
+                f"        </ADDRESSBLOCK>\n      </ADDRESSBLOCKS>\n"
+                f"{_busifs([(iface, 'SLAVE')])}    </MODULE>\n")
+        else:
+            modules.append(
+                f"    <MODULE FULLNAME=\"/{accel['name']}\" HWVERSION=\"1.0\" "
+                f"INSTANCE=\"{accel['name']}\" IPTYPE=\"PERIPHERAL\" IS_ENABLE=\"1\" "
+                f"MODCLASS=\"PERIPHERAL\" MODTYPE=\"{accel['vlnv'].split(':')[2]}\" "
+                f"VLNV=\"{accel['vlnv']}\">\n      <PARAMETERS/>\n    </MODULE>\n")
     else:
         ranges.append(memrange(accel, accel.get("interface", "s_axi_control")))
         masters = "".join(ddr_range(f"m_axi_{b}") for b in OVERLAY_BUNDLES)

@@ -178,7 +178,8 @@ def restore_hls(ctx: BuildContext) -> None:
 def run_rtl(ctx: BuildContext) -> None:
     """Generate the SystemVerilog design (rtl/), or record why the program has none."""
     section, notes = build_rtl(need(ctx.program, "the program", "rtl"), ctx.out,
-                               ctx.hls_config, ctx.board.clocks.get("default_mhz"))
+                               ctx.hls_config, ctx.board.clocks.get("default_mhz"),
+                               ctx.board.part)
     ctx.manifest.rtl = section
     ctx.notes.extend(notes)
 

@@ -39,11 +39,13 @@ from typing import Any
 
 import numpy as np
 
+from ..accel import regmap as R
 from ..accel.axis import container_bits
 from ..accel.config import HlsConfig
 from ..accel.folding import LayerFolding, divisors, rtl_default_folding
-from ..accel.manifest import RtlFolding, RtlSection
+from ..accel.manifest import RtlAccelSection, RtlFolding, RtlSection
 from ..accel.program import HwLayer, HwProgram, PoolSpec
+from ..dse.cost import RTL_DIV_BITS
 from ..errors import UnsupportedOpError
 from ..ir.qtype import QType
 from ..toolchain import REPO_ROOT
@@ -51,6 +53,11 @@ from .emit import render
 from .names import comment_text
 
 TOP_NAME = "ep_top"
+#: the dataflow accelerator IP (AXI4-Lite + DMA-width AXI4-Stream) around ``ep_top``
+ACCEL_TOP = "ep_accel"
+#: hand-written modules of the IP shell, in dependency order
+SHELL_LIBRARY = ("ep_axil_ctrl.sv", "ep_axis_unpack.sv", "ep_axis_pack.sv",
+                 "ep_accel_shell.sv")
 RTL_DIR = REPO_ROOT / "sim" / "rtl"
 #: hand-written modules, in dependency order
 LIBRARY = ("ep_ram_sdp.sv", "ep_rom.sv", "ep_ser.sv", "ep_swg.sv", "ep_requant.sv",
@@ -226,7 +233,16 @@ def check_supported(program: HwProgram, folding: Mapping[str, LayerFolding] | No
             if layer.pool is not None:
                 _check_pool(layer.pool, layer.out_shape[2], fold.pool_simd, what + " pool",
                             problems)
+            lk = fold.link_lanes
+            if lk != 1 and (layer.pool is None or lk < 1 or fold.pe % lk
+                            or fold.pool_simd % lk):
+                problems.append(f"{what}: link_lanes {lk} must divide pe {fold.pe} and the "
+                                f"fused pool's pool_simd {fold.pool_simd} (and needs a fused "
+                                "pool)")
         elif layer.kind == "pool":
+            if fold.link_lanes != 1:
+                problems.append(f"{what}: link_lanes {fold.link_lanes} on a pool layer (only a "
+                                "conv's fused pool takes several elements per beat)")
             if layer.pool is None:
                 problems.append(f"{what}: pool layer without a PoolSpec")
             else:
@@ -276,13 +292,14 @@ def bias_words(layer: HwLayer, pe: int) -> list[list[int]]:
     return [[int(b[nf * pe + p]) for p in range(pe)] for nf in range(oc // pe)]
 
 
-def _pool_params(p: PoolSpec, h: int, w: int, c: int, t: QType, lanes: int) -> dict:
+def _pool_params(p: PoolSpec, h: int, w: int, c: int, t: QType, lanes: int,
+                 in_lanes: int = 1) -> dict:
     oh, ow = p.out_hw(h, w)
     pt, pl, pb, pr = p.pads
     return dict(idw=t.bits, in_signed=int(t.signed), h=h, w=w, c=c, kh=p.kernel[0],
                 kw=p.kernel[1], sh=p.stride[0], sw=p.stride[1], pt=pt, pl=pl, pb=pb, pr=pr,
                 oh=oh, ow=ow, simd=lanes, mode=0 if p.kind == "max" else 1,
-                count_pad=int(p.count_include_pad))
+                count_pad=int(p.count_include_pad), div_bits=RTL_DIV_BITS, in_lanes=in_lanes)
 
 
 def generate_rtl(program: HwProgram, out_dir: str | Path,
@@ -328,12 +345,14 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
                           pt=pt, pl=pl, pb=pb, pr=pr, oh=oh, ow=ow, pe=fold.pe, simd=fold.simd,
                           ww=layer.weight_type.bits, accw=accw, odw=ot.bits,
                           shift=layer.acc_frac - ot.frac, relu=int(layer.relu),
-                          omin=_sv64(ot.min), omax=_sv64(ot.max), wfile=wfile, bfile=bfile)
-            dst = new_stream(ot.bits)
+                          omin=_sv64(ot.min), omax=_sv64(ot.max), wfile=wfile, bfile=bfile,
+                          out_lanes=fold.link_lanes if layer.pool is not None else 1)
+            dst = new_stream(ot.bits * params["out_lanes"])
             blocks.append(BlockInfo(f"u_{ident}", "conv", i, src, dst, h * w * c, oh * ow * oc,
                                     oh * ow * oc * kh * kw // fold.pe * c // fold.simd, params))
             if layer.pool is not None:
-                pp = _pool_params(layer.pool, oh, ow, oc, ot, fold.pool_simd)
+                pp = _pool_params(layer.pool, oh, ow, oc, ot, fold.pool_simd,
+                                  fold.link_lanes)
                 src, dst = dst, new_stream(ot.bits)
                 blocks.append(BlockInfo(f"u_{ident}_pool", "pool", i, src, dst, oh * ow * oc,
                                         pp["oh"] * pp["ow"] * oc,
@@ -386,6 +405,119 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
     return design
 
 
+@dataclass
+class AccelDesign:
+    """The generated dataflow IP: ``ep_accel`` around the datapath design ``datapath``."""
+
+    datapath: RtlDesign
+    top: str
+    sources: list[Path]           # library + shell + datapath top + IP top, compile order
+    beat_bytes: int
+    in_container_bits: int
+    out_container_bits: int
+    registers: dict[str, dict[str, Any]]
+    params: dict[str, int]        # the ap_ctrl_hs parameters emitted as localparams
+
+    @property
+    def in_beats(self) -> int:
+        """DMA beats per input frame (zero-padded)."""
+        k = self.beat_bytes * 8 // self.in_container_bits
+        return -(-self.datapath.in_elems // k)
+
+    @property
+    def out_beats(self) -> int:
+        """DMA beats per output frame (zero-padded, TLAST on the last)."""
+        k = self.beat_bytes * 8 // self.out_container_bits
+        return -(-self.datapath.out_elems // k)
+
+    def to_json(self) -> dict:
+        """``accel.json``: what the benches and the simulated device need."""
+        return {"top": self.top, "beat_bytes": self.beat_bytes,
+                "sources": [Path(p).name for p in self.sources],
+                "in_container_bits": self.in_container_bits,
+                "out_container_bits": self.out_container_bits, "in_beats": self.in_beats,
+                "out_beats": self.out_beats, "registers": self.registers, "params": self.params}
+
+
+def generate_accel(program: HwProgram, out_dir: str | Path,
+                   folding: Mapping[str, LayerFolding] | None = None, *,
+                   beat_bytes: int = 8, registers: Mapping[str, Mapping[str, Any]] | None = None,
+                   copy_library: bool = False) -> AccelDesign:
+    """The dataflow accelerator IP of ``program``: :func:`generate_rtl`'s datapath plus
+    ``<out_dir>/ep_accel.sv`` (AXI4-Lite ap_ctrl_hs control with the offsets / bits of
+    ``registers``, default :func:`edgepool.accel.regmap.default_regmap`'s RTL dataflow map;
+    AXI4-Stream ports of ``beat_bytes`` bytes in the :mod:`edgepool.accel.axis` format) and
+    ``accel.json``."""
+    in_cb, out_cb = container_bits(program.in_type.bits), container_bits(program.out_type.bits)
+    if beat_bytes < 1 or beat_bytes & (beat_bytes - 1) or beat_bytes * 8 < max(in_cb, out_cb):
+        raise UnsupportedOpError([f"DMA beat of {beat_bytes} bytes: a power of two holding at "
+                                  f"least one {max(in_cb, out_cb)}-bit element is needed"],
+                                 "build with dma_bits 64 (or wider)")
+    regs = {k: dict(v) for k, v in (registers or R.default_regmap(
+        "dataflow", control="ap_ctrl_hs")["accel"]["registers"]).items()}
+    params = R.ap_ctrl_hs_params(regs)
+    design = generate_rtl(program, out_dir, folding, copy_library=copy_library)
+    out = Path(out_dir)
+    shell = [RTL_DIR / f for f in SHELL_LIBRARY]
+    if copy_library:
+        for f in shell:
+            shutil.copyfile(f, out / f.name)
+        shell = [out / f.name for f in shell]
+    text = render(
+        "rtl/accel.sv.j2",
+        top=ACCEL_TOP, datapath=design.top, program_label=_label(program.name),
+        regparams=sorted(params.items()), aw=params["AW"], beat_bytes=beat_bytes,
+        n_in=design.in_elems, n_out=design.out_elems, in_eb=in_cb // 8, out_eb=out_cb // 8,
+        in_per_beat=beat_bytes * 8 // in_cb, out_per_beat=beat_bytes * 8 // out_cb)
+    top_path = out / f"{ACCEL_TOP}.sv"
+    top_path.write_text(text)
+    srcs = design.sources[:-1] + shell + [design.sources[-1], top_path]
+    accel = AccelDesign(design, ACCEL_TOP, srcs, beat_bytes, in_cb, out_cb, regs, params)
+    (out / "accel.json").write_text(json.dumps(accel.to_json(), indent=1))
+    return accel
+
+
+#: Vivado IP identity of the RTL accelerator (``vendor:library:name:version``)
+IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgepool", "rtl", "1.0"
+_TCL_SAFE = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def ip_vlnv(name: str = ACCEL_TOP) -> str:
+    """The VLNV ``package_ip.tcl`` gives the IP (what ``bd.tcl``'s ``create_bd_cell`` names)."""
+    return f"{IP_VENDOR}:{IP_LIBRARY}:{name}:{IP_VERSION}"
+
+
+def ip_package_tcl(accel: AccelDesign, part: str, program_label: str = "model") -> Path:
+    """Write ``package_ip.tcl`` beside the (self-contained, ``copy_library``) IP sources:
+    ``ipx::`` commands that package ``ep_accel`` as the Vivado IP :func:`ip_vlnv` in
+    ``<dir>/ip`` with its AXI4-Lite / AXI4-Stream / clock / reset / interrupt interfaces and
+    the register map of ``accel.registers``. Returns the script's path. (Not run here: no
+    Vivado on this machine; ``vivado -mode batch -source package_ip.tcl`` on one that has it.)
+    """
+    out = Path(accel.datapath.out_dir)
+    for p in list(accel.sources) + list(accel.datapath.mem_files):
+        if Path(p).parent.resolve() != out.resolve():
+            raise UnsupportedOpError([f"IP source {p} is outside {out}"],
+                                     "generate with copy_library=True (the build's rtl/)")
+    if not _TCL_SAFE.fullmatch(part):
+        raise UnsupportedOpError([f"part {part!r} is not a plain Vivado part name"])
+    regs = [dict(name=n, offset=f"0x{int(r['offset']):02X}", bits=int(r["bits"]))
+            for n, r in sorted(accel.registers.items(), key=lambda kv: kv[1]["offset"])]
+    for r in regs:
+        if not _TCL_SAFE.fullmatch(r["name"]):
+            raise UnsupportedOpError([f"register name {r['name']!r} is not Tcl-safe"])
+    text = render(
+        "rtl/package_ip.tcl.j2",
+        top=accel.top, vlnv=ip_vlnv(accel.top), vendor=IP_VENDOR, library=IP_LIBRARY,
+        name=accel.top, version=IP_VERSION, part=part, program_label=_label(program_label),
+        beat_bytes=accel.beat_bytes, sources=[Path(p).name for p in accel.sources],
+        mem_files=[Path(p).name for p in accel.datapath.mem_files], registers=regs,
+        range=f"0x{1 << accel.params['AW']:X}")
+    path = out / "package_ip.tcl"
+    path.write_text(text)
+    return path
+
+
 # --------------------------------------------------------------------------- build stage
 def _largest_divisor(n: int, cap: int) -> int:
     """Largest divisor of ``n`` that is at most ``max(cap, 1)``."""
@@ -435,10 +567,18 @@ def folding_from_config(program: HwProgram, cfg: Any | None
 RTL_MAX_WEIGHTS = 4_000_000
 
 
+def _rtl_folding(f: LayerFolding) -> RtlFolding:
+    """The manifest's record of a layer's folding (``link_lanes`` only when not 1)."""
+    return RtlFolding(f.pe, f.simd, f.pool_simd, f.link_lanes if f.link_lanes != 1 else None)
+
+
 def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
-              default_mhz: float | None = None) -> tuple[RtlSection, list[str]]:
-    """The build's ``rtl`` step: ``build_dir/rtl/`` gets the generated top, the ROM ``.hex``
-    images, the library modules and ``design.json``; returns the manifest's ``rtl`` section
+              default_mhz: float | None = None, part: str | None = None
+              ) -> tuple[RtlSection, list[str]]:
+    """The build's ``rtl`` step: ``build_dir/rtl/`` gets the generated datapath top, the
+    dataflow IP around it (``ep_accel.sv``, ``accel.json``, and with the board's ``part``
+    ``package_ip.tcl``), the ROM ``.hex`` images, the library modules and ``design.json``;
+    returns the manifest's ``rtl`` section
     (the files, the folding used — from ``cfg`` when the dse step chose one —, the top name
     and whether the program is supported) and the notes. An unsupported program is recorded
     (section + notes), not a build failure: the other backends still work. The clock is the
@@ -464,15 +604,19 @@ def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
                              "its PE / SIMD applied to every layer")
     folding = dict(
         folding_source="hls_config" if cfg is not None else "default",
-        folding={ly.name: RtlFolding(**asdict(folds[ly.name])) for ly in program.layers},
+        folding={ly.name: _rtl_folding(folds[ly.name]) for ly in program.layers},
         folding_notes=tuple(fold_notes))
+    dma_bits = int(cfg.dma_bits) if cfg is not None else 64
     try:
-        design = generate_rtl(program, build_dir / "rtl", folds, copy_library=True)
+        accel = generate_accel(program, build_dir / "rtl", folds, beat_bytes=dma_bits // 8,
+                               copy_library=True)
+        design = accel.datapath
     except UnsupportedOpError as e:
         notes.append("rtl: not generated, the program is not supported by the RTL: "
                      + "; ".join(e.problems))
         return RtlSection(dir="rtl", top=TOP_NAME, supported=False, reason=tuple(e.problems),
                           files=(), **folding), notes
+    package = ip_package_tcl(accel, part, program.name) if part else None
     files = tuple(sorted(str(p.relative_to(build_dir))
                          for p in build_dir.joinpath("rtl").iterdir()))
     interval = max(b.window_beats for b in design.blocks)
@@ -482,7 +626,13 @@ def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
         design="rtl/design.json", sources=tuple(f"rtl/{p.name}" for p in design.sources),
         window_beats={b.inst: b.window_beats for b in design.blocks},
         interval_cycles=interval, in_bits=design.in_bits, out_bits=design.out_bits,
-        out_container_bits=container_bits(design.out_bits), clock_mhz=mhz, **folding)
+        out_container_bits=container_bits(design.out_bits), clock_mhz=mhz,
+        accel=RtlAccelSection(
+            top=accel.top, vlnv=ip_vlnv(accel.top),
+            sources=tuple(f"rtl/{p.name}" for p in accel.sources),
+            beat_bytes=accel.beat_bytes, registers=accel.registers,
+            package_tcl=f"rtl/{package.name}" if package else None),
+        **folding)
     fps = f", ~{mhz * 1e6 / interval:,.0f} frames/s at {mhz:g} MHz" if mhz else ""
     notes.append(f"rtl: {len(design.blocks)} blocks in rtl/{TOP_NAME}.sv, "
                  f"{interval} cycles/frame at steady state{fps}"

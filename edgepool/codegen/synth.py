@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Yosys synthesis of the generated RTL: cell counts per design (generic ``synth``) and, on
-request, Xilinx UltraScale+ resources (``synth_xilinx -family xcup``: LUT / FF / BRAM / DSP).
+request, Xilinx resources (``synth_xilinx -family xcup`` UltraScale+ / ``xc7`` 7-series: LUT /
+FF / BRAM / DSP) and the logic depth (:func:`synth_sources` ``ltp``).
 
 The script is rendered from ``edgepool/codegen/templates/yosys/synth.ys.j2`` through the one
 emitter environment (:mod:`edgepool.codegen.emit`); the design is generated from an HwProgram
@@ -11,6 +12,7 @@ module. Run from the generated directory, where ``$readmemh`` finds the ROM imag
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import tempfile
@@ -23,11 +25,12 @@ from ..accel.program import HwProgram
 from ..errors import ToolchainError
 from .emit import render
 from .names import check_safe
-from .rtl import LayerFolding, generate_rtl
+from .rtl import LayerFolding, generate_accel, generate_rtl
 
 #: the synthesis command per target
 SYNTH = {"generic": "synth -top {top} -flatten",
-         "xcup": "synth_xilinx -family xcup -top {top} -flatten"}
+         "xcup": "synth_xilinx -family xcup -top {top} -flatten",
+         "xc7": "synth_xilinx -family xc7 -top {top} -flatten"}
 
 
 @dataclass
@@ -39,6 +42,9 @@ class SynthReport:
     cells: int
     cell_types: dict[str, int] = field(default_factory=dict)
     wires: int = 0
+    #: Yosys ``ltp -noff`` after generic synthesis mapped to LUT6 (``abc -lut 6``): the most
+    #: 6-input LUT levels between flip-flops; None when not asked for
+    logic_depth: int | None = None
 
     def summary(self) -> dict[str, int]:
         """Generic: total cells, flip-flops, memories; Xilinx: LUT, FF, BRAM, DSP, CARRY."""
@@ -78,33 +84,66 @@ def parse_stat(text: str) -> tuple[int, dict[str, int], int]:
     return cells, types, int(wires_m[-1]) if wires_m else 0
 
 
-def synth_program(program: HwProgram, folding: Mapping[str, LayerFolding] | None = None,
-                  target: str = "generic", workdir: str | Path | None = None,
-                  timeout: float = 900) -> SynthReport:
-    """Generate and synthesize ``program``'s top with yosys; ``target`` generic or xcup."""
+def parse_ltp(text: str) -> int:
+    """The length of the LAST ``ltp`` report of a yosys log."""
+    m = re.findall(r"Longest topological path in \S+ \(length=(\d+)\)", text)
+    if not m:
+        raise ToolchainError("no `ltp` output in the yosys log")
+    return int(m[-1])
+
+
+def synth_sources(name: str, sources: list[Path], top: str, target: str, workdir: Path,
+                  timeout: float = 900, ltp: bool = False) -> SynthReport:
+    """Synthesize ``sources`` (all inside ``workdir``; top ``top``) with the script template;
+    ``target`` generic, ``xcup`` (UltraScale+) or ``xc7`` (7-series). ``ltp`` adds the logic
+    depth: the elaborated design through generic synthesis mapped to 6-input LUTs (``abc -lut
+    6``; adders count as LUT levels, so carry-chain paths are overstated) and ``ltp -noff``
+    (paths cut at the flip-flops, which the Xilinx FD* primitives would not be)."""
     yosys = toolchain.require("yosys")
     if target not in SYNTH:
-        raise ToolchainError(f"unknown synthesis target {target!r}", "use generic or xcup")
-    tmp = None
-    if workdir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="ep-synth-")
-        workdir = tmp.name
-    try:
-        design = generate_rtl(program, workdir, folding, copy_library=True)
-        script = render("yosys/synth.ys.j2", top=check_safe(design.top),
-                        sources=[check_safe(Path(s).name) for s in design.sources],
-                        synth=SYNTH[target].format(top=design.top))
-        (Path(workdir) / "synth.ys").write_text(script)
-        p = subprocess.run([yosys, "-q", "-l", "synth.log", "synth.ys"], cwd=workdir,
-                           capture_output=True, text=True, timeout=timeout)
-        log = (Path(workdir) / "synth.log").read_text(errors="replace")
-        if p.returncode != 0:
-            raise ToolchainError(f"yosys failed on {program.name}:\n{p.stderr[-2000:]}")
-        cells, types, wires = parse_stat(log)
-        return SynthReport(program.name, target, cells, types, wires)
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
+        raise ToolchainError(f"unknown synthesis target {target!r}",
+                             f"use one of {', '.join(SYNTH)}")
+    script = render("yosys/synth.ys.j2", top=check_safe(top),
+                    sources=[check_safe(Path(s).name) for s in sources],
+                    synth=SYNTH[target].format(top=top), ltp=ltp)
+    (Path(workdir) / "synth.ys").write_text(script)
+    p = subprocess.run([yosys, "-q", "-l", "synth.log", "synth.ys"], cwd=workdir,
+                       capture_output=True, text=True, timeout=timeout)
+    log = (Path(workdir) / "synth.log").read_text(errors="replace")
+    if p.returncode != 0:
+        raise ToolchainError(f"yosys failed on {name}:\n{p.stderr[-2000:]}")
+    cells, types, wires = parse_stat(log)
+    return SynthReport(name, target, cells, types, wires, parse_ltp(log) if ltp else None)
+
+
+def synth_program(program: HwProgram, folding: Mapping[str, LayerFolding] | None = None,
+                  target: str = "generic", workdir: str | Path | None = None,
+                  timeout: float = 900, ltp: bool = False) -> SynthReport:
+    """Generate and synthesize ``program``'s datapath top (``ep_top``) with yosys."""
+    with _workdir(workdir) as wd:
+        design = generate_rtl(program, wd, folding, copy_library=True)
+        return synth_sources(program.name, design.sources, design.top, target, wd, timeout,
+                             ltp)
+
+
+def synth_accel(program: HwProgram, folding: Mapping[str, LayerFolding] | None = None,
+                target: str = "xcup", workdir: str | Path | None = None,
+                timeout: float = 1800, ltp: bool = True) -> SynthReport:
+    """The whole dataflow IP (``ep_accel``: AXI4-Lite control, stream width converters and
+    the datapath) of ``program`` through yosys, with its logic depth by default."""
+    with _workdir(workdir) as wd:
+        acc = generate_accel(program, wd, folding, copy_library=True)
+        return synth_sources(program.name, acc.sources, acc.top, target, wd, timeout, ltp)
+
+
+@contextlib.contextmanager
+def _workdir(workdir: str | Path | None):
+    if workdir is not None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+        yield Path(workdir)
+        return
+    with tempfile.TemporaryDirectory(prefix="ep-synth-") as d:
+        yield Path(d)
 
 
 def table(reports: list[SynthReport]) -> str:

@@ -403,7 +403,21 @@ def act_container(bits: int) -> int:
 RTL_ROW_TO_ISSUE = 1       # last element of a row accepted -> first window read issued
 RTL_ISSUE_TO_BEAT = 2      # window read issued -> beat leaves ep_swg (RAM read + FIFO)
 RTL_MVAU_DEPTH = 2         # last beat of a window into ep_mvau -> result word valid
-RTL_POOL_DEPTH = 1         # last tap into ep_pool -> result word valid
+RTL_POOL_DEPTH = 1         # last tap into ep_pool -> result word valid (max pool)
+#: quotient bits per pipeline stage of the average pool's divider (ep_pool DIV_BITS; the
+#: generator passes this value): it bounds the logic depth of a stage to DIV_BITS
+#: subtract-compare steps of SUMW bits (see sim/README.md, Yosys ltp)
+RTL_DIV_BITS = 4
+
+
+def rtl_pool_depth(kind: str, bits: int, kk: int) -> int:
+    """Cycles from a window's last tap into ``ep_pool`` to its result word: 1 for max; for avg
+    the divider's ``ceil(SUMW / RTL_DIV_BITS)`` stages plus the load and rounding stages,
+    ``SUMW = bits + clog2(kk + 1) + 1`` (the exact window sum with its sign)."""
+    if kind != "avg":
+        return RTL_POOL_DEPTH
+    sumw = bits + (kk).bit_length() + 1          # $clog2(KK + 1) == (KK).bit_length()
+    return -(-sumw // RTL_DIV_BITS) + 2
 
 
 @dataclass(frozen=True)
@@ -450,7 +464,8 @@ class RtlCost:
 
 def _rtl_window_block(avail: list[int], *, h: int, w: int, c: int, lanes: int, kh: int,
                       kw: int, sh: int, pt: int, oh: int, ow: int, repeat: int, depth: int,
-                      out_lanes: int) -> tuple[list[int], int, int, int]:
+                      out_lanes: int, in_lanes: int = 1, ser_lanes: int = 1
+                      ) -> tuple[list[int], int, int, int]:
     """Element timing through ep_swg -> (MAC array | pool) -> ep_ser of one block.
 
     ``avail[k]``: first cycle input element k can be handed over. Returns the output elements'
@@ -458,7 +473,8 @@ def _rtl_window_block(avail: list[int], *, h: int, w: int, c: int, lanes: int, k
     beat. ``repeat`` = OC/PE folds of a MAC array, 0 for a pool unit. Models the line buffer's
     write gate (a row may be written when it is less than KH+SH
     rows ahead of the window origin) and the serializer; a serializer slower than the windows
-    (out_lanes > window beats) stalls the MAC array, which is not modelled."""
+    (out_lanes > window beats) stalls the MAC array, which is not modelled. ``in_lanes``
+    elements are accepted per cycle (a beat), the serializer emits ``ser_lanes`` per beat."""
     cs = c // lanes
     nrows = kh + sh
     row_elems = w * c
@@ -491,11 +507,11 @@ def _rtl_window_block(avail: list[int], *, h: int, w: int, c: int, lanes: int, k
         while len(row_done) < n_rows:
             r = len(row_done)
             g = gate(r)
-            for _ in range(row_elems):
-                t = max(avail[k], prev + 1, g)
-                accept[k] = t
+            for _ in range(row_elems // in_lanes):
+                t = max(avail[k + in_lanes - 1], prev + 1, g)
+                accept[k:k + in_lanes] = [t] * in_lanes
                 prev = t
-                k += 1
+                k += in_lanes
             row_done.append(prev)
 
     for oy in range(oh):
@@ -507,12 +523,13 @@ def _rtl_window_block(avail: list[int], *, h: int, w: int, c: int, lanes: int, k
         for q in range(words_per_row):
             b_last = start + (q + 1) * wpf - 1 + RTL_ISSUE_TO_BEAT
             v = b_last + depth
-            if out_lanes == 1:
-                out.append(v)
+            if out_lanes == ser_lanes:
+                out.extend([v] * out_lanes)
             else:
+                nb = out_lanes // ser_lanes
                 acc = max(v, ser_free)
-                ser_free = acc + out_lanes
-                out.extend(acc + 1 + p for p in range(out_lanes))
+                ser_free = acc + nb
+                out.extend(acc + 1 + p // ser_lanes for p in range(out_lanes))
         end_prev = start + words_per_row * wpf
         row_end.append(end_prev)
         last_beat = end_prev - 1 + RTL_ISSUE_TO_BEAT
@@ -535,17 +552,20 @@ def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> 
         f = folding.get(layer.name) or rtl_default_folding(layer)
         h, w, c = layer.in_shape
         blocks = []
+        out_beats = []                       # output beats per frame of each block
         first_in = None
+        link = getattr(f, "link_lanes", 1) if layer.pool is not None else 1
         if layer.kind == "conv":
             oc = layer.out_shape[2]
             oh, ow = layer.conv_out_hw
             t, acc0, fb, lb = _rtl_window_block(
                 t, h=h, w=w, c=c, lanes=f.simd, kh=layer.kernel[0], kw=layer.kernel[1],
                 sh=layer.stride[0], pt=layer.pads[0], oh=oh, ow=ow, repeat=oc // f.pe,
-                depth=RTL_MVAU_DEPTH, out_lanes=f.pe)
+                depth=RTL_MVAU_DEPTH, out_lanes=f.pe, ser_lanes=link)
             first_in = acc0
             beats = oh * ow * (oc // f.pe) * layer.kernel[0] * layer.kernel[1] * (c // f.simd)
             blocks.append(RtlBlockTiming("conv", beats, fb, lb, oh * ow * oc))
+            out_beats.append(oh * ow * oc // link)
             pool_in = (oh, ow, oc)
         else:
             pool_in = (h, w, c)
@@ -554,14 +574,17 @@ def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> 
             ph, pw, pc = pool_in
             lanes = f.pool_simd
             poh, pow_ = p.out_hw(ph, pw)
+            pbits = layer.out_type.bits if layer.kind == "conv" else layer.in_type.bits
             t, acc0, fb, lb = _rtl_window_block(
                 t, h=ph, w=pw, c=pc, lanes=lanes, kh=p.kernel[0], kw=p.kernel[1],
-                sh=p.stride[0], pt=p.pads[0], oh=poh, ow=pow_, repeat=0, depth=RTL_POOL_DEPTH,
-                out_lanes=lanes)
+                sh=p.stride[0], pt=p.pads[0], oh=poh, ow=pow_, repeat=0,
+                depth=rtl_pool_depth(p.kind, pbits, p.kernel[0] * p.kernel[1]),
+                out_lanes=lanes, in_lanes=link if layer.kind == "conv" else 1)
             first_in = acc0 if first_in is None else first_in
             beats = poh * pow_ * p.kernel[0] * p.kernel[1] * (pc // lanes)
             blocks.append(RtlBlockTiming("pool", beats, fb, lb, poh * pow_ * pc))
-        interval = max(max(b.window_beats, b.out_elems) for b in blocks)
+            out_beats.append(poh * pow_ * pc)
+        interval = max(max(b.window_beats, ob) for b, ob in zip(blocks, out_beats, strict=True))
         interval = max(interval, h * w * c)
         layers.append(RtlLayerCost(layer.name, tuple(blocks), first_in, t[-1], interval))
     return RtlCost(tuple(layers), t[-1] + 1, max(ly.interval for ly in layers), clock_mhz)

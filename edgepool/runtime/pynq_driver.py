@@ -306,6 +306,15 @@ class EdgepoolAccelerator:
                                  "use dma='mmio'")
         self.dma_mode = "pynq" if bound and dma != "mmio" else "mmio"
         self._dma_ip = ip
+        if self.regmap["ips"]["accel"].get("control") == "ap_ctrl_hs":
+            # the RTL dataflow IP: start it once; auto_restart keeps it taking frames
+            self._ctl = self._ip("accel").mmio
+            ctrl = self.regmap["accel"]["registers"]["CTRL"]["offset"]
+            self._ctl.write(ctrl, R.AP_START | R.AP_AUTO_RESTART)
+            if not self._ctl.read(ctrl) & R.AP_AUTO_RESTART:
+                raise AcceleratorError("the accelerator did not take auto-restart (CTRL "
+                                       f"{self._ctl.read(ctrl):#x})", "reload the overlay; "
+                                       "check the bitstream matches the manifest")
         if self.dma_mode == "mmio":
             self._dma_mmio = ip.mmio
             regs = self.regmap["dma"]["registers"]

@@ -24,12 +24,15 @@ import json
 import os
 import pickle
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +41,7 @@ from ..accel.folding import rtl_default_folding
 from ..accel.lower import unstream_output
 from ..accel.manifest import Manifest, load_manifest, load_program
 from ..accel.program import HostSplit, HwProgram
-from ..codegen.rtl import LayerFolding, RtlDesign, generate_rtl
+from ..codegen.rtl import LayerFolding, RtlDesign, generate_accel, generate_rtl
 from ..codegen.rtl import LayerFolding as LF
 from ..dse import cost
 from ..errors import InputError, ToolchainError, UnsupportedOpError
@@ -136,7 +139,7 @@ def source_hash(sources: Sequence[Path], extra: Mapping[str, object]) -> str:
     return h.hexdigest()[:16]
 
 
-def build_design(design: RtlDesign, simulator: str = "verilator", waves: bool = False,
+def build_design(design: RtlDesign | Any, simulator: str = "verilator", waves: bool = False,
                  cache_root: str | Path | None = None) -> Path:
     """Build ``design`` (cached); returns the build directory."""
     _require(simulator)
@@ -409,7 +412,8 @@ def _build_design(build_dir: Path, manifest: Manifest, program: HwProgram
                                  "this build has no RTL; run it with --backend reference/csim")
     if entry is not None:
         design = RtlDesign.load(Path(build_dir) / entry.dir)
-        folds = {k: LF(v.pe, v.simd, v.pool_simd) for k, v in (entry.folding or {}).items()}
+        folds = {k: LF(v.pe, v.simd, v.pool_simd, v.link_lanes or 1)
+                 for k, v in (entry.folding or {}).items()}
         return design, folds, f"{entry.dir}/ of the build"
     run_dir = _new_run_dir(None)
     design = generate_rtl(program, run_dir / "rtl")
@@ -522,3 +526,211 @@ def simulate_build_dir(build_dir: Path, images: int = 20, simulator: str = "veri
              f"(measured steady state {clean.cycles_per_frame:.1f} cycles/frame)",
              f"run directories: {checked.run_dir}, {clean.run_dir}"]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the dataflow IP
+ACCEL_PROBES = {"dp_in": "dp_in_hs", "dp_out": "dp_out_hs", "s_axis": "s_axis_hs",
+                "m_axis_last": "m_axis_last_hs"}
+
+
+@dataclass
+class AccelSimResult:
+    """Outputs of the streaming test of ``ep_accel`` and its throughput figures (simulated,
+    Verilator, measured on the run without stalls)."""
+
+    outputs: list[np.ndarray]      # one per input image, stream order (HWC), as the RTL made them
+    ctrl_reads_during_run: int
+    cycles_per_frame: float        # steady state: mean distance of consecutive TLAST beats
+    input_ii: float                # datapath-input cycles per element inside one frame (1.0 = II 1)
+    in_beats_per_frame: int
+    run_dir: Path
+    design: object
+
+    @property
+    def frames_per_cycle(self) -> float:
+        return 1.0 / self.cycles_per_frame if self.cycles_per_frame else 0.0
+
+
+def simulate_accel(program: HwProgram, images: Sequence[np.ndarray], *,
+                   folding: Mapping[str, LayerFolding] | None = None, beat_bytes: int = 8,
+                   backpressure: float = 0.3, input_gaps: float = 0.2, seed: int = 0,
+                   measure_frames: int = 4, tests: Sequence[str] | None = None,
+                   registers: Mapping[str, Mapping] | None = None,
+                   cache_root: str | Path | None = None) -> AccelSimResult:
+    """Generate the dataflow IP (:func:`edgepool.codegen.rtl.generate_accel`) of ``program``
+    and run the benches of ``sim/tb/ep_accel_tb.py`` on Verilator (all of them, or ``tests``):
+    AXI4-Lite control, DMA-width streams under ``backpressure`` / ``input_gaps``, interrupts,
+    reset mid-frame, overlapping starts; every output frame equal to the golden model. The
+    streaming test sends all ``images`` in one DMA transfer; a run without stalls of
+    ``measure_frames`` frames gives the II and cycles per frame. ``registers``: another
+    ap_ctrl_hs register map (default: :mod:`edgepool.accel.regmap`'s)."""
+    run_dir = _new_run_dir(cache_root)
+    accel = generate_accel(program, run_dir / "rtl", folding, beat_bytes=beat_bytes,
+                           registers=registers)
+    design = accel.datapath
+    build_dir = build_design(accel, "verilator", False, cache_dir(cache_root))
+    frames = []
+    t = program.in_type
+    for k, img in enumerate(images):
+        x = np.asarray(img, dtype=np.int64)
+        if x.size != design.in_elems or (x.size and (x.min() < t.min or x.max() > t.max)):
+            raise InputError(f"image {k}: {x.size} elements in [{x.min()}, {x.max()}], the "
+                             f"program takes {design.in_elems} codes of {t}")
+        frames.append(x.ravel().tolist())
+    if not frames:
+        raise InputError("no images to simulate")
+    for m in design.mem_files:
+        shutil.copy(m, run_dir / m.name)
+    with open(run_dir / "program.pkl", "wb") as f:
+        pickle.dump(program, f)
+    per_frame = sum(b.window_beats + b.in_elems for b in design.blocks)
+    cfg = {"program_pickle": str(run_dir / "program.pkl"), "frames": frames,
+           "in_bits": design.in_bits, "in_signed": design.in_signed,
+           "out_bits": design.out_bits, "out_signed": design.out_signed,
+           "in_elems": design.in_elems, "out_elems": design.out_elems,
+           "beat_bytes": beat_bytes, "registers": accel.registers,
+           "result_path": str(run_dir / "result.json"), "backpressure": backpressure,
+           "input_gaps": input_gaps, "seed": seed, "measure_frames": max(2, measure_frames),
+           "probes": ACCEL_PROBES,
+           "timeout_cycles": 200 * per_frame * max(1, len(frames)) + 100_000}
+    (run_dir / "bench.json").write_text(json.dumps(cfg))
+    env = {"EP_TB_CONFIG": str(run_dir / "bench.json")}
+    if tests:
+        env["COCOTB_TEST_FILTER"] = "|".join(rf"\.{t}$" for t in tests)
+    _run_cocotb("verilator", accel.top, build_dir, run_dir, "ep_accel_tb", env, False)
+    res = json.loads((run_dir / "result.json").read_text()) if (run_dir / "result.json"
+                                                                ).exists() else {}
+    outs = [np.asarray(o, dtype=np.int64) for o in res.get("outputs", [])]
+    hs = res.get("handshakes") or {}
+    ends = hs.get("m_axis_last", [])
+    cpf = float(np.mean(np.diff(ends[1:]))) if len(ends) > 2 else 0.0
+    dp_in = hs.get("dp_in", [])
+    n = design.in_elems
+    # II inside a frame: cycles between the first and the last input element of each frame
+    spans = [(dp_in[(f + 1) * n - 1] - dp_in[f * n]) / (n - 1)
+             for f in range(len(dp_in) // n)] if n > 1 else []
+    return AccelSimResult(outs, int(res.get("ctrl_reads_during_run", 0)), cpf,
+                          float(np.mean(spans[1:] or spans)) if spans else 0.0,
+                          accel.in_beats, run_dir, accel)
+
+
+class AxiRtlSession:
+    """The dataflow IP of a build running in Verilator as a server (``sim/tb/ep_axi_server_tb``)
+    for the simulated PYNQ device: register reads / writes become AXI4-Lite transactions,
+    MM2S transfers AXI4-Stream frames into ``s_axis``, S2MM transfers the frames that leave
+    ``m_axis`` (TLAST). The simulator runs in a background thread and connects back to a
+    loopback socket; simulated time advances only inside a request.
+
+    Why a server and not the driver inside a cocotb test: the driver (and ``pynq``) run
+    unmodified in the user's process (a notebook, ``edgepool run --backend pynq``); only the
+    device below pynq's ``Device`` interface talks to the simulator."""
+
+    #: cycles a DMA status poll lets the simulation run while waiting for an output frame
+    POLL_CYCLES = 4096
+
+    def __init__(self, build_dir: Path, manifest: Manifest, beat_bytes: int,
+                 registers: Mapping[str, Mapping], connect_timeout_s: float = 300.0) -> None:
+        program, _ = load_program(Path(build_dir))
+        entry = manifest.rtl
+        if entry is not None and not entry.supported:
+            raise UnsupportedOpError(list(entry.reason or ["no RTL"]),
+                                     "simulate this build with the reference or csim model")
+        folding = {k: LayerFolding(v.pe, v.simd, v.pool_simd, v.link_lanes or 1)
+                   for k, v in ((entry.folding if entry else None) or {}).items()} or None
+        self.run_dir = _new_run_dir(None)
+        self.accel = generate_accel(program, self.run_dir / "rtl", folding,
+                                    beat_bytes=beat_bytes, registers=registers)
+        build = build_design(self.accel, "verilator", False, cache_dir(None))
+        for m in self.accel.datapath.mem_files:
+            shutil.copy(m, self.run_dir / m.name)
+        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(1)
+        lsock.settimeout(connect_timeout_s)
+        (self.run_dir / "bench.json").write_text(json.dumps(
+            {"port": lsock.getsockname()[1], "beat_bytes": beat_bytes}))
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                _run_cocotb("verilator", self.accel.top, build, self.run_dir,
+                            "ep_axi_server_tb", {"EP_TB_CONFIG": str(self.run_dir / "bench.json")},
+                            False)
+            except BaseException as e:   # reported by the next request
+                self.error = e
+
+        self.thread = threading.Thread(target=run, name="edgepool-rtl-sim", daemon=True)
+        self.thread.start()
+        try:
+            self.conn, _ = lsock.accept()
+        except OSError as e:
+            raise ToolchainError(f"the RTL simulation did not connect ({e}): {self.error}",
+                                 f"see {self.run_dir / 'sim.log'}") from None
+        finally:
+            lsock.close()
+        self.conn.settimeout(None)
+        self._r = self.conn.makefile("r")
+        self._w = self.conn.makefile("w")
+        self.closed = False
+        self.frames_out = 0
+
+    def _call(self, **req) -> dict:
+        if self.closed:
+            raise ToolchainError("the RTL simulation session is closed", "reload the overlay")
+        self._w.write(json.dumps(req) + "\n")
+        self._w.flush()
+        line = self._r.readline()
+        if not line:
+            self.closed = True
+            self.thread.join(timeout=30)
+            log = self.run_dir / "sim.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise ToolchainError(f"the RTL simulation ended unexpectedly: {self.error}\n{tail}",
+                                 f"see {log}")
+        res = json.loads(line)
+        if "error" in res:
+            raise ToolchainError(f"RTL simulation server: {res['error']}")
+        return res
+
+    def read(self, off: int) -> int:
+        """AXI4-Lite read of the IP's register at byte offset ``off``."""
+        return int(self._call(op="read", off=off)["value"])
+
+    def write(self, off: int, value: int) -> None:
+        """AXI4-Lite write."""
+        self._call(op="write", off=off, value=int(value) & 0xFFFFFFFF)
+
+    def push(self, data: bytes) -> None:
+        """One MM2S transfer: ``data`` onto ``s_axis`` (queued in the simulation)."""
+        self._call(op="send", hex=bytes(data).hex())
+
+    def input_drained(self) -> bool:
+        """Has ``s_axis`` taken every queued byte?"""
+        return bool(self._call(op="idle")["idle"])
+
+    def pull(self, cycles: int | None = None) -> bytes | None:
+        """The next frame off ``m_axis`` (TLAST), running at most ``cycles`` cycles for it."""
+        h = self._call(op="recv", cycles=cycles or self.POLL_CYCLES)["hex"]
+        if h is None:
+            return None
+        self.frames_out += 1
+        return bytes.fromhex(h)
+
+    def interrupt(self) -> int:
+        return int(self._call(op="irq")["value"])
+
+    def cycles(self) -> int:
+        """Simulated clock cycles since the IP left reset."""
+        return int(self._call(op="cycles")["value"])
+
+    def close(self) -> None:
+        """End the simulation (idempotent)."""
+        if self.closed:
+            return
+        try:
+            self._call(op="quit")
+        except (ToolchainError, OSError):
+            pass
+        self.closed = True
+        self.conn.close()
+        self.thread.join(timeout=30)

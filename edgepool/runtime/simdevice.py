@@ -23,7 +23,14 @@ derives from, registered through pynq's ``DeviceMeta``), so the unmodified ``pyn
 The computation is a pluggable accelerator model of the same build: ``reference`` (the golden
 program, :class:`~edgepool.runtime.executors.ReferenceExecutor`), ``csim`` (``CsimExecutor``,
 the generated HLS C++) or ``rtlsim`` (``RtlExecutor``), chosen by the ``model`` argument or the
-``EDGEPOOL_PYNQ_SIM`` environment variable.
+``EDGEPOOL_PYNQ_SIM`` environment variable; these compute whole frames as soon as the DMA has
+delivered them.
+
+``rtl`` is the accelerator IP itself (dataflow builds whose register map has the RTL IP's
+``ap_ctrl_hs`` block): :class:`~edgepool.runtime.rtlsim.AxiRtlSession` runs the generated
+``ep_accel`` in Verilator, every register access of the accelerator's window is an AXI4-Lite
+transaction and every DMA transfer an AXI4-Stream frame through its ports; an S2MM status
+poll lets the simulation run (``AxiRtlSession.POLL_CYCLES``) until a frame leaves the IP.
 """
 
 from __future__ import annotations
@@ -54,12 +61,27 @@ MODELS: dict[str, str] = {
     "reference": "edgepool.runtime.executors:ReferenceExecutor",
     "csim": "edgepool.codegen.hls.csim:CsimExecutor",
     "rtlsim": "edgepool.runtime.rtlsim:RtlExecutor",
+    "rtl": "edgepool.runtime.rtlsim:AxiRtlSession",      # the IP through its AXI ports
 }
 SIM_BITSTREAM_MAGIC = b"EDGEPOOL-SIM-BITSTREAM\n"
 DDR_BUFFER_BASE = 0x1000_0000     # where simulated pynq.allocate starts handing out memory
 
 
 # ----------------------------------------------------------------------------- models
+class RtlIpModel:
+    """The ``rtl`` model: no executor; the IP's simulation starts when the overlay is loaded
+    (:meth:`SimDevice.download`), because it needs the register map of the block design."""
+
+    kind = "rtl"
+
+    def __init__(self) -> None:
+        self.session = None
+
+    @property
+    def frames(self) -> int:
+        return self.session.frames_out if self.session is not None else 0
+
+
 class ExecutorModel:
     """An accelerator model from an executor of the build (``run_codes`` on NCHW codes):
     converts stream-order (H, W, C) frames to the executor's layout and back."""
@@ -171,6 +193,134 @@ class SimMemory:
             r.host[sl] = r.ddr[sl]
 
 
+# ----------------------------------------------------------------------------- streams
+class ExecutorStream:
+    """The accelerator's streams over an executor model: complete input frames are computed as
+    soon as the control block (if the design has one) has granted them, all granted frames of a
+    transfer in one batch (one simulation for the ``rtlsim`` executor)."""
+
+    def __init__(self, dev: SimDevice, frame_in: int) -> None:
+        self.dev, self.frame_in = dev, frame_in
+        self.buf = bytearray()
+        self.out: list[bytes] = []
+
+    def reset(self) -> None:
+        self.buf.clear()
+        self.out.clear()
+
+    def push(self, data: bytes) -> None:
+        self.buf += data
+        self.progress()
+
+    def progress(self) -> None:
+        n = len(self.buf) // self.frame_in
+        ctl = self.dev.stream_control
+        if ctl is not None:
+            n = ctl.grant(n)
+        if n:
+            raw = bytes(self.buf[:n * self.frame_in])
+            del self.buf[:n * self.frame_in]
+            self.out += self.dev.accelerator_frames(
+                [raw[i * self.frame_in:(i + 1) * self.frame_in] for i in range(n)])
+            if ctl is not None:
+                ctl.finished(n)
+
+    def input_drained(self) -> bool:
+        return True
+
+    def pull(self) -> bytes | None:
+        return self.out.pop(0) if self.out else None
+
+
+class RtlStream:
+    """The streams of the simulated IP (:class:`~edgepool.runtime.rtlsim.AxiRtlSession`)."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    def reset(self) -> None:
+        """The AXI DMA's soft reset does not reset the IP behind it."""
+
+    def push(self, data: bytes) -> None:
+        self.session.push(data)
+
+    def progress(self) -> None:
+        """Nothing: the IP runs in simulated time."""
+
+    def input_drained(self) -> bool:
+        return self.session.input_drained()
+
+    def pull(self) -> bytes | None:
+        return self.session.pull()
+
+
+class RtlControl:
+    """The IP's AXI4-Lite window: every access is a transaction in the simulation."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    def read(self, off: int) -> int:
+        return self.session.read(off)
+
+    def write(self, off: int, v: int) -> None:
+        self.session.write(off, v)
+
+
+class SimStreamControl:
+    """The ap_ctrl_hs block of the RTL dataflow IP, for the executor models: a frame is
+    computed only when granted by ap_start (auto_restart: every frame), ap_done / ap_ready,
+    clear-on-read, IER / ISR (toggle on write) / GIE as in ``sim/rtl/ep_axil_ctrl.sv``."""
+
+    def __init__(self, dev: SimDevice, regs: dict[str, dict[str, Any]]) -> None:
+        self.dev = dev
+        self.off = {k: r["offset"] for k, r in regs.items()}
+        self.start = self.auto = self.done = self.ready = False
+        self.gie = self.ier = self.isr = 0
+        self.runs = 0
+
+    def grant(self, n: int) -> int:
+        """How many of ``n`` complete input frames may run now."""
+        if not self.start or n == 0:
+            return 0
+        if not self.auto:
+            self.start = False
+            n = 1
+        self.ready = True
+        self.isr |= self.ier & R.IRQ_AP_READY
+        return n
+
+    def finished(self, n: int) -> None:
+        self.runs += n
+        self.done = True
+        self.isr |= self.ier & R.IRQ_AP_DONE
+
+    def read(self, off: int) -> int:
+        if off == self.off["CTRL"]:
+            v = ((R.AP_START if self.start else 0) | (R.AP_DONE if self.done else 0)
+                 | (R.AP_IDLE if not self.start else 0) | (R.AP_READY if self.ready else 0)
+                 | (R.AP_AUTO_RESTART if self.auto else 0))
+            self.done = self.ready = False
+            return v
+        return {self.off["GIER"]: self.gie, self.off["IP_IER"]: self.ier,
+                self.off["IP_ISR"]: self.isr}.get(off, 0)
+
+    def write(self, off: int, v: int) -> None:
+        if off == self.off["CTRL"]:
+            self.auto = bool(v & R.AP_AUTO_RESTART)
+            if v & R.AP_START:
+                self.start = True
+                if self.dev.dma is not None:
+                    self.dev.dma.stream.progress()
+                    self.dev.dma._progress()
+        elif off == self.off["GIER"]:
+            self.gie = v & R.GIE
+        elif off == self.off["IP_IER"]:
+            self.ier = v & (R.IRQ_AP_DONE | R.IRQ_AP_READY)
+        elif off == self.off["IP_ISR"]:
+            self.isr ^= v & (R.IRQ_AP_DONE | R.IRQ_AP_READY)
+
+
 # ----------------------------------------------------------------------------- DMA model
 class _Channel:
     def __init__(self) -> None:
@@ -198,12 +348,11 @@ class _Channel:
 class SimDMA:
     """Xilinx AXI DMA in simple mode (PG021) between PS DDR and the accelerator's streams."""
 
-    def __init__(self, dev: SimDevice, frame_in: int, frame_out: int) -> None:
+    def __init__(self, dev: SimDevice, frame_in: int, frame_out: int, stream) -> None:
         self.dev = dev
         self.mm2s, self.s2mm = _Channel(), _Channel()
         self.frame_in, self.frame_out = frame_in, frame_out
-        self.stream_in = bytearray()
-        self.stream_out: list[bytes] = []
+        self.stream = stream            # ExecutorStream or RtlStream
         self.transfers = 0
 
     def _chan(self, off: int) -> tuple[_Channel, int]:
@@ -211,6 +360,12 @@ class SimDMA:
 
     def read(self, off: int) -> int:
         ch, o = self._chan(off)
+        if o == 0x04 and ch.armed:      # a status poll: the stream side makes progress
+            if ch is self.mm2s and self.stream.input_drained():
+                ch.complete(ch.length)
+                self.transfers += 1
+            elif ch is self.s2mm:
+                self._progress()
         return {0x00: ch.cr, 0x04: ch.sr, 0x18: ch.addr & 0xFFFFFFFF, 0x1C: ch.addr >> 32,
                 0x28: ch.length}.get(o, 0)
 
@@ -219,8 +374,7 @@ class SimDMA:
         if o == 0x00:
             if v & R.DMACR_RESET:           # soft reset resets both channels
                 self.mm2s, self.s2mm = _Channel(), _Channel()
-                self.stream_in.clear()
-                self.stream_out.clear()
+                self.stream.reset()
                 return
             ch.cr = v
             if v & R.DMACR_RS:
@@ -248,21 +402,16 @@ class SimDMA:
                 if data is None:
                     ch.fail(R.DMASR_DECERR)
                     return
-                self.stream_in += data
-                ch.complete(v)
-                self.transfers += 1
+                self.stream.push(data)
+                if self.stream.input_drained():
+                    ch.complete(v)
+                    self.transfers += 1
             self._progress()
 
     def _progress(self) -> None:
-        n = len(self.stream_in) // self.frame_in
-        if n:
-            raw = bytes(self.stream_in[:n * self.frame_in])
-            del self.stream_in[:n * self.frame_in]
-            self.stream_out += self.dev.accelerator_frames(
-                [raw[i * self.frame_in:(i + 1) * self.frame_in] for i in range(n)])
         ch = self.s2mm
-        if ch.armed and self.stream_out:
-            frame = self.stream_out.pop(0)
+        frame = self.stream.pull() if ch.armed else None
+        if frame is not None:
             if len(frame) > ch.length:      # TLAST after the buffer is full
                 ch.fail(R.DMASR_INTERR)
                 return
@@ -362,7 +511,18 @@ class SimDevice(Device):
         self.capabilities = {"REGISTER_RW": True, "MEMORY_MAPPED": False, "CALLABLE": False}
         self.memory = SimMemory(self)
         self.io = _io_spec(self.build_dir, manifest)
-        self.model = ExecutorModel(model, self.build_dir, manifest, self.io)
+        if model == "rtl":
+            if self.regmap["style"] != "dataflow" or \
+                    self.regmap["ips"]["accel"].get("control") != "ap_ctrl_hs":
+                raise ManifestError(
+                    "the rtl model simulates the RTL dataflow IP, whose register map has an "
+                    "ap_ctrl_hs block; this build's map is "
+                    f"{self.regmap['style']} / {self.regmap['ips']['accel'].get('control')}",
+                    "use a register map from regmap.default_regmap('dataflow', "
+                    "control='ap_ctrl_hs'), or the reference / csim / rtlsim models")
+            self.model = RtlIpModel()
+        else:
+            self.model = ExecutorModel(model, self.build_dir, manifest, self.io)
         self.bitfile_name = ""
         self.timestamp = ""
         self._windows: list[tuple[int, int, Any]] = []     # (base, end, handler)
@@ -370,6 +530,7 @@ class SimDevice(Device):
         self._init_ps_clocks()
         self.dma: SimDMA | None = None
         self.control: SimControl | None = None
+        self.stream_control: SimStreamControl | None = None
 
     # -------------------------------------------------------------- pynq Device interface
     @property
@@ -440,9 +601,26 @@ class SimDevice(Device):
                                 self.io["in_signed"], beat))
             fout = len(axis.pack(np.zeros(n_out, np.int64), self.io["out_bits"],
                                  self.io["out_signed"], beat))
-            self.dma = SimDMA(self, fin, fout)
+            hs = rm["ips"]["accel"].get("control") == "ap_ctrl_hs"
+            if isinstance(self.model, RtlIpModel):
+                if self.model.session is None:
+                    from .rtlsim import AxiRtlSession
+
+                    self.model.session = AxiRtlSession(self.build_dir, self.manifest, beat,
+                                                       rm["accel"]["registers"])
+                    weakref.finalize(self, self.model.session.close)
+                stream = RtlStream(self.model.session)
+                ctl = RtlControl(self.model.session)
+            else:
+                stream = ExecutorStream(self, fin)
+                ctl = self.stream_control = (SimStreamControl(self, rm["accel"]["registers"])
+                                             if hs else None)
+            self.dma = SimDMA(self, fin, fout, stream)
             b, e = window("dma")
             self._windows.append((b, e, self.dma))
+            if hs:
+                b, e = window("accel")
+                self._windows.append((b, e, ctl))
         else:
             self.control = SimControl(self, rm["accel"]["registers"])
             b, e = window("accel")
@@ -578,9 +756,17 @@ class SimDevice(Device):
 
     def stats(self) -> dict[str, int]:
         """Frames the model ran, DMA transfers and overlay starts so far."""
-        return {"frames": self.model.frames,
-                "dma_transfers": self.dma.transfers if self.dma else 0,
-                "overlay_runs": self.control.runs if self.control else 0}
+        out = {"frames": self.model.frames,
+               "dma_transfers": self.dma.transfers if self.dma else 0,
+               "overlay_runs": self.control.runs if self.control else 0}
+        if isinstance(self.model, RtlIpModel) and self.model.session is not None:
+            out["rtl_cycles"] = self.model.session.cycles()
+        return out
+
+    def close(self) -> None:
+        """End the IP's simulation (``rtl`` model); other models hold nothing."""
+        if isinstance(self.model, RtlIpModel) and self.model.session is not None:
+            self.model.session.close()
 
 
 def write_sim_overlay(directory: Path, manifest: Manifest | dict[str, Any],

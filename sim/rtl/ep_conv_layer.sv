@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Convolution / fully connected layer: ep_swg (line buffer, REPEAT = OC/PE) -> ep_mvau
-// (PE x SIMD MACs, requantize + ReLU) -> ep_ser (PE -> 1). Element streams in and out (HWC
+// (PE x SIMD MACs, requantize + ReLU) -> ep_ser (PE -> OUT_LANES; OUT_LANES > 1 only into a
+// fused pool that takes as many elements per beat). Element streams in and out (HWC
 // order, one element per beat, m_tlast on the frame's last element).
 `timescale 1ns / 1ps
 module ep_conv_layer #(
@@ -30,14 +31,15 @@ module ep_conv_layer #(
     parameter logic signed [63:0] OMIN      = -64'sd128,
     parameter logic signed [63:0] OMAX      = 64'sd127,
     parameter                     WFILE     = "w.hex",
-    parameter                     BFILE     = "b.hex"
+    parameter                     BFILE     = "b.hex",
+    parameter int                 OUT_LANES = 1        // elements per output beat (| PE)
 ) (
     input  logic           clk,
     input  logic           rst_n,
     input  logic [IDW-1:0] s_tdata,
     input  logic           s_tvalid,
     output logic           s_tready,
-    output logic [ODW-1:0] m_tdata,
+    output logic [OUT_LANES*ODW-1:0] m_tdata,
     output logic           m_tlast,
     output logic           m_tvalid,
     input  logic           m_tready
@@ -74,7 +76,7 @@ module ep_conv_layer #(
   );
 
   ep_ser #(
-      .DW(ODW), .N(PE)
+      .DW(ODW), .N(PE), .M(OUT_LANES)
   ) u_ser (
       .clk(clk), .rst_n(rst_n),
       .s_tdata(acc_tdata), .s_tlast(acc_tlast), .s_tvalid(acc_tvalid), .s_tready(acc_tready),

@@ -6,8 +6,11 @@
 // Output: one beat of SIMD results per window and channel group (II = 1 on the input).
 // MODE 0 = max over image elements (padding never wins); MODE 1 = average: exact sum over the
 // window divided by the count (image elements, plus explicit padding when COUNT_PAD) rounded
-// half to even, = kernels.avg_pool / div_round. The divider is combinational (restoring,
-// SUMW steps) and registered at the output: one result per cycle.
+// half to even, = kernels.avg_pool / div_round. The average's restoring divider (SUMW steps) is
+// pipelined: DIV_BITS quotient bits per stage, NS = ceil(SUMW / DIV_BITS) stages between the
+// window's last tap and a rounding stage that feeds the output register (latency NS + 2
+// instead of 1; DIV_BITS = 0 keeps the single combinational stage). One result per cycle, the
+// whole pipeline stalls while the output is back-pressured. Max mode: one stage.
 `timescale 1ns / 1ps
 module ep_pool #(
     parameter int DW        = 8,
@@ -15,7 +18,8 @@ module ep_pool #(
     parameter int SIMD      = 1,
     parameter int MODE      = 0,
     parameter int KK        = 4,
-    parameter int COUNT_PAD = 0
+    parameter int COUNT_PAD = 0,
+    parameter int DIV_BITS  = 4
 ) (
     input  logic               clk,
     input  logic               rst_n,
@@ -32,6 +36,38 @@ module ep_pool #(
 );
   localparam int CW = $clog2(KK + 1);
   localparam int SUMW = DW + CW + 1;
+  localparam bit PIPE = (MODE != 0) && (DIV_BITS > 0);
+  localparam int BPS = DIV_BITS > 0 ? DIV_BITS : 1;
+  localparam int NS = (SUMW + BPS - 1) / BPS;
+
+  // floor quotient / remainder of |num| / den and the sign -> round half to even
+  function automatic logic signed [SUMW-1:0] round_q(input logic [SUMW-1:0] q,
+                                                      input logic [SUMW:0] r_in,
+                                                      input logic neg,
+                                                      input logic [CW-1:0] den);
+    logic [SUMW:0] r, d;
+    logic signed [SUMW:0] qf, upv;
+    logic [SUMW+1:0] twice, dd;
+    logic up;
+    d = '0;
+    d[CW-1:0] = den;
+    r = r_in;
+    if (neg && r != '0) begin
+      qf = -$signed({1'b0, q}) - 1;
+      r  = d - r;
+    end else if (neg) begin
+      qf = -$signed({1'b0, q});
+    end else begin
+      qf = $signed({1'b0, q});
+    end
+    twice = {r, 1'b0};
+    dd = {1'b0, d};
+    up = (twice > dd) || ((twice == dd) && qf[0]);
+    upv = '0;
+    upv[0] = up;
+    qf = qf + upv;
+    round_q = qf[SUMW-1:0];
+  endfunction
 
   function automatic logic signed [SUMW-1:0] div_round(input logic signed [SUMW-1:0] num,
                                                         input logic [CW-1:0] den);
@@ -74,6 +110,10 @@ module ep_pool #(
   endfunction
 
   logic signed [SUMW-1:0] acc[0:SIMD-1];
+  // the window sums of the last tap, read by the pipelined divider only
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic signed [SUMW-1:0] acc_nx[0:SIMD-1];
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [CW-1:0] cnt, cnt_n;
   logic [SIMD*DW-1:0] res;
   logic is_img, counted;
@@ -97,9 +137,10 @@ module ep_pool #(
         else x = SUMW'($signed({1'b0, s_tdata[l*DW+:DW]}));
         if (MODE == 0) acc_n = (is_img && (cnt == '0 || x > acc[l])) ? x : acc[l];
         else acc_n = is_img ? acc[l] + x : acc[l];
+        acc_nx[l] = acc_n;
         if (MODE == 0) res[l*DW+:DW] = acc_n[DW-1:0];
-        q = (MODE == 0) ? '0 : div_round(acc_n, cnt_n);
-        if (MODE != 0) res[l*DW+:DW] = q[DW-1:0];
+        q = (MODE == 0 || PIPE) ? '0 : div_round(acc_n, cnt_n);
+        if (MODE != 0 && !PIPE) res[l*DW+:DW] = q[DW-1:0];
       end
       wire unused_q = &{1'b0, q[SUMW-1:DW]};
       always_ff @(posedge clk) begin
@@ -114,15 +155,99 @@ module ep_pool #(
     else if (s_hs) cnt <= s_tklast ? '0 : cnt_n;
   end
 
-  always_ff @(posedge clk) begin
-    if (!rst_n) m_tvalid <= 1'b0;
-    else if (s_hs && s_tklast) m_tvalid <= 1'b1;
-    else if (m_tready) m_tvalid <= 1'b0;
-  end
-  always_ff @(posedge clk) begin
-    if (s_hs && s_tklast) begin
-      m_tdata <= res;
-      m_tlast <= s_tlast;
+  generate
+    if (!PIPE) begin : g_single
+      always_ff @(posedge clk) begin
+        if (!rst_n) m_tvalid <= 1'b0;
+        else if (s_hs && s_tklast) m_tvalid <= 1'b1;
+        else if (m_tready) m_tvalid <= 1'b0;
+      end
+      always_ff @(posedge clk) begin
+        if (s_hs && s_tklast) begin
+          m_tdata <= res;
+          m_tlast <= s_tlast;
+        end
+      end
+    end else begin : g_pipe
+      // stage k holds, per lane, the dividend bits not yet used (MSB first), the partial
+      // remainder and the quotient bits so far; stage 0 is loaded at the window's last tap
+      logic [SUMW-1:0] pa[0:NS][0:SIMD-1];
+      logic [SUMW:0] pr[0:NS][0:SIMD-1];
+      logic [SUMW-1:0] pq[0:NS][0:SIMD-1];
+      logic pneg[0:NS][0:SIMD-1];
+      logic [CW-1:0] pden[0:NS];
+      logic plast[0:NS];
+      logic pvalid[0:NS];
+      wire adv = !stall;
+      wire unused_res = &{1'b0, res};
+
+      always_ff @(posedge clk) begin
+        if (!rst_n) begin
+          pvalid[0] <= 1'b0;
+        end else if (adv) begin
+          pvalid[0] <= s_hs && s_tklast;
+        end
+        if (adv && s_hs && s_tklast) begin
+          pden[0] <= cnt_n;
+          plast[0] <= s_tlast;
+          for (int i = 0; i < SIMD; i++) begin
+            pneg[0][i] <= acc_nx[i][SUMW-1];
+            pa[0][i] <= acc_nx[i][SUMW-1] ? SUMW'(-acc_nx[i]) : SUMW'(acc_nx[i]);
+            pr[0][i] <= '0;
+            pq[0][i] <= '0;
+          end
+        end
+      end
+
+      for (genvar k = 1; k <= NS; k++) begin : g_stage
+        logic [SUMW-1:0] a_n[0:SIMD-1];
+        logic [SUMW:0] r_n[0:SIMD-1];
+        logic [SUMW-1:0] q_n[0:SIMD-1];
+        logic [SUMW:0] d;
+        always_comb begin
+          d = '0;
+          d[CW-1:0] = pden[k-1];
+          for (int i = 0; i < SIMD; i++) begin
+            a_n[i] = pa[k-1][i];
+            r_n[i] = pr[k-1][i];
+            q_n[i] = pq[k-1][i];
+            for (int j = 0; j < BPS; j++) begin
+              if ((k - 1) * BPS + j < SUMW) begin
+                r_n[i] = {r_n[i][SUMW-1:0], a_n[i][SUMW-1]};
+                a_n[i] = {a_n[i][SUMW-2:0], 1'b0};
+                q_n[i] = {q_n[i][SUMW-2:0], r_n[i] >= d};
+                if (r_n[i] >= d) r_n[i] = r_n[i] - d;
+              end
+            end
+          end
+        end
+        always_ff @(posedge clk) begin
+          if (!rst_n) pvalid[k] <= 1'b0;
+          else if (adv) pvalid[k] <= pvalid[k-1];
+          if (adv) begin
+            pden[k] <= pden[k-1];
+            plast[k] <= plast[k-1];
+            for (int i = 0; i < SIMD; i++) begin
+              pa[k][i] <= a_n[i];
+              pr[k][i] <= r_n[i];
+              pq[k][i] <= q_n[i];
+              pneg[k][i] <= pneg[k-1][i];
+            end
+          end
+        end
+      end
+
+      always_ff @(posedge clk) begin
+        if (!rst_n) m_tvalid <= 1'b0;
+        else if (adv) m_tvalid <= pvalid[NS];
+        if (adv && pvalid[NS]) begin
+          m_tlast <= plast[NS];
+          for (int i = 0; i < SIMD; i++) begin
+            m_tdata[i*DW+:DW] <= DW'(round_q(pq[NS][i], pr[NS][i], pneg[NS][i], pden[NS]));
+          end
+        end
+      end
+      wire unused_pa = &{1'b0, pa[NS][0]};
     end
-  end
+  endgenerate
 endmodule

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pooling layer: ep_swg (line buffer) -> ep_pool (max / avg) -> ep_ser (SIMD -> 1).
-// Element streams in and out (HWC order, one element per beat, m_tlast on the last element).
+// Element streams in and out (HWC order, IN_LANES elements per input beat, one per output
+// beat, m_tlast on the last element).
 `timescale 1ns / 1ps
 module ep_pool_layer #(
     parameter int DW        = 8,
@@ -20,11 +21,13 @@ module ep_pool_layer #(
     parameter int OW        = 2,
     parameter int SIMD      = 1,
     parameter int MODE      = 0,
-    parameter int COUNT_PAD = 0
+    parameter int COUNT_PAD = 0,
+    parameter int DIV_BITS = 4,         // average divider: quotient bits per pipeline stage
+    parameter int IN_LANES = 1          // elements per input beat (| SIMD)
 ) (
     input  logic          clk,
     input  logic          rst_n,
-    input  logic [DW-1:0] s_tdata,
+    input  logic [IN_LANES*DW-1:0] s_tdata,
     input  logic          s_tvalid,
     output logic          s_tready,
     output logic [DW-1:0] m_tdata,
@@ -43,7 +46,7 @@ module ep_pool_layer #(
 
   ep_swg #(
       .DW(DW), .H(H), .W(W), .C(C), .SIMD(SIMD), .KH(KH), .KW(KW), .SH(SH), .SW(SW),
-      .PT(PT), .PL(PL), .PB(PB), .PR(PR), .OH(OH), .OW(OW), .REPEAT(1)
+      .PT(PT), .PL(PL), .PB(PB), .PR(PR), .OH(OH), .OW(OW), .REPEAT(1), .IN_LANES(IN_LANES)
   ) u_swg (
       .clk(clk), .rst_n(rst_n),
       .s_tdata(s_tdata), .s_tvalid(s_tvalid), .s_tready(s_tready),
@@ -52,7 +55,8 @@ module ep_pool_layer #(
   );
 
   ep_pool #(
-      .DW(DW), .SIGNED(SIGNED), .SIMD(SIMD), .MODE(MODE), .KK(KH * KW), .COUNT_PAD(COUNT_PAD)
+      .DW(DW), .SIGNED(SIGNED), .SIMD(SIMD), .MODE(MODE), .KK(KH * KW), .COUNT_PAD(COUNT_PAD),
+      .DIV_BITS(DIV_BITS)
   ) u_pool (
       .clk(clk), .rst_n(rst_n),
       .s_tdata(win_tdata), .s_tkind(win_tkind), .s_tklast(win_tklast), .s_tlast(win_tlast),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Line buffer + sliding-window generator (im2col stream).
 //
-// Input : one element per beat, HWC order, H*W*C elements per frame (framing by count).
+// Input : IN_LANES elements per beat (IN_LANES | SIMD, lane 0 first), HWC order, H*W*C
+//         elements per frame (framing by count).
 // Output: one beat of SIMD channels per cycle (II = 1 when not back-pressured and the rows are
 //         present), loop order per frame:
 //           for oy < OH, ox < OW, nf < REPEAT, cs < C/SIMD, ky < KH, kx < KW
@@ -29,11 +30,12 @@ module ep_swg #(
     parameter int PR     = 0,
     parameter int OH     = 2,
     parameter int OW     = 2,
-    parameter int REPEAT = 1
+    parameter int REPEAT = 1,
+    parameter int IN_LANES = 1
 ) (
     input  logic               clk,
     input  logic               rst_n,
-    input  logic [     DW-1:0] s_tdata,
+    input  logic [IN_LANES*DW-1:0] s_tdata,
     input  logic               s_tvalid,
     output logic               s_tready,
     output logic [SIMD*DW-1:0] m_tdata,
@@ -54,7 +56,8 @@ module ep_swg #(
   // signed coordinate width: holds -P .. max(H, W) + P + K + S
   localparam int CRW = $clog2(H + W + KH + KW + SH + SW + PT + PL + PB + PR + 4) + 2;
   localparam int PW = ROWW > 1 ? $clog2(ROWW) : 1;
-  localparam int LW = SIMD > 1 ? $clog2(SIMD) : 1;
+  localparam int LB = SIMD / IN_LANES;  // input beats per line-buffer word
+  localparam int LW = LB > 1 ? $clog2(LB) : 1;
   localparam int RW = $clog2(2 * NROWS + 1);  // holds slot sums < 2 * NROWS
   localparam int FW = SIMD * DW + 5;
 
@@ -70,11 +73,11 @@ module ep_swg #(
   wire [31:0] w_ahead = w_abs - r_first_abs;
 
   assign s_tready = $signed(w_ahead) < NROWS;
-  assign w_we     = s_hs && (w_lane == LW'(SIMD - 1));
+  assign w_we     = s_hs && (w_lane == LW'(LB - 1));
 
   always_comb begin
     w_word = w_pack;
-    w_word[w_lane*DW+:DW] = s_tdata;
+    w_word[w_lane*IN_LANES*DW+:IN_LANES*DW] = s_tdata;
   end
 
   always_ff @(posedge clk) begin
@@ -84,7 +87,7 @@ module ep_swg #(
       w_pos  <= '0;
       w_lane <= '0;
     end else if (s_hs) begin
-      if (w_lane == LW'(SIMD - 1)) begin
+      if (w_lane == LW'(LB - 1)) begin
         w_lane <= '0;
         w_addr <= (w_addr == AW'(DEPTH - 1)) ? '0 : w_addr + 1'b1;
         if (w_pos == PW'(ROWW - 1)) begin

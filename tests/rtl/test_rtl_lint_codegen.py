@@ -10,23 +10,38 @@ import numpy as np
 import pytest
 
 from edgepool.accel.program import random_program
-from edgepool.codegen.rtl import LIBRARY, RTL_DIR, LayerFolding, generate_rtl
+from edgepool.codegen.rtl import (
+    LIBRARY,
+    RTL_DIR,
+    SHELL_LIBRARY,
+    LayerFolding,
+    generate_accel,
+    generate_rtl,
+)
 from edgepool.errors import UnsupportedOpError
 from edgepool.runtime.rtlsim import lint
 
-SOURCES = [RTL_DIR / f for f in LIBRARY]
+SOURCES = [RTL_DIR / f for f in LIBRARY + SHELL_LIBRARY]
 
 MODULE_PARAMS = {
     "ep_ram_sdp": [{}, {"DW": 24, "DEPTH": 40, "AW": 6}],
     "ep_rom": [{}],
-    "ep_ser": [{}, {"N": 4, "DW": 12}],
+    "ep_ser": [{}, {"N": 4, "DW": 12}, {"N": 8, "M": 2}, {"N": 4, "M": 4}],
     "ep_swg": [{}, {"SIMD": 2, "C": 4, "KH": 2, "KW": 3, "SH": 3, "SW": 2, "PT": 1, "PB": 1,
-                    "PL": 2, "PR": 2, "OH": 2, "OW": 3, "REPEAT": 3}],
+                    "PL": 2, "PR": 2, "OH": 2, "OW": 3, "REPEAT": 3},
+               {"SIMD": 4, "C": 8, "IN_LANES": 2}],
     "ep_requant": [{}, {"SHIFT": -3, "RELU": 1}, {"SHIFT": 1, "ACCW": 40, "ODW": 16}],
     "ep_mvau": [{}, {"PE": 4, "SIMD": 2, "NF": 3, "SHIFT": -1, "IN_SIGNED": 1}],
-    "ep_pool": [{}, {"MODE": 1, "SIMD": 3, "KK": 9, "COUNT_PAD": 1, "SIGNED": 1}],
-    "ep_conv_layer": [{}, {"PE": 2, "OC": 4, "SIMD": 2, "C": 2}],
-    "ep_pool_layer": [{}, {"MODE": 1, "SIMD": 2, "C": 2}],
+    "ep_pool": [{}, {"MODE": 1, "SIMD": 3, "KK": 9, "COUNT_PAD": 1, "SIGNED": 1},
+                {"MODE": 1, "DIV_BITS": 0}, {"MODE": 1, "DIV_BITS": 1, "DW": 16, "KK": 49}],
+    "ep_conv_layer": [{}, {"PE": 2, "OC": 4, "SIMD": 2, "C": 2},
+                      {"PE": 4, "OC": 8, "OUT_LANES": 2}],
+    "ep_pool_layer": [{}, {"MODE": 1, "SIMD": 2, "C": 2},
+                      {"MODE": 1, "SIMD": 4, "C": 4, "IN_LANES": 4, "DIV_BITS": 3}],
+    "ep_axil_ctrl": [{}, {"AW": 8, "OFF_GIER": 16, "OFF_IER": 24, "OFF_ISR": 32}],
+    "ep_axis_unpack": [{}, {"EB": 8}, {"EB": 2, "N": 5}, {"EB": 4, "N": 3, "BEAT_BYTES": 16}],
+    "ep_axis_pack": [{}, {"EB": 8, "N": 1}, {"EB": 1, "N": 17}, {"EB": 2, "BEAT_BYTES": 16}],
+    "ep_accel_shell": [{}, {"IN_EB": 2, "OUT_EB": 8, "N_IN": 7, "N_OUT": 3}],
 }
 
 
@@ -42,6 +57,13 @@ def test_lint_module(module):
 def test_lint_generated_top(tmp_path, spec):
     design = generate_rtl(random_program(4, in_shape=(9, 9, 2), spec=spec), tmp_path)
     lint(design.sources, design.top)
+
+
+@pytest.mark.rtlsim
+@pytest.mark.parametrize("spec", ["c4k3r-m2-f10", "m2-c2k2r"])
+def test_lint_generated_accel(tmp_path, spec):
+    acc = generate_accel(random_program(4, in_shape=(9, 9, 2), spec=spec), tmp_path)
+    lint(acc.sources, acc.top)
 
 
 def test_unsupported_constructs_are_listed():

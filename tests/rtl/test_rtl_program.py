@@ -92,3 +92,51 @@ def test_cycles_vs_cost_model():
     assert all(r["measured"] >= max(r["window_beats"]) for r in cmp["layers"])
     assert all(abs(r["diff_pct"]) <= 5.0 for r in cmp["layers"]), cmp
     assert abs(cmp["total"]["interval_diff_pct"]) <= 5.0
+
+
+def test_avg_pool_divider_pipeline_depth_is_modelled():
+    """The pipelined average-pool divider (ep_pool DIV_BITS stages): the frame-0 latency of
+    every layer equals edgepool.dse.cost's model, which takes the divider depth from
+    cost.rtl_pool_depth (the value the generator passes)."""
+    from edgepool.dse.cost import RTL_DIV_BITS, rtl_pool_depth
+    from edgepool.runtime.rtlsim import compare_with_cost_model, cost_table
+
+    program = random_program(5, in_shape=(10, 10, 2), spec="c4k3p1r-a2-c6k3s2-f5")
+    pool = program.layers[0].pool
+    assert pool.kind == "avg"
+    depth = rtl_pool_depth("avg", program.layers[0].out_type.bits, 4)
+    assert depth > 2 and RTL_DIV_BITS > 0          # more than the old single stage
+    res = simulate_program(program, random_images(program, 3, 1), seed=1)
+    cmp = compare_with_cost_model(program, res)
+    print(cost_table(cmp))
+    assert [r["measured"] for r in cmp["layers"]] == [r["model"] for r in cmp["layers"]]
+    assert cmp["total"]["latency_measured"] == cmp["total"]["latency_model"]
+
+
+def test_conv_into_fused_pool_several_elements_per_beat():
+    """link_lanes: the MAC array's results go 2 (then 4) per beat into the fused pool's line
+    buffer; bit-exact under back-pressure and gaps, and the cycles as modelled."""
+    from edgepool.runtime.rtlsim import compare_with_cost_model
+
+    program = random_program(2, **LENET)
+    conv = program.layers[0]
+    for link in (2, 4):
+        folding = {conv.name: LayerFolding(4, 1, 4, link)}
+        images = random_images(program, 5, link)
+        simulate_program(program, images, folding=folding, backpressure=0.4, input_gaps=0.3,
+                         seed=link)
+        res = simulate_program(program, images[:3], folding=folding, seed=link)
+        cmp = compare_with_cost_model(program, res, folding)
+        assert [r["measured"] for r in cmp["layers"]] == [r["model"] for r in cmp["layers"]]
+
+
+def test_link_lanes_must_divide_pe_and_pool_lanes():
+    from edgepool.codegen.rtl import check_supported
+    from edgepool.errors import UnsupportedOpError
+
+    program = random_program(2, **LENET)
+    conv = program.layers[0]
+    with pytest.raises(UnsupportedOpError, match="link_lanes 3"):
+        check_supported(program, {conv.name: LayerFolding(4, 1, 4, 3)})
+    with pytest.raises(UnsupportedOpError, match="link_lanes 2"):
+        check_supported(program, {program.layers[1].name: LayerFolding(2, 1, 1, 2)})

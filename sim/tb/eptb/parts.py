@@ -12,8 +12,8 @@ from cocotb.handle import SimHandleBase
 from cocotb.triggers import ReadOnly, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-from edgepool.accel.program import HwProgram, run_reference
 from edgepool.accel import axis
+from edgepool.accel.program import HwProgram, run_reference
 
 
 def pause_generator(prob: float, seed: int) -> Iterator[bool]:
@@ -118,8 +118,10 @@ class Checker:
 class HandshakeProbe:
     """Records the clock cycle of every handshake on named 1-bit ``*_hs`` signals."""
 
-    def __init__(self, dut: SimHandleBase, probes: dict[str, str]):
+    def __init__(self, dut: SimHandleBase, probes: dict[str, str], clk: str = "clk",
+                 rst: str = "rst_n"):
         self.dut = dut
+        self.clk = getattr(dut, clk)
         self.handles = {}
         for name, path in probes.items():
             h = dut
@@ -128,7 +130,7 @@ class HandshakeProbe:
             self.handles[name] = h
         self.cycles: dict[str, list[int]] = {n: [] for n in probes}
         self.cycle = 0
-        self.rst = dut.rst_n
+        self.rst = getattr(dut, rst)
 
     def clear(self) -> None:
         for v in self.cycles.values():
@@ -137,7 +139,7 @@ class HandshakeProbe:
     async def run(self) -> None:
         """Sample after every rising edge (ReadOnly): a 1 means a handshake at the next edge."""
         while True:
-            await RisingEdge(self.dut.clk)
+            await RisingEdge(self.clk)
             await ReadOnly()
             self.cycle += 1
             if int(self.rst.value) == 0:
