@@ -211,7 +211,13 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, strides=(1
     for g in range(groups):
         xs = win[:, g * cg:(g + 1) * cg]                                        # N,cg,OH,OW,KH,KW
         ws = w[g * mg:(g + 1) * mg].astype(acc_t)                               # mg,cg,KH,KW
-        out[:, g * mg:(g + 1) * mg] = np.einsum("ncyxij,mcij->nmyx", xs, ws)
+        if floating:        # float64: keep einsum's summation order (results unchanged)
+            out[:, g * mg:(g + 1) * mg] = np.einsum("ncyxij,mcij->nmyx", xs, ws)
+        else:               # exact int64 either way; one matmul is ~2.4x faster (LeNet)
+            cols = xs.transpose(0, 2, 3, 1, 4, 5).reshape(n * xs.shape[2] * xs.shape[3], -1)
+            y = cols @ ws.reshape(mg, -1).T
+            out[:, g * mg:(g + 1) * mg] = y.reshape(n, xs.shape[2], xs.shape[3], mg
+                                                    ).transpose(0, 3, 1, 2)
     if b is not None:
         out += np.asarray(b, dtype=acc_t)[None, :, None, None]
     return out.astype(x.dtype) if floating else out
