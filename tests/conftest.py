@@ -5,6 +5,7 @@ only vendor tools and the board are skipped, with the reason printed."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -23,3 +24,28 @@ def pytest_collection_modifyitems(config, items):
         if "board" in item.keywords and not board:
             item.add_marker(pytest.mark.skip(
                 reason="no PYNQ board: run on the board with EDGEPOOL_BOARD=ultra96"))
+
+
+MNIST = toolchain.REPO_ROOT / "models" / "lenet-mnist" / "lenet-mnist.onnx"
+
+
+@pytest.fixture(scope="session")
+def mnist_ultra96(tmp_path_factory) -> Path:
+    """lenet-mnist built for ultra96 through every stage with the real dse (it picks the
+    overlay), ONCE per test session: under pytest-xdist the first worker that asks builds it
+    in the session's shared temporary folder while holding an flock, the others wait and reuse
+    it (the build publishes its folder by renaming ``OUT.partial``). The build and its csim run
+    are the suite's longest (tests/hls/test_hls_build.py, tests/runtime/test_overlay_mnist.py);
+    tests only read it."""
+    import fcntl
+
+    import edgepool.build as B
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = shared / "lenet-mnist-ultra96"
+    with open(shared / "lenet-mnist-ultra96.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "manifest.json").exists():
+            B.build(MNIST, "ultra96", out, force=True)
+    return out

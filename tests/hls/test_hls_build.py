@@ -114,11 +114,17 @@ def test_lenet_digits_8bit_real_dse(tmp_path: Path) -> None:
     (MNIST16, "dataflow", None), (MNIST16, "overlay", SUBSET)],
     ids=["digits8-dataflow", "digits8-overlay", "digits16-dataflow", "digits16-overlay",
          "mnist-dataflow", "mnist-dse-overlay", "mnist16-dataflow", "mnist16-overlay"])
-def test_build_csim_exact(tmp_path: Path, monkeypatch, model: Path, style: str | None,
-                          n: int | None) -> None:
+def test_build_csim_exact(tmp_path: Path, monkeypatch, request, model: Path,
+                          style: str | None, n: int | None) -> None:
     """``style`` None: the real dse chooses (the overlay for lenet-mnist: channel padding, a
-    32-bit raw-accumulator output, FC weight streaming); ``n`` None: the whole test set."""
-    m = _build(model, tmp_path / "b", style, monkeypatch)
+    32-bit raw-accumulator output, FC weight streaming; that build is the session's one
+    ``mnist_ultra96``, shared with tests/runtime); ``n`` None: the whole test set."""
+    if model == MNIST and style is None:
+        out = request.getfixturevalue("mnist_ultra96")
+        m = json.loads((out / "manifest.json").read_text())
+    else:
+        out = tmp_path / "b"
+        m = _build(model, out, style, monkeypatch)
     if style is None:
         style = m["config"]["hls"]["style"]
         assert style == "overlay" and m["estimates"]["dsp"] > 0
@@ -126,10 +132,10 @@ def test_build_csim_exact(tmp_path: Path, monkeypatch, model: Path, style: str |
     assert m["regmap"]["ips"]["accel"]["control"] == ("ap_ctrl_none" if style == "dataflow"
                                                       else "ap_ctrl_hs")
     expect = len(np.load(model.parent / "test.npz")["y"]) if n is None else n
-    assert _check_exact(tmp_path / "b", model, n) == expect
+    assert _check_exact(out, model, n) == expect
     if model == DIGITS16:       # the final accumulator leaves the int32 range: 64-bit path
         x = np.load(model.parent / "test.npz")["x"][:40]
-        ref = ReferenceExecutor(tmp_path / "b", m).run_codes(host_inputs(m, x))
+        ref = ReferenceExecutor(out, m).run_codes(host_inputs(m, x))
         assert np.abs(ref).max() > 2**31
 
 
