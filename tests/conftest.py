@@ -30,22 +30,39 @@ MNIST = toolchain.REPO_ROOT / "models" / "lenet-mnist" / "lenet-mnist.onnx"
 
 
 @pytest.fixture(scope="session")
-def mnist_ultra96(tmp_path_factory) -> Path:
-    """lenet-mnist built for ultra96 through every stage with the real dse (it picks the
-    overlay), ONCE per test session: under pytest-xdist the first worker that asks builds it
-    in the session's shared temporary folder while holding an flock, the others wait and reuse
-    it (the build publishes its folder by renaming ``OUT.partial``). The build and its csim run
-    are the suite's longest (tests/hls/test_hls_build.py, tests/runtime/test_overlay_mnist.py);
-    tests only read it."""
+def shared_build(tmp_path_factory):
+    """``shared_build(model, target, name, build=None) -> OUT``: a build made ONCE per test
+    session and read by several tests (e.g. the shards of one C simulation of a whole test
+    set). Under pytest-xdist the first worker that asks builds it in the session's shared
+    temporary folder while holding an flock on ``name``; the others wait and reuse it (a build
+    publishes its folder by renaming ``OUT.partial``, so a folder with a manifest is complete).
+    ``build(model, target, out)`` replaces ``edgepool.build.build`` (e.g. to pin the dse's
+    choice). Tests must not modify the folder."""
     import fcntl
 
     import edgepool.build as B
 
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    out = shared / "lenet-mnist-ultra96"
-    with open(shared / "lenet-mnist-ultra96.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (out / "manifest.json").exists():
-            B.build(MNIST, "ultra96", out, force=True)
-    return out
+
+    def get(model: Path, target: str, name: str, build=None) -> Path:
+        out = shared / "shared-builds" / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out.parent / f"{name}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (out / "manifest.json").exists():
+                if build is None:
+                    B.build(model, target, out, force=True)
+                else:
+                    build(model, target, out)
+        return out
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def mnist_ultra96(shared_build) -> Path:
+    """lenet-mnist built for ultra96 through every stage with the real dse (it picks the
+    overlay), once per session: the build and its C simulation are the suite's longest
+    (tests/hls/test_hls_build.py, tests/runtime/test_overlay_mnist.py)."""
+    return shared_build(MNIST, "ultra96", "lenet-mnist-ultra96")
