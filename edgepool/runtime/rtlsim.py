@@ -142,7 +142,13 @@ def build_design(design: RtlDesign | Any, simulator: str = "verilator", waves: b
                                 tools=[exe])
     return toolchain.cached_build("rtlsim", key,
                                   lambda tmp: _build(design, simulator, waves, tmp),
-                                  root=cache_root)
+                                  root=cache_dir(cache_root))
+
+
+def cache_dir(cache_root: str | Path | None = None) -> Path:
+    """Root of the build cache: ``cache_root``, else :func:`edgepool.toolchain.cache_root`
+    (builds go to ``<root>/rtlsim/<key>``)."""
+    return Path(cache_root) if cache_root else toolchain.cache_root()
 
 
 def _build_args(simulator: str) -> list[str]:
