@@ -79,9 +79,8 @@ def _pinned_build(style: str | None):
     def build(model: Path, target: str, out: Path) -> None:
         with pytest.MonkeyPatch.context() as mp:
             if style is not None:
-                import edgepool.dse.run as dse_run  # where STAGE_IMPL["dse"] points
-
-                mp.setattr(dse_run, "stage_dse", _pin_style(style))
+                mp.setitem(B.REGISTRY, "dse",
+                           dataclasses.replace(B.REGISTRY["dse"], run=_pin_style(style)))
             B.build(model, target, out, force=True)
     return build
 

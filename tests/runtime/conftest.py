@@ -29,8 +29,7 @@ def build_lenet(out: Path, target: str = "ultra96") -> Path:
 def lenet_build(shared_build) -> Path:
     """lenet-digits for ultra96, built once per session (shared by the xdist workers, see
     ``shared_build`` in tests/conftest.py); tests that damage it take ``build_copy``."""
-    return shared_build(MODEL, "ultra96", "lenet-digits-ultra96-pynq",
-                        lambda model, target, out: build_lenet(out, target))
+    return shared_build(MODEL, "ultra96", "lenet-digits-ultra96")
 
 
 @pytest.fixture(scope="session")
