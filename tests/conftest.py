@@ -5,6 +5,7 @@ only vendor tools and the board are skipped, with the reason printed."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -23,3 +24,45 @@ def pytest_collection_modifyitems(config, items):
         if "board" in item.keywords and not board:
             item.add_marker(pytest.mark.skip(
                 reason="no PYNQ board: run on the board with EDGEPOOL_BOARD=ultra96"))
+
+
+MNIST = toolchain.REPO_ROOT / "models" / "lenet-mnist" / "lenet-mnist.onnx"
+
+
+@pytest.fixture(scope="session")
+def shared_build(tmp_path_factory):
+    """``shared_build(model, target, name, build=None) -> OUT``: a build made ONCE per test
+    session and read by several tests (e.g. the shards of one C simulation of a whole test
+    set). Under pytest-xdist the first worker that asks builds it in the session's shared
+    temporary folder while holding an flock on ``name``; the others wait and reuse it (a build
+    publishes its folder by renaming ``OUT.partial``, so a folder with a manifest is complete).
+    ``build(model, target, out)`` replaces ``edgepool.build.build`` (e.g. to pin the dse's
+    choice). Tests must not modify the folder."""
+    import fcntl
+
+    import edgepool.build as B
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+    def get(model: Path, target: str, name: str, build=None) -> Path:
+        out = shared / "shared-builds" / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out.parent / f"{name}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (out / "manifest.json").exists():
+                if build is None:
+                    B.build(model, target, out, force=True)
+                else:
+                    build(model, target, out)
+        return out
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def mnist_ultra96(shared_build) -> Path:
+    """lenet-mnist built for ultra96 through every stage with the real dse (it picks the
+    overlay), once per session: the build and its C simulation are the suite's longest
+    (tests/hls/test_hls_build.py, tests/runtime/test_overlay_mnist.py)."""
+    return shared_build(MNIST, "ultra96", "lenet-mnist-ultra96")

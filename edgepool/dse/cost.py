@@ -9,6 +9,7 @@ mode, the DMA time. DSP / BRAM36 / LUT are first-order estimates; the formulas a
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -65,9 +66,12 @@ class WindowGeom:
         return min(max(r, 0), self.h)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def window_iterations(g: WindowGeom, steps_per_pixel: int) -> tuple[int, int]:
     """``(load, step)`` iteration counts of the window engine's two pipelined loops:
-    ``load = ready(0)*W*CF`` and ``step = sum_oy max(OW*steps, (ready(oy+1)-ready(oy))*W*CF)``."""
+    ``load = ready(0)*W*CF`` and ``step = sum_oy max(OW*steps, (ready(oy+1)-ready(oy))*W*CF)``.
+    A pure function of a frozen geometry: memoized, because an exploration asks for the same
+    (geometry, steps) for most of its hundreds of candidates."""
     rw = g.w * g.cf
     load = g.rows_ready(0) * rw
     comp = g.ow * steps_per_pixel

@@ -66,7 +66,14 @@ def quantize(x: np.ndarray, t: QType) -> np.ndarray:
     every ``frac`` a QType can have.
     """
     scaled = np.asarray(x, dtype=np.float64) * (2.0 ** t.frac)
-    return saturate(np.round(scaled).astype(np.int64), t)
+    if t.bits > 52:                      # the range bounds may not be exact float64 values
+        return saturate(np.round(scaled).astype(np.int64), t)
+    # the same result computed in place (clamping to integer bounds commutes with rounding):
+    # no temporary int64 copies, which matters for VGG16's 138 M weights
+    np.rint(scaled, out=scaled)          # round half to even, as np.round
+    np.minimum(scaled, t.max, out=scaled)
+    np.maximum(scaled, t.min, out=scaled)
+    return scaled.astype(np.int64)
 
 
 def dequantize(q: np.ndarray, t: QType) -> np.ndarray:
@@ -211,7 +218,13 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, strides=(1
     for g in range(groups):
         xs = win[:, g * cg:(g + 1) * cg]                                        # N,cg,OH,OW,KH,KW
         ws = w[g * mg:(g + 1) * mg].astype(acc_t)                               # mg,cg,KH,KW
-        out[:, g * mg:(g + 1) * mg] = np.einsum("ncyxij,mcij->nmyx", xs, ws)
+        if floating:        # float64: keep einsum's summation order (results unchanged)
+            out[:, g * mg:(g + 1) * mg] = np.einsum("ncyxij,mcij->nmyx", xs, ws)
+        else:               # exact int64 either way; one matmul is ~2.4x faster (LeNet)
+            cols = xs.transpose(0, 2, 3, 1, 4, 5).reshape(n * xs.shape[2] * xs.shape[3], -1)
+            y = cols @ ws.reshape(mg, -1).T
+            out[:, g * mg:(g + 1) * mg] = y.reshape(n, xs.shape[2], xs.shape[3], mg
+                                                    ).transpose(0, 3, 1, 2)
     if b is not None:
         out += np.asarray(b, dtype=acc_t)[None, :, None, None]
     return out.astype(x.dtype) if floating else out

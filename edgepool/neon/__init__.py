@@ -11,15 +11,14 @@ Two ways to run a kernel, both from the same C sources:
 
 An operation is an :class:`Op`: the flat int32 descriptor of ``edgepool_neon.h`` plus its input
 arrays. Builders (:func:`maxpool_op` ...) take channels-last (H, W, C) arrays and ONNX attribute
-meanings (pads ``(top, left, bottom, right)``). Builds are cached in a temporary folder keyed by a
-hash of the sources and flags.
+meanings (pads ``(top, left, bottom, right)``). Builds are cached by
+:func:`edgepool.toolchain.cached_build` (kind ``neon``) under a hash of the sources, the flags
+and the compiler version.
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -64,29 +63,18 @@ class NeonError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- builds
-def _digest(extra: Sequence[str]) -> str:
-    h = hashlib.sha256()
-    for p in SOURCES + HEADERS + [DRIVER]:
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    h.update("\0".join(extra).encode())
-    return h.hexdigest()[:16]
+def _cached(kind: str, name: str, cc: str, flags: list[str], srcs: list[Path]) -> Path:
+    """``cc flags srcs -lm -o name``, cached by :func:`edgepool.toolchain.cached_build`."""
+    key = toolchain.content_key(files=SOURCES + HEADERS + [DRIVER], texts=[name], flags=flags,
+                                tools=[cc])
 
+    def build(tmp: Path) -> None:
+        cmd = [cc, *flags, *[str(s) for s in srcs], "-lm", "-o", str(tmp / name)]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise NeonError(f"build failed: {' '.join(cmd)}\n{res.stderr}")
 
-def build_dir() -> Path:
-    """Cache folder of the builds (``$EDGEPOOL_NEON_BUILD`` or the system temp folder)."""
-    d = Path(os.environ.get("EDGEPOOL_NEON_BUILD", Path(tempfile.gettempdir()) / "edgepool-neon"))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def _compile(cmd: list[str], out: Path) -> Path:
-    tmp = out.with_suffix(out.suffix + f".{os.getpid()}.tmp")
-    res = subprocess.run(cmd[:-1] + [str(tmp)], capture_output=True, text=True)
-    if res.returncode != 0:
-        raise NeonError(f"build failed: {' '.join(cmd)}\n{res.stderr}")
-    os.replace(tmp, out)          # atomic: concurrent test workers may build the same file
-    return out
+    return toolchain.cached_build(kind, key, build) / name
 
 
 def build_native(sanitize: bool = False, extra_flags: Sequence[str] = ()) -> Path:
@@ -101,10 +89,7 @@ def build_native(sanitize: bool = False, extra_flags: Sequence[str] = ()) -> Pat
             "-fno-omit-frame-pointer"]
     else:
         flags.append("-march=native")
-    out = build_dir() / f"libedgepool_neon-{_digest(flags)}.so"
-    if out.exists():
-        return out
-    return _compile([cc] + flags + [str(s) for s in SOURCES] + ["-lm", "-o", str(out)], out)
+    return _cached("neon", "libedgepool_neon.so", cc, flags, SOURCES)
 
 
 def build_aarch64_driver(extra_flags: Sequence[str] = ()) -> Path:
@@ -113,11 +98,7 @@ def build_aarch64_driver(extra_flags: Sequence[str] = ()) -> Path:
     flags = list(CFLAGS) + ["-static", "-march=armv8-a", "-mtune=cortex-a53",
                             f"-I{NEON_DIR / 'include'}", f"-I{NEON_DIR / 'src'}"]
     flags += list(extra_flags)
-    out = build_dir() / f"ep_driver-{_digest(flags)}.aarch64"
-    if out.exists():
-        return out
-    return _compile([cc] + flags + [str(s) for s in SOURCES] + [str(DRIVER), "-lm", "-o",
-                                                                  str(out)], out)
+    return _cached("neon", "ep_driver.aarch64", cc, flags, SOURCES + [DRIVER])
 
 
 _LIBS: dict[str, ctypes.CDLL] = {}

@@ -10,16 +10,16 @@ Entry points (callable from pytest and from ``edgepool sim``):
 * :func:`lint` — ``verilator --lint-only -Wall`` on one module.
 
 The cocotb test modules live in ``sim/tb`` (``ep_stream_tb.py`` + the ``eptb`` parts); this
-module never imports cocotb's test machinery. Builds are cached under ``build/rtlsim`` keyed by
-a hash of the simulator, its options and every source text; ROM images are read at run time
-(``$readmemh`` from the run directory), so weights do not cause a rebuild.
+module never imports cocotb's test machinery. Builds are cached by
+:func:`edgepool.toolchain.cached_build` (kind ``rtlsim``, under ``$EDGEPOOL_CACHE``, default
+``~/.cache/edgepool``) keyed by a hash of the simulator and its version, its options and every
+source text; ROM images are read at run time (``$readmemh`` from the run directory), so weights
+do not cause a rebuild. Each simulation runs in a fresh ``build/rtlsim/runs/<id>/``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
 import pickle
@@ -49,8 +49,7 @@ from ..ir import kernels as K
 
 SIM_DIR = toolchain.REPO_ROOT / "sim"
 TB_DIR = SIM_DIR / "tb"
-DEFAULT_CACHE = toolchain.REPO_ROOT / "build" / "rtlsim"
-DEFAULT_CCACHE = toolchain.REPO_ROOT / "build" / "ccache"
+DEFAULT_RUNS = toolchain.REPO_ROOT / "build" / "rtlsim" / "runs"
 SIMULATORS = ("verilator", "icarus")
 
 
@@ -114,8 +113,10 @@ def _sim_environ() -> Iterator[None]:
     env = toolchain.simulation_env()
     if shutil.which("ccache") and "OBJCACHE" not in env:
         env["OBJCACHE"] = "ccache"
-        # a cache of our own inside build/ unless the caller chose one (CI caches build/)
-        env.setdefault("CCACHE_DIR", str(DEFAULT_CCACHE))
+        # inside edgepool's one cache root unless the caller chose one; paths relative to it,
+        # so a design built in a fresh temporary folder still hits
+        env.setdefault("CCACHE_DIR", str(toolchain.cache_root() / "ccache"))
+        env.setdefault("CCACHE_BASEDIR", str(toolchain.cache_root()))
     os.environ.update(env)
     try:
         yield
@@ -130,50 +131,46 @@ def _require(simulator: str) -> None:
     toolchain.require("verilator" if simulator == "verilator" else "iverilog")
 
 
-def source_hash(sources: Sequence[Path], extra: Mapping[str, object]) -> str:
-    """Hash of the source texts and the build options."""
-    h = hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode())
-    for s in sources:
-        h.update(Path(s).name.encode())
-        h.update(Path(s).read_bytes())
-    return h.hexdigest()[:16]
-
-
 def build_design(design: RtlDesign | Any, simulator: str = "verilator", waves: bool = False,
                  cache_root: str | Path | None = None) -> Path:
-    """Build ``design`` (cached); returns the build directory."""
+    """Build ``design`` (cached by :func:`edgepool.toolchain.cached_build` under
+    ``cache_root``, default the edgepool cache); returns the build directory."""
     _require(simulator)
-    key = source_hash(design.sources, {"sim": simulator, "waves": waves, "top": design.top})
-    build_dir = cache_dir(cache_root) / f"{simulator}-{key}"
-    stamp = build_dir / ".built"
-    if stamp.exists():
-        return build_dir
-    build_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(build_dir.parent / f"{build_dir.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)        # parallel pytest workers, same design
-        try:
-            if not stamp.exists():
-                _build(design, simulator, waves, build_dir)
-                stamp.write_text("ok\n")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return build_dir
+    exe = toolchain.require("verilator" if simulator == "verilator" else "iverilog")
+    key = toolchain.content_key(files=design.sources, texts=[design.top, simulator],
+                                flags=[f"waves={waves}", *_build_args(simulator)],
+                                tools=[exe])
+    return toolchain.cached_build("rtlsim", key,
+                                  lambda tmp: _build(design, simulator, waves, tmp),
+                                  root=cache_dir(cache_root))
+
+
+def cache_dir(cache_root: str | Path | None = None) -> Path:
+    """Root of the build cache: ``cache_root``, else :func:`edgepool.toolchain.cache_root`
+    (builds go to ``<root>/rtlsim/<key>``)."""
+    return Path(cache_root) if cache_root else toolchain.cache_root()
+
+
+def _build_args(simulator: str) -> list[str]:
+    return ["-Wno-fatal", "-O3"] if simulator == "verilator" else []
 
 
 def _build(design: RtlDesign, simulator: str, waves: bool, build_dir: Path) -> None:
     from cocotb_tools.runner import get_runner
 
     runner = get_runner(simulator)
-    args = ["-Wno-fatal", "-O3"] if simulator == "verilator" else []
+    args = _build_args(simulator)
+    log = build_dir.parent / f"{build_dir.name}.log"     # outside the folder: kept on failure
     with _sim_environ():
         try:
             runner.build(sources=[str(s) for s in design.sources], hdl_toplevel=design.top,
                          build_dir=str(build_dir), build_args=args, waves=waves,
                          timescale=("1ns", "1ps"), always=True,
-                         log_file=str(build_dir.parent / f"{build_dir.name}.log"))
+                         log_file=str(log))
         except (SystemExit, RuntimeError, subprocess.CalledProcessError) as e:
             raise ToolchainError(f"{simulator} build of {design.top} failed: {e}",
-                                 f"see {build_dir.parent / (build_dir.name + '.log')}") from e
+                                 f"see {log}") from e
+    log.replace(build_dir / "build.log")
 
 
 def _probes(design: RtlDesign) -> dict[str, str]:
@@ -232,13 +229,9 @@ def simulate_program(program: HwProgram, images: Sequence[np.ndarray], *,
                            cache_root=cache_root, check=check, run_dir=run_dir)
 
 
-def cache_dir(cache_root: str | Path | None = None) -> Path:
-    """Build cache: ``cache_root``, else ``$EDGEPOOL_RTLSIM_CACHE``, else ``build/rtlsim``."""
-    return Path(cache_root or os.environ.get("EDGEPOOL_RTLSIM_CACHE") or DEFAULT_CACHE)
-
-
-def _new_run_dir(cache_root: str | Path | None) -> Path:
-    d = cache_dir(cache_root) / "runs" / uuid.uuid4().hex[:12]
+def _new_run_dir(runs_root: str | Path | None) -> Path:
+    """A fresh run folder under ``runs_root/runs`` (default ``build/rtlsim/runs``)."""
+    d = (Path(runs_root) / "runs" if runs_root else DEFAULT_RUNS) / uuid.uuid4().hex[:12]
     d.mkdir(parents=True)
     return d
 
@@ -251,9 +244,8 @@ def simulate_design(program: HwProgram, design: RtlDesign, images: Sequence[np.n
     """:func:`simulate_program` on an already generated ``design`` of ``program`` (e.g. the
     ``rtl/`` directory of a build, :meth:`RtlDesign.load`)."""
     _require(simulator)
-    cache = cache_dir(cache_root)
     run_dir = run_dir or _new_run_dir(cache_root)
-    build_dir = build_design(design, simulator, waves, cache)
+    build_dir = build_design(design, simulator, waves, cache_root)
     frames = []
     for k, img in enumerate(images):
         x = np.asarray(img, dtype=np.int64)
@@ -309,6 +301,9 @@ def _run_cocotb(simulator: str, top: str, build_dir: Path, run_dir: Path, module
             runner.test(test_module=module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
                         build_dir=str(build_dir),
                         test_dir=str(run_dir), extra_env=dict(env), waves=waves,
+                        # Icarus' dump path was compiled in the (renamed) build folder
+                        plusargs=([f"+dumpfile_path={run_dir / (top + '.fst')}"]
+                                  if waves and simulator == "icarus" else []),
                         results_xml=str(xml), log_file=str(log), timescale=("1ns", "1ps"))
         except (SystemExit, RuntimeError, subprocess.CalledProcessError) as e:
             tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""

@@ -20,15 +20,14 @@ Build directory (``OUT/cpu/``)::
     lib/                    TVM runtime for the target (libtvm_runtime.so, libtvm_ffi.so)
     relax.txt               the partitioned Relax module (what runs where)
 
-Compiled artifacts are cached (``$EDGEPOOL_CPU_CACHE`` or ``<tmp>/edgepool-cpu``) under a hash
-of the model, the target, the sources of this package and of the kernels, and the TVM version.
+Compiled artifacts are cached by :func:`edgepool.toolchain.cached_build` (kind ``cpu``, under
+``$EDGEPOOL_CACHE``, default ``~/.cache/edgepool``) under a hash of the model, the target, the
+sources of this package and of the kernels, the TVM version and the compilers' versions.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -158,10 +157,7 @@ def model_io_header(graph: Graph, io: dict[str, Any]) -> str:
 THREADS = {"aarch64-linux-gnu": 4}
 
 
-def _digest(model_bytes: bytes, triple: str, offload: bool) -> str:
-    h = hashlib.sha256()
-    h.update(model_bytes)
-    h.update(f"{triple}|{offload}|{tvm.__version__}".encode())
+def _key(model_bytes: bytes, triple: str, offload: bool) -> str:
     here = Path(__file__).parent
     # the graph reaching TVM is lowered by the passes (phases fuse, lower-cpu) per ir/ops.py
     glue_src = [here.parent / "neon" / "glue.py",
@@ -169,17 +165,9 @@ def _digest(model_bytes: bytes, triple: str, offload: bool) -> str:
     srcs = glue_src + sorted(here.glob("*.py")) + sorted((here.parent / "passes").glob("*.py")) + [
         here.parent / "ir" / "ops.py", RUNNER_SRC] + KERNEL_SOURCES + sorted(
         (NEON_DIR / "src").glob("*.h")) + [NEON_DIR / "include" / "edgepool_neon.h"]
-    for p in srcs:
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()[:20]
-
-
-def cache_dir() -> Path:
-    """Cache of compiled CPU builds (``$EDGEPOOL_CPU_CACHE`` or the system temp folder)."""
-    d = Path(os.environ.get("EDGEPOOL_CPU_CACHE", Path(tempfile.gettempdir()) / "edgepool-cpu"))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return toolchain.content_key(files=srcs, texts=[model_bytes, triple, str(offload),
+                                                    tvm.__version__],
+                                 tools=compilers(triple))
 
 
 def lib_name(triple: str) -> str:
@@ -192,30 +180,23 @@ def compile_model(graph: Graph, triple: str, out: Path, *, offload: bool = True,
     returns the manifest section. ``cache_key`` (e.g. the model file's bytes) enables the cache."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if cache_key is not None:
-        key = _digest(cache_key, triple, offload)
-        cached = cache_dir() / key
-        if (cached / "info.json").exists():
-            for p in sorted(cached.iterdir()):
-                if p.name == "info.json":
-                    continue
-                dst = out / p.name
-                if p.is_dir():
-                    shutil.copytree(p, dst, dirs_exist_ok=True)
-                else:
-                    shutil.copy2(p, dst)
-            return json.loads((cached / "info.json").read_text())
-    info = _compile(graph, triple, out, offload)
-    if cache_key is not None:
-        tmp = Path(tempfile.mkdtemp(prefix=key + ".", dir=cache_dir()))
-        for p in out.iterdir():
-            (shutil.copytree if p.is_dir() else shutil.copy2)(p, tmp / p.name)
+    if cache_key is None:
+        return _compile(graph, triple, out, offload)
+
+    def build(tmp: Path) -> None:
+        info = _compile(graph, triple, tmp, offload)
         (tmp / "info.json").write_text(json.dumps(info, indent=1, sort_keys=True))
-        try:
-            os.replace(tmp, cached)
-        except OSError:                                   # another process won the race
-            shutil.rmtree(tmp, ignore_errors=True)
-    return info
+
+    cached = toolchain.cached_build("cpu", _key(cache_key, triple, offload), build)
+    for p in sorted(cached.iterdir()):
+        if p.name == "info.json":
+            continue
+        dst = out / p.name
+        if p.is_dir():
+            shutil.copytree(p, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(p, dst)
+    return json.loads((cached / "info.json").read_text())
 
 
 def _compile(graph: Graph, triple: str, out: Path, offload: bool) -> dict[str, Any]:

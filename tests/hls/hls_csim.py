@@ -4,11 +4,7 @@ source hash), run them; config structs and dataflow tops come from edgepool.code
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,55 +16,39 @@ from edgepool.codegen.hls import emit
 REPO = toolchain.REPO_ROOT
 HLS_INCLUDE = REPO / "hls" / "include"
 HLS_TB = REPO / "hls" / "tb"
-CACHE = REPO / "build" / "hls_csim"
 CXXFLAGS = ["-std=c++14", "-O1", "-Wall", "-Wextra", "-Wno-unknown-pragmas",
             "-Wno-unused-label", "-Wno-uninitialized", "-Wno-maybe-uninitialized"]
 
 
-def _library_digest() -> str:
-    h = hashlib.sha256()
-    for d in (HLS_INCLUDE, HLS_TB):
-        for p in sorted(d.rglob("*.h")):
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()
+def library_headers() -> list[Path]:
+    """The HLS library and testbench headers every testbench includes."""
+    return [p for d in (HLS_INCLUDE, HLS_TB) for p in sorted(d.rglob("*.h"))]
 
 
 def compile_tb(source: str, name: str) -> Path:
-    """Compile a testbench (one translation unit) and return the binary; cached by the hash of
-    the source, the library headers and the flags. A missing compiler or ap_types fails."""
+    """Compile a testbench (one translation unit) and return the binary; cached
+    (:func:`edgepool.toolchain.cached_build`, kind ``csim``) by the hash of the source, the
+    library headers, the flags and the compiler version. A missing compiler or ap_types fails;
+    so does any compiler warning in edgepool code. ``name`` labels the error messages."""
     gxx = toolchain.require("g++")
     ap = toolchain.require("ap_types")
-    key = hashlib.sha256("\0".join([source, _library_digest(), " ".join(CXXFLAGS), gxx, ap])
-                         .encode()).hexdigest()[:20]
-    out_dir = CACHE / f"{name}-{key}"
-    binary = out_dir / "tb"
-    if binary.exists():
-        return binary
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "tb.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)          # xdist workers: one compile per key
-        if binary.exists():
-            return binary
-        fd, src_tmp = tempfile.mkstemp(dir=out_dir, prefix="tb.src", suffix=".cpp")
-        os.close(fd)
-        Path(src_tmp).write_text(source)
-        os.replace(src_tmp, out_dir / "tb.cpp")
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix="tb.tmp")
-        os.close(fd)
+    key = toolchain.content_key(files=library_headers(), base=REPO, texts=[source],
+                                flags=[*CXXFLAGS, ap], tools=[gxx])
+
+    def build(tmp: Path) -> None:
+        (tmp / "tb.cpp").write_text(source)
         cmd = [gxx, *CXXFLAGS, "-isystem", ap, "-I", str(HLS_INCLUDE), "-I", str(HLS_TB),
-               str(out_dir / "tb.cpp"), "-o", tmp]
+               str(tmp / "tb.cpp"), "-o", str(tmp / "tb")]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
-            os.unlink(tmp)
-            raise AssertionError(f"csim compile failed:\n{' '.join(cmd)}\n"
+            raise AssertionError(f"csim compile of {name} failed:\n{' '.join(cmd)}\n"
                                  f"{res.stderr[-6000:]}")
         ours = [ln for ln in res.stderr.splitlines() if "warning" in ln and "ap_types" not in ln]
         if ours:
-            os.unlink(tmp)
-            raise AssertionError("compiler warnings in edgepool code:\n" + "\n".join(ours[:20]))
-        os.replace(tmp, binary)       # atomic publish
-    return binary
+            raise AssertionError(f"compiler warnings in edgepool code ({name}):\n"
+                                 + "\n".join(ours[:20]))
+
+    return toolchain.cached_build("csim", key, build) / "tb"
 
 
 def run_tb(binary: Path, workdir: Path, *args: str) -> None:

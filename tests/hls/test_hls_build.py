@@ -2,10 +2,15 @@
 """`edgepool build --target ultra96` through the hls and vendor stages, then the generated HLS
 design in C simulation (g++) on whole test sets, bit-exact against the golden interpreter:
 both shipped models (lenet-digits, lenet-mnist) at 8 and 16 bits: every (model, bits) runs its
-WHOLE test set once (digits-8 with the dse's choice, digits-16 on the overlay, mnist-8 with the
-dse's choice = the overlay, mnist-16 dataflow) and the other style on the first 64 images; and a
-model whose names are hostile to C++ / Tcl / paths. Compiled testbenches are shared through the
-content-addressed csim cache (edgepool.codegen.hls.csim), so identical designs compile once."""
+WHOLE test set once (digits-8: 360 images with the dse's choice, digits-16: 360 on the overlay,
+mnist-8: 1000 with the dse's choice = the overlay, mnist-16: 1000 on the dataflow design) and
+the other style on the first 64 images; and a model whose names are hostile to C++ / Tcl /
+paths. A whole test set is simulated in shards of at most 200 images, one test each (the
+mnist ones took 4-8 minutes as single tests; as shards pytest-xdist spreads them over the
+workers and none is near the 3-minute bound); every shard of one design reads the same
+session-wide build (``shared_build`` in tests/conftest.py) and the same compiled testbench
+(the content-addressed cache of edgepool.toolchain.cached_build), and
+test_shards_cover_whole_test_sets checks the shards add up to every image."""
 
 from __future__ import annotations
 
@@ -41,6 +46,7 @@ DIGITS16 = MODELS / "lenet-digits" / "lenet-digits-w16.onnx"
 MNIST = MODELS / "lenet-mnist" / "lenet-mnist.onnx"
 MNIST16 = MODELS / "lenet-mnist" / "lenet-mnist-w16.onnx"
 SUBSET = 64
+SHARD = 200                       # images per C-simulation test (see the module docstring)
 HOSTILE = ['"; rm -rf / #', "}]; exec touch /tmp/pwned; [list {", "../../etc/passwd",
            "line\nbreak", "ünïcödé-λ", "__reserved", "int", "a b\tc", "$(id)`id`", "\\\\x00"]
 
@@ -67,11 +73,23 @@ def _build(model: Path, out: Path, style: str | None, monkeypatch) -> dict:
     return res.manifest
 
 
-def _check_exact(out: Path, model: Path, n: int | None = None) -> int:
-    """One C simulation of the test set: its codes == the reference executor's, and through the
-    host's dequantization == the golden interpreter on the model file."""
+def _pinned_build(style: str | None):
+    """``shared_build``'s build function: the real stage list, the dse pinned to ``style``
+    (None: the real dse chooses)."""
+    def build(model: Path, target: str, out: Path) -> None:
+        with pytest.MonkeyPatch.context() as mp:
+            if style is not None:
+                mp.setitem(B.REGISTRY, "dse",
+                           dataclasses.replace(B.REGISTRY["dse"], run=_pin_style(style)))
+            B.build(model, target, out, force=True)
+    return build
+
+
+def _check_exact(out: Path, model: Path, lo: int = 0, hi: int | None = None) -> int:
+    """One C simulation of test images ``lo:hi``: its codes == the reference executor's, and
+    through the host's dequantization == the golden interpreter on the model file."""
     data = np.load(model.parent / "test.npz")
-    x = data["x"] if n is None else data["x"][:n]
+    x = data["x"][lo:hi]
     m = json.loads((out / "manifest.json").read_text())
     codes = host_inputs(m, x)
     ex = get_executor(out, "csim")
@@ -108,28 +126,59 @@ def test_lenet_digits_8bit_real_dse(tmp_path: Path) -> None:
         assert m["vendor"]["built"] is False
 
 
-@pytest.mark.parametrize("model,style,n", [
-    (DIGITS8, "dataflow", SUBSET), (DIGITS8, "overlay", SUBSET), (DIGITS16, "dataflow", SUBSET),
-    (DIGITS16, "overlay", None), (MNIST, "dataflow", SUBSET), (MNIST, None, None),
-    (MNIST16, "dataflow", None), (MNIST16, "overlay", SUBSET)],
-    ids=["digits8-dataflow", "digits8-overlay", "digits16-dataflow", "digits16-overlay",
-         "mnist-dataflow", "mnist-dse-overlay", "mnist16-dataflow", "mnist16-overlay"])
-def test_build_csim_exact(tmp_path: Path, monkeypatch, model: Path, style: str | None,
-                          n: int | None) -> None:
-    """``style`` None: the real dse chooses (the overlay for lenet-mnist: channel padding, a
-    32-bit raw-accumulator output, FC weight streaming); ``n`` None: the whole test set."""
-    m = _build(model, tmp_path / "b", style, monkeypatch)
+CASES = {"digits8-dataflow": (DIGITS8, "dataflow", SUBSET),
+         "digits8-overlay": (DIGITS8, "overlay", SUBSET),
+         "digits16-dataflow": (DIGITS16, "dataflow", SUBSET),
+         "digits16-overlay": (DIGITS16, "overlay", None),
+         "mnist-dataflow": (MNIST, "dataflow", SUBSET),
+         "mnist-dse-overlay": (MNIST, None, None),
+         "mnist16-dataflow": (MNIST16, "dataflow", None),
+         "mnist16-overlay": (MNIST16, "overlay", SUBSET)}
+
+
+def _test_set_size(model: Path) -> int:
+    return len(np.load(model.parent / "test.npz")["y"])
+
+
+def _shards() -> list:
+    """(case, lo, hi) per test: ``n`` None = the whole test set in shards of SHARD images."""
+    out = []
+    for name, (model, _, n) in CASES.items():
+        total = _test_set_size(model) if n is None else n
+        for lo in range(0, total, SHARD):
+            hi = min(lo + SHARD, total)
+            out.append(pytest.param(name, lo, hi, id=f"{name}-{lo}:{hi}"))
+    return out
+
+
+def test_shards_cover_whole_test_sets() -> None:
+    """The shards of a whole-test-set case add up to every image of it, exactly once."""
+    for name, (model, _, n) in CASES.items():
+        got = [i for p in _shards() if p.values[0] == name for i in range(*p.values[1:])]
+        assert got == list(range(_test_set_size(model) if n is None else n)), name
+    assert {_test_set_size(m) for m, _, n in CASES.values() if n is None} == {360, 1000}
+
+
+@pytest.mark.parametrize("case,lo,hi", _shards())
+def test_build_csim_exact(shared_build, case: str, lo: int, hi: int) -> None:
+    """Test images ``lo:hi`` of ``case`` (model, style, images; see CASES) through the C
+    simulation of its build. ``style`` None: the real dse chooses (the overlay for lenet-mnist:
+    channel padding, a 32-bit raw-accumulator output, FC weight streaming); that build is the
+    session's one ``mnist_ultra96``, shared with tests/runtime."""
+    model, style, _ = CASES[case]
+    name = "lenet-mnist-ultra96" if (model, style) == (MNIST, None) else f"hls-{case}"
+    out = shared_build(model, "ultra96", name, _pinned_build(style))
+    m = json.loads((out / "manifest.json").read_text())
     if style is None:
         style = m["config"]["hls"]["style"]
         assert style == "overlay" and m["estimates"]["dsp"] > 0
     assert m["hls"]["style"] == style
     assert m["regmap"]["ips"]["accel"]["control"] == ("ap_ctrl_none" if style == "dataflow"
                                                       else "ap_ctrl_hs")
-    expect = len(np.load(model.parent / "test.npz")["y"]) if n is None else n
-    assert _check_exact(tmp_path / "b", model, n) == expect
-    if model == DIGITS16:       # the final accumulator leaves the int32 range: 64-bit path
+    assert _check_exact(out, model, lo, hi) == hi - lo
+    if model == DIGITS16 and lo == 0:   # the final accumulator leaves the int32 range: 64-bit
         x = np.load(model.parent / "test.npz")["x"][:40]
-        ref = ReferenceExecutor(tmp_path / "b", m).run_codes(host_inputs(m, x))
+        ref = ReferenceExecutor(out, m).run_codes(host_inputs(m, x))
         assert np.abs(ref).max() > 2**31
 
 
@@ -171,7 +220,7 @@ def test_hostile_names_are_sanitized(tmp_path: Path, monkeypatch) -> None:
     assert len(set(idents)) == len(idents)
     for ident in idents:
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ident), ident
-    assert _check_exact(out, model, 24) == 24
+    assert _check_exact(out, model, 0, 24) == 24
 
 
 @pytest.mark.vivado

@@ -26,8 +26,10 @@ def build_lenet(out: Path, target: str = "ultra96") -> Path:
 
 
 @pytest.fixture(scope="session")
-def lenet_build(tmp_path_factory) -> Path:
-    return build_lenet(tmp_path_factory.mktemp("pynq") / "lenet-ultra96")
+def lenet_build(shared_build) -> Path:
+    """lenet-digits for ultra96, built once per session (shared by the xdist workers, see
+    ``shared_build`` in tests/conftest.py); tests that damage it take ``build_copy``."""
+    return shared_build(MODEL, "ultra96", "lenet-digits-ultra96")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import edgepool
-import edgepool.build as B
 from edgepool.accel import manifest
 from edgepool.accel.descriptor import DESC_WORDS, F_W_STREAM, plan_program, unpack_descriptor
 from edgepool.runtime import executors
@@ -25,10 +24,10 @@ MNIST = REPO_ROOT / "models" / "lenet-mnist" / "lenet-mnist.onnx"
 
 
 @pytest.fixture(scope="module")
-def mnist_build(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("mnist") / "lenet-mnist-ultra96"
-    B.build(MNIST, "ultra96", out, force=True)
-    return out
+def mnist_build(mnist_ultra96) -> Path:
+    """The session's one lenet-mnist ultra96 build (tests/conftest.py), shared with
+    tests/hls/test_hls_build.py."""
+    return mnist_ultra96
 
 
 @pytest.fixture(scope="module")

@@ -79,21 +79,14 @@ def test_cortex_a53_build_directory(digits_a53):
 
 
 @pytest.mark.aarch64
-def test_cortex_a53_deterministic(digits_a53, tmp_path_factory):
-    """A rebuild (compiled afresh, no cache) gives identical generated files and library."""
-    import os
+def test_cortex_a53_deterministic(digits_a53, tmp_path_factory, monkeypatch):
+    """A rebuild (compiled afresh into an empty cache) gives identical generated files and
+    library."""
+    from edgepool import toolchain
 
     out, _ = digits_a53
-    cache = tmp_path_factory.mktemp("empty-cache")
-    old = os.environ.get("EDGEPOOL_CPU_CACHE")
-    os.environ["EDGEPOOL_CPU_CACHE"] = str(cache)
-    try:
-        out2, _ = _build(tmp_path_factory, "lenet-digits", "cortex-a53")
-    finally:
-        if old is None:
-            del os.environ["EDGEPOOL_CPU_CACHE"]
-        else:
-            os.environ["EDGEPOOL_CPU_CACHE"] = old
+    monkeypatch.setenv(toolchain.CACHE_ENV, str(tmp_path_factory.mktemp("empty-cache")))
+    out2, _ = _build(tmp_path_factory, "lenet-digits", "cortex-a53")
     for f in ("edgepool_neon_gen.c", "model_io.h", "relax.txt", "model_aarch64-linux-gnu.so"):
         assert (out / "cpu" / f).read_bytes() == (out2 / "cpu" / f).read_bytes(), f
 

@@ -3,18 +3,16 @@
 the ap_types headers of the hls4ml wheel, run on a batch of images in one process (the
 generated testbench loops over the frames of its input file).
 
-The binary is cached in ``$EDGEPOOL_CSIM_CACHE/tb-<key>`` (default
-``~/.cache/edgepool/csim``) where ``key`` hashes every source and header of ``hls/``, the
-compiler and its flags: a rebuilt or edited design recompiles, a second run (of any build
-directory with the same design, e.g. two test builds) does not. Concurrent compiles of the same
-key (pytest-xdist workers, parallel runs) are serialized by an ``flock`` on ``tb-<key>.lock``
-and publish the binary by an atomic rename; nothing deletes another key's binary.
+The binary is cached by :func:`edgepool.toolchain.cached_build` in
+``<cache>/csim/<key>/tb`` (``$EDGEPOOL_CACHE``, default ``~/.cache/edgepool``) where ``key``
+hashes every source and header of ``hls/``, the compiler (version) and its flags: a rebuilt or
+edited design recompiles, a second run (of any build directory with the same design, e.g. two
+test builds) does not. Concurrent compiles of the same key wait for one another (flock) and the
+binary is published by an atomic rename.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import subprocess
 import tempfile
@@ -31,8 +29,7 @@ from . import DESIGN_JSON, design_meta, pad_input
 
 CXXFLAGS = ("-std=c++14", "-O2", "-Wno-unknown-pragmas", "-Wno-uninitialized",
             "-Wno-maybe-uninitialized")
-CACHE_DIR = "csim"            # legacy per-build cache folder (ignored by source_key)
-CACHE_ENV = "EDGEPOOL_CSIM_CACHE"
+CACHE_KIND = "csim"
 MIN_FRAMES_PER_JOB = 32        # below this a batch runs in one process
 
 
@@ -40,24 +37,9 @@ class CsimError(EdgepoolError):
     """The C simulation failed to compile or reported an error."""
 
 
-def source_key(hls_dir: Path, extra: str = "") -> str:
-    """Hash of every C++ source / header under ``hls_dir`` (not the cache) plus ``extra``."""
-    h = hashlib.sha256(extra.encode())
-    for p in sorted(hls_dir.rglob("*")):
-        if p.suffix in (".h", ".cpp") and CACHE_DIR not in p.relative_to(hls_dir).parts[:1]:
-            h.update(str(p.relative_to(hls_dir)).encode() + b"\0")
-            h.update(p.read_bytes() + b"\0")
-    return h.hexdigest()[:20]
-
-
-def cache_dir() -> Path:
-    """Where compiled testbenches are kept (``$EDGEPOOL_CSIM_CACHE``, default
-    ``~/.cache/edgepool/csim``)."""
-    env = os.environ.get(CACHE_ENV)
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME")
-                                       or Path.home() / ".cache") / "edgepool" / "csim"
-    base.mkdir(parents=True, exist_ok=True)
-    return base
+def source_files(hls_dir: Path) -> list[Path]:
+    """Every C++ source / header under ``hls_dir`` (what the testbench binary is made of)."""
+    return [p for p in sorted(Path(hls_dir).rglob("*")) if p.suffix in (".h", ".cpp")]
 
 
 def compile_design(hls_dir: Path, meta: dict | None = None) -> Path:
@@ -68,28 +50,21 @@ def compile_design(hls_dir: Path, meta: dict | None = None) -> Path:
     meta = meta or json_meta(hls_dir)
     gxx = toolchain.require("g++")
     ap = toolchain.require("ap_types")
-    key = source_key(hls_dir, "\0".join([gxx, ap, *CXXFLAGS]))
-    cache = cache_dir()
-    binary = cache / f"tb-{key}"
-    if binary.exists():
-        return binary
-    with open(cache / f"tb-{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)       # one compile per key; others wait for it
-        if binary.exists():
-            return binary
-        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f"tb-{key}.tmp")
-        os.close(fd)
+    key = toolchain.content_key(files=source_files(hls_dir), base=hls_dir,
+                                flags=[*CXXFLAGS, ap], tools=[gxx])
+
+    def build(tmp: Path) -> None:
         srcs = [str(hls_dir / s) for s in meta["sources"]] + [str(hls_dir / "tb_edgepool.cpp")]
         cmd = [gxx, *CXXFLAGS, "-isystem", ap, "-I", str(hls_dir), "-I",
-               str(hls_dir / "include"), "-I", str(hls_dir / "tb"), *srcs, "-o", tmp]
+               str(hls_dir / "include"), "-I", str(hls_dir / "tb"), *srcs, "-o",
+               str(tmp / "tb")]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
-            os.unlink(tmp)
             raise CsimError(f"C simulation compile failed:\n{' '.join(cmd)}\n"
                             f"{res.stderr[-6000:]}",
                             "regenerate the build (edgepool build ... --from hls)")
-        os.replace(tmp, binary)                # atomic publish
-    return binary
+
+    return toolchain.cached_build(CACHE_KIND, key, build) / "tb"
 
 
 def json_meta(hls_dir: Path) -> dict:
