@@ -53,7 +53,10 @@ def main() -> int:
             cmd += ["--json", str(json_path)]
         print(f"\n=== {script.name} ===", flush=True)
         t0 = time.perf_counter()
-        env = {**os.environ, "COLUMNS": "160"}
+        # the edgepool of this checkout, whatever the venv's editable install points at
+        env = {**os.environ, "COLUMNS": "160",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent),
+                                                           os.environ.get("PYTHONPATH")]))}
         proc = subprocess.run(cmd, cwd=HERE.parent, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         print(proc.stdout)

@@ -30,10 +30,12 @@ X86 = host_target()
 #: the same instruction set as the aarch64 kernels (-march=armv8-a -mtune=cortex-a53)
 AARCH64 = {"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mcpu": "cortex-a53",
            "mattr": ["+neon"]}
-#: how the baselines are scheduled: TVM's default TIR lowering. dlight's CPU rules (GEMV,
-#: Reduction) were measured as no faster (max pool 3x3) or 170x slower (dense 4096->1000) on
-#: this machine and MetaSchedule needs minutes per operator, so the baselines are untuned.
-SCHEDULE = "untuned (TVM default schedule)"
+#: how the baselines are scheduled: TVM's default TIR lowering, i.e. untuned. Tried on this
+#: machine (x86, host mcpu): dlight's CPU rules (GEMV, Reduction) were no faster on max pool 3x3
+#: (0.074 vs 0.066 ms) and 170x slower on dense 4096->1000; MetaSchedule
+#: (``relax.pipeline.static_shape_tuning_pipeline``) crashes with a segmentation fault in
+#: ``tvm::ffi::ToJSONGraph`` (apache-tvm 0.27.0.post1) before its first trial.
+SCHEDULE = "untuned (TVM default schedule; dlight CPU rules not faster, MetaSchedule crashes)"
 ENTRY = "tvm_op"
 
 

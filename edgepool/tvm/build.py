@@ -187,13 +187,17 @@ def lib_name(triple: str) -> str:
 
 
 def compile_model(graph: Graph, triple: str, out: Path, *, offload: bool = True,
-                  cache_key: bytes | None = None) -> dict[str, Any]:
+                  cache_key: bytes | None = None,
+                  tvm_target: dict[str, Any] | None = None) -> dict[str, Any]:
     """Compile ``graph`` for ``triple`` into folder ``out`` (layout in the module docstring);
-    returns the manifest section. ``cache_key`` (e.g. the model file's bytes) enables the cache."""
+    returns the manifest section. ``cache_key`` (e.g. the model file's bytes) enables the cache.
+    ``tvm_target`` replaces the LLVM target TVM compiles for (same triple; e.g. the host CPU's
+    ``mcpu`` for a baseline built for this machine), default ``TVM_TARGETS[triple]``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    target = dict(TVM_TARGETS[triple] if tvm_target is None else tvm_target)
     if cache_key is not None:
-        key = _digest(cache_key, triple, offload)
+        key = _digest(cache_key + json.dumps(target, sort_keys=True).encode(), triple, offload)
         cached = cache_dir() / key
         if (cached / "info.json").exists():
             for p in sorted(cached.iterdir()):
@@ -205,7 +209,7 @@ def compile_model(graph: Graph, triple: str, out: Path, *, offload: bool = True,
                 else:
                     shutil.copy2(p, dst)
             return json.loads((cached / "info.json").read_text())
-    info = _compile(graph, triple, out, offload)
+    info = _compile(graph, triple, out, offload, target)
     if cache_key is not None:
         tmp = Path(tempfile.mkdtemp(prefix=key + ".", dir=cache_dir()))
         for p in out.iterdir():
@@ -218,7 +222,8 @@ def compile_model(graph: Graph, triple: str, out: Path, *, offload: bool = True,
     return info
 
 
-def _compile(graph: Graph, triple: str, out: Path, offload: bool) -> dict[str, Any]:
+def _compile(graph: Graph, triple: str, out: Path, offload: bool,
+             target: dict[str, Any]) -> dict[str, Any]:
     mod = graph_to_relax(graph)
     if offload:
         mod, stats, csrc = byoc.offload(mod, THREADS.get(triple, 1))
@@ -229,7 +234,7 @@ def _compile(graph: Graph, triple: str, out: Path, offload: bool) -> dict[str, A
         stats = byoc.offload_stats(mod)
         csrc = ""
     (out / "relax.txt").write_text(mod.script(show_meta=False))
-    ex = relax.build(mod, tvm.target.Target(TVM_TARGETS[triple]))
+    ex = relax.build(mod, tvm.target.Target(target))
     so = out / lib_name(triple)
     with tempfile.TemporaryDirectory(prefix="ep-cpu-") as td:
         ex.export_library(str(so), fcompile=make_fcompile(triple, offload and bool(csrc)),
@@ -249,7 +254,8 @@ def _compile(graph: Graph, triple: str, out: Path, offload: bool) -> dict[str, A
                                                    "-pthread", "-o", str(out / "runner")])
     _run(cmd, "compiling the runner")
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    return {"triple": triple, "offload": offload, "library": so.name, "runner": "runner",
+    return {"triple": triple, "offload": offload, "tvm_target": target, "library": so.name,
+            "runner": "runner",
             "runner_source": "runner.cc", "model_io": "model_io.h",
             "generated_c": "edgepool_neon_gen.c" if csrc else None, "io": io,
             "offloaded": {"external_functions": stats["external_functions"],
