@@ -35,16 +35,17 @@ SEED_PAPER_S = 2.0          # VGG16 Q2.14 on the Ultra96 with PYNQ, hand-written
 console = Console(width=160)
 
 
-def models(quick: bool) -> list[tuple[str, Path]]:
+def models(quick: bool) -> list[tuple[str, int, Path]]:
+    """(label, bits, QONNX file) of every model explored."""
     m = REPO_ROOT / "models"
-    out = [("lenet-digits 8-bit", m / "lenet-digits" / "lenet-digits.onnx"),
-           ("lenet-digits 16-bit", m / "lenet-digits" / "lenet-digits-w16.onnx"),
-           ("lenet-digits 4-bit", m / "lenet-digits" / "lenet-digits-w4.onnx"),
-           ("lenet-mnist 8-bit", m / "lenet-mnist" / "lenet-mnist.onnx"),
-           ("lenet-mnist 16-bit", m / "lenet-mnist" / "lenet-mnist-w16.onnx")]
+    out = [("lenet-digits 8-bit", 8, m / "lenet-digits" / "lenet-digits.onnx"),
+           ("lenet-digits 16-bit", 16, m / "lenet-digits" / "lenet-digits-w16.onnx"),
+           ("lenet-digits 4-bit", 4, m / "lenet-digits" / "lenet-digits-w4.onnx"),
+           ("lenet-mnist 8-bit", 8, m / "lenet-mnist" / "lenet-mnist.onnx"),
+           ("lenet-mnist 16-bit", 16, m / "lenet-mnist" / "lenet-mnist-w16.onnx")]
     if not quick:
-        out += [("VGG16 8-bit", m / "vgg16" / "vgg16.onnx"),
-                ("VGG16 16-bit (Q2.14)", m / "vgg16" / "vgg16-w16.onnx")]
+        out += [("VGG16 8-bit", 8, m / "vgg16" / "vgg16.onnx"),
+                ("VGG16 16-bit (Q2.14)", 16, m / "vgg16" / "vgg16-w16.onnx")]
     return out
 
 
@@ -63,10 +64,15 @@ def main() -> None:
                 "est. GOP/s", "est. DSP", "est. BRAM36", "est. LUT",
                 "est. memory-bound share", "candidates", "explore s"]:
         t.add_column(col, justify="right")
-    for label, path in models(args.quick):
+    for label, bits, path in models(args.quick):
         if label.startswith("VGG16") and not path.exists():
-            vgg16.generate(path, 16 if "16" in label else 8, 0)
+            vgg16.generate(path, bits, 0)
         program, _ = lower_to_hw(edgepool.load(path))
+        # the file's weight width is the bit width claimed in the label
+        widths = {ly.weight_type.bits for ly in program.layers if ly.weight_type is not None}
+        if widths != {bits}:
+            raise SystemExit(f"{path}: weights are {sorted(widths)} bits, not {bits}: "
+                             "delete the file to regenerate it")
         sk = skeleton(program)
         del program
         gc.collect()
@@ -75,7 +81,7 @@ def main() -> None:
         secs = time.perf_counter() - t0
         c = chosen_of(cands)
         lat = c.latency_s
-        rec.figures(label, {"model_file": str(path.relative_to(REPO_ROOT)),
+        rec.figures(label, {"model_file": str(path.relative_to(REPO_ROOT)), "bits": bits,
                             "configuration": c.label(), "est_clock_mhz": c.config.clock_mhz,
                             "est_latency_s": lat, "est_gops": c.gops, "est_dsp": c.dsp,
                             "est_bram36": c.bram36, "est_lut": c.lut,
