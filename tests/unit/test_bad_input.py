@@ -3,6 +3,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ import edgepool
 from edgepool.cli import main
 from edgepool.errors import ModelLoadError, UnsupportedOpError
 
-SAMPLE = "tests/data/lenet_digits_untrained.onnx"
+ROOT = Path(__file__).resolve().parents[2]
+# absolute: other tests change the working directory
+SAMPLE = str(ROOT / "tests" / "data" / "lenet_digits_untrained.onnx")
 
 
 def _quant_model(tmp_path, scale=0.125, bits=8.0, extra_nodes=(), dims=(1, 1, 4, 4), name="m"):
@@ -157,7 +160,7 @@ def test_console_script_no_traceback(tmp_path):
 
 
 # ----------------------------------------------------------------------------- external weights
-def _external_data_model(tmp_path, case: str):
+def _external_data_model(tmp_path, case: str, monkeypatch):
     """SAMPLE with every initializer in an external file, then broken: ``"missing"`` deletes
     the data file, ``"outside"`` points the model at a data file outside its folder."""
     import onnx
@@ -165,6 +168,7 @@ def _external_data_model(tmp_path, case: str):
 
     folder = tmp_path / "model"
     folder.mkdir()
+    monkeypatch.chdir(folder)       # onnx checks for an existing data file in the cwd
     m = onnx.load(SAMPLE)
     convert_model_to_external_data(m, all_tensors_to_one_file=True, location="weights.bin",
                                    size_threshold=0)
@@ -187,15 +191,15 @@ def _external_data_model(tmp_path, case: str):
 
 @pytest.mark.parametrize("case", ["missing", "outside"])
 @pytest.mark.parametrize("command", ["inspect", "build"])
-def test_external_weight_data_is_a_user_error(tmp_path, case, command):
+def test_external_weight_data_is_a_user_error(tmp_path, case, command, monkeypatch):
     """A missing external data file, or one outside the model's folder, is a ModelLoadError:
     exit 2, one paragraph naming the file and the fix, no traceback, nothing written."""
-    path = _external_data_model(tmp_path, case)
+    path = _external_data_model(tmp_path, case, monkeypatch)
     out = tmp_path / "build"
     args = [command, path] + (["--target", "ultra96", "-o", out] if command == "build" else [])
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     r = subprocess.run([sys.executable, "-m", "edgepool", *map(str, args)],
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "Traceback" not in r.stdout + r.stderr and "internal error" not in r.stderr
     assert "ModelLoadError" in r.stderr and "external weight data" in r.stderr
