@@ -254,8 +254,7 @@ def _compile(graph: Graph, triple: str, out: Path, offload: bool,
                                                    "-pthread", "-o", str(out / "runner")])
     _run(cmd, "compiling the runner")
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    return {"triple": triple, "offload": offload, "tvm_target": target, "library": so.name,
-            "runner": "runner",
+    return {"triple": triple, "offload": offload, "library": so.name, "runner": "runner",
             "runner_source": "runner.cc", "model_io": "model_io.h",
             "generated_c": "edgepool_neon_gen.c" if csrc else None, "io": io,
             "offloaded": {"external_functions": stats["external_functions"],
