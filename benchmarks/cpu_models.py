@@ -4,13 +4,15 @@
 For each shipped trained model:
 
 * x86 latency per image (batch 1, one thread): the BYOC build (NEON kernels through SIMDe +
-  TVM glue) vs the TVM-LLVM-only build of the same Relax module (no offload) vs PyTorch eager
-  float32 on the dequantized weights — the build runners' timing loop over the test images;
+  TVM glue) vs the TVM-LLVM-only build of the same Relax module (no offload; for the build's
+  x86-64-v2 and for the host CPU's LLVM mcpu; TVM's default schedule, untuned) — the build
+  runners' timing loop over the test images — vs PyTorch float32 on the dequantized weights as a
+  frozen TorchScript trace and as ``torch.compile`` (when inductor compiles here);
 * aarch64 dynamic instructions per inference under ``qemu-aarch64 -d nochain,in_asm,exec``
   (Σ block executions × block length, as benchmarks/neon_kernels.py), BYOC vs TVM-only, from the
   difference of runner invocations with 3 and 1 timed passes over one image;
-* peak resident memory (VmHWM) of a whole-test-set run of each build's runner (x86 native; the
-  aarch64 figure under qemu is the emulator's own peak).
+* peak resident memory (VmHWM) of a whole-test-set run of the x86 runners (under qemu it would
+  be the emulator's own peak, so it is not reported).
 
     .venv/bin/python benchmarks/cpu_models.py [--quick] [--json OUT.json]
 
@@ -20,7 +22,6 @@ No assertions: outputs are checked for exactness by tests/tvm.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -31,82 +32,136 @@ from pathlib import Path
 import numpy as np
 import torch
 from _qemu import count_instructions
+from _report import Recorder
+from rich.console import Console
+from rich.table import Table
 
 import edgepool
 from edgepool import toolchain
 from edgepool.toolchain import REPO_ROOT
+from edgepool.tvm import baselines
 from edgepool.tvm import build as B
 from edgepool.tvm.runner import run_runner, runner_command
 
 MODELS = {"lenet-digits": REPO_ROOT / "models" / "lenet-digits",
           "lenet-mnist": REPO_ROOT / "models" / "lenet-mnist"}
 X86, A64 = "x86_64-linux-gnu", "aarch64-linux-gnu"
+console = Console(width=160)
 
 
-def compile_variants(name: str, work: Path) -> dict[tuple[str, bool], Path]:
-    """(triple, offload) → compiled cpu folder (cached by edgepool.tvm.build)."""
+#: (triple, offload, tvm target or None = the build's own) of every compiled variant; x86 TVM-only
+#: twice: for the build's portable ISA (x86-64-v2, what our SIMDe kernels are compiled for) and
+#: for this machine's CPU (its best instruction set)
+VARIANTS = {"x86 BYOC+NEON": (X86, True, None), "x86 TVM-only": (X86, False, None),
+            "x86 TVM-only host-mcpu": (X86, False, "host"),
+            "aarch64 BYOC+NEON": (A64, True, None), "aarch64 TVM-only": (A64, False, None)}
+
+
+def compile_variants(name: str, work: Path) -> dict[str, Path]:
+    """variant label → compiled cpu folder (cached by edgepool.tvm.build)."""
     model = MODELS[name] / f"{name}.onnx"
     g = edgepool.load(model)
     out = {}
-    for triple in (X86, A64):
-        for offload in (True, False):
-            d = work / f"{name}-{triple}-{'byoc' if offload else 'tvm'}"
-            B.compile_model(g, triple, d, offload=offload, cache_key=model.read_bytes())
-            out[(triple, offload)] = d
+    for label, (triple, offload, target) in VARIANTS.items():
+        d = work / f"{name}-{label.replace(' ', '-')}"
+        tgt = {**B.TVM_TARGETS[triple], **baselines.host_target()} if target == "host" else None
+        B.compile_model(g, triple, d, offload=offload, cache_key=model.read_bytes(),
+                        tvm_target=tgt)
+        out[label] = d
     return out
 
 
-def torch_model(g):
-    """PyTorch eager float32 version of the graph (dequantized weights; quantizers dropped)."""
+def torch_module(g) -> torch.nn.Module:
+    """The graph as a float32 ``torch.nn.Sequential`` (dequantized weights, quantizers dropped:
+    Requant becomes its ReLU). Only chains of the ops our models contain are accepted."""
     from edgepool.ir.ops import attrs_of
 
-    def run(x: torch.Tensor) -> torch.Tensor:
-        env = {g.inputs[0]: x}
-        for n in g.nodes:
-            a = env.get(n.inputs[0])
-            at = attrs_of(n)
-            if n.op in ("Quant", "Dequant"):
-                y = a
-            elif n.op == "Requant":
-                y = torch.relu(a) if at.get("relu") else a
-            elif n.op == "Relu":
-                y = torch.relu(a)
-            elif n.op == "Conv":
-                y = torch.nn.functional.conv2d(
-                    a, W[n.inputs[1]], W.get(n.inputs[2]) if len(n.inputs) > 2 else None,
-                    at["strides"], 0 if not any(at["pads"]) else (at["pads"][0], at["pads"][1]),
-                    at["dilations"], at["groups"])
-            elif n.op == "Pool":
-                y = torch.nn.functional.max_pool2d(a, at["kernel"], at["strides"])
-            elif n.op in ("Flatten", "Reshape"):
-                y = a.reshape(a.shape[0], -1)
-            elif n.op == "Gemm":
-                y = torch.nn.functional.linear(a, W[n.inputs[1]], W.get(n.inputs[2]))
-            else:
-                raise NotImplementedError(n.op)
-            env[n.outputs[0]] = y
-        return env[g.outputs[0]]
+    def weight(name: str) -> torch.Tensor:
+        return torch.tensor(g.constants[name] * g.values[name].type.scale, dtype=torch.float32)
 
-    W = {k: torch.tensor(v * g.values[k].type.scale, dtype=torch.float32)
-         for k, v in g.constants.items()}
-    return run
+    layers: list[torch.nn.Module] = []
+    prev = g.inputs[0]
+    for n in g.nodes:
+        if n.inputs[0] != prev:
+            raise NotImplementedError(f"{n.name}: not a chain")
+        prev = n.outputs[0]
+        at = attrs_of(n)
+        if n.op in ("Quant", "Dequant") or (n.op == "Requant" and not at.get("relu")):
+            continue
+        if n.op in ("Requant", "Relu"):
+            layers.append(torch.nn.ReLU())
+        elif n.op == "Conv":
+            w = weight(n.inputs[1])
+            pads = at["pads"]
+            if pads[0] != pads[2] or pads[1] != pads[3]:
+                raise NotImplementedError(f"{n.name}: asymmetric padding")
+            m = torch.nn.Conv2d(w.shape[1] * at["groups"], w.shape[0], tuple(w.shape[2:]),
+                                at["strides"], (pads[0], pads[1]), at["dilations"], at["groups"],
+                                bias=len(n.inputs) > 2)
+            m.weight.data = w
+            if len(n.inputs) > 2:
+                m.bias.data = weight(n.inputs[2])
+            layers.append(m)
+        elif n.op == "Pool" and at["kind"] == "max" and not any(at["pads"]):
+            layers.append(torch.nn.MaxPool2d(at["kernel"], at["strides"],
+                                             dilation=at["dilations"], ceil_mode=at["ceil_mode"]))
+        elif n.op in ("Flatten", "Reshape"):
+            layers.append(torch.nn.Flatten())
+        elif n.op == "Gemm" and at["trans_b"]:
+            w = weight(n.inputs[1])
+            m = torch.nn.Linear(w.shape[1], w.shape[0], bias=len(n.inputs) > 2)
+            m.weight.data = w
+            if len(n.inputs) > 2:
+                m.bias.data = weight(n.inputs[2])
+            layers.append(m)
+        else:
+            raise NotImplementedError(f"{n.name}: {n.op} {at}")
+    return torch.nn.Sequential(*layers).eval()
 
 
-def torch_latency_us(name: str, x: np.ndarray, reps: int) -> float:
+def torch_variants(name: str, x1: torch.Tensor) -> dict[str, object]:
+    """The fastest ways PyTorch offers to run the float model, batch 1: a frozen TorchScript
+    trace (optimized for inference) and, if it compiles here, ``torch.compile`` (inductor)."""
     g = edgepool.load(MODELS[name] / f"{name}.onnx")
-    fn = torch_model(g)
+    module = torch_module(g)
+    out: dict[str, object] = {}
+    with torch.no_grad():
+        # both: optimize_for_inference converts to oneDNN layouts, which costs more than it
+        # saves on LeNet-sized tensors (measured ~4x slower here), so the faster one is quoted
+        out["torchscript (trace + freeze)"] = torch.jit.freeze(torch.jit.trace(module, x1))
+        out["torchscript (trace + freeze + optimize_for_inference)"] = (
+            torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(module, x1))))
+        try:
+            compiled = torch.compile(module, dynamic=False)
+            compiled(x1)
+            out["torch.compile (inductor, default mode)"] = compiled
+        except Exception as e:  # noqa: BLE001 - a missing compiler backend is reported, not fatal
+            out["torch.compile unavailable"] = f"{type(e).__name__}: {str(e)[:200]}"
+    return out
+
+
+def torch_latency_us(name: str, x: np.ndarray, reps: int) -> dict[str, object]:
+    """Median µs per image (batch 1, one thread) of every PyTorch variant, and how many of its
+    top-1 predictions agree with the golden interpreter's (a float model of the same weights)."""
     torch.set_num_threads(1)
     imgs = [torch.tensor(x[i:i + 1]) for i in range(len(x))]
-    times = []
-    with torch.no_grad():
-        for t in imgs:
-            fn(t)
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            for t in imgs:
-                fn(t)
-            times.append((time.perf_counter() - t0) / len(imgs) * 1e6)
-    return statistics.median(times)
+    gold = np.asarray(edgepool.load(MODELS[name] / f"{name}.onnx").run(x))
+    res: dict[str, object] = {}
+    for label, fn in torch_variants(name, imgs[0]).items():
+        if isinstance(fn, str):
+            res[label] = fn
+            continue
+        times = []
+        with torch.no_grad():
+            pred = np.concatenate([fn(t).numpy() for t in imgs]).argmax(1)
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                for t in imgs:
+                    fn(t)
+                times.append((time.perf_counter() - t0) / len(imgs) * 1e6)
+        res[label] = {"us_per_image": statistics.median(times),
+                      "top1_agrees_with_golden": float((pred == gold.argmax(1)).mean())}
+    return res
 
 
 def runner_latency_us(d: Path, triple: str, x: np.ndarray, reps: int) -> tuple[float, int]:
@@ -144,35 +199,63 @@ def main() -> None:
     work = Path(tempfile.gettempdir()) / "edgepool-cpu-bench"
     work.mkdir(exist_ok=True)
     reps = 3 if args.quick else 7
-    results = {}
+    rec = Recorder("cpu_models", reps=reps, quick=args.quick,
+                   variants={k: {"triple": t, "offload": o,
+                                 "tvm_target": ({**B.TVM_TARGETS[t], **baselines.host_target()}
+                                                if g == "host" else B.TVM_TARGETS[t])}
+                             for k, (t, o, g) in VARIANTS.items()},
+                   notes=["TVM-only builds: Relax default CPU pipeline (legalize, fuse), TVM's "
+                          "default TIR schedule: untuned (no MetaSchedule database).",
+                          "PyTorch: float32 model with the dequantized weights as a frozen "
+                          "TorchScript trace and torch.compile where it compiles; one thread."])
+    lat = Table(title="x86 µs per image (batch 1, one thread, median)")
+    for col in ["model", "BYOC+NEON (SIMDe, x86-64-v2)", "TVM-only x86-64-v2 (untuned)",
+                "TVM-only host mcpu (untuned)", "PyTorch TorchScript (faster variant)",
+                "PyTorch compile"]:
+        lat.add_column(col, justify="right")
+    ins = Table(title="aarch64 dynamic instructions per inference (qemu; TVM cortex-a53 +neon, "
+                      "untuned)")
+    for col in ["model", "BYOC+NEON", "TVM-only", "TVM / BYOC"]:
+        ins.add_column(col, justify="right")
+    rss = Table(title="peak RSS kB of a whole-test-set run of the x86 runner")
+    for col in ["model", "x86 BYOC", "x86 TVM-only"]:
+        rss.add_column(col, justify="right")
     for name in MODELS:
         x = np.load(MODELS[name] / "test.npz")["x"].astype(np.float32)
         xs = x[:50] if args.quick else x[:200]
         v = compile_variants(name, work)
-        r: dict[str, object] = {}
-        r["x86_us_byoc"], _ = runner_latency_us(v[(X86, True)], X86, xs, reps)
-        r["x86_us_tvm"], _ = runner_latency_us(v[(X86, False)], X86, xs, reps)
-        r["x86_us_torch"] = torch_latency_us(name, xs, reps)
-        r["a64_insn_byoc"] = per_inference(v[(A64, True)], x[:1])
-        r["a64_insn_tvm"] = per_inference(v[(A64, False)], x[:1])
-        for key, (triple, off) in {"rss_x86_byoc": (X86, True), "rss_x86_tvm": (X86, False),
-                                   "rss_qemu_byoc": (A64, True),
-                                   "rss_qemu_tvm": (A64, False)}.items():
-            _, st = run_runner(v[(triple, off)], triple, B.lib_name(triple), x.tobytes())
-            r[key] = st["max_rss_kb"]
-        r["images"] = len(x)
-        results[name] = r
-        print(f"\n{name} ({len(x)} test images)")
-        print(f"  x86 µs/image (batch 1, 1 thread): BYOC/SIMDe {r['x86_us_byoc']:.2f}, "
-              f"TVM-LLVM only {r['x86_us_tvm']:.2f}, PyTorch f32 eager {r['x86_us_torch']:.2f}")
-        print(f"  aarch64 instructions/inference (qemu): BYOC {r['a64_insn_byoc']:,}, "
-              f"TVM-only {r['a64_insn_tvm']:,} "
-              f"({r['a64_insn_tvm'] / max(r['a64_insn_byoc'], 1):.2f}x)")
-        print(f"  peak RSS kB, whole test set: x86 BYOC {r['rss_x86_byoc']:,}, x86 TVM-only "
-              f"{r['rss_x86_tvm']:,}; qemu (emulator) BYOC {r['rss_qemu_byoc']:,}, TVM-only "
-              f"{r['rss_qemu_tvm']:,}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
+        r: dict[str, object] = {"images_timed": len(xs), "images": len(x)}
+        for label in ("x86 BYOC+NEON", "x86 TVM-only", "x86 TVM-only host-mcpu"):
+            r[f"{label} us"], _ = runner_latency_us(v[label], X86, xs, reps)
+        r["pytorch"] = torch_latency_us(name, xs, reps)
+        r["aarch64 BYOC+NEON insn"] = per_inference(v["aarch64 BYOC+NEON"], x[:1])
+        r["aarch64 TVM-only insn"] = per_inference(v["aarch64 TVM-only"], x[:1])
+        for label in ("x86 BYOC+NEON", "x86 TVM-only"):
+            _, st = run_runner(v[label], X86, B.lib_name(X86), x.tobytes())
+            r[f"{label} rss_kb"] = st["max_rss_kb"]
+        rec.figures(name, r)
+
+        def us(label: str, r: dict = r) -> str:
+            e = r["pytorch"].get(label) if label.startswith("torch") else r.get(label)
+            if isinstance(e, dict):
+                return f"{e['us_per_image']:.1f}"
+            return f"{e:.1f}" if isinstance(e, float) else "-"
+
+        ts = [k for k in r["pytorch"] if k.startswith("torchscript")]
+        ts = min(ts, key=lambda k: r["pytorch"][k]["us_per_image"]) if ts else None
+        tc = [k for k in r["pytorch"] if k.startswith("torch.compile (")]
+        lat.add_row(name, us("x86 BYOC+NEON us"), us("x86 TVM-only us"),
+                    us("x86 TVM-only host-mcpu us"), us(ts) if ts else "-",
+                    us(tc[0]) if tc else "unavailable")
+        a, b = r["aarch64 BYOC+NEON insn"], r["aarch64 TVM-only insn"]
+        ins.add_row(name, f"{a:,}", f"{b:,}", f"{b / max(a, 1):.2f}x")
+        rss.add_row(name, *[f"{r[f'{k} rss_kb']:,}" for k in ("x86 BYOC+NEON", "x86 TVM-only")])
+    for t in (lat, ins, rss):
+        console.print(rec.table(t))
+    for name in MODELS:
+        for label, e in rec.data["figures"][name]["pytorch"].items():
+            console.print(f"{name} PyTorch {label}: {e}")
+    rec.write(args.json)
 
 
 if __name__ == "__main__":

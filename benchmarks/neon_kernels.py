@@ -3,9 +3,12 @@
 """NEON kernel benchmarks: x86 wall time (SIMDe build vs PyTorch vs TVM-LLVM), aarch64 dynamic
 instruction counts under qemu (ours vs TVM's aarch64 code vs a naive C loop), scratch bytes.
 
-    .venv/bin/python benchmarks/neon_kernels.py [--quick] [--reps N]
+    .venv/bin/python benchmarks/neon_kernels.py [--quick] [--reps N] [--json OUT.json]
 
 Everything is measured in the same run; medians of ``--reps`` repetitions. No assertions.
+TVM baselines (edgepool.tvm.baselines) are built for the same instruction set as ours: the host
+CPU's LLVM ``mcpu`` on x86 (ours: ``-march=native``), ``-mcpu=cortex-a53 -mattr=+neon`` on
+aarch64; they use TVM's default schedule (untuned, see ``baselines.SCHEDULE``).
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from _qemu import count_instructions
+from _report import Recorder
 from rich.console import Console
 from rich.table import Table
 
 from edgepool import neon as N
 from edgepool import toolchain
-from edgepool.tvm import ops as tvm_ops
+from edgepool.tvm import baselines as tvm_ops
 
 console = Console(width=160)
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -90,7 +94,7 @@ def x86_pools(shape, reps: int) -> Table:
     tx = torch.from_numpy(np.moveaxis(xf, -1, 0)[None].copy()).contiguous(
         memory_format=torch.channels_last)
     tq = torch.quantize_per_tensor(tx, 0.05, 128, torch.quint8)
-    t = Table(title=f"x86 wall time, pooling {h}x{w}x{c} (median ms)")
+    t = Table(title=f"x86 wall time, pooling {h}x{w}x{c} (median ms; TVM untuned, host mcpu)")
     for col in ["op", "ours i8", "ours f32", "torch f32 NHWC", "torch quint8", "TVM i8",
                 "TVM f32", "torch / ours i8", "TVM / ours i8"]:
         t.add_column(col, justify="right")
@@ -124,7 +128,7 @@ def x86_pools(shape, reps: int) -> Table:
 
 def x86_conv_fc(reps: int) -> Table:
     rng = np.random.default_rng(1)
-    t = Table(title="x86 wall time, conv 3x3 / FC (median ms)")
+    t = Table(title="x86 wall time, conv 3x3 / FC (median ms; TVM untuned, host mcpu)")
     for col in ["op", "ours i8 sliding", "ours i8 im2col", "ours f32", "torch f32",
                 "torch qint8", "TVM i8", "TVM f32"]:
         t.add_column(col, justify="right")
@@ -223,7 +227,8 @@ def aarch64_counts(shape, quick: bool) -> Table:
     h, w, c = shape
     rng = np.random.default_rng(2)
     x8 = rng.integers(-128, 128, shape).astype(np.int8)
-    t = Table(title=f"aarch64 dynamic instructions per call (qemu), int8 {h}x{w}x{c}")
+    t = Table(title=f"aarch64 dynamic instructions per call (qemu), int8 {h}x{w}x{c} "
+                    "(TVM untuned, cortex-a53 +neon)")
     for col in ["op", "ours", "TVM aarch64", "naive C", "TVM / ours", "naive / ours"]:
         t.add_column(col, justify="right")
     with tempfile.TemporaryDirectory(prefix="ep-bench-") as td:
@@ -424,23 +429,33 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--skip-aarch64", action="store_true")
     ap.add_argument("--only", choices=["x86", "aarch64", "mca", "scratch"], help="one table family")
+    ap.add_argument("--json", type=Path, help="write every table here as data")
     args = ap.parse_args()
     fam = args.only
+    rec = Recorder("neon_kernels", reps=args.reps, quick=args.quick,
+                   tvm_targets={"x86": tvm_ops.X86, "aarch64": tvm_ops.AARCH64},
+                   tvm_schedule=tvm_ops.SCHEDULE)
+
+    def show(t: Table) -> None:
+        console.print(rec.table(t))
+
     if fam in (None, "x86"):
         shapes = [(56, 56, 256)] if args.quick else [(112, 112, 128), (56, 56, 256), (28, 28, 16)]
         for shape in shapes:
-            console.print(x86_pools(shape, args.reps))
-        console.print(crossover_table(args.reps))
-        console.print(x86_conv_fc(args.reps))
-        console.print(scratch_table())
+            show(x86_pools(shape, args.reps))
+        show(crossover_table(args.reps))
+        show(x86_conv_fc(args.reps))
+        show(scratch_table())
     if fam == "scratch":
-        console.print(scratch_table())
+        show(scratch_table())
     if fam in (None, "mca"):
-        console.print(mca_table())
+        show(mca_table())
     if fam in (None, "aarch64") and not args.skip_aarch64:
-        console.print(aarch64_counts((16, 16, 32), True))
+        show(aarch64_counts((16, 16, 32), True))
         if not args.quick:
-            console.print(aarch64_counts((28, 28, 32), False))
+            show(aarch64_counts((28, 28, 32), False))
+    rec.write(args.json)
+
 
 if __name__ == "__main__":
     main()

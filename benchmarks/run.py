@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """``make bench``: run every benchmark script in this folder, in one session, and keep their
-reports in ``benchmarks/results/<name>.txt`` (the figures quoted in the READMEs come from there).
+reports in ``benchmarks/results/<name>.md`` (readable: conditions, tables, log) and
+``benchmarks/results/<name>.json`` (the same figures as data). The figures quoted in the READMEs
+come from there; the latest run is committed.
 
+Scripts that take ``--json PATH`` write their tables and figures there themselves (see
+``_report.py``); for the others the JSON holds the run's conditions and its log.
 Benchmarks print ratios against baselines measured in the same run; nothing here asserts a time.
 
     .venv/bin/python benchmarks/run.py [--only NAME ...] [--quick]
@@ -10,11 +14,14 @@ Benchmarks print ratios against baselines measured in the same run; nothing here
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _report import conditions, markdown
 
 HERE = Path(__file__).resolve().parent
 SKIP = {"run.py"}
@@ -36,18 +43,33 @@ def main() -> int:
     for script in scripts():
         if args.only and script.stem not in args.only:
             continue
+        text = script.read_text()
+        json_path = out_dir / f"{script.stem}.json"
         cmd = [sys.executable, str(script)]
-        if args.quick and "--quick" in script.read_text():
+        if args.quick and "--quick" in text:
             cmd.append("--quick")
+        writes_json = "--json" in text
+        if writes_json:
+            cmd += ["--json", str(json_path)]
         print(f"\n=== {script.name} ===", flush=True)
         t0 = time.perf_counter()
-        env = {**os.environ, "COLUMNS": "140"}
+        # the edgepool of this checkout, whatever the venv's editable install points at
+        env = {**os.environ, "COLUMNS": "160",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent),
+                                                           os.environ.get("PYTHONPATH")]))}
         proc = subprocess.run(cmd, cwd=HERE.parent, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         print(proc.stdout)
-        header = (f"# {script.name} — {time.strftime('%Y-%m-%d %H:%M')} — "
-                  f"{time.perf_counter() - t0:.0f} s — exit {proc.returncode}\n")
-        (out_dir / f"{script.stem}.txt").write_text(header + proc.stdout)
+        seconds = time.perf_counter() - t0
+        header = (f"# {script.name} — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} — "
+                  f"{seconds:.0f} s — exit {proc.returncode}"
+                  + (" (--quick)" if "--quick" in cmd else ""))
+        data = (json.loads(json_path.read_text()) if writes_json and json_path.exists()
+                else {"benchmark": script.stem, "conditions": conditions(), "tables": []})
+        data.update({"seconds": round(seconds, 1), "exit": proc.returncode,
+                     "quick": "--quick" in cmd, "log": proc.stdout})
+        json_path.write_text(json.dumps(data, indent=1, default=str) + "\n")
+        (out_dir / f"{script.stem}.md").write_text(markdown(data, proc.stdout, header))
         if proc.returncode:
             failed.append(script.name)
     if failed:

@@ -121,17 +121,24 @@ def write_outputs(path: Path, outputs: dict[str, np.ndarray]) -> None:
               show_default=True, help="Output directory.")
 @click.option("--epochs", type=int, default=None, help="Override the model's default epochs.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--patience", type=int, default=None,
+              help="Stop after this many epochs without a better validation accuracy "
+                   "(default: the model's; none = the whole schedule).")
 @handle_errors
-def train(name: str, bits: str, out_dir: Path, epochs: int | None, seed: int) -> None:
+def train(name: str, bits: str, out_dir: Path, epochs: int | None, seed: int,
+          patience: int | None) -> None:
     """Quantization-aware training of a registered model (lenet-digits, lenet-mnist).
 
+    The weights kept are those of the epoch with the best accuracy on a validation split carved
+    from the training data; the test set only reports the selected model's accuracy.
     Writes NAME.onnx (QONNX), test.npz, the state dict, metrics.json and a training-curve PNG.
     """
     from .quant.trainer import train as do_train
 
-    r = do_train(name, int(bits), out_dir, epochs=epochs, seed=seed)
-    click.echo(f"trained {r.name} at {r.bits} bits in {r.seconds:.0f} s: test accuracy "
-               f"{r.test_acc:.2%} (integer model {r.int_test_acc:.2%})")
+    r = do_train(name, int(bits), out_dir, epochs=epochs, seed=seed, patience=patience)
+    click.echo(f"trained {r.name} at {r.bits} bits in {r.seconds:.0f} s, kept epoch "
+               f"{r.best_epoch} of {r.epochs_run}: validation accuracy {r.val_acc:.2%}, test "
+               f"accuracy {r.test_acc:.2%} (integer model {r.int_test_acc:.2%})")
     for label, p in (("onnx", r.onnx), ("test set", r.test_set), ("metrics", r.metrics),
                      ("curve", r.curve)):
         click.echo(f"  {label:9s} {p}")

@@ -74,8 +74,9 @@ def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
     fpga_dir = res.out
     est, chosen = res.sections.estimates, res.sections.config
     if est is not None and chosen is not None:
-        rows.append(("cost model (ultra96)", chosen.style,
-                     f"{est.latency_s * 1e6:.1f} µs/image, {est.gops:.1f} GOP/s, "
+        rows.append(("cost-model estimate (ultra96; nothing synthesized or measured)",
+                     chosen.style,
+                     f"estimated {est.latency_s * 1e6:.1f} µs/image, {est.gops:.1f} GOP/s, "
                      f"{est.dsp} DSP, {est.bram36} BRAM36, {est.lut:,} LUT "
                      f"@ {est.clock_mhz} MHz"))
 

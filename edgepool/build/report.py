@@ -52,14 +52,17 @@ def write_report(manifest: Manifest, program: HwProgram | None, path: Path) -> N
     est = m.estimates
     if est is not None:
         lines += ["", "## Estimates (analytic cost model)", "",
-                  "| metric | value | budget |", "|---|---|---|"]
+                  "Every figure in this table — latency, throughput, GOP/s, DSP, BRAM, LUT and "
+                  "clock — is an estimate of edgepool's cost model (`edgepool/dse/cost.py`): "
+                  "nothing was synthesized, placed or run on the board here.", "",
+                  "| metric | estimate | budget |", "|---|---|---|"]
         budget = asdict(m.budget) if m.budget is not None else {}
         for k, v in asdict(est).items():
             lines.append(f"| {k} | {_fmt(v)} | {_fmt(budget.get(k, ''))} |")
         if model.name.lower().startswith("vgg16"):
             lines += ["", "Compared with the seed paper (VGG16, Ultra96, Q2.14, PYNQ): "
                       f"{SEED_PAPER['latency_s']} s per image at {SEED_PAPER['power_w']} W.",
-                      f"This build: {est.latency_s:.3g} s per image estimated "
+                      f"This build: {est.latency_s:.3g} s per image (estimated) "
                       f"({SEED_PAPER['latency_s'] / max(est.latency_s, 1e-12):.2f}× the "
                       "seed's speed)."]
     verification = m.extra.get("verification")

@@ -472,8 +472,11 @@ def markdown(program: HwProgram, cands: list[Candidate], board: Board, space: Ds
              f"sustained over {board.memory.get('hp_ports', '?')} HP ports -> "
              f"{ddr_port_gbps(board):.3g} GB/s per m_axi port (weights, activations in, "
              "activations out on separate ports), capping every overlay DMA transfer.", "",
-             "## Chosen configuration", "", f"**{c.label()}**", "",
-             "| metric | value | budget |", "|---|---|---|",
+             "Every latency, throughput, GOP/s, DSP, BRAM36, LUT, cycle and clock figure in this "
+             "file is an **estimate** of the analytic cost model (`edgepool/dse/cost.py`); "
+             "nothing was synthesized or measured.", "",
+             "## Chosen configuration (estimates)", "", f"**{c.label()}**", "",
+             "| metric | estimate | budget |", "|---|---|---|",
              f"| latency | {c.latency_s * 1e3:,.3f} ms | |",
              f"| throughput | {c.fps:,.1f} images/s | |",
              f"| GOP/s (2 x {c.macs:,} MACs / latency) | {c.gops:,.2f} | |",
@@ -493,8 +496,9 @@ def markdown(program: HwProgram, cands: list[Candidate], board: Board, space: Ds
                   f"image at {SEED_PAPER['power_w']} W. This estimate: {c.latency_s:.3g} s "
                   f"({SEED_PAPER['latency_s'] / c.latency_s:.2f}x).", ""]
     rows = layer_bounds(program, c)
-    lines += ["## Per layer (chosen configuration)", "",
-              "| layer | MACs (padded) | weights [B] | cycles | compute-only | bound | ms |",
+    lines += ["## Per layer (chosen configuration, estimated)", "",
+              "| layer | MACs (padded) | weights [B] | est. cycles | compute-only | bound | "
+              "est. ms |",
               "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| `{r['layer'][-28:]}` | {r['macs']:,} | {r['weight_bytes']:,} | "
@@ -503,8 +507,9 @@ def markdown(program: HwProgram, cands: list[Candidate], board: Board, space: Ds
     mem = sum(r["cycles"] for r in rows if r["bound"] == "memory")
     lines += ["", f"Memory-bound layers take {mem / max(1, c.cycles):.0%} of the cycles.", ""]
     front = sorted((x for x in cands if x.pareto), key=lambda x: (x.latency_s, x.area))
-    lines += ["## Pareto front (eligible candidates)", "",
-              "| configuration | latency [ms] | GOP/s | DSP | BRAM36 | LUT | area |",
+    lines += ["## Pareto front (eligible candidates, estimated)", "",
+              "| configuration | est. latency [ms] | est. GOP/s | est. DSP | est. BRAM36 | "
+              "est. LUT | area |",
               "|---|---|---|---|---|---|---|"]
     for x in front[:40]:
         lines.append(f"| {x.label()}{' **(chosen)**' if x.chosen else ''} | "
@@ -512,8 +517,8 @@ def markdown(program: HwProgram, cands: list[Candidate], board: Board, space: Ds
                      f"{x.lut:,} | {x.area:.3f} |")
     if len(front) > 40:
         lines.append(f"| ... {len(front) - 40} more in pareto.csv | | | | | | |")
-    lines += ["", "## Best per style (any clock, fitting)", "",
-              "| style | configuration | latency [ms] | DSP | BRAM36 | LUT |",
+    lines += ["", "## Best per style (any clock, fitting; estimated)", "",
+              "| style | configuration | est. latency [ms] | est. DSP | est. BRAM36 | est. LUT |",
               "|---|---|---|---|---|---|"]
     for style in ("dataflow", "overlay"):
         fit = [x for x in cands if x.fits and x.style == style]

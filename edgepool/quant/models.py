@@ -144,6 +144,8 @@ class ModelInfo:
     input_shape: tuple[int, int, int]
     load_dataset: Callable[[], tuple[np.ndarray, np.ndarray]]
     test_size: int | float = 0.2
+    val_size: int | float = 0.15   # carved from the training part, for model selection
+    patience: int | None = None    # early stopping (epochs without a better val score)
     epochs: int = 10
     lr: float = 1e-3
     batch_size: int = 64

@@ -8,12 +8,23 @@
 * ``<name><suffix>.onnx``: the QONNX export (see :mod:`edgepool.quant.export`);
 * ``test.npz``: ``x`` float32 NCHW test images exactly as fed to the model, ``y`` int64 labels
   (the split depends only on the seed, so every bit width shares it);
-* ``metrics<suffix>.json``: per-epoch loss / accuracy, the final float-QAT test accuracy and the
-  accuracy of the exact integer outputs;
+* ``metrics<suffix>.json``: per-epoch training and validation loss / accuracy, the selected
+  epoch, its validation accuracy, and the test accuracy of the selected model (float QAT and
+  exact integer outputs);
 * ``training_curve<suffix>.png``.
 
+Model selection never looks at the test set: the dataset is split once into train / test
+(:func:`split_dataset`), and the training part again into fit / validation
+(:func:`split_validation`, stratified, ``ModelInfo.val_size``). Every epoch is scored on the
+validation split; the weights of the best epoch (highest validation accuracy, ties broken by the
+lower validation loss) are kept, and training stops early when ``patience`` epochs pass without a
+better one (``patience=None``: run the whole schedule). The test set is evaluated once, on the
+selected weights.
+
 Determinism: ``torch.manual_seed``, a NumPy generator for the shuffles,
-``torch.use_deterministic_algorithms(True)`` and one intra-op thread.
+``torch.use_deterministic_algorithms(True)`` and one intra-op thread. Two runs on the same machine
+with the same torch build write byte-identical weights (``tests/quant/test_quant_trainer.py``);
+other CPUs or torch builds may differ in the last float bits.
 
 Command line: ``python -m edgepool.quant.trainer lenet-digits --bits 8``.
 """
@@ -51,9 +62,13 @@ class TrainResult:
     test_set: Path
     metrics: Path
     curve: Path
-    test_acc: float          # float QAT model (Brevitas forward, eval mode)
+    test_acc: float          # float QAT model (Brevitas forward, eval mode), selected epoch
     int_test_acc: float      # argmax of the exact integer outputs (brevitas_int_outputs)
     seconds: float
+    val_acc: float = 0.0     # float QAT model on the validation split, selected epoch
+    int_val_acc: float = 0.0
+    best_epoch: int = 0      # 1-based epoch whose weights were kept
+    epochs_run: int = 0      # < epochs when early stopping ended the run
 
 
 def artifact_suffix(bits: int) -> str:
@@ -79,6 +94,16 @@ def split_dataset(info: ModelInfo, seed: int = 0
     xtr, xte, ytr, yte = train_test_split(x, y, test_size=info.test_size, random_state=seed,
                                           stratify=y)
     return (np.ascontiguousarray(xtr), ytr, np.ascontiguousarray(xte), yte)
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, size: int | float, seed: int = 0
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Carve a stratified validation split out of the *training* data:
+    ``(x_fit, y_fit, x_val, y_val)``. ``size`` is a count or a fraction of ``x``."""
+    from sklearn.model_selection import train_test_split
+
+    xf, xv, yf, yv = train_test_split(x, y, test_size=size, random_state=seed, stratify=y)
+    return (np.ascontiguousarray(xf), yf, np.ascontiguousarray(xv), yv)
 
 
 def random_shift(x: np.ndarray, shift: int, rng: np.random.Generator) -> np.ndarray:
@@ -121,7 +146,21 @@ def load_trained(name: str, bits: int = 8, out_dir: Path | None = None) -> Quant
     return model.eval()
 
 
-def _plot(history: list[dict], path: Path, title: str) -> None:
+def _write_test_set(path: Path, x: np.ndarray, y: np.ndarray) -> Path:
+    """Write ``test.npz`` unless it already holds exactly these arrays (zip members carry a
+    time stamp, so rewriting equal contents would still change the file's bytes)."""
+    x, y = x.astype(np.float32), y.astype(np.int64)
+    if path.exists():
+        with np.load(path) as old:
+            if (set(old.files) == {"x", "y"} and np.array_equal(old["x"], x)
+                    and old["x"].dtype == x.dtype and np.array_equal(old["y"], y)
+                    and old["y"].dtype == y.dtype):
+                return path
+    np.savez_compressed(path, x=x, y=y)
+    return path
+
+
+def _plot(history: list[dict], path: Path, title: str, best_epoch: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -130,12 +169,13 @@ def _plot(history: list[dict], path: Path, title: str) -> None:
     ep = [h["epoch"] for h in history]
     fig, ax1 = plt.subplots(figsize=(6, 4), dpi=100)
     ax1.plot(ep, [h["train_loss"] for h in history], "C0-", label="train loss")
-    ax1.plot(ep, [h["test_loss"] for h in history], "C0--", label="test loss")
+    ax1.plot(ep, [h["val_loss"] for h in history], "C0--", label="validation loss")
     ax1.set_xlabel("epoch")
     ax1.set_ylabel("cross-entropy loss")
     ax2 = ax1.twinx()
     ax2.plot(ep, [h["train_acc"] for h in history], "C1-", label="train acc")
-    ax2.plot(ep, [h["test_acc"] for h in history], "C1--", label="test acc")
+    ax2.plot(ep, [h["val_acc"] for h in history], "C1--", label="validation acc")
+    ax2.axvline(best_epoch, color="0.5", linestyle=":", label=f"selected epoch {best_epoch}")
     ax2.set_ylabel("accuracy")
     ax2.set_ylim(0, 1)
     lines = ax1.get_lines() + ax2.get_lines()
@@ -147,13 +187,15 @@ def _plot(history: list[dict], path: Path, title: str) -> None:
 
 
 def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | None = None,
-          seed: int = 0, *, lr: float | None = None, export: bool = True,
-          progress: bool = True) -> TrainResult:
+          seed: int = 0, *, lr: float | None = None, patience: int | None = None,
+          export: bool = True, progress: bool = True) -> TrainResult:
     """Quantization-aware training of the registered model ``name`` at ``bits``.
 
     Adam with a cosine learning-rate decay, cross-entropy loss, mini-batches shuffled (and, if the
     registry asks, randomly shifted by up to ``augment_shift`` pixels) by a NumPy
-    generator seeded with ``seed``. ``epochs`` / ``lr`` default to the registry's values.
+    generator seeded with ``seed``. ``epochs`` / ``lr`` / ``patience`` default to the registry's
+    values. The weights kept are those of the epoch with the best validation accuracy (see the
+    module docstring); the test set is used only to report the selected model's accuracy.
     Writes the artifacts listed in the module docstring and returns a :class:`TrainResult`.
     """
     info = get_model_info(name)
@@ -164,6 +206,10 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
     epochs = info.epochs if epochs is None else int(epochs)
     if epochs < 1:
         raise ConfigError(f"epochs must be >= 1, got {epochs}")
+    patience = info.patience if patience is None else int(patience)
+    if patience is not None and patience < 1:
+        raise ConfigError(f"patience must be >= 1 epoch, got {patience}",
+                          "leave it out to train the whole schedule")
     lr = info.lr if lr is None else float(lr)
     out_dir = Path(out_dir) if out_dir is not None else DEFAULT_ROOT / name
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -171,7 +217,8 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
 
     t0 = time.perf_counter()
     seed_everything(seed)
-    xtr, ytr, xte, yte = split_dataset(info, seed)
+    xtrain, ytrain, xte, yte = split_dataset(info, seed)
+    xtr, ytr, xva, yva = split_validation(xtrain, ytrain, info.val_size, seed)
     model = info.build(bits)
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -182,6 +229,8 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
     loss_fn = nn.CrossEntropyLoss()
     shift = int(info.extra.get("augment_shift", 0))
     history: list[dict] = []
+    best: tuple[float, float] | None = None   # (val_acc, -val_loss) of the kept epoch
+    best_epoch, best_state = 0, None
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -206,27 +255,40 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
                 run_loss += loss.item() * len(idx)
                 run_correct += int((out.argmax(1) == yb).sum())
                 bar.advance(task)
-            test_loss, test_acc = evaluate(model, xte, yte)
+            val_loss, val_acc = evaluate(model, xva, yva)
             history.append({"epoch": epoch, "train_loss": run_loss / len(xtr),
-                            "train_acc": run_correct / len(xtr), "test_loss": test_loss,
-                            "test_acc": test_acc})
-            bar.update(task, status=f"loss {run_loss / len(xtr):.4f} test acc {test_acc:.4f}")
+                            "train_acc": run_correct / len(xtr), "val_loss": val_loss,
+                            "val_acc": val_acc})
+            if best is None or (val_acc, -val_loss) > best:
+                best, best_epoch = (val_acc, -val_loss), epoch
+                # a copy: the optimizer keeps updating the live tensors
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            bar.update(task, status=f"loss {run_loss / len(xtr):.4f} val acc {val_acc:.4f} "
+                                    f"(best {best[0]:.4f} @ {best_epoch})")
+            if patience is not None and epoch - best_epoch >= patience:
+                bar.update(task, completed=total_steps)
+                break
     train_seconds = time.perf_counter() - t0
+    assert best_state is not None  # epochs >= 1
 
+    model.load_state_dict(best_state)
     model.eval()
+    val_acc = history[best_epoch - 1]["val_acc"]
+    test_loss, test_acc = evaluate(model, xte, yte)
     ints, frac = brevitas_quant_outputs(model, xte)
     int_acc = float((ints.argmax(1) == yte).mean())
-    test_acc = history[-1]["test_acc"]
+    vints, _ = brevitas_quant_outputs(model, xva)
+    int_val_acc = float((vints.argmax(1) == yva).mean())
 
     pt = out_dir / f"{name}{sfx}.pt"
     torch.save(model.state_dict(), pt)
-    test_set = out_dir / "test.npz"
-    np.savez_compressed(test_set, x=xte.astype(np.float32), y=yte.astype(np.int64))
+    test_set = _write_test_set(out_dir / "test.npz", xte, yte)
     onnx_path = None
     if export:
         onnx_path = export_qonnx(model, out_dir / f"{name}{sfx}.onnx", (1, *info.input_shape))
     curve = out_dir / f"training_curve{sfx}.png"
-    _plot(history, curve, f"{name}, {bits}-bit QAT: test acc {test_acc:.4f}")
+    _plot(history, curve, f"{name}, {bits}-bit QAT: val acc {val_acc:.4f} (epoch {best_epoch}), "
+                          f"test acc {test_acc:.4f}", best_epoch)
 
     import brevitas
 
@@ -234,9 +296,14 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
         "model": name, "bits": bits, "seed": seed, "epochs": epochs, "lr": lr,
         "batch_size": info.batch_size, "optimizer": "Adam + cosine decay",
         "augment_shift": shift,
-        "n_train": int(len(xtr)), "n_test": int(len(xte)),
+        "n_train": int(len(xtr)), "n_val": int(len(xva)), "n_test": int(len(xte)),
         "input_shape": [1, *info.input_shape],
-        "test_acc": test_acc, "int_test_acc": int_acc,
+        "selection": {"split": "stratified validation split of the training data",
+                      "criterion": "max val_acc, ties: min val_loss",
+                      "patience": patience, "best_epoch": best_epoch,
+                      "epochs_run": len(history)},
+        "val_acc": val_acc, "int_val_acc": int_val_acc,
+        "test_acc": test_acc, "test_loss": test_loss, "int_test_acc": int_acc,
         "output": {"kind": "accumulator", "frac": frac},
         "history": history, "train_seconds": round(train_seconds, 2),
         "versions": {"torch": torch.__version__, "brevitas": brevitas.__version__,
@@ -247,11 +314,13 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
     metrics_path = out_dir / f"metrics{sfx}.json"
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     return TrainResult(name, bits, out_dir, pt, onnx_path, test_set, metrics_path, curve,
-                       test_acc, int_acc, train_seconds)
+                       test_acc, int_acc, train_seconds, val_acc, int_val_acc, best_epoch,
+                       len(history))
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m edgepool.quant.trainer NAME [--bits B] [--epochs E] [--seed S] [--out DIR]``."""
+    """``python -m edgepool.quant.trainer NAME [--bits B] [--epochs E] [--seed S] [--patience P]
+    [--out DIR]``."""
     import click
 
     @click.command()
@@ -260,11 +329,13 @@ def main(argv: list[str] | None = None) -> None:
     @click.option("--epochs", type=int, default=None, help="default: the registry's")
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option("--lr", type=float, default=None, help="default: the registry's")
+    @click.option("--patience", type=int, default=None,
+                  help="early stopping after this many epochs without a better validation score")
     @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
                   help="default: models/NAME")
     def cli(name: str, bits: str, epochs: int | None, seed: int, lr: float | None,
-            out_dir: Path | None) -> None:
-        r = train(name, int(bits), out_dir, epochs, seed, lr=lr)
+            patience: int | None, out_dir: Path | None) -> None:
+        r = train(name, int(bits), out_dir, epochs, seed, lr=lr, patience=patience)
         d = asdict(r)
         click.echo(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in d.items()},
                               indent=2))

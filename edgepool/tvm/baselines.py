@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Single-op TVM builders (the ONLY module that imports tvm): the baseline the NEON kernels are
-measured against. apache-tvm 0.27: TE/topi → ``tvm.tirx`` PrimFunc → ``tvm.build`` with an
-LLVM target dict; ``tvm.runtime.tensor`` for arrays.
+"""Single-op TVM builders: the baseline the NEON kernels are measured against. apache-tvm
+0.27: TE/topi → ``tvm.tirx`` PrimFunc → ``tvm.build`` with an LLVM target dict;
+``tvm.runtime.tensor`` for arrays.
 
 Functions are channels last (NHWC, batch 1) like the NEON kernels. Built for aarch64 the module
 is written as an object file whose entry ``__tvm_ffi_<name>`` uses the TVM FFI packed calling
@@ -16,9 +16,26 @@ from pathlib import Path
 import numpy as np
 import tvm
 from tvm import te, topi
+from tvm.target import codegen
 
-X86 = {"kind": "llvm"}
-AARCH64 = {"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mattr": ["+neon"]}
+
+def host_target() -> dict:
+    """The LLVM target of this machine's CPU (``-mcpu=native`` as LLVM names it, e.g.
+    ``rocketlake``): what the x86 NEON-through-SIMDe kernels are compiled for (``-march=native``),
+    so both sides use the same instruction set."""
+    return {"kind": "llvm", "mcpu": codegen.llvm_get_system_cpu()}
+
+
+X86 = host_target()
+#: the same instruction set as the aarch64 kernels (-march=armv8-a -mtune=cortex-a53)
+AARCH64 = {"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mcpu": "cortex-a53",
+           "mattr": ["+neon"]}
+#: how the baselines are scheduled: TVM's default TIR lowering, i.e. untuned. Tried on this
+#: machine (x86, host mcpu): dlight's CPU rules (GEMV, Reduction) were no faster on max pool 3x3
+#: (0.074 vs 0.066 ms) and 170x slower on dense 4096->1000; MetaSchedule
+#: (``relax.pipeline.static_shape_tuning_pipeline``) crashes with a segmentation fault in
+#: ``tvm::ffi::ToJSONGraph`` (apache-tvm 0.27.0.post1) before its first trial.
+SCHEDULE = "untuned (TVM default schedule; dlight CPU rules not faster, MetaSchedule crashes)"
 ENTRY = "tvm_op"
 
 

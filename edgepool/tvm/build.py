@@ -175,19 +175,24 @@ def lib_name(triple: str) -> str:
 
 
 def compile_model(graph: Graph, triple: str, out: Path, *, offload: bool = True,
-                  cache_key: bytes | None = None) -> dict[str, Any]:
+                  cache_key: bytes | None = None,
+                  tvm_target: dict[str, Any] | None = None) -> dict[str, Any]:
     """Compile ``graph`` for ``triple`` into folder ``out`` (layout in the module docstring);
-    returns the manifest section. ``cache_key`` (e.g. the model file's bytes) enables the cache."""
+    returns the manifest section. ``cache_key`` (e.g. the model file's bytes) enables the cache.
+    ``tvm_target`` replaces the LLVM target TVM compiles for (same triple; e.g. the host CPU's
+    ``mcpu`` for a baseline built for this machine), default ``TVM_TARGETS[triple]``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    target = dict(TVM_TARGETS[triple] if tvm_target is None else tvm_target)
     if cache_key is None:
-        return _compile(graph, triple, out, offload)
+        return _compile(graph, triple, out, offload, target)
 
     def build(tmp: Path) -> None:
-        info = _compile(graph, triple, tmp, offload)
+        info = _compile(graph, triple, tmp, offload, target)
         (tmp / "info.json").write_text(json.dumps(info, indent=1, sort_keys=True))
 
-    cached = toolchain.cached_build("cpu", _key(cache_key, triple, offload), build)
+    key = _key(cache_key + json.dumps(target, sort_keys=True).encode(), triple, offload)
+    cached = toolchain.cached_build("cpu", key, build)
     for p in sorted(cached.iterdir()):
         if p.name == "info.json":
             continue
@@ -199,7 +204,8 @@ def compile_model(graph: Graph, triple: str, out: Path, *, offload: bool = True,
     return json.loads((cached / "info.json").read_text())
 
 
-def _compile(graph: Graph, triple: str, out: Path, offload: bool) -> dict[str, Any]:
+def _compile(graph: Graph, triple: str, out: Path, offload: bool,
+             target: dict[str, Any]) -> dict[str, Any]:
     mod = graph_to_relax(graph)
     if offload:
         mod, stats, csrc = byoc.offload(mod, THREADS.get(triple, 1))
@@ -210,7 +216,7 @@ def _compile(graph: Graph, triple: str, out: Path, offload: bool) -> dict[str, A
         stats = byoc.offload_stats(mod)
         csrc = ""
     (out / "relax.txt").write_text(mod.script(show_meta=False))
-    ex = relax.build(mod, tvm.target.Target(TVM_TARGETS[triple]))
+    ex = relax.build(mod, tvm.target.Target(target))
     so = out / lib_name(triple)
     with tempfile.TemporaryDirectory(prefix="ep-cpu-") as td:
         ex.export_library(str(so), fcompile=make_fcompile(triple, offload and bool(csrc)),

@@ -189,7 +189,8 @@ def test_build_through_dse_and_resume(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_vgg16_fits_ultra96() -> None:
-    """VGG16 (8-bit, generated on demand) through import + lowering + DSE on the Ultra96."""
+    """VGG16 (8-bit, generated on demand) through import + lowering + DSE on the Ultra96: the
+    chosen configuration fits and its estimated latency meets the README's bound (<= 0.5 s)."""
     from edgepool.quant import vgg16
 
     path = REPO_ROOT / "models" / "vgg16" / "vgg16.onnx"
@@ -201,7 +202,8 @@ def test_vgg16_fits_ultra96() -> None:
     cands = explore(sk, "ultra96", jobs=0)
     c: Candidate = chosen_of(cands)
     assert c.fits and c.style == "overlay" and c.config.clock_mhz <= 250
-    assert c.latency_s < 2.0                                  # the seed paper: 2.0 s
+    # the README's claim, on the cost model's estimate (the seed paper measured 2.0 s)
+    assert c.latency_s <= 0.5, f"estimated {c.latency_s:.3f} s > 0.5 s"
     print(f"\nVGG16 8-bit on ultra96: {c.label()}: {c.latency_s:.3f} s, {c.gops:.1f} GOP/s, "
           f"{c.dsp} DSP, {c.bram36} BRAM36, {c.lut} LUT, "
           f"{c.memory_bound_fraction:.0%} of the cycles memory bound")

@@ -59,7 +59,10 @@ def golden(fn, *args) -> np.ndarray:
     covering only padding) are rejected with ``assume``."""
     try:
         return hwc(fn(*args))
-    except ValueError:
+    except ValueError as e:
+        # only this one undefined case is rejected; any other error is a failure
+        if "covers only padding" not in str(e):
+            raise
         assume(False)
         raise
 

@@ -23,6 +23,7 @@ SHIPPED = [
     ("lenet-digits", 16, "lenet-digits-w16.onnx", 0.95),
     ("lenet-digits", 4, "lenet-digits-w4.onnx", 0.90),
     ("lenet-mnist", 8, "lenet-mnist.onnx", 0.96),
+    ("lenet-mnist", 16, "lenet-mnist-w16.onnx", 0.96),
 ]
 
 

@@ -24,3 +24,9 @@ def test_shipped_accuracy(name, bits, fname, target, test_sets) -> None:
     assert acc >= target
     assert acc == pytest.approx(metrics["int_test_acc"], abs=1e-12)
     assert metrics["test_acc"] >= target
+    # the shipped weights were selected on the validation split, never on the test set
+    hist = metrics["history"]
+    assert all(not any(k.startswith("test") for k in h) for h in hist)
+    best = max(hist, key=lambda h: (h["val_acc"], -h["val_loss"]))
+    assert metrics["selection"]["best_epoch"] == best["epoch"]
+    assert metrics["val_acc"] == best["val_acc"] and metrics["n_val"] > 0

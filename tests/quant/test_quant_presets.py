@@ -81,10 +81,7 @@ def test_bias_at_accumulator_scale(bits: int) -> None:
 def test_unknown_bits_and_model() -> None:
     with pytest.raises(ConfigError):
         preset(5)
-    with pytest.raises(ConfigError, match="lenet-digits"):
-        try:
-            get_model_info("resnet")
-        except ConfigError as e:
-            assert "lenet-mnist" in str(e) and "vgg16" in str(e)
-            raise
+    with pytest.raises(ConfigError, match="lenet-digits") as err:
+        get_model_info("resnet")
+    assert "lenet-mnist" in str(err.value) and "vgg16" in str(err.value)
     assert set(MODELS) == {"lenet-digits", "lenet-mnist", "vgg16"}

@@ -11,7 +11,7 @@ import pynq
 import pytest
 from pynq.lib.dma import DMA
 
-from edgepool.errors import InputError, ManifestError, ToolchainError
+from edgepool.errors import InputError, ManifestError
 from edgepool.runtime import executors
 from edgepool.runtime import pynq_driver as D
 from edgepool.runtime.simdevice import SimDevice
@@ -176,16 +176,12 @@ def test_bad_regmap_and_model(build_copy):
 
 @pytest.mark.slow
 def test_csim_and_rtlsim_models_plug_in(lenet_build, testset):
-    """csim/rtlsim accelerator models run the build's generated design when its stage ran;
-    otherwise constructing them is a typed error naming what is missing."""
+    """csim/rtlsim accelerator models run the build's generated design (the build ran every
+    stage, so both must construct and compute exactly)."""
     stages = D.read_accelerator_manifest(lenet_build).stages
     for kind, stage in (("csim", "hls"), ("rtlsim", "rtl")):
-        try:
-            acc = D.EdgepoolAccelerator(lenet_build, sim=kind)
-        except (ToolchainError, ManifestError) as e:
-            assert stage not in stages, f"{kind}: {e}"
-            assert "not available" in str(e) or "did not run" in str(e)
-            continue
+        assert stage in stages, f"the {stage} stage did not run"
+        acc = D.EdgepoolAccelerator(lenet_build, sim=kind)
         assert np.array_equal(acc.predict(testset[0][:4]), testset[2][:4])
 
 

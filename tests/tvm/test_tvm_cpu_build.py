@@ -73,9 +73,14 @@ def test_cortex_a53_build_directory(digits_a53):
     assert cpu["offloaded"]["composites"] == 4 and cpu["offloaded"]["external_functions"] == 2
     assert cpu["tvm_compiled"]["ops"] == sum(cpu["tvm_compiled"]["by_op"].values())
     assert "scp" in cpu["how_to_run"] and "./runner" in cpu["how_to_run"]
+    # the fixed-point types of the model's quantized input and its accumulator output
+    g = edgepool.load(MODELS / "lenet-digits" / "lenet-digits.onnx")
+    t_in, t_out = ([str(g.values[n.outputs[0] if n.op == "Quant" else n.inputs[0]].type)
+                    for n in g.nodes if n.op == op][0] for op in ("Quant", "Dequant"))
+    assert t_in == "i8.6" and t_out.startswith("i22.")
     io = (out / "cpu" / "model_io.h").read_text()
-    assert '"input"' in io and "{1, 1, 8, 8}" in io and '"i8.6"' in io and '"i22.13"' in io
-    assert cpu["io"]["outputs"][0]["fixed_point"] == "i22.13"
+    assert '"input"' in io and "{1, 1, 8, 8}" in io and f'"{t_in}"' in io and f'"{t_out}"' in io
+    assert cpu["io"]["outputs"][0]["fixed_point"] == t_out
 
 
 @pytest.mark.aarch64

@@ -3,6 +3,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ import edgepool
 from edgepool.cli import main
 from edgepool.errors import ModelLoadError, UnsupportedOpError
 
-SAMPLE = "tests/data/lenet_digits_untrained.onnx"
+ROOT = Path(__file__).resolve().parents[2]
+# absolute: other tests change the working directory
+SAMPLE = str(ROOT / "tests" / "data" / "lenet_digits_untrained.onnx")
 
 
 def _quant_model(tmp_path, scale=0.125, bits=8.0, extra_nodes=(), dims=(1, 1, 4, 4), name="m"):
@@ -154,3 +157,55 @@ def test_console_script_no_traceback(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr + r.stdout
     assert "ModelLoadError" in r.stderr
+
+
+# ----------------------------------------------------------------------------- external weights
+def _external_data_model(tmp_path, case: str, monkeypatch):
+    """SAMPLE with every initializer in an external file, then broken: ``"missing"`` deletes
+    the data file, ``"outside"`` points the model at a data file outside its folder."""
+    import onnx
+    from onnx.external_data_helper import convert_model_to_external_data
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    monkeypatch.chdir(folder)       # onnx checks for an existing data file in the cwd
+    m = onnx.load(SAMPLE)
+    convert_model_to_external_data(m, all_tensors_to_one_file=True, location="weights.bin",
+                                   size_threshold=0)
+    path = folder / "ext.onnx"
+    onnx.save(m, str(path))
+    assert (folder / "weights.bin").exists()
+    edgepool.load(path)          # intact, the model loads: the breakage below is what fails
+    if case == "missing":
+        (folder / "weights.bin").unlink()
+    else:
+        (folder / "weights.bin").replace(tmp_path / "weights.bin")
+        m = onnx.load(str(path), load_external_data=False)
+        for t in m.graph.initializer:
+            for e in t.external_data:
+                if e.key == "location":
+                    e.value = "../weights.bin"
+        path.write_bytes(m.SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize("case", ["missing", "outside"])
+@pytest.mark.parametrize("command", ["inspect", "build"])
+def test_external_weight_data_is_a_user_error(tmp_path, case, command, monkeypatch):
+    """A missing external data file, or one outside the model's folder, is a ModelLoadError:
+    exit 2, one paragraph naming the file and the fix, no traceback, nothing written."""
+    path = _external_data_model(tmp_path, case, monkeypatch)
+    out = tmp_path / "build"
+    args = [command, path] + (["--target", "ultra96", "-o", out] if command == "build" else [])
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    r = subprocess.run([sys.executable, "-m", "edgepool", *map(str, args)],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr and "internal error" not in r.stderr
+    assert "ModelLoadError" in r.stderr and "external weight data" in r.stderr
+    assert "ext.onnx" in r.stderr and "next to the .onnx file" in r.stderr
+    assert "\n\n" not in r.stderr.strip(), "one paragraph"
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, \
+        "nothing may be written"
+    with pytest.raises(ModelLoadError):
+        edgepool.load(path)

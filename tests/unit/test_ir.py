@@ -21,13 +21,15 @@ SNAP = ROOT / "tests" / "golden" / "snapshots" / "lenet-digits.ir.txt"
 
 def test_printer_snapshot():
     """The canonical IR of the shipped model is stable (update the snapshot on purpose only:
-    EDGEPOOL_UPDATE_SNAPSHOTS=1)."""
+    EDGEPOOL_UPDATE_SNAPSHOTS=1; a missing snapshot is a failure, never written silently)."""
     import os
 
     text = str(edgepool.load(MODEL))
-    if os.environ.get("EDGEPOOL_UPDATE_SNAPSHOTS") or not SNAP.exists():
+    if os.environ.get("EDGEPOOL_UPDATE_SNAPSHOTS") == "1":
         SNAP.parent.mkdir(parents=True, exist_ok=True)
         SNAP.write_text(text)
+    assert SNAP.exists(), f"snapshot {SNAP} is missing: write it on purpose with " \
+                          "EDGEPOOL_UPDATE_SNAPSHOTS=1 and review it"
     assert text == SNAP.read_text()
 
 
