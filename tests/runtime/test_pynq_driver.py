@@ -18,8 +18,11 @@ from edgepool.runtime.simdevice import SimDevice
 
 
 def test_whole_testset_exact_through_pynq_dma(lenet_build, testset):
+    """The whole test set through the driver, with the build's HLS C++ (C-simulated, g++) as
+    the accelerator behind the simulated device — not the reference model."""
     x, y, gold = testset
-    acc = D.EdgepoolAccelerator(lenet_build, sim="reference")
+    acc = D.EdgepoolAccelerator(lenet_build, sim="csim")
+    assert acc.device.model.kind == "csim"
     assert isinstance(acc.device, SimDevice) and isinstance(acc.device, pynq.Device)
     assert isinstance(acc.overlay, pynq.Overlay)
     assert isinstance(acc._dma_ip, DMA) and acc.dma_mode == "pynq"
