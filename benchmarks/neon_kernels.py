@@ -30,8 +30,8 @@ from _report import Recorder
 from rich.console import Console
 from rich.table import Table
 
-from edgepool import neon as N
 from edgepool import toolchain
+from edgepool.neon import bridge as N
 from edgepool.tvm import baselines as tvm_ops
 
 console = Console(width=160)

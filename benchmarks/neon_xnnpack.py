@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgepool import neon as N
 from edgepool import toolchain
+from edgepool.neon import bridge as N
 
 HERE = Path(__file__).resolve().parent
 LIB = Path("/usr/lib/aarch64-linux-gnu")

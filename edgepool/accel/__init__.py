@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The accelerator's model, defined once: the hardware program (:mod:`.program`), its lowering
-from the IR (:mod:`.lower`), engine configurations and folding rules (:mod:`.config`,
+from the IR (:mod:`.lower`), engine configurations and folding rules (:mod:`.engine`,
 :mod:`.folding`), the overlay's descriptor format (:mod:`.descriptor`, :mod:`.pad`), stream
 packing (:mod:`.axis`), the register map (:mod:`.regmap`) and the build manifest reader
 (:mod:`.manifest`).

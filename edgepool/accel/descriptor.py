@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from . import axis
-from .config import OverlayParams
+from .engine import OverlayParams
 from .pad import pad_program
 from .program import HwLayer, HwProgram
 

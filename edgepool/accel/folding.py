@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 
 from ..errors import ConfigError
 from .axis import container_bits
-from .config import HlsConfig, OverlayParams
 from .descriptor import check_layer, layer_words, streams_weights
+from .engine import HlsConfig, OverlayParams
 from .program import HwLayer, HwProgram
 
 #: largest PE / SIMD the default dataflow configuration uses per layer

@@ -28,7 +28,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 from ..config import BuildConfig
 from ..errors import ConfigError, EdgepoolError, ManifestError
 from . import regmap as R
-from .config import HlsConfig, OverlayParams
+from .engine import HlsConfig, OverlayParams
 from .program import HostSplit, HwProgram, program_from_json
 
 MANIFEST = "manifest.json"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..accel.config import HlsConfig
+from ..accel.engine import HlsConfig
 from ..accel.manifest import Manifest
 from ..accel.program import HostSplit, HwProgram
 from ..config import BuildConfig

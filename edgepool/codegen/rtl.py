@@ -41,7 +41,7 @@ import numpy as np
 
 from ..accel import regmap as R
 from ..accel.axis import container_bits
-from ..accel.config import HlsConfig
+from ..accel.engine import HlsConfig
 from ..accel.folding import LayerFolding, divisors, rtl_default_folding
 from ..accel.manifest import RtlAccelSection, RtlFolding, RtlSection
 from ..accel.program import HwLayer, HwProgram, PoolSpec
@@ -526,7 +526,7 @@ def _largest_divisor(n: int, cap: int) -> int:
 
 def folding_from_config(program: HwProgram, cfg: Any | None
                         ) -> tuple[dict[str, LayerFolding], list[str]]:
-    """Per-layer RTL folding from an :class:`edgepool.accel.config.HlsConfig` (``None``: the
+    """Per-layer RTL folding from an :class:`edgepool.accel.engine.HlsConfig` (``None``: the
     :func:`~edgepool.accel.folding.rtl_default_folding`), and notes on every value that had to
     be changed.
 

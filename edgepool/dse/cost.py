@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass, field
 
 from ..accel.axis import container_bits
-from ..accel.config import HlsConfig, OverlayParams
 from ..accel.descriptor import (
     DESC_WORDS,
     check_layer,
@@ -22,6 +21,7 @@ from ..accel.descriptor import (
     output_bits,
     streams_weights,
 )
+from ..accel.engine import HlsConfig, OverlayParams
 from ..accel.folding import rtl_default_folding
 from ..accel.program import HwLayer, HwProgram, PoolSpec
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..accel.config import HlsConfig
+from ..accel.engine import HlsConfig
 from ..accel.folding import folding_problems
 from ..accel.manifest import decode, encode
 from ..accel.program import HwProgram
@@ -64,7 +64,7 @@ def config_from_dict(d: dict[str, Any]) -> HlsConfig:
     try:
         return decode(HlsConfig, d, "HLS configuration")
     except ManifestError as e:
-        raise ConfigError(e.message, "see edgepool.accel.config.HlsConfig") from None
+        raise ConfigError(e.message, "see edgepool.accel.engine.HlsConfig") from None
 
 
 # --------------------------------------------------------------------------- candidates

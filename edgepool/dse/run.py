@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..accel.config import HlsConfig
+from ..accel.engine import HlsConfig
 from ..accel.lower import lower_to_hw
 from ..accel.manifest import Budget, ConfigSection, DseSection, Estimates, decode
 from ..accel.program import HostSplit, HwProgram

@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass, replace
 
 from ..accel.axis import container_bits
-from ..accel.config import HlsConfig
 from ..accel.descriptor import layer_words, streams_weights
+from ..accel.engine import HlsConfig
 from ..accel.folding import divisors, folding_problems
 from ..accel.program import HwLayer, HwProgram
 from ..targets import Board

@@ -48,8 +48,8 @@ from pynq.pl_server.device import Device
 
 from ..accel import axis
 from ..accel import regmap as R
-from ..accel.config import OverlayParams
 from ..accel.descriptor import DESC_MAGIC, DESC_WORDS, plan_program, unpack_descriptor
+from ..accel.engine import OverlayParams
 from ..accel.manifest import Manifest, load_program
 from ..errors import ManifestError, ToolchainError
 from .pynq_driver import read_accelerator_manifest

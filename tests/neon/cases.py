@@ -10,9 +10,9 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from edgepool import neon as N
 from edgepool.ir import kernels as K
 from edgepool.ir.qtype import QType
+from edgepool.neon import bridge as N
 
 INT_POOL_TYPES = [np.int8, np.uint8, np.int16, np.uint16]
 CHANNELS = [1, 3, 16, 17, 33]

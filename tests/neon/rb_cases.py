@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from edgepool import neon as N
 from edgepool.ir import kernels as K
 from edgepool.ir.qtype import QType
+from edgepool.neon import bridge as N
 
 from .cases import Case, golden, hwc, nchw
 

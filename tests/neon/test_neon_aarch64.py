@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgepool import neon as N
+from edgepool.neon import bridge as N
 
 from .cases import (
     avg2_case,

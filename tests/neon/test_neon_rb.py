@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgepool import neon as N
 from edgepool.ir import kernels as K
+from edgepool.neon import bridge as N
 
 from .cases import Case, hwc, nchw
 from .rb_cases import WEIGHTS, packed_fc_case, rb_conv_case, rb_conv_maxpool_case, weight_range
@@ -184,7 +184,7 @@ import sys
 sys.path.insert(0, sys.argv[1])
 from hypothesis import given, settings, HealthCheck
 from hypothesis import strategies as st
-from edgepool import neon as N
+from edgepool.neon import bridge as N
 import neon.rb_cases as R
 count = [0]
 @settings(max_examples=30, deadline=None, database=None, derandomize=True,

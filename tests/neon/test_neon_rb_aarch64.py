@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgepool import neon as N
 from edgepool.ir import kernels as K
+from edgepool.neon import bridge as N
 
 from .cases import Case, hwc, nchw
 from .rb_cases import packed_fc_case, rb_conv_case, rb_conv_maxpool_case

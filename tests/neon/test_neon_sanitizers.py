@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from edgepool import neon as N
 from edgepool import toolchain
+from edgepool.neon import bridge as N
 
 pytestmark = pytest.mark.simde
 
@@ -22,7 +22,7 @@ sys.path.insert(0, sys.argv[1])
 import numpy as np
 from hypothesis import given, settings, HealthCheck
 from hypothesis import strategies as st
-from edgepool import neon as N
+from edgepool.neon import bridge as N
 from cases import (avg2_case, conv_case, conv_maxpool_case, fast_pool_case, fc_case,
                               global_case, pool_case, requant_case)
 count = [0]

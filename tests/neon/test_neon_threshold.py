@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgepool import neon as N
 from edgepool.ir import kernels as K
 from edgepool.ir.qtype import QType
+from edgepool.neon import bridge as N
 
 pytestmark = pytest.mark.simde
 

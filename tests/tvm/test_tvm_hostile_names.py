@@ -15,7 +15,7 @@ from hostile import HOSTILE, hostile_onnx, unsafe_fragments
 import edgepool
 from edgepool import toolchain
 from edgepool.errors import ConfigError
-from edgepool.neon import CFLAGS, NEON_DIR
+from edgepool.neon.bridge import CFLAGS, NEON_DIR
 from edgepool.neon.glue import Arg, GlueCall, GlueFunction, Layer, Requant, generate_c
 from edgepool.toolchain import REPO_ROOT
 from edgepool.tvm import byoc

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """HLS code generation: a lowered :class:`~edgepool.accel.program.HwProgram` plus a hardware
-configuration (:class:`~edgepool.accel.config.HlsConfig`) → a self-contained Vitis HLS project in
+configuration (:class:`~edgepool.accel.engine.HlsConfig`) → a self-contained Vitis HLS project in
 ``<build>/hls/``.
 
 Generated files (names never derive from raw model text; see :mod:`edgepool.codegen.names`):

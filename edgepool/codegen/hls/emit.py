@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...accel.axis import container_bits
-from ...accel.config import OverlayParams
+from ...accel.engine import OverlayParams
 from ...accel.program import HwLayer, HwProgram, PoolSpec
 from ...errors import ConfigError
 from ...ir.qtype import QType
