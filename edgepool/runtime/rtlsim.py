@@ -236,23 +236,17 @@ def _new_run_dir(runs_root: str | Path | None) -> Path:
     return d
 
 
-def simulate_design(program: HwProgram, design: RtlDesign, images: Sequence[np.ndarray], *,
-                    simulator: str = "verilator", backpressure: float = 0.0,
-                    input_gaps: float = 0.0, reset_frame: int = -1, seed: int = 0,
-                    waves: bool = False, cache_root: str | Path | None = None,
-                    check: bool = True, run_dir: Path | None = None) -> RtlSimResult:
-    """:func:`simulate_program` on an already generated ``design`` of ``program`` (e.g. the
-    ``rtl/`` directory of a build, :meth:`RtlDesign.load`)."""
-    _require(simulator)
-    run_dir = run_dir or _new_run_dir(cache_root)
-    build_dir = build_design(design, simulator, waves, cache_root)
+def _stage_inputs(program: HwProgram, design: RtlDesign, images, run_dir: Path
+                  ) -> list[list[int]]:
+    """Check the input images against the program (size, input type range), copy the weight
+    ROM files and the pickled program into ``run_dir``; the frames as lists of codes."""
     frames = []
+    t = program.in_type
     for k, img in enumerate(images):
         x = np.asarray(img, dtype=np.int64)
         if x.size != design.in_elems:
             raise InputError(f"image {k} has {x.size} elements, the program takes "
                              f"{design.in_elems} {program.in_shape}")
-        t = program.in_type
         if x.size and (x.min() < t.min or x.max() > t.max):
             raise InputError(f"image {k} has codes outside the input type {t} "
                              f"[{t.min}, {t.max}]")
@@ -263,6 +257,20 @@ def simulate_design(program: HwProgram, design: RtlDesign, images: Sequence[np.n
         shutil.copy(m, run_dir / m.name)
     with open(run_dir / "program.pkl", "wb") as f:
         pickle.dump(program, f)
+    return frames
+
+
+def simulate_design(program: HwProgram, design: RtlDesign, images: Sequence[np.ndarray], *,
+                    simulator: str = "verilator", backpressure: float = 0.0,
+                    input_gaps: float = 0.0, reset_frame: int = -1, seed: int = 0,
+                    waves: bool = False, cache_root: str | Path | None = None,
+                    check: bool = True, run_dir: Path | None = None) -> RtlSimResult:
+    """:func:`simulate_program` on an already generated ``design`` of ``program`` (e.g. the
+    ``rtl/`` directory of a build, :meth:`RtlDesign.load`)."""
+    _require(simulator)
+    run_dir = run_dir or _new_run_dir(cache_root)
+    build_dir = build_design(design, simulator, waves, cache_root)
+    frames = _stage_inputs(program, design, images, run_dir)
     cfg = {
         "program_pickle": str(run_dir / "program.pkl"), "frames": frames,
         "in_bits": design.in_bits, "in_signed": design.in_signed, "out_bits": design.out_bits,
@@ -564,20 +572,7 @@ def simulate_accel(program: HwProgram, images: Sequence[np.ndarray], *,
                            registers=registers)
     design = accel.datapath
     build_dir = build_design(accel, "verilator", False, cache_dir(cache_root))
-    frames = []
-    t = program.in_type
-    for k, img in enumerate(images):
-        x = np.asarray(img, dtype=np.int64)
-        if x.size != design.in_elems or (x.size and (x.min() < t.min or x.max() > t.max)):
-            raise InputError(f"image {k}: {x.size} elements in [{x.min()}, {x.max()}], the "
-                             f"program takes {design.in_elems} codes of {t}")
-        frames.append(x.ravel().tolist())
-    if not frames:
-        raise InputError("no images to simulate")
-    for m in design.mem_files:
-        shutil.copy(m, run_dir / m.name)
-    with open(run_dir / "program.pkl", "wb") as f:
-        pickle.dump(program, f)
+    frames = _stage_inputs(program, design, images, run_dir)
     per_frame = sum(b.window_beats + b.in_elems for b in design.blocks)
     cfg = {"program_pickle": str(run_dir / "program.pkl"), "frames": frames,
            "in_bits": design.in_bits, "in_signed": design.in_signed,
