@@ -8,8 +8,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from edgepool import toolchain
+
+# CI (CI=true, as .ci/run is called) draws the same hypothesis examples every run, so a green
+# CI is reproducible; a developer's run explores new examples each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def pytest_collection_modifyitems(config, items):
