@@ -7,7 +7,7 @@
     manifest.json              the build's manifest (without timings)
     program.json, program.bin  the accelerator program and its weights
     overlay_image.npz          descriptors/weights/biases (overlay-style builds): the plan of
-                               ``hls_descriptor.plan_program`` (channel padding included), the
+                               ``accel.descriptor.plan_program`` (channel padding included), the
                                same function that wrote the hls stage's desc.bin/weights.bin
     testdata.npz               test images x, labels y, golden outputs (when the model has
                                a test.npz beside it)

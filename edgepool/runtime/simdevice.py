@@ -747,7 +747,7 @@ class SimDevice(Device):
 
     def expected_overlay_image(self):
         """The build's overlay image (descriptors, weights, biases, padded shapes), planned by
-        ``hls_descriptor.plan_program`` (the hls stage's planning function)."""
+        ``accel.descriptor.plan_program`` (the hls stage's planning function)."""
         if not hasattr(self, "_expected"):
 
             program, _ = load_program(self.build_dir)
