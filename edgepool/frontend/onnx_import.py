@@ -86,13 +86,8 @@ def _attrs(node) -> dict[str, Any]:
     return out
 
 
-def _qtype_from_quant(st: _State, node, scale, zp, bits, signed: bool,
-                      narrow: bool) -> QType | None:
-    scale = np.asarray(scale, dtype=np.float64).ravel()
-    if scale.size != 1 and not np.all(scale == scale[0]):
-        st.problem(node, "per-channel scales are not supported; use per-tensor fixed-point "
-                         "quantizers (e.g. Int8WeightPerTensorFixedPoint)")
-        return None
+def _quant_bits(st: _State, node, zp, bits) -> int | None:
+    """The integer bit width of a quantizer with zero point 0, or None (problem recorded)."""
     if np.any(np.asarray(zp) != 0):
         st.problem(node, f"zero point {np.asarray(zp).ravel()[:4].tolist()} is not 0: edgepool's "
                          "fixed point is symmetric")
@@ -101,13 +96,26 @@ def _qtype_from_quant(st: _State, node, scale, zp, bits, signed: bool,
     if bits_f != int(bits_f) or not 1 <= bits_f <= MAX_QUANT_BITS:
         st.problem(node, f"bit width {bits_f:g} is not an integer in 1..{MAX_QUANT_BITS}")
         return None
+    return int(bits_f)
+
+
+def _qtype_from_quant(st: _State, node, scale, zp, bits, signed: bool,
+                      narrow: bool) -> QType | None:
+    scale = np.asarray(scale, dtype=np.float64).ravel()
+    if scale.size != 1 and not np.all(scale == scale[0]):
+        st.problem(node, "per-channel scales are not supported; use per-tensor fixed-point "
+                         "quantizers (e.g. Int8WeightPerTensorFixedPoint)")
+        return None
+    bits_i = _quant_bits(st, node, zp, bits)
+    if bits_i is None:
+        return None
     try:
         frac = frac_from_scale(float(scale[0]), f"node {node.name!r}")
     except QuantizationError as e:
         st.problems.append(f"node {node.name!r} ({node.op_type}): {e.message}; edgepool's fixed "
                            "point needs power-of-two scales (Brevitas *FixedPoint quantizers)")
         return None
-    return QType(int(bits_f), bool(signed), frac, bool(narrow))
+    return QType(bits_i, bool(signed), frac, bool(narrow))
 
 
 def _quant_spec(st: _State, node, scale, zp, bits, signed: bool, narrow: bool
@@ -116,13 +124,8 @@ def _quant_spec(st: _State, node, scale, zp, bits, signed: bool, narrow: bool
     scale becomes fraction bits (extra None); any other positive finite scale (per channel,
     1/3, ...) is kept as a float64 array beside codes of frac 0."""
     sc = np.asarray(scale, dtype=np.float64)
-    if np.any(np.asarray(zp) != 0):
-        st.problem(node, f"zero point {np.asarray(zp).ravel()[:4].tolist()} is not 0: edgepool's "
-                         "fixed point is symmetric")
-        return None
-    bits_f = float(np.asarray(bits).ravel()[0])
-    if bits_f != int(bits_f) or not 1 <= bits_f <= MAX_QUANT_BITS:
-        st.problem(node, f"bit width {bits_f:g} is not an integer in 1..{MAX_QUANT_BITS}")
+    bits_i = _quant_bits(st, node, zp, bits)
+    if bits_i is None:
         return None
     if not (np.all(np.isfinite(sc)) and np.all(sc > 0)):
         st.problem(node, "quantizer scale is not positive and finite")
@@ -131,9 +134,9 @@ def _quant_spec(st: _State, node, scale, zp, bits, signed: bool, narrow: bool
     if np.all(flat == flat[0]):
         m, _ = math.frexp(float(flat[0]))
         if m == 0.5:
-            return QType(int(bits_f), bool(signed), frac_from_scale(float(flat[0]), node.name),
+            return QType(bits_i, bool(signed), frac_from_scale(float(flat[0]), node.name),
                          bool(narrow)), None
-    return QType(int(bits_f), bool(signed), 0, bool(narrow)), sc
+    return QType(bits_i, bool(signed), 0, bool(narrow)), sc
 
 
 def _fresh_node_name(st: _State, base: str) -> str:
