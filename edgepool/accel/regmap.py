@@ -318,6 +318,24 @@ def _accel_register_xml(regs: dict[str, dict[str, Any]]) -> str:
     return "".join(out)
 
 
+def _accel_module(accel: dict[str, Any], body: str) -> str:
+    """The accelerator's ``<MODULE>`` element of the .hwh around ``body``."""
+    return (f"    <MODULE FULLNAME=\"/{accel['name']}\" HWVERSION=\"1.0\" "
+            f"INSTANCE=\"{accel['name']}\" IPTYPE=\"PERIPHERAL\" IS_ENABLE=\"1\" "
+            f"MODCLASS=\"PERIPHERAL\" MODTYPE=\"{accel['vlnv'].split(':')[2]}\" "
+            f"VLNV=\"{accel['vlnv']}\">\n      <PARAMETERS/>\n{body}    </MODULE>\n")
+
+
+def _accel_register_block(accel: dict[str, Any], iface: str,
+                          regs: dict[str, dict[str, Any]]) -> str:
+    """The accelerator's control registers as an ``<ADDRESSBLOCKS>`` element."""
+    return (f"      <ADDRESSBLOCKS>\n"
+            f"        <ADDRESSBLOCK ACCESS=\"read-write\" INTERFACE=\"{iface}\" NAME=\"Reg\" "
+            f"RANGE=\"{accel['range']}\" USAGE=\"register\">\n          <REGISTERS>\n"
+            f"{_accel_register_xml(regs)}          </REGISTERS>\n"
+            f"        </ADDRESSBLOCK>\n      </ADDRESSBLOCKS>\n")
+
+
 def block_design_hwh(rm: dict[str, Any], *, design: str, part: str, clock_mhz: float) -> str:
     """A minimal Vivado hardware handoff for the block design of ``rm``: the PS (with PL clock 0
     at ``clock_mhz``), the AXI DMA (dataflow) and the accelerator with their register maps and
@@ -375,41 +393,20 @@ def block_design_hwh(rm: dict[str, Any], *, design: str, part: str, clock_mhz: f
             # the RTL IP: its AXI4-Lite control block is a peripheral of the PS as well
             iface = accel.get("interface", "s_axi_control")
             ranges.append(memrange(accel, iface))
-            modules.append(
-                f"    <MODULE FULLNAME=\"/{accel['name']}\" HWVERSION=\"1.0\" "
-                f"INSTANCE=\"{accel['name']}\" IPTYPE=\"PERIPHERAL\" IS_ENABLE=\"1\" "
-                f"MODCLASS=\"PERIPHERAL\" MODTYPE=\"{accel['vlnv'].split(':')[2]}\" "
-                f"VLNV=\"{accel['vlnv']}\">\n      <PARAMETERS/>\n"
-                f"      <ADDRESSBLOCKS>\n"
-                f"        <ADDRESSBLOCK ACCESS=\"read-write\" INTERFACE=\"{iface}\" NAME=\"Reg\" "
-                f"RANGE=\"{accel['range']}\" USAGE=\"register\">\n          <REGISTERS>\n"
-                f"{_accel_register_xml(rm['accel']['registers'])}          </REGISTERS>\n"
-                f"        </ADDRESSBLOCK>\n      </ADDRESSBLOCKS>\n"
-                f"{_busifs([(iface, 'SLAVE')])}    </MODULE>\n")
+            modules.append(_accel_module(
+                accel, _accel_register_block(accel, iface, rm["accel"]["registers"])
+                + _busifs([(iface, "SLAVE")])))
         else:
-            modules.append(
-                f"    <MODULE FULLNAME=\"/{accel['name']}\" HWVERSION=\"1.0\" "
-                f"INSTANCE=\"{accel['name']}\" IPTYPE=\"PERIPHERAL\" IS_ENABLE=\"1\" "
-                f"MODCLASS=\"PERIPHERAL\" MODTYPE=\"{accel['vlnv'].split(':')[2]}\" "
-                f"VLNV=\"{accel['vlnv']}\">\n      <PARAMETERS/>\n    </MODULE>\n")
+            modules.append(_accel_module(accel, ""))
     else:
-        ranges.append(memrange(accel, accel.get("interface", "s_axi_control")))
+        iface = accel.get("interface", "s_axi_control")
+        ranges.append(memrange(accel, iface))
         masters = "".join(ddr_range(f"m_axi_{b}") for b in OVERLAY_BUNDLES)
-        acc_ifs = _busifs([(accel.get("interface", "s_axi_control"), "SLAVE")]
+        acc_ifs = _busifs([(iface, "SLAVE")]
                           + [(f"m_axi_{b}", "MASTER") for b in OVERLAY_BUNDLES])
-        modules.append(
-            f"    <MODULE FULLNAME=\"/{accel['name']}\" HWVERSION=\"1.0\" "
-            f"INSTANCE=\"{accel['name']}\" IPTYPE=\"PERIPHERAL\" IS_ENABLE=\"1\" "
-            f"MODCLASS=\"PERIPHERAL\" MODTYPE=\"{accel['vlnv'].split(':')[2]}\" "
-            f"VLNV=\"{accel['vlnv']}\">\n      <PARAMETERS/>\n"
-            f"      <ADDRESSBLOCKS>\n"
-            f"        <ADDRESSBLOCK ACCESS=\"read-write\" "
-            f"INTERFACE=\"{accel.get('interface', 's_axi_control')}\" NAME=\"Reg\" "
-            f"RANGE=\"{accel['range']}\" USAGE=\"register\">\n          <REGISTERS>\n"
-            f"{_accel_register_xml(rm['accel']['registers'])}          </REGISTERS>\n"
-            f"        </ADDRESSBLOCK>\n      </ADDRESSBLOCKS>\n"
-            f"{acc_ifs}"
-            f"      <MEMORYMAP>\n{masters}      </MEMORYMAP>\n    </MODULE>\n")
+        modules.append(_accel_module(
+            accel, _accel_register_block(accel, iface, rm["accel"]["registers"]) + acc_ifs
+            + f"      <MEMORYMAP>\n{masters}      </MEMORYMAP>\n"))
     if rm["family"] == "zynquplus":
         div0 = max(1, round(1500.0 / clock_mhz))
         ps_params = {"PSU__FPGA_PL0_ENABLE": 1, "PSU__CRL_APB__PL0_REF_CTRL__SRCSEL": "IOPLL",
