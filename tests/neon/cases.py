@@ -38,6 +38,14 @@ class Case:
                                        err_msg=str(self.op.desc.tolist()))
 
 
+def run_batch_aarch64(cases: list[Case]) -> None:
+    """Run the cases' ops in one qemu-aarch64 invocation; check every output."""
+    outs = N.run_aarch64([c.op for c in cases])
+    assert len(outs) == len(cases)
+    for case, got in zip(cases, outs, strict=True):
+        case.check(got)
+
+
 def nchw(x: np.ndarray) -> np.ndarray:
     return np.moveaxis(x, -1, 0)[None]
 

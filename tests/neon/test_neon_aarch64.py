@@ -19,6 +19,7 @@ from .cases import (
     global_case,
     pool_case,
     requant_case,
+    run_batch_aarch64,
 )
 
 pytestmark = pytest.mark.aarch64
@@ -27,38 +28,31 @@ BATCHES = settings(max_examples=2, deadline=None,
                                           HealthCheck.data_too_large])
 
 
-def run_batch(cases) -> None:
-    outs = N.run_aarch64([c.op for c in cases])
-    assert len(outs) == len(cases)
-    for case, got in zip(cases, outs, strict=True):
-        case.check(got)
-
-
 @BATCHES
 @given(st.lists(st.one_of(pool_case("max", small=True), fast_pool_case()), min_size=40,
                 max_size=60))
 def test_maxpool_aarch64(cases):
-    run_batch(cases)
+    run_batch_aarch64(cases)
 
 
 @BATCHES
 @given(st.lists(st.one_of(pool_case("avg", small=True), global_case(), avg2_case()), min_size=40,
                 max_size=60))
 def test_avg_and_global_pool_aarch64(cases):
-    run_batch(cases)
+    run_batch_aarch64(cases)
 
 
 @BATCHES
 @given(st.lists(conv_case(small=True), min_size=30, max_size=40))
 def test_conv_aarch64(cases):
-    run_batch(cases)
+    run_batch_aarch64(cases)
 
 
 @BATCHES
 @given(st.lists(st.one_of(conv_maxpool_case(small=True), fc_case(), requant_case()),
                 min_size=30, max_size=40))
 def test_fused_fc_requant_aarch64(cases):
-    run_batch(cases)
+    run_batch_aarch64(cases)
 
 
 def test_large_map_aarch64():
@@ -80,4 +74,4 @@ def test_large_map_aarch64():
     w = rng.integers(-128, 128, (32, 3, 3, 64)).astype(np.int8)
     acc = hwc(K.conv2d(nchw(x), np.moveaxis(w, -1, 1), None, (1, 1), (1, 1, 1, 1)))
     cases.append(Case(N.conv_op(x, w, None, pads=(1, 1, 1, 1)), acc.astype(np.int32)))
-    run_batch(cases)
+    run_batch_aarch64(cases)

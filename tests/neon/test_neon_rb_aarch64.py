@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from edgepool.ir import kernels as K
 from edgepool.neon import bridge as N
 
-from .cases import Case, hwc, nchw
+from .cases import Case, hwc, nchw, run_batch_aarch64
 from .rb_cases import packed_fc_case, rb_conv_case, rb_conv_maxpool_case
 
 pytestmark = pytest.mark.aarch64
@@ -22,23 +22,16 @@ BATCHES = settings(max_examples=3, deadline=None,
                                           HealthCheck.data_too_large])
 
 
-def run_batch(cases) -> None:
-    outs = N.run_aarch64([c.op for c in cases])
-    assert len(outs) == len(cases)
-    for case, got in zip(cases, outs, strict=True):
-        case.check(got)
-
-
 @BATCHES
 @given(st.lists(rb_conv_case(small=True), min_size=30, max_size=40))
 def test_rb_conv_aarch64(cases):
-    run_batch(cases)
+    run_batch_aarch64(cases)
 
 
 @BATCHES
 @given(st.lists(st.one_of(rb_conv_maxpool_case(), packed_fc_case()), min_size=30, max_size=40))
 def test_rb_fused_and_packed_fc_aarch64(cases):
-    run_batch(cases)
+    run_batch_aarch64(cases)
 
 
 def test_rb_threads_and_wide_layers_aarch64():
@@ -64,4 +57,4 @@ def test_rb_threads_and_wide_layers_aarch64():
     ref = K.gemm(xs[None], ws, None, trans_b=True)[0].astype(np.int32)
     for t in (1, 2, 3, 4):
         cases.append(Case(N.fc_op(xs, ws, threads=t, narrow=True, prepack=True), ref))
-    run_batch(cases)
+    run_batch_aarch64(cases)
