@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import QuantizationError, UnsupportedOpError
 from ..ir import kernels as K
-from ..ir.graph import Graph, GraphBuilder, Node, Value
+from ..ir.graph import Graph, GraphBuilder, Node, Value, unique_name
 from ..ir.onnxfile import load_model
 from ..ir.ops import OPS
 from ..ir.qtype import FLOAT, MAX_QUANT_BITS, QType, frac_from_scale
@@ -139,19 +139,11 @@ def _quant_spec(st: _State, node, scale, zp, bits, signed: bool, narrow: bool
     return QType(bits_i, bool(signed), 0, bool(narrow)), sc
 
 
-def _fresh_node_name(st: _State, base: str) -> str:
-    taken = {n.name for n in st.b.nodes}
-    name, i = base or "node", 0
-    while name in taken:
-        i += 1
-        name = f"{base}_{i}"
-    return name
-
-
 def _emit(st: _State, name: str, op: str, inputs: list[str], outputs: list[str],
           attrs: dict[str, Any]) -> list[str]:
     """Add an IR node, inferring its outputs' shapes and types from the op's rule."""
-    node = Node(_fresh_node_name(st, name), op, tuple(inputs), tuple(outputs), dict(attrs))
+    node = Node(unique_name(name or "node", {n.name for n in st.b.nodes}), op, tuple(inputs),
+                tuple(outputs), dict(attrs))
     ins = [st.b.values[i] for i in inputs]
     inferred = OPS[op].infer(node, ins, [st.b.constants.get(i) for i in inputs])
     for o, (shape, qt) in zip(outputs, inferred):

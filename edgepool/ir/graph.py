@@ -12,7 +12,7 @@ Graphs are never mutated: passes build new ones with :meth:`Graph.replace`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -179,6 +179,15 @@ class GraphBuilder:
     def build(self, meta: Mapping[str, Any] | None = None) -> Graph:
         return Graph(self.name, tuple(self.nodes), dict(self.values), tuple(self.inputs),
                      tuple(self.outputs), dict(self.constants), dict(meta or {}))._pruned()
+
+
+def unique_name(base: str, taken: Container[str]) -> str:
+    """``base``, or ``base_<k>`` for the smallest k >= 1 that is not in ``taken``."""
+    name, k = base, 0
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    return name
 
 
 def topo_sort(nodes: Iterable[Node], available: Iterable[str]) -> tuple[Node, ...]:

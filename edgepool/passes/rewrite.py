@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import RewriteDivergedError, VerifyError
-from ..ir.graph import Graph, Node, Value, topo_sort
+from ..ir.graph import Graph, Node, Value, topo_sort, unique_name
 from ..ir.qtype import QType
 
 
@@ -102,11 +102,7 @@ def _diverged(name: str, rules: list[Rule], why: str) -> RewriteDivergedError:
 def fresh_name(g: Graph, base: str, taken: Collection[str] = ()) -> str:
     """``base``, or ``base_<k>`` for the smallest k that names no value of ``g`` and is not in
     ``taken`` (names already chosen for the same rewrite)."""
-    name, k = base, 0
-    while name in g.values or name in taken:
-        k += 1
-        name = f"{base}_{k}"
-    return name
+    return unique_name(base, set(g.values).union(taken))
 
 
 def _apply(g: Graph, rw: Rewrite) -> Graph:
