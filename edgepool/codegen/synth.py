@@ -156,3 +156,184 @@ def table(reports: list[SynthReport]) -> str:
         s = r.summary()
         rows.append(f"{r.name[:27]:<28}" + "".join(f"{s.get(k, 0):>9}" for k in keys))
     return "\n".join(rows)
+
+
+# --------------------------------------------------------------------------- per-block synthesis
+#: the hand-written modules of sim/rtl reported one by one (kept as hierarchy; the ROMs, RAMs
+#: and requantizers they instantiate are flattened into them)
+BLOCK_MODULES = ("ep_swg", "ep_mvau", "ep_pool", "ep_ser", "ep_axil_ctrl", "ep_axis_pack",
+                 "ep_axis_unpack")
+#: ``synth_xilinx`` family per board (UltraScale+ MPSoC boards, 7-series Zynq)
+FAMILY = {"ultra96": "xcup", "zcu104": "xcup", "pynq-z2": "xc7"}
+#: the cells that cut a path for :func:`logic_levels`: flip-flops, block RAMs, I/O buffers
+CUT_CELLS = ("FD*", "RAMB*", "IBUF", "OBUF", "BUFG")
+
+
+@dataclass
+class BlockSynth:
+    """One block of a design after ``synth_xilinx``: the cells of ONE instance, how many
+    instances the design holds, its parameters and its logic levels."""
+
+    module: str                        # yosys' module name ($paramod$<hash>\ep_mvau)
+    block: str                         # ep_mvau
+    params: dict[str, int | str]
+    count: int
+    report: SynthReport
+    depth: int | None = None
+    path: tuple[str, ...] = ()         # the deepest path's nodes, start to end
+
+
+@dataclass
+class DesignSynth:
+    """A design synthesized block by block: the flattened total, its logic levels and its
+    critical path across blocks, and every block."""
+
+    name: str
+    target: str
+    top: SynthReport
+    depth: int
+    path: tuple[str, ...]
+    blocks: list[BlockSynth]
+
+
+def _stat_sections(text: str) -> dict[str, str]:
+    """``=== name ===`` sections of ONE stat output."""
+    parts = re.split(r"^=== (.+) ===\s*$", text, flags=re.M)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def _cell_types(section: str) -> tuple[int, dict[str, int]]:
+    m = re.search(r"Number of cells:\s+(\d+)", section)
+    types: dict[str, int] = {}
+    if m:
+        for line in section[m.end():].splitlines()[1:]:
+            mm = re.fullmatch(r"\s+(\S+)\s+(\d+)\s*", line)
+            if not mm:
+                break
+            types[mm.group(1)] = int(mm.group(2))
+    return (int(m.group(1)) if m else 0), types
+
+
+def _hierarchy_counts(section: str) -> dict[str, int]:
+    """Instances of every module in the whole design, from stat's ``design hierarchy``."""
+    counts: dict[str, int] = {}
+    stack: list[tuple[int, int]] = []          # (indent, multiplicity)
+    for line in section.splitlines():
+        m = re.fullmatch(r"( +)(\S+)\s+(\d+)\s*", line)
+        if not m:
+            if line.strip().startswith("Number of"):
+                break
+            continue
+        ind, name, n = len(m.group(1)), m.group(2), int(m.group(3))
+        while stack and stack[-1][0] >= ind:
+            stack.pop()
+        mult = n * (stack[-1][1] if stack else 1)
+        counts[name] = counts.get(name, 0) + mult
+        stack.append((ind, mult))
+    return counts
+
+
+def _module_params(log: str) -> dict[str, dict[str, int | str]]:
+    """The parameters of every derived module (``$paramod...``) from the elaboration log."""
+    out: dict[str, dict[str, int | str]] = {}
+    cur: dict[str, int | str] = {}
+    for line in log.splitlines():
+        if "Executing AST frontend in derive mode" in line:
+            cur = {}
+        m = re.match(r"Parameter \\(\w+) = (.+)$", line)
+        if m:
+            v = m.group(2).strip()
+            cur[m.group(1)] = int(v) if re.fullmatch(r"-?\d+", v) else v
+            continue
+        m = re.match(r"Generating RTLIL representation for module `(.+)'\.", line)
+        if m:
+            out[m.group(1)] = dict(cur)
+    return out
+
+
+def logic_levels(log: str) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """``{module: (levels, path)}`` of every ``ltp`` report in ``log`` (the last one wins):
+    levels = mapped cells (LUT, MUXF, CARRY, DSP, LUTRAM) on the longest path between cut
+    cells (:data:`CUT_CELLS`) and module ports; every CARRY4/CARRY8 of a carry chain counts one
+    level, so adders and comparators are overstated against a vendor timing report."""
+    out: dict[str, tuple[int, tuple[str, ...]]] = {}
+    for m in re.finditer(r"Longest topological path in (\S+) \(length=(-?\d+)\):\n"
+                         r"((?:\s+\d+: .*\n?)*)", log):
+        nodes = tuple(re.sub(r" \(via .*\)$", "", ln.split(": ", 1)[1]).strip()
+                      for ln in m.group(3).splitlines() if ": " in ln)
+        out[m.group(1)] = (int(m.group(2)), nodes)
+    return out
+
+
+def critical_path(design: DesignSynth, ends: int = 2) -> str:
+    """The deepest path of ``design`` in words: its levels, start and end node."""
+    p = design.path
+    if not p:
+        return f"{design.depth} levels"
+    return f"{design.depth} levels: {p[0]} -> {p[-1]}" if ends else f"{design.depth} levels"
+
+
+def _short(module: str) -> str:
+    m = re.search(r"\\?(\w+)$", module)
+    return m.group(1) if m else module
+
+
+def synth_blocks(program: HwProgram, folding: Mapping[str, LayerFolding] | None = None,
+                 target: str = "xcup", workdir: str | Path | None = None,
+                 timeout: float = 1800, accel: bool = False,
+                 dsp_pack: bool | None = None) -> DesignSynth:
+    """``synth_xilinx`` (``target`` ``xcup`` or ``xc7``) of ``program``'s generated datapath
+    (``ep_top``; with ``accel`` the whole IP ``ep_accel``), the blocks of :data:`BLOCK_MODULES`
+    kept as modules: per block the cells of one instance, its parameters and its logic levels
+    (:func:`logic_levels`), and the flattened design's total and its deepest path.
+    ``dsp_pack`` defaults to what the family supports (on for xcup, off for xc7)."""
+    if target not in ("xcup", "xc7"):
+        raise ToolchainError(f"per-block synthesis targets a Xilinx family, not {target!r}",
+                             "use xcup (UltraScale+) or xc7 (7-series)")
+    yosys = toolchain.require("yosys")
+    pack = (target == "xcup") if dsp_pack is None else dsp_pack
+    with _workdir(workdir) as wd:
+        if accel:
+            d = generate_accel(program, wd, folding, copy_library=True, dsp_pack=pack)
+        else:
+            d = generate_rtl(program, wd, folding, copy_library=True, dsp_pack=pack)
+        script = render("yosys/blocks.ys.j2", top=check_safe(d.top),
+                        sources=[check_safe(Path(s).name) for s in d.sources],
+                        synth=f"synth_xilinx -family {target} -top {d.top} -flatten",
+                        blocks=[check_safe(m) for m in BLOCK_MODULES])
+        (wd / "blocks.ys").write_text(script)
+        p = subprocess.run([yosys, "-q", "-l", "blocks.log", "blocks.ys"], cwd=wd,
+                           capture_output=True, text=True, timeout=timeout)
+        log = (wd / "blocks.log").read_text(errors="replace")
+        if p.returncode != 0:
+            raise ToolchainError(f"yosys failed on {program.name}:\n{p.stderr[-2000:]}")
+    return parse_blocks_log(log, program.name, target, d.top)
+
+
+def parse_blocks_log(log: str, name: str, target: str, top: str) -> DesignSynth:
+    """A :class:`DesignSynth` from the log of ``blocks.ys.j2``."""
+    try:
+        stat_blocks = log.split("EP_STAT_BLOCKS", 1)[1].split("EP_LTP_BLOCKS", 1)[0]
+        ltp_blocks = log.split("EP_LTP_BLOCKS", 1)[1].split("EP_STAT_TOP", 1)[0]
+        stat_top = log.split("EP_STAT_TOP", 1)[1].split("EP_LTP_TOP", 1)[0]
+        ltp_top = log.split("EP_LTP_TOP", 1)[1]
+    except IndexError:
+        raise ToolchainError("the yosys log misses a section of blocks.ys") from None
+    sections = _stat_sections(stat_blocks)
+    counts = _hierarchy_counts(sections.get("design hierarchy", ""))
+    params = _module_params(log)
+    levels = logic_levels(ltp_blocks)
+    blocks = []
+    for mod, sec in sorted(sections.items()):
+        short = _short(mod)
+        if short not in BLOCK_MODULES:
+            continue
+        cells, types = _cell_types(sec)
+        depth, path = levels.get(mod, (None, ()))
+        blocks.append(BlockSynth(mod, short, params.get(mod, {}), counts.get(mod, 1),
+                                 SynthReport(short, target, cells, types), depth, path))
+    cells, types = _cell_types(stat_top)
+    top_levels = logic_levels(ltp_top)
+    depth, path = top_levels.get(top, (0, ()))
+    return DesignSynth(name, target, SynthReport(name, target, cells, types, 0, depth), depth,
+                       path, blocks)

@@ -203,6 +203,13 @@ def dsp_per_mac(a_bits: int, w_bits: int, packing: bool) -> float:
     return float(math.ceil(a / 27) * math.ceil(w / 18))
 
 
+def dsp_packing_supported(part: str) -> bool:
+    """Two int8 MACs per DSP need the DSP48E2's 27-bit multiplier operand (UltraScale /
+    UltraScale+: ``xczu``, ``xcku``, ``xcvu``...); the 7-series DSP48E1 (25 x 18, ``xc7``
+    parts such as the PYNQ-Z2's xc7z020) cannot hold the 26-bit packed weight pair."""
+    return not part.lower().startswith("xc7")
+
+
 def _mac_dsp(pe: int, simd: int, a_bits: int, w_bits: int, packing: bool) -> int:
     per = dsp_per_mac(a_bits, w_bits, packing)
     if per == 0.5:
@@ -406,7 +413,7 @@ def act_container(bits: int) -> int:
 #: pipeline depths of the RTL blocks, in cycles (see the module docstrings in sim/rtl)
 RTL_ROW_TO_ISSUE = 1       # last element of a row accepted -> first window read issued
 RTL_ISSUE_TO_BEAT = 2      # window read issued -> beat leaves ep_swg (RAM read + FIFO)
-RTL_MVAU_DEPTH = 2         # last beat of a window into ep_mvau -> result word valid
+RTL_MVAU_DEPTH = 5         # last beat of a window into ep_mvau -> result word valid (A M S C R)
 RTL_POOL_DEPTH = 1         # last tap into ep_pool -> result word valid (max pool)
 #: quotient bits per pipeline stage of the average pool's divider (ep_pool DIV_BITS; the
 #: generator passes this value): it bounds the logic depth of a stage to DIV_BITS
