@@ -135,8 +135,9 @@ module ep_mvau #(
         wire signed [XW-1:0] x = $signed(xs[s*XW+:XW]);
         wire [WW-1:0] wl = wrow[((2 * k) * SIMD + s) * WW+:WW];
         wire [WW-1:0] wh = wrow[((2 * k + 1) * SIMD + s) * WW+:WW];
-        wire signed [WW+17:0] w2 = $signed({wh, 18'b0}) + $signed({{18{wl[WW-1]}}, wl});
-        logic signed [XW+WW+17:0] pk;
+        // WW + 19 bits (27 for int8: the DSP48E2's A port): -128 * 2^18 + -128 needs them
+        wire signed [WW+18:0] w2 = $signed({wh[WW-1], wh, 18'b0}) + $signed({{19{wl[WW-1]}}, wl});
+        logic signed [XW+WW+18:0] pk;
         always_ff @(posedge clk) begin
           if (adv) pk <= x * w2;
         end
