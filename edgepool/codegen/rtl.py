@@ -42,7 +42,7 @@ import numpy as np
 from ..accel import regmap as R
 from ..accel.axis import container_bits
 from ..accel.engine import HlsConfig
-from ..accel.folding import LayerFolding, divisors, rtl_default_folding
+from ..accel.folding import LayerFolding, accumulator_width, divisors, rtl_default_folding
 from ..accel.manifest import RtlAccelSection, RtlFolding, RtlSection
 from ..accel.program import HwLayer, HwProgram, PoolSpec
 from ..dse.cost import RTL_DIV_BITS, dsp_packing_supported
@@ -168,18 +168,6 @@ def _check_pool(p: PoolSpec, c: int, lanes: int, what: str, problems: list[str])
                         f"{p.kernel}")
     if lanes < 1 or c % lanes:
         problems.append(f"{what}: pool_simd {lanes} does not divide {c} channels")
-
-
-def accumulator_width(layer: HwLayer) -> int:
-    """Exact accumulator width: bound of |bias| + sum |w| * max |x| over every output channel."""
-    t = layer.in_type
-    xmax = max(abs(t.min), abs(t.max))
-    w = np.asarray(layer.weights, dtype=object).reshape(layer.weights.shape[0], -1)
-    b = (np.zeros(w.shape[0], dtype=object) if layer.bias is None
-         else np.asarray(layer.bias, dtype=object))
-    bound = max(int(abs(bi)) + sum(int(abs(x)) for x in row) * xmax
-                for row, bi in zip(w, b, strict=True))
-    return max(2, int(bound).bit_length() + 1)
 
 
 def check_supported(program: HwProgram, folding: Mapping[str, LayerFolding] | None = None

@@ -337,3 +337,88 @@ def parse_blocks_log(log: str, name: str, target: str, top: str) -> DesignSynth:
     depth, path = top_levels.get(top, (0, ()))
     return DesignSynth(name, target, SynthReport(name, target, cells, types, 0, depth), depth,
                        path, blocks)
+
+
+def yosys_resources(rep: SynthReport) -> dict[str, float]:
+    """LUT / FF / DSP / BRAM36 (RAMB36 + RAMB18 / 2) of a Xilinx synthesis report; LUTRAM
+    cells count as LUTs (one RAM64M / RAM32M uses four LUTs, RAM32X1D / RAM64X1D two)."""
+    t = rep.cell_types
+    lutram = sum(v * (4 if k.startswith(("RAM32M", "RAM64M")) else 2 if k.endswith("D")
+                      else 1) for k, v in t.items() if k.startswith(("RAM32", "RAM64",
+                                                                     "RAM128", "RAM256")))
+    return {"LUT": sum(v for k, v in t.items() if k.startswith("LUT")) + lutram,
+            "FF": sum(v for k, v in t.items() if re.fullmatch(r"FD[A-Z]*", k)),
+            "DSP": sum(v for k, v in t.items() if k.startswith("DSP")),
+            "BRAM36": sum(v for k, v in t.items() if k.startswith("RAMB36"))
+            + sum(v for k, v in t.items() if k.startswith("RAMB18")) / 2}
+
+
+def _err(model: float, synth: float) -> float | None:
+    return None if not synth else 100.0 * (model - synth) / synth
+
+
+def compare_blocks(design: DesignSynth) -> list[dict]:
+    """Per block (one row per distinct block module) and for the whole design: the Yosys
+    counts, the RTL resource model (:func:`edgepool.dse.cost.rtl_block_resources`) and the
+    model's error in percent of Yosys, and the logic levels."""
+    from ..dse.cost import RtlResources, rtl_block_resources
+
+    rows = []
+    model_total = RtlResources(0, 0, 0, 0.0)
+    for b in design.blocks:
+        y = yosys_resources(b.report)
+        m = rtl_block_resources(b.block, {k: v for k, v in b.params.items()
+                                          if isinstance(v, int)})
+        model_total = model_total + m.scaled(b.count)
+        rows.append(dict(block=b.block, params=_describe(b), count=b.count, yosys=y,
+                         model=m.as_dict(), error={k: _err(m.as_dict()[k], y[k]) for k in y},
+                         levels=b.depth))
+    y = yosys_resources(design.top)
+    rows.append(dict(block="TOTAL " + design.name, params="flattened", count=1, yosys=y,
+                     model=model_total.as_dict(),
+                     error={k: _err(model_total.as_dict()[k], y[k]) for k in y},
+                     levels=design.depth))
+    return rows
+
+
+def _describe(b: BlockSynth) -> str:
+    keys = {"ep_mvau": ("PE", "SIMD", "IDW", "WW", "ACCW", "NF", "WPF", "DSP_PACK"),
+            "ep_swg": ("H", "W", "C", "SIMD", "KH", "KW", "DW"),
+            "ep_pool": ("MODE", "SIMD", "DW", "KK"),
+            "ep_ser": ("N", "M", "DW")}.get(b.block, ())
+    return " ".join(f"{k}={b.params[k]}" for k in keys if k in b.params)
+
+
+def rtl_synth_table(program: HwProgram, folding: Mapping[str, LayerFolding] | None = None,
+                    board: str = "ultra96", accel: bool = True,
+                    workdir: str | Path | None = None, design: DesignSynth | None = None
+                    ) -> str:
+    """Markdown table of :func:`synth_blocks` for ``board``'s family (``FAMILY``): per block
+    and for the whole IP, Yosys LUT / FF / DSP / BRAM36 against the RTL resource model and the
+    device's capacity, and the logic levels; pass ``design`` to format an earlier run. The
+    counts are Yosys synthesis (not placed), the model estimated; the levels are ``ltp``
+    path lengths, not a timing report."""
+    from ..dse.cost import DEVICES
+
+    if design is None:
+        design = synth_blocks(program, folding, FAMILY[board], workdir, accel=accel)
+    dev = DEVICES[board]
+    cap = {"LUT": dev.lut, "FF": 2 * dev.lut, "DSP": dev.dsp, "BRAM36": dev.bram36}
+    head = ("| block | parameters | n | " + " | ".join(
+        f"{k} yosys | {k} model | err" for k in cap) + " | logic levels |")
+    lines = [f"Yosys 0.23 `synth_xilinx -family {design.target}` of {design.name} for {board} "
+             f"(synthesized, not placed; model = estimated). Deepest path: "
+             f"{critical_path(design)}.", "", head,
+             "|" + "---|" * (3 + 3 * len(cap) + 1)]
+    for r in compare_blocks(design):
+        cells = []
+        for k in cap:
+            e = r["error"][k]
+            cells += [f"{r['yosys'][k]:g}", f"{r['model'][k]:g}",
+                      "" if e is None else f"{e:+.0f} %"]
+        lines.append(f"| {r['block']} | {r['params']} | {r['count']} | " + " | ".join(cells)
+                     + f" | {'' if r['levels'] is None else r['levels']} |")
+    y = yosys_resources(design.top)
+    lines.append(f"| {board} capacity | {dev.part} | | " + " | ".join(
+        f"{cap[k]} | | {100 * y[k] / cap[k]:.1f} % used" for k in cap) + " | |")
+    return "\n".join(lines)

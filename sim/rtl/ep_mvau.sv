@@ -10,8 +10,9 @@
 // II = 1: one input beat per cycle unless the output register is full and not taken.
 // Pipeline (the whole pipeline advances unless the output register is full and not taken):
 // A the beat with its ROM words, M the products (registered: the DSP48's M/P register),
-// S the SIMD sum per lane, C accumulate (+ bias at the window's last beat), then requantize
-// into the output register: RTL_MVAU_DEPTH = 5 cycles from a window's last beat to its result.
+// S the SIMD sum per lane, C accumulate (+ bias at the window's last beat), R the rounding
+// shift (ep_requant PIPE = 1), then saturate into the output register: RTL_MVAU_DEPTH = 6
+// cycles from a window's last beat to its result.
 // DSP_PACK = 1 (UltraScale+ DSP48E2, 27 x 18): two lanes of <= 8-bit weights and activations
 // share one multiplier (two int8 MACs per DSP); the 7-series DSP48E1 (25 x 18) cannot hold the
 // 26-bit packed operand, so the generator passes 0 for xc7 parts. Bit-exact either way.
@@ -169,8 +170,8 @@ module ep_mvau #(
   end
 
   // stage S: the SIMD products of every lane summed; stage C: accumulate, and at the window's
-  // last beat the result with its bias; then requantize into the output register
-  logic s_v, s_wlast, s_last, c_v, c_last;
+  // last beat the result with its bias; stage R: rounded; then saturated into the output
+  logic s_v, s_wlast, s_last, c_v, c_last, r_v, r_last;
   logic [PE*ACCW-1:0] s_bias;
   logic [PE*ODW-1:0] yq;
   generate
@@ -192,8 +193,11 @@ module ep_mvau #(
           .SHIFT(SHIFT),
           .RELU (RELU),
           .OMIN (OMIN),
-          .OMAX (OMAX)
+          .OMAX (OMAX),
+          .PIPE (1)
       ) u_rq (
+          .clk(clk),
+          .en (adv),
           .acc(cres),
           .y  (yq[p*ODW+:ODW])
       );
@@ -203,26 +207,29 @@ module ep_mvau #(
     if (!rst_n) begin
       s_v <= 1'b0;
       c_v <= 1'b0;
+      r_v <= 1'b0;
     end else if (adv) begin
       s_v <= m_v;
       c_v <= s_v && s_wlast;
+      r_v <= c_v;
     end
     if (adv) begin
       s_wlast <= m_wlast;
       s_last  <= m_last;
       s_bias  <= m_bias;
       if (s_v && s_wlast) c_last <= s_last;
+      r_last <= c_last;
     end
   end
 
   always_ff @(posedge clk) begin
     if (!rst_n) m_tvalid <= 1'b0;
-    else if (adv) m_tvalid <= c_v;
+    else if (adv) m_tvalid <= r_v;
   end
   always_ff @(posedge clk) begin
-    if (adv && c_v) begin
+    if (adv && r_v) begin
       m_tdata <= yq;
-      m_tlast <= c_last;
+      m_tlast <= r_last;
     end
   end
 endmodule
