@@ -609,14 +609,16 @@ def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> 
 # are linear in a few structural features (non-negative least squares over the blocks of the
 # fitted designs); DSP and BRAM follow the mapping rules.
 
-#: RAMB18 aspect ratios (depth, width); a memory of at most RTL_LUTMEM_BITS stays in LUTs
+#: RAMB18 aspect ratios (depth, width); a memory of at most RTL_LUTMEM_DEPTH words stays in
+#: LUTs (what Yosys 0.23 chose on every block measured: ROMs of 72 / 80 words and line buffers
+#: of 64 words in LUTs, 288- and 512-word ones in block RAM)
 _BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
-RTL_LUTMEM_BITS = 4096
+RTL_LUTMEM_DEPTH = 256
 
 
 def bram18(depth: int, width: int) -> int:
-    """RAMB18 for a ``depth`` x ``width`` memory (0: small enough for LUTs)."""
-    if depth <= 0 or width <= 0 or depth * width <= RTL_LUTMEM_BITS:
+    """RAMB18 for a ``depth`` x ``width`` memory (0: shallow enough for LUTs)."""
+    if depth <= RTL_LUTMEM_DEPTH or width <= 0:
         return 0
     return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in _BRAM18_SHAPES)
 
@@ -691,10 +693,14 @@ def _ser(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
     return [1.0, n * dw if n > 1 else 0], [1.0, n * dw if n > 1 else 0], 0, 0.0
 
 
-def _axis(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
-    bits = sum(v for k, v in p.items() if isinstance(v, int) and k.endswith(("BYTES", "BITS",
-                                                                              "W", "DW")))
-    return [1.0, bits], [1.0, bits], 0, 0.0
+def _axis_pack(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
+    beat = 8 * p["BEAT_BYTES"]
+    return [beat * (p["BEAT_BYTES"] // p["EB"])], [beat], 0, 0.0
+
+
+def _axis_unpack(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
+    beat = 8 * p["BEAT_BYTES"]
+    return [beat], [beat], 0, 0.0
 
 
 def _axil(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
@@ -702,17 +708,19 @@ def _axil(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
 
 
 _RTL_FEATURES = {"ep_mvau": _mvau, "ep_swg": _swg, "ep_pool": _pool, "ep_ser": _ser,
-                 "ep_axis_pack": _axis, "ep_axis_unpack": _axis, "ep_axil_ctrl": _axil}
+                 "ep_axis_pack": _axis_pack, "ep_axis_unpack": _axis_unpack,
+                 "ep_axil_ctrl": _axil}
 
 #: fitted coefficients (LUT, FF) per block, in the order of the feature vectors above
 RTL_COEF: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "ep_mvau": ((0.0, 1.0, 2.0, 1.0, 1.0), (0.0, 4.0, 1.0, 1.0)),
-    "ep_swg": ((100.0, 2.0, 1.0, 10.0), (50.0, 2.0, 5.0)),
-    "ep_pool": ((10.0, 2.0, 1.0), (10.0, 1.0, 1.0)),
-    "ep_ser": ((5.0, 1.0), (5.0, 1.0)),
-    "ep_axis_pack": ((20.0, 1.0), (20.0, 1.0)),
-    "ep_axis_unpack": ((20.0, 1.0), (20.0, 1.0)),
-    "ep_axil_ctrl": ((100.0,), (100.0,)),
+    "ep_mvau": ((58.45, 0.646, 8.394, 1.126, 0.0), (0.0, 6.635, 3.5, 0.0)),
+    "ep_swg": ((406.529, 4.906, 1.544, 6.849), (290.269, 1.992, 0.733)),
+    "ep_pool": ((0.0, 2.917, 11.979), (0.0, 1.833, 3.333)),
+    "ep_ser": ((1.083, 0.537), (1.333, 1.054)),
+    # one sample each (the IP's shell): calibrated constants rather than a fit
+    "ep_axis_pack": ((5.391,), (2.109,)),
+    "ep_axis_unpack": ((0.594,), (1.172,)),
+    "ep_axil_ctrl": ((34.0,), (24.0,)),
 }
 
 
