@@ -24,6 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 import edgepool
+from edgepool.accel.engine import HlsConfig
+from edgepool.accel.folding import rtl_default_folding
 from edgepool.accel.lower import lower_to_hw
 from edgepool.accel.program import random_program
 from edgepool.codegen.synth import (
@@ -35,7 +37,7 @@ from edgepool.codegen.synth import (
     synth_blocks,
     yosys_resources,
 )
-from edgepool.dse.cost import DEVICES, RTL_COEF, rtl_features
+from edgepool.dse.cost import DEVICES, RTL_COEF, estimate, rtl_features
 from edgepool.toolchain import REPO_ROOT
 
 console = Console(width=160)
@@ -82,14 +84,44 @@ def run(name: str, program, board: str, accel: bool, workdir: Path | None,
     return synth_blocks(program, target=target, workdir=wd, accel=accel)
 
 
-def fit(results: list[tuple[str, str, DesignSynth]]) -> None:
+def hls_estimate(program) -> dict[str, float]:
+    """The HLS engine's cost model (edgepool.dse.cost.estimate) at the RTL's folding: what the
+    exploration assumed before the RTL model existed."""
+    f = [rtl_default_folding(ly) for ly in program.layers]
+    bits = max([program.in_type.bits] + [ly.out_type.bits for ly in program.layers])
+    c = estimate(program, HlsConfig(style="dataflow", pe=tuple(x.pe for x in f),
+                                    simd=tuple(x.simd for x in f), act_bits=min(bits, 16),
+                                    clock_mhz=200.0))
+    return {"LUT": c.lut, "DSP": c.dsp, "BRAM36": c.bram36}
+
+
+def summary(results) -> Table:
+    t = Table(title="whole designs: Yosys (SYNTHESIZED) vs RTL resource model and HLS cost "
+                    "model (ESTIMATED)")
+    for col in ["design", "role", "target", "LUT yosys", "LUT rtl model", "LUT HLS model",
+                "FF yosys", "FF rtl model", "DSP yosys", "DSP rtl model", "DSP HLS model",
+                "BRAM36 yosys", "BRAM36 rtl model", "BRAM36 HLS model", "deepest path"]:
+        t.add_column(col, justify="left" if col in ("design", "role", "target") else "right")
+    for name, role, d, program in results:
+        r = compare_blocks(d)[-1]
+        h = hls_estimate(program)
+        y, m = r["yosys"], r["model"]
+        t.add_row(name, role, d.target, f"{y['LUT']:g}",
+                  f"{m['LUT']:g} ({r['error']['LUT']:+.0f}%)",
+                  f"{h['LUT']:g}", f"{y['FF']:g}", f"{m['FF']:g} ({r['error']['FF']:+.0f}%)",
+                  f"{y['DSP']:g}", f"{m['DSP']:g}", f"{h['DSP']:g}", f"{y['BRAM36']:g}",
+                  f"{m['BRAM36']:g}", f"{h['BRAM36']:g}", f"{d.depth} levels")
+    return t
+
+
+def fit(results: list[tuple[str, str, DesignSynth, object]]) -> None:
     """Non-negative least squares of the LUT and FF coefficients per block over the blocks of
     the ``fit`` designs (one sample per distinct block module); prints RTL_COEF."""
     import numpy as np
     from scipy.optimize import nnls
 
     samples: dict[str, list] = {}
-    for _, role, d in results:
+    for _, role, d, _ in results:
         if role != "fit":
             continue
         for b in d.blocks:
@@ -128,7 +160,7 @@ def main() -> None:
     results = []
     for name, program, board, accel, role in designs(args.quick):
         d = run(name, program, board, accel, args.workdir, args.reuse)
-        results.append((name, role, d))
+        results.append((name, role, d, program))
         rows = compare_blocks(d)
         t = Table(title=f"{name} ({role}): Yosys synth_xilinx -family {d.target} "
                         f"(SYNTHESIZED) vs RTL resource model (ESTIMATED)")
@@ -157,7 +189,8 @@ def main() -> None:
                            "deepest_path_ends": [d.path[0], d.path[-1]] if d.path else [],
                            "fits_device": all(y[k] <= cap[k] for k in KEYS),
                            "blocks": rows})
-    held = [r for _, role, d in results if role == "held-out" for r in compare_blocks(d)]
+    console.print(rec.table(summary(results)))
+    held = [r for _, role, d, _ in results if role == "held-out" for r in compare_blocks(d)]
     if held:
         rec.figures("held_out_errors_percent", {
             f"{r['block']} {r['params']}": {k: r["error"][k] for k in ("LUT", "FF")}
