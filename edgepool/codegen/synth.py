@@ -3,6 +3,14 @@
 request, Xilinx resources (``synth_xilinx -family xcup`` UltraScale+ / ``xc7`` 7-series: LUT /
 FF / BRAM / DSP) and the logic depth (:func:`synth_sources` ``ltp``).
 
+Per block (:func:`synth_blocks`, script ``templates/yosys/blocks.ys.j2``): the blocks of
+``sim/rtl`` kept as modules through ``synth_xilinx``, their cells, parameters and logic levels
+(:func:`logic_levels`: ``ltp`` on the mapped netlist with flip-flops / block RAMs cut), the
+flattened design's deepest path (:func:`critical_path`); :func:`compare_blocks` puts them beside
+the RTL resource model (:func:`edgepool.dse.cost.rtl_block_resources`) and
+:func:`rtl_synth_table` renders that with the device's capacity (markdown, for the build
+report). DSP packing follows the family (on for ``xcup``, off for ``xc7``).
+
 The script is rendered from ``edgepool/codegen/templates/yosys/synth.ys.j2`` through the one
 emitter environment (:mod:`edgepool.codegen.emit`); the design is generated from an HwProgram
 (a single-layer program gives the numbers of one block), with the library modules copied beside
@@ -121,7 +129,8 @@ def synth_program(program: HwProgram, folding: Mapping[str, LayerFolding] | None
                   timeout: float = 900, ltp: bool = False) -> SynthReport:
     """Generate and synthesize ``program``'s datapath top (``ep_top``) with yosys."""
     with _workdir(workdir) as wd:
-        design = generate_rtl(program, wd, folding, copy_library=True)
+        design = generate_rtl(program, wd, folding, copy_library=True,
+                              dsp_pack=target != "xc7")
         return synth_sources(program.name, design.sources, design.top, target, wd, timeout,
                              ltp)
 
@@ -132,7 +141,8 @@ def synth_accel(program: HwProgram, folding: Mapping[str, LayerFolding] | None =
     """The whole dataflow IP (``ep_accel``: AXI4-Lite control, stream width converters and
     the datapath) of ``program`` through yosys, with its logic depth by default."""
     with _workdir(workdir) as wd:
-        acc = generate_accel(program, wd, folding, copy_library=True)
+        acc = generate_accel(program, wd, folding, copy_library=True,
+                             dsp_pack=target != "xc7")
         return synth_sources(program.name, acc.sources, acc.top, target, wd, timeout, ltp)
 
 

@@ -419,7 +419,7 @@ RTL_POOL_DEPTH = 1         # last tap into ep_pool -> result word valid (max poo
 #: quotient bits per pipeline stage of the average pool's divider (ep_pool DIV_BITS; the
 #: generator passes this value): it bounds the logic depth of a stage to DIV_BITS
 #: subtract-compare steps of SUMW bits (see sim/README.md, Yosys ltp)
-RTL_DIV_BITS = 4
+RTL_DIV_BITS = 2
 
 
 def rtl_pool_depth(kind: str, bits: int, kk: int) -> int:
