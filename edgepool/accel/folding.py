@@ -15,6 +15,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from ..errors import ConfigError
 from .axis import container_bits
 from .descriptor import check_layer, layer_words, streams_weights
@@ -216,3 +218,15 @@ def rtl_default_folding(layer: HwLayer) -> LayerFolding:
     pe = max(d for d in divisors(oc) if d <= 4)
     simd = max(d for d in divisors(c) if d <= 4)
     return LayerFolding(pe if layer.kind == "conv" else 1, simd if layer.kind == "conv" else 1, 1)
+
+
+def accumulator_width(layer: HwLayer) -> int:
+    """Exact accumulator width: bound of |bias| + sum |w| * max |x| over every output channel."""
+    t = layer.in_type
+    xmax = max(abs(t.min), abs(t.max))
+    w = np.asarray(layer.weights, dtype=object).reshape(layer.weights.shape[0], -1)
+    b = (np.zeros(w.shape[0], dtype=object) if layer.bias is None
+         else np.asarray(layer.bias, dtype=object))
+    bound = max(int(abs(bi)) + sum(int(abs(x)) for x in row) * xmax
+                for row, bi in zip(w, b, strict=True))
+    return max(2, int(bound).bit_length() + 1)

@@ -42,10 +42,10 @@ import numpy as np
 from ..accel import regmap as R
 from ..accel.axis import container_bits
 from ..accel.engine import HlsConfig
-from ..accel.folding import LayerFolding, divisors, rtl_default_folding
+from ..accel.folding import LayerFolding, accumulator_width, divisors, rtl_default_folding
 from ..accel.manifest import RtlAccelSection, RtlFolding, RtlSection
 from ..accel.program import HwLayer, HwProgram, PoolSpec
-from ..dse.cost import RTL_DIV_BITS
+from ..dse.cost import RTL_DIV_BITS, dsp_packing_supported
 from ..errors import UnsupportedOpError
 from ..ir.qtype import QType
 from ..toolchain import REPO_ROOT
@@ -170,18 +170,6 @@ def _check_pool(p: PoolSpec, c: int, lanes: int, what: str, problems: list[str])
         problems.append(f"{what}: pool_simd {lanes} does not divide {c} channels")
 
 
-def accumulator_width(layer: HwLayer) -> int:
-    """Exact accumulator width: bound of |bias| + sum |w| * max |x| over every output channel."""
-    t = layer.in_type
-    xmax = max(abs(t.min), abs(t.max))
-    w = np.asarray(layer.weights, dtype=object).reshape(layer.weights.shape[0], -1)
-    b = (np.zeros(w.shape[0], dtype=object) if layer.bias is None
-         else np.asarray(layer.bias, dtype=object))
-    bound = max(int(abs(bi)) + sum(int(abs(x)) for x in row) * xmax
-                for row, bi in zip(w, b, strict=True))
-    return max(2, int(bound).bit_length() + 1)
-
-
 def check_supported(program: HwProgram, folding: Mapping[str, LayerFolding] | None = None
                     ) -> None:
     """Raise :class:`UnsupportedOpError` listing every construct the RTL cannot build."""
@@ -304,11 +292,13 @@ def _pool_params(p: PoolSpec, h: int, w: int, c: int, t: QType, lanes: int,
 
 def generate_rtl(program: HwProgram, out_dir: str | Path,
                  folding: Mapping[str, LayerFolding] | None = None, *,
-                 copy_library: bool = False) -> RtlDesign:
+                 copy_library: bool = False, dsp_pack: bool = True) -> RtlDesign:
     """Write ``<out_dir>/ep_top.sv``, the ``.hex`` ROM images and ``design.json``; return the
     design (sources = library modules + top, in compile order). ``copy_library`` copies the
     hand-written modules of ``sim/rtl`` next to the top (a self-contained directory, as the
-    build's ``rtl/``); otherwise the design refers to them in place."""
+    build's ``rtl/``); otherwise the design refers to them in place. ``dsp_pack``: two <= 8-bit
+    MACs per DSP48E2 in ``ep_mvau`` (off for 7-series parts:
+    :func:`edgepool.dse.cost.dsp_packing_supported`)."""
     check_supported(program, folding)
     folding = folding or {}
     out = Path(out_dir)
@@ -346,7 +336,8 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
                           ww=layer.weight_type.bits, accw=accw, odw=ot.bits,
                           shift=layer.acc_frac - ot.frac, relu=int(layer.relu),
                           omin=_sv64(ot.min), omax=_sv64(ot.max), wfile=wfile, bfile=bfile,
-                          out_lanes=fold.link_lanes if layer.pool is not None else 1)
+                          out_lanes=fold.link_lanes if layer.pool is not None else 1,
+                          dsp_pack=int(dsp_pack))
             dst = new_stream(ot.bits * params["out_lanes"])
             blocks.append(BlockInfo(f"u_{ident}", "conv", i, src, dst, h * w * c, oh * ow * oc,
                                     oh * ow * oc * kh * kw // fold.pe * c // fold.simd, params))
@@ -442,7 +433,7 @@ class AccelDesign:
 def generate_accel(program: HwProgram, out_dir: str | Path,
                    folding: Mapping[str, LayerFolding] | None = None, *,
                    beat_bytes: int = 8, registers: Mapping[str, Mapping[str, Any]] | None = None,
-                   copy_library: bool = False) -> AccelDesign:
+                   copy_library: bool = False, dsp_pack: bool = True) -> AccelDesign:
     """The dataflow accelerator IP of ``program``: :func:`generate_rtl`'s datapath plus
     ``<out_dir>/ep_accel.sv`` (AXI4-Lite ap_ctrl_hs control with the offsets / bits of
     ``registers``, default :func:`edgepool.accel.regmap.default_regmap`'s RTL dataflow map;
@@ -456,7 +447,8 @@ def generate_accel(program: HwProgram, out_dir: str | Path,
     regs = {k: dict(v) for k, v in (registers or R.default_regmap(
         "dataflow", control="ap_ctrl_hs")["accel"]["registers"]).items()}
     params = R.ap_ctrl_hs_params(regs)
-    design = generate_rtl(program, out_dir, folding, copy_library=copy_library)
+    design = generate_rtl(program, out_dir, folding, copy_library=copy_library,
+                          dsp_pack=dsp_pack)
     out = Path(out_dir)
     shell = [RTL_DIR / f for f in SHELL_LIBRARY]
     if copy_library:
@@ -609,7 +601,8 @@ def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
     dma_bits = int(cfg.dma_bits) if cfg is not None else 64
     try:
         accel = generate_accel(program, build_dir / "rtl", folds, beat_bytes=dma_bits // 8,
-                               copy_library=True)
+                               copy_library=True,
+                               dsp_pack=dsp_packing_supported(part) if part else True)
         design = accel.datapath
     except UnsupportedOpError as e:
         notes.append("rtl: not generated, the program is not supported by the RTL: "

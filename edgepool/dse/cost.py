@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..accel.axis import container_bits
@@ -22,7 +23,7 @@ from ..accel.descriptor import (
     streams_weights,
 )
 from ..accel.engine import HlsConfig, OverlayParams
-from ..accel.folding import rtl_default_folding
+from ..accel.folding import accumulator_width, rtl_default_folding
 from ..accel.program import HwLayer, HwProgram, PoolSpec
 
 # --------------------------------------------------------------------------- loop structure
@@ -201,6 +202,13 @@ def dsp_per_mac(a_bits: int, w_bits: int, packing: bool) -> float:
         return 0.5 if packing else 1.0
     a, w = max(a_bits, w_bits), min(a_bits, w_bits)
     return float(math.ceil(a / 27) * math.ceil(w / 18))
+
+
+def dsp_packing_supported(part: str) -> bool:
+    """Two int8 MACs per DSP need the DSP48E2's 27-bit multiplier operand (UltraScale /
+    UltraScale+: ``xczu``, ``xcku``, ``xcvu``...); the 7-series DSP48E1 (25 x 18, ``xc7``
+    parts such as the PYNQ-Z2's xc7z020) cannot hold the 26-bit packed weight pair."""
+    return not part.lower().startswith("xc7")
 
 
 def _mac_dsp(pe: int, simd: int, a_bits: int, w_bits: int, packing: bool) -> int:
@@ -406,12 +414,12 @@ def act_container(bits: int) -> int:
 #: pipeline depths of the RTL blocks, in cycles (see the module docstrings in sim/rtl)
 RTL_ROW_TO_ISSUE = 1       # last element of a row accepted -> first window read issued
 RTL_ISSUE_TO_BEAT = 2      # window read issued -> beat leaves ep_swg (RAM read + FIFO)
-RTL_MVAU_DEPTH = 2         # last beat of a window into ep_mvau -> result word valid
+RTL_MVAU_DEPTH = 6         # last beat of a window into ep_mvau -> result word (A M S C R out)
 RTL_POOL_DEPTH = 1         # last tap into ep_pool -> result word valid (max pool)
 #: quotient bits per pipeline stage of the average pool's divider (ep_pool DIV_BITS; the
 #: generator passes this value): it bounds the logic depth of a stage to DIV_BITS
 #: subtract-compare steps of SUMW bits (see sim/README.md, Yosys ltp)
-RTL_DIV_BITS = 4
+RTL_DIV_BITS = 2
 
 
 def rtl_pool_depth(kind: str, bits: int, kk: int) -> int:
@@ -592,3 +600,197 @@ def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> 
         interval = max(interval, h * w * c)
         layers.append(RtlLayerCost(layer.name, tuple(blocks), first_in, t[-1], interval))
     return RtlCost(tuple(layers), t[-1] + 1, max(ly.interval for ly in layers), clock_mhz)
+
+
+# --------------------------------------------------------------------------- RTL resources
+# LUT / FF / DSP / BRAM of the hand-written RTL blocks (sim/rtl), per block from the block's
+# parameters (the ones the generator passes; Yosys reports the same names), fitted to Yosys
+# 0.23 ``synth_xilinx`` counts (benchmarks/rtl_synth.py; ``--fit`` redoes the fit). LUT and FF
+# are linear in a few structural features (non-negative least squares over the blocks of the
+# fitted designs); DSP and BRAM follow the mapping rules.
+
+#: RAMB18 aspect ratios (depth, width); a memory of at most RTL_LUTMEM_DEPTH words stays in
+#: LUTs (what Yosys 0.23 chose on every block measured: ROMs of 72 / 80 words and line buffers
+#: of 64 words in LUTs, 288- and 512-word ones in block RAM)
+_BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+RTL_LUTMEM_DEPTH = 256
+
+
+def bram18(depth: int, width: int) -> int:
+    """RAMB18 for a ``depth`` x ``width`` memory (0: shallow enough for LUTs)."""
+    if depth <= RTL_LUTMEM_DEPTH or width <= 0:
+        return 0
+    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in _BRAM18_SHAPES)
+
+
+def _clog2(n: int) -> int:
+    return max(0, (int(n) - 1).bit_length())
+
+
+@dataclass(frozen=True)
+class RtlResources:
+    """LUT / FF / DSP48 / BRAM (in RAMB36 equivalents) of RTL blocks."""
+
+    lut: int
+    ff: int
+    dsp: int
+    bram36: float
+
+    def __add__(self, o: RtlResources) -> RtlResources:
+        return RtlResources(self.lut + o.lut, self.ff + o.ff, self.dsp + o.dsp,
+                            self.bram36 + o.bram36)
+
+    def scaled(self, n: int) -> RtlResources:
+        return RtlResources(self.lut * n, self.ff * n, self.dsp * n, self.bram36 * n)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"LUT": self.lut, "FF": self.ff, "DSP": self.dsp, "BRAM36": self.bram36}
+
+
+def _mul_dsp(a: int, b: int) -> int:
+    """DSP48 per signed a x b multiply (27 x 18 on DSP48E2 / 25 x 18 on E1, the same count
+    for the widths here)."""
+    hi, lo = max(a, b), min(a, b)
+    return math.ceil(hi / 27) * math.ceil(lo / 18)
+
+
+def _mvau(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
+    pe, simd, idw, ww, accw = p["PE"], p["SIMD"], p["IDW"], p["WW"], p["ACCW"]
+    nf, wpf, odw = p["NF"], p["WPF"], p.get("ODW", 8)
+    pw = idw + 1 + ww
+    npair = pe // 2 if (p.get("DSP_PACK", 0) and idw <= 8 and ww <= 8) else 0
+    dsp = simd * (npair + (pe - 2 * npair) * _mul_dsp(idw + 1, ww))
+    wrom = (nf * wpf, pe * simd * ww)
+    brom = (nf, pe * accw)
+    bram = (bram18(*wrom) + bram18(*brom)) / 2
+    lutrom = sum(d * w for d, w in (wrom, brom) if bram18(d, w) == 0) / 64
+    lut = [1.0, pe * simd * pw, pe * accw, lutrom, npair * simd * pw]
+    ff = [1.0, pe * accw, simd * idw + pe * odw, (pe - 2 * npair) * simd * pw]
+    return lut, ff, dsp, bram
+
+
+def _swg(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
+    simd, dw, c, w = p["SIMD"], p["DW"], p["C"], p["W"]
+    depth = (p["KH"] + p["SH"]) * w * (c // simd)
+    mem = bram18(depth, simd * dw)
+    lutram = 0 if mem else depth * simd * dw / 64
+    ctr = _clog2(depth) + _clog2(p["H"] + w + p["KH"] + p["KW"]) + _clog2(p.get("REPEAT", 1))
+    return [1.0, simd * dw, lutram, ctr], [1.0, simd * dw, ctr], 0, mem / 2
+
+
+def _pool(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
+    simd, dw, kk = p["SIMD"], p["DW"], p["KK"]
+    sumw = dw + _clog2(kk + 1) + 1
+    avg = 1 if p.get("MODE", 0) else 0
+    bps = max(1, p.get("DIV_BITS", 4))
+    ns = -(-sumw // bps)
+    return ([1.0, simd * sumw, avg * simd * sumw * ns], [1.0, simd * sumw,
+                                                          avg * simd * sumw * ns], 0, 0.0)
+
+
+def _ser(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
+    n, dw = p["N"], p["DW"]
+    return [1.0, n * dw if n > 1 else 0], [1.0, n * dw if n > 1 else 0], 0, 0.0
+
+
+def _axis_pack(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
+    beat = 8 * p["BEAT_BYTES"]
+    return [beat * (p["BEAT_BYTES"] // p["EB"])], [beat], 0, 0.0
+
+
+def _axis_unpack(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
+    beat = 8 * p["BEAT_BYTES"]
+    return [beat], [beat], 0, 0.0
+
+
+def _axil(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
+    return [1.0], [1.0], 0, 0.0
+
+
+_RTL_FEATURES = {"ep_mvau": _mvau, "ep_swg": _swg, "ep_pool": _pool, "ep_ser": _ser,
+                 "ep_axis_pack": _axis_pack, "ep_axis_unpack": _axis_unpack,
+                 "ep_axil_ctrl": _axil}
+
+#: fitted coefficients (LUT, FF) per block, in the order of the feature vectors above
+RTL_COEF: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "ep_mvau": ((58.45, 0.646, 8.394, 1.126, 0.0), (0.0, 6.635, 3.5, 0.0)),
+    "ep_swg": ((406.529, 4.906, 1.544, 6.849), (290.269, 1.992, 0.733)),
+    "ep_pool": ((0.0, 2.917, 11.979), (0.0, 1.833, 3.333)),
+    "ep_ser": ((1.083, 0.537), (1.333, 1.054)),
+    # one sample each (the IP's shell): calibrated constants rather than a fit
+    "ep_axis_pack": ((5.391,), (2.109,)),
+    "ep_axis_unpack": ((0.594,), (1.172,)),
+    "ep_axil_ctrl": ((34.0,), (24.0,)),
+}
+
+
+def rtl_features(block: str, params: Mapping[str, int]) -> tuple[list[float], list[float]]:
+    """The LUT and FF feature vectors of ``block`` (for the fit)."""
+    lut, ff, _, _ = _RTL_FEATURES[block](params)
+    return lut, ff
+
+
+def rtl_block_resources(block: str, params: Mapping[str, int]) -> RtlResources:
+    """Estimated LUT / FF / DSP / BRAM36 of ONE instance of ``block`` (``ep_mvau``,
+    ``ep_swg``, ``ep_pool``, ``ep_ser``, ``ep_axis_pack``, ``ep_axis_unpack``,
+    ``ep_axil_ctrl``) with the generator's parameters ``params`` (SystemVerilog names)."""
+    if block not in _RTL_FEATURES:
+        raise KeyError(f"no RTL resource model for {block!r}")
+    lut_x, ff_x, dsp, bram = _RTL_FEATURES[block](params)
+    cl, cf = RTL_COEF[block]
+    lut = sum(a * b for a, b in zip(cl, lut_x, strict=True))
+    ff = sum(a * b for a, b in zip(cf, ff_x, strict=True))
+    return RtlResources(round(lut), round(ff), dsp, bram)
+
+
+def rtl_blocks(program: HwProgram, folding=None, dsp_pack: bool = True
+               ) -> list[tuple[str, dict[str, int]]]:
+    """The datapath blocks the RTL generator instantiates for ``program`` with their
+    parameters (``folding``: {layer name: LayerFolding}, default rtl_default_folding)."""
+    from_layer = folding or {}
+    out: list[tuple[str, dict[str, int]]] = []
+
+    def pool_blocks(pool: PoolSpec, h: int, w: int, c: int, bits: int, signed: bool,
+                    lanes: int, in_lanes: int) -> None:
+        oh, ow = pool.out_hw(h, w)
+        out.append(("ep_swg", dict(DW=bits, H=h, W=w, C=c, SIMD=lanes, KH=pool.kernel[0],
+                                   KW=pool.kernel[1], SH=pool.stride[0], SW=pool.stride[1],
+                                   OH=oh, OW=ow, REPEAT=1, IN_LANES=in_lanes)))
+        out.append(("ep_pool", dict(DW=bits, SIGNED=int(signed), SIMD=lanes,
+                                    MODE=0 if pool.kind == "max" else 1,
+                                    KK=pool.kernel[0] * pool.kernel[1],
+                                    DIV_BITS=RTL_DIV_BITS)))
+        out.append(("ep_ser", dict(DW=bits, N=lanes, M=1)))
+
+    for layer in program.layers:
+        f = from_layer.get(layer.name) or rtl_default_folding(layer)
+        h, w, c = layer.in_shape
+        if layer.kind == "conv":
+            oc, kh, kw, _ = layer.weights.shape
+            oh, ow = layer.conv_out_hw
+            ot = layer.out_type
+            out.append(("ep_swg", dict(DW=layer.in_type.bits, H=h, W=w, C=c, SIMD=f.simd,
+                                       KH=kh, KW=kw, SH=layer.stride[0], SW=layer.stride[1],
+                                       OH=oh, OW=ow, REPEAT=oc // f.pe)))
+            out.append(("ep_mvau", dict(IDW=layer.in_type.bits, WW=layer.weight_type.bits,
+                                        ACCW=accumulator_width(layer), PE=f.pe, SIMD=f.simd,
+                                        NF=oc // f.pe, WPF=kh * kw * (c // f.simd),
+                                        ODW=ot.bits, DSP_PACK=int(dsp_pack))))
+            lanes = f.link_lanes if layer.pool is not None else 1
+            out.append(("ep_ser", dict(DW=ot.bits, N=f.pe, M=lanes)))
+            if layer.pool is not None:
+                pool_blocks(layer.pool, oh, ow, oc, ot.bits, ot.signed, f.pool_simd, lanes)
+        else:
+            pool_blocks(layer.pool, h, w, c, layer.in_type.bits, layer.in_type.signed,
+                        f.pool_simd, 1)
+    return out
+
+
+def rtl_resources(program: HwProgram, folding=None, dsp_pack: bool = True) -> RtlResources:
+    """Estimated LUT / FF / DSP / BRAM36 of ``program``'s RTL datapath (sum of
+    :func:`rtl_block_resources` over :func:`rtl_blocks`; the AXI shell of the IP adds
+    ``ep_axil_ctrl`` and the two stream width converters)."""
+    total = RtlResources(0, 0, 0, 0.0)
+    for block, params in rtl_blocks(program, folding, dsp_pack):
+        total = total + rtl_block_resources(block, params)
+    return total

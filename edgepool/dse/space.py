@@ -25,7 +25,7 @@ from ..accel.engine import HlsConfig
 from ..accel.folding import divisors, folding_problems
 from ..accel.program import HwLayer, HwProgram
 from ..targets import Board
-from .cost import Device, dataflow_layer_cost
+from .cost import Device, dataflow_layer_cost, dsp_packing_supported
 
 CLOCKS_MHZ = (100, 150, 200, 250, 300)
 
@@ -234,7 +234,9 @@ def overlay_configs(program: HwProgram, board: Board, space: DseSpace,
                                         clock_mhz=float(clk), acc_bits=acc_bits,
                                         max_tile_nf=tile,
                                         sum_bits=pool_sum_bits(program, act_bits),
-                                        ddr_port_gbps=port, out_bits=out_bits, **bufs)
+                                        ddr_port_gbps=port, out_bits=out_bits,
+                                        int8_dsp_packing=dsp_packing_supported(board.part),
+                                        **bufs)
                         out.append((cfg, padded, tuple(notes)))
     return out
 
@@ -302,7 +304,9 @@ def dataflow_configs(program: HwProgram, board: Board, space: DseSpace,
                      act_frac=program.in_type.frac,
                      w_bits=max((t.bits for t in wt), default=8),
                      w_frac=max((t.frac for t in wt), default=0),
-                     acc_bits=max(layer.acc_bits for layer in program.layers))
+                     acc_bits=max(layer.acc_bits for layer in program.layers),
+                     # PYNQ-Z2's DSP48E1 cannot pack two int8 MACs (cost and RTL agree)
+                     int8_dsp_packing=dsp_packing_supported(board.part))
     out = []
     for pe, simd in folding_trajectory(program, device, base, space.max_fold_steps):
         for clk in board_clocks(board, space):

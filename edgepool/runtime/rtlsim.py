@@ -210,7 +210,7 @@ def simulate_program(program: HwProgram, images: Sequence[np.ndarray], *,
                      simulator: str = "verilator", backpressure: float = 0.0,
                      input_gaps: float = 0.0, reset_frame: int = -1, seed: int = 0,
                      waves: bool = False, cache_root: str | Path | None = None,
-                     check: bool = True) -> RtlSimResult:
+                     check: bool = True, dsp_pack: bool = True) -> RtlSimResult:
     """Stream ``images`` (each (H, W, C) integers of the program's input type) back to back
     through the generated RTL of ``program`` in ONE simulation.
 
@@ -219,10 +219,11 @@ def simulate_program(program: HwProgram, images: Sequence[np.ndarray], *,
     ``input_gaps``: probability of a stalled output / idle input cycle. ``reset_frame`` >= 0
     asserts reset in the middle of that frame (its output is dropped, the next ones checked).
     ``check=False`` only counts beats and frames (the outputs are returned as the RTL made them).
+    ``dsp_pack``: the generator's DSP packing (two <= 8-bit MACs per multiplier) on or off.
     """
     _require(simulator)
     run_dir = _new_run_dir(cache_root)
-    design = generate_rtl(program, run_dir / "rtl", folding)
+    design = generate_rtl(program, run_dir / "rtl", folding, dsp_pack=dsp_pack)
     return simulate_design(program, design, images, simulator=simulator,
                            backpressure=backpressure, input_gaps=input_gaps,
                            reset_frame=reset_frame, seed=seed, waves=waves,
