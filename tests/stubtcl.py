@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tkinter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,3 +130,23 @@ def make_stub_tools(where: Path, tools: tuple[str, ...] = ("vivado", "vitis_hls"
         p.write_text(TOOL.format(tool=tool, tclsh=TCLSH))
         p.chmod(0o755)
     return StubTools(where, where / "calls.log")
+
+
+class StubTcl:
+    """An in-process Tcl interpreter (tkinter) where every vendor command is recorded instead of
+    run: for one generated script; :func:`make_stub_tools` runs whole ``build.sh`` flows."""
+
+    def __init__(self) -> None:
+        self.tcl = tkinter.Tcl()
+        self.tcl.eval("""
+            set ::calls {}
+            proc unknown {args} { lappend ::calls $args; return "" }
+            proc exit {args} { lappend ::calls [list exit] }
+            proc get_property {args} { lappend ::calls [concat get_property $args]; return 100% }
+        """)
+
+    def run(self, script: Path) -> list[list[str]]:
+        self.tcl.eval(f"source {{{script}}}")
+        n = int(self.tcl.eval("llength $::calls"))
+        return [list(self.tcl.splitlist(self.tcl.eval(f"lindex $::calls {i}")))
+                for i in range(n)]
