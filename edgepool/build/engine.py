@@ -24,15 +24,9 @@ from ..accel.engine import EngineChoice, HlsConfig, choose_engine
 from ..accel.manifest import EngineSection, RtlSection
 from ..accel.program import HwProgram
 from ..codegen.synth import synth_accel
-from ..codegen.rtl import (
-    ACCEL_TOP,
-    RTL_MAX_WEIGHTS,
-    check_supported,
-    folding_from_config,
-    ip_vlnv,
-)
+from ..codegen.rtl import ACCEL_TOP, RTL_MAX_WEIGHTS, check_supported, folding_from_config
 from ..dse.cost import estimate_rtl
-from ..errors import UnsupportedOpError
+from ..errors import ManifestError, UnsupportedOpError
 from ..targets import Board
 
 #: Yosys synth_xilinx family per PS family
@@ -90,12 +84,14 @@ def pick(program: HwProgram, cfg: HlsConfig | None, requested: str, default_styl
 def rtl_regmap(family: str, rtl: RtlSection, dma_bits: int) -> dict[str, Any]:
     """The register map of the block design with the RTL dataflow IP: the AXI DMA, and the IP's
     ap_ctrl_hs block (the registers the rtl step generated it with) under its Vivado VLNV."""
-    rm = R.default_regmap("dataflow", family, dma_bits=dma_bits, control="ap_ctrl_hs")
     accel = rtl.accel
-    rm["ips"]["accel"]["vlnv"] = accel.vlnv if accel is not None else ip_vlnv(ACCEL_TOP)
+    rm = R.default_regmap("dataflow", family, dma_bits=dma_bits, engine="rtl",
+                          top=accel.top if accel is not None else None)
     if accel is not None:
+        if accel.vlnv != rm["ips"]["accel"]["vlnv"]:
+            raise ManifestError(f"the rtl stage packaged {accel.vlnv}, the register map names "
+                                f"{rm['ips']['accel']['vlnv']}", "rebuild from the rtl stage")
         rm["accel"] = {"registers": {k: dict(v) for k, v in accel.registers.items()}}
-    rm["ips"]["accel"]["engine"] = "rtl"
     return R.validate_regmap(rm)
 
 

@@ -54,7 +54,7 @@ from .names import comment_text
 
 TOP_NAME = "ep_top"
 #: the dataflow accelerator IP (AXI4-Lite + DMA-width AXI4-Stream) around ``ep_top``
-ACCEL_TOP = "ep_accel"
+ACCEL_TOP = R.RTL_ACCEL_TOP
 #: hand-written modules of the IP shell, in dependency order
 SHELL_LIBRARY = ("ep_axil_ctrl.sv", "ep_axis_unpack.sv", "ep_axis_pack.sv",
                  "ep_accel_shell.sv")
@@ -477,14 +477,15 @@ def generate_accel(program: HwProgram, out_dir: str | Path,
     return accel
 
 
-#: Vivado IP identity of the RTL accelerator (``vendor:library:name:version``)
-IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgepool", "rtl", "1.0"
+#: Vivado IP identity of the RTL accelerator (``vendor:library:name:version``; defined in
+#: :mod:`edgepool.accel.regmap`, which the register map and the driver read)
+IP_VENDOR, IP_LIBRARY, IP_VERSION = R.RTL_IP_VENDOR, R.RTL_IP_LIBRARY, R.RTL_IP_VERSION
 _TCL_SAFE = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def ip_vlnv(name: str = ACCEL_TOP) -> str:
     """The VLNV ``package_ip.tcl`` gives the IP (what ``bd.tcl``'s ``create_bd_cell`` names)."""
-    return f"{IP_VENDOR}:{IP_LIBRARY}:{name}:{IP_VERSION}"
+    return R.RTL_ACCEL_VLNV.format(top=name)
 
 
 def ip_package_tcl(accel: AccelDesign, part: str, program_label: str = "model") -> Path:
