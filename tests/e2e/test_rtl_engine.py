@@ -164,3 +164,45 @@ def test_hls_build_sh_runs_vitis_then_vivado(hls_build, tmp_path):
     assert "csynth_design" in joined and "export_design" in joined
     assert "package_project" not in joined
     assert "-vlnv xilinx.com:hls:" in joined and "edgepool_0/in_stream" in joined
+
+
+def test_hwh_describes_the_chosen_ip(rtl_build, hls_build):
+    from edgepool.accel.regmap import block_design_hwh
+
+    for build, vlnv, regs in ((rtl_build, "edgepool:rtl:ep_accel:1.0", True),
+                              (hls_build, "xilinx.com:hls:edgepool_top:1.0", False)):
+        m = json.loads((build / "manifest.json").read_text())
+        hwh = block_design_hwh(m["regmap"], design="edgepool", part="xczu3eg-sbva484-1-e",
+                               clock_mhz=200.0)
+        assert f'VLNV="{vlnv}"' in hwh
+        assert ('<REGISTER NAME="CTRL">' in hwh) == regs        # the RTL IP's ap_ctrl_hs block
+
+
+def test_synth_results_reach_the_report(tmp_path, monkeypatch, program):
+    """``--synth`` wiring (Yosys itself is exercised in tests/rtl/test_rtl_synth.py; on LeNet it
+    takes tens of minutes): the counts of the synthesized IP land in the engine section and in
+    report.md's Engine table, labelled as Yosys counts."""
+    from edgepool.accel.manifest import EngineSection, Manifest, ModelSection, TargetSection
+    from edgepool.build import engine as E
+    from edgepool.build.report import write_report
+    from edgepool.codegen.synth import SynthReport
+    from edgepool.targets import get_target
+
+    seen = {}
+
+    def fake_synth(prog, folds, target, workdir, ltp):
+        seen.update(target=target, workdir=workdir, layers=len(folds))
+        return SynthReport("lenet", target, 100, {"LUT6": 70, "FDRE": 50, "DSP48E2": 9,
+                                                  "RAMB18E2": 2}, 0, 7)
+
+    monkeypatch.setattr(E, "synth_accel", fake_synth)
+    sec = E.synthesize(tmp_path, program, None, get_target("ultra96"),
+                       EngineSection("rtl", "auto: test", "dataflow"))
+    assert seen == {"target": "xcup", "workdir": tmp_path / "synth",
+                    "layers": len(program.layers)}
+    assert sec.synth["LUT"] == 70 and sec.synth["DSP"] == 9 and sec.synth["logic_depth_lut6"] == 7
+    m = Manifest(target=TargetSection("ultra96", "fpga"), engine=sec,
+                 model=ModelSection(name="lenet", source="x", inputs=(), outputs=()))
+    write_report(m, None, tmp_path / "report.md")
+    text = (tmp_path / "report.md").read_text()
+    assert "yosys synth_xilinx -family xcup" in text and "| 70 | 50 | 9 |" in text
