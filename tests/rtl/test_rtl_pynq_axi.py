@@ -28,19 +28,20 @@ N_IMAGES = 16
 
 @pytest.fixture(scope="module")
 def rtl_build(tmp_path_factory) -> Path:
-    """A lenet-digits Ultra96 build with the rtl stage whose block design has the RTL IP (the
-    dataflow register map with the ap_ctrl_hs block, as an RTL-engine build records it)."""
+    """A lenet-digits Ultra96 build with the engine and rtl stages (default folding, no
+    exploration): the engine stage picks the RTL, the rtl stage records the register map of the
+    block design with the RTL IP (the ap_ctrl_hs block)."""
     out = tmp_path_factory.mktemp("pynq-rtl") / "build"
     saved = B.STAGES["fpga"]
-    B.STAGES["fpga"] = ("import", "lower", "rtl", "report")
+    B.STAGES["fpga"] = ("import", "lower", "engine", "rtl", "report")
     try:
         B.build(MODEL, "ultra96", out, force=True)
     finally:
         B.STAGES["fpga"] = saved
     m = json.loads((out / "manifest.json").read_text())
-    assert m["rtl"]["supported"]
-    m["regmap"] = R.default_regmap("dataflow", family_of(m), control="ap_ctrl_hs")
-    (out / "manifest.json").write_text(json.dumps(m, indent=1))
+    assert m["rtl"]["supported"] and m["engine"]["name"] == "rtl"
+    assert m["regmap"] == R.default_regmap("dataflow", family_of(m), engine="rtl") | {
+        "accel": {"registers": m["rtl"]["accel"]["registers"]}}
     return out
 
 
