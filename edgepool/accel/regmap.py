@@ -8,8 +8,9 @@ Two accelerator styles share one block design skeleton (Zynq PS + AXI-Lite + DDR
   (``axi_dma_0``, simple register mode, PG021) moves input frames DDR → stream (MM2S) and
   output frames stream → DDR (S2MM). Frames use :mod:`edgepool.accel.axis`'s format. The
   RTL engine's IP (``engine="rtl"``, the default build's) has the Vitis ``ap_ctrl_hs`` control
-  block at the accelerator's address (started once with auto-restart by the driver); the HLS
-  dataflow IP has ``ap_ctrl_none``.
+  block at the accelerator's address (started once with auto-restart by the driver), and so
+  does the HLS dataflow top edgepool generates (:data:`DATAFLOW_CONTROL`); ``ap_ctrl_none``
+  remains readable for builds made before.
 * ``overlay``: the layer-by-layer overlay ``edgepool_overlay(desc, n_layers, wmem, bmem,
   act_in, act_out)`` masters DDR itself (m_axi, ``offset=slave``) and is started through its
   Vitis HLS ``s_axilite`` control registers (``ap_ctrl_hs``: ap_start / ap_done / ap_idle).
@@ -80,6 +81,10 @@ ACCEL_RANGE = 0x10000
 #: block-level control of the dataflow top: the HLS IP has none (free-running streams); the RTL
 #: IP (``sim/rtl/ep_accel_shell.sv``) has the ap_ctrl_hs block and no arguments
 DATAFLOW_CONTROLS = ("ap_ctrl_none", "ap_ctrl_hs")
+#: the block-level control edgepool generates for BOTH dataflow engines (the HLS top's
+#: ``s_axilite port=return`` and the RTL IP's ep_axil_ctrl): one register layout, so one
+#: driver path (start once with auto-restart) serves either IP
+DATAFLOW_CONTROL = "ap_ctrl_hs"
 
 #: The overlay's top-level arguments in declaration order (``hls/include/edgepool/overlay.h``):
 #: (name, bits, kind). Pointers are 64-bit byte addresses (m_axi ``offset=slave``).

@@ -145,8 +145,18 @@ def test_hls_engine_build_keeps_the_hls_ip(hls_build):
     assert m["engine"]["name"] == "hls" and m["engine"]["requested"] == "hls"
     assert m["engine"].get("estimate") is None
     assert m["regmap"]["ips"]["accel"]["vlnv"].startswith("xilinx.com:hls:")
-    assert m["regmap"]["ips"]["accel"]["control"] == "ap_ctrl_none"
+    # the HLS dataflow top has the RTL IP's ap_ctrl_hs block: one driver path for both
+    assert m["regmap"]["ips"]["accel"]["control"] == "ap_ctrl_hs"
+    assert "s_axilite port = return" in (hls_build / "hls" / "edgepool_top.cpp").read_text()
     assert "## Engine" in (hls_build / "report.md").read_text()
+
+
+def test_rtl_model_refuses_a_build_whose_bitstream_holds_the_hls_ip(hls_build):
+    from edgepool.errors import ManifestError
+    from edgepool.runtime import pynq_driver as D
+
+    with pytest.raises(ManifestError, match="--engine rtl"):
+        D.EdgepoolAccelerator(hls_build, sim="rtl")
 
 
 @needs_tclsh

@@ -19,7 +19,7 @@ import edgepool
 from edgepool import toolchain
 from edgepool.accel.folding import default_config
 from edgepool.accel.lower import lower_to_hw
-from edgepool.accel.regmap import default_regmap
+from edgepool.accel.regmap import DATAFLOW_CONTROL, default_regmap
 from edgepool.codegen.hls import generate
 from edgepool.codegen.names import IdentTable, c_ident, check_safe, comment_text
 from edgepool.codegen.vendor import write_vivado
@@ -40,7 +40,8 @@ def _generate(out: Path, style: str, board: str = "ultra96") -> dict[str, bytes]
     tgt = get_target(board)
     cfg = default_config(program, tgt.clocks["default_mhz"], style)
     meta = generate(program, cfg, out / "hls", model_name=program.name, board=tgt)
-    rm = default_regmap(style, tgt.family, top=meta["top"], dma_bits=cfg.dma_bits)
+    rm = default_regmap(style, tgt.family, top=meta["top"], dma_bits=cfg.dma_bits,
+                        control=DATAFLOW_CONTROL)
     write_vivado(out, meta, rm, tgt, comment_text(program.name))
     files = {}
     for p in sorted(out.rglob("*")):

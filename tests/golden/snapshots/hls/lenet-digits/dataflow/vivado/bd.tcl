@@ -59,7 +59,7 @@ connect_bd_net $ps_resetn [get_bd_pins rst_pl_0/ext_reset_in]
 set aresetn [get_bd_pins rst_pl_0/peripheral_aresetn]
 
 set ctrl_ic [create_bd_cell -type ip -vlnv xilinx.com:ip:smartconnect ctrl_interconnect]
-set_property -dict [list CONFIG.NUM_SI {1} CONFIG.NUM_MI {1}] $ctrl_ic
+set_property -dict [list CONFIG.NUM_SI {1} CONFIG.NUM_MI {2}] $ctrl_ic
 connect_bd_net $clk [get_bd_pins ctrl_interconnect/aclk]
 connect_bd_net $aresetn [get_bd_pins ctrl_interconnect/aresetn]
 connect_bd_intf_net $ps_master [get_bd_intf_pins ctrl_interconnect/S00_AXI]
@@ -96,11 +96,13 @@ connect_bd_net $aresetn [get_bd_pins axi_dma_0/axi_resetn]
 connect_bd_intf_net [get_bd_intf_pins ctrl_interconnect/M00_AXI] [get_bd_intf_pins axi_dma_0/S_AXI_LITE]
 connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXIS_MM2S] [get_bd_intf_pins edgepool_0/in_stream]
 connect_bd_intf_net [get_bd_intf_pins edgepool_0/out_stream] [get_bd_intf_pins axi_dma_0/S_AXIS_S2MM]
+connect_bd_intf_net [get_bd_intf_pins ctrl_interconnect/M01_AXI] [get_bd_intf_pins edgepool_0/s_axi_control]
 connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXI_MM2S] [get_bd_intf_pins mem_interconnect/S00_AXI]
 connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXI_S2MM] [get_bd_intf_pins mem_interconnect/S01_AXI]
 
 # ---------------------------------------------------------------- address map
 assign_bd_address -offset 0xA0000000 -range 0x00010000 -target_address_space [get_bd_addr_spaces zynq_ultra_ps_e_0/Data] [get_bd_addr_segs axi_dma_0/S_AXI_LITE/Reg] -force
+assign_bd_address -offset 0xA0010000 -range 0x00010000 -target_address_space [get_bd_addr_spaces zynq_ultra_ps_e_0/Data] [get_bd_addr_segs edgepool_0/s_axi_control/Reg] -force
 assign_bd_address
 
 validate_bd_design
