@@ -179,13 +179,13 @@ def test_hls_build_sh_runs_vitis_then_vivado(hls_build, tmp_path):
 def test_hwh_describes_the_chosen_ip(rtl_build, hls_build):
     from edgepool.accel.regmap import block_design_hwh
 
-    for build, vlnv, regs in ((rtl_build, "edgepool:rtl:ep_accel:1.0", True),
-                              (hls_build, "xilinx.com:hls:edgepool_top:1.0", False)):
+    for build, vlnv in ((rtl_build, "edgepool:rtl:ep_accel:1.0"),
+                        (hls_build, "xilinx.com:hls:edgepool_top:1.0")):
         m = json.loads((build / "manifest.json").read_text())
         hwh = block_design_hwh(m["regmap"], design="edgepool", part="xczu3eg-sbva484-1-e",
                                clock_mhz=200.0)
         assert f'VLNV="{vlnv}"' in hwh
-        assert ('<REGISTER NAME="CTRL">' in hwh) == regs        # the RTL IP's ap_ctrl_hs block
+        assert '<REGISTER NAME="CTRL">' in hwh           # the one ap_ctrl_hs block of both
 
 
 def test_synth_results_reach_the_report(tmp_path, monkeypatch, program):
