@@ -96,7 +96,7 @@ def rtl_regmap(family: str, rtl: RtlSection, dma_bits: int) -> dict[str, Any]:
 
 
 def synthesize(build_dir: Path, program: HwProgram, cfg: HlsConfig | None, board: Board,
-               engine: EngineSection | None) -> EngineSection | None:
+               engine: EngineSection) -> EngineSection:
     """``--synth``: Yosys ``synth_xilinx`` of the generated IP top (``ep_accel``) in
     ``build_dir/synth/`` (script and log kept); the counts go into the engine section (and from
     there into report.md). Slow: tens of minutes for LeNet on a loaded machine."""
@@ -112,6 +112,4 @@ def synthesize(build_dir: Path, program: HwProgram, cfg: HlsConfig | None, board
                                            **rep.summary()}
     if rep.logic_depth is not None:
         synth["logic_depth_lut6"] = rep.logic_depth
-    if engine is None:
-        return None
     return dataclasses.replace(engine, synth=synth)

@@ -205,9 +205,11 @@ def run_rtl(ctx: BuildContext) -> None:
                                 "rebuild with --engine hls")
         # the block design instantiates the RTL IP: its register map replaces the HLS one
         m.regmap = E.rtl_regmap(ctx.board.family, section, section.accel.beat_bytes * 8)
-    if ctx.config.synth:
+    if ctx.config.synth and section.supported and m.engine is not None:
         m.engine = E.synthesize(ctx.out, need(ctx.program, "the program", "rtl"),
                                 ctx.hls_config, ctx.board, m.engine)
+    elif ctx.config.synth:
+        ctx.notes.append("rtl: --synth skipped: no RTL was generated for this build")
 
 
 def restore_rtl(ctx: BuildContext) -> None:
