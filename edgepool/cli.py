@@ -247,13 +247,20 @@ def run(model_or_build: Path, input_path: Path, output_path: Path | None, backen
 @click.option("--margin", type=float, default=0.85, show_default=True,
               help="Fraction of each FPGA resource a design may use.")
 @click.option("--jobs", "-j", type=int, default=0, help="Exploration workers (0 = all cores).")
+@click.option("--engine", type=click.Choice(["auto", "rtl", "hls"]), default="auto",
+              show_default=True, help="Accelerator IP in the bitstream: the cocotb-verified "
+              "SystemVerilog (rtl), the Vitis HLS export (hls), or auto = RTL wherever it "
+              "supports the model, else HLS.")
+@click.option("--synth", is_flag=True, help="Run Yosys synth_xilinx on the generated RTL IP "
+              "and report LUT/FF/DSP/BRAM in report.md (slow: tens of minutes).")
 @handle_errors
 def build(model: Path, target: str, out_dir: Path, bits: int | None, from_stage: str | None,
           to_stage: str | None, force: bool, style: str, clock_mhz: float | None, margin: float,
-          jobs: int) -> None:
+          jobs: int, engine: str, synth: bool) -> None:
     """Compile MODEL for TARGET into a complete build directory."""
 
-    cfg = BuildConfig(target=target, style=style, clock_mhz=clock_mhz, margin=margin, jobs=jobs)
+    cfg = BuildConfig(target=target, style=style, clock_mhz=clock_mhz, margin=margin, jobs=jobs,
+                      engine=engine, synth=synth)
     if from_stage and cfg == BuildConfig(target=target):
         cfg = None                        # resume with the settings the build recorded
     result = do_build(model, target, out_dir, bits=bits, from_stage=from_stage,

@@ -13,6 +13,8 @@ from typing import Any, Literal
 from .errors import ConfigError
 
 Style = Literal["auto", "dataflow", "overlay"]
+Engine = Literal["auto", "rtl", "hls"]
+ENGINES = ("auto", "rtl", "hls")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,11 @@ class BuildConfig:
         margin: fraction of each FPGA resource (DSP, BRAM, LUT) a design may use (place & route
             needs slack).
         jobs: worker processes for the exploration (0 = all cores).
+        engine: accelerator implementation: the cocotb-verified SystemVerilog IP (``rtl``),
+            the Vitis HLS IP (``hls``), or ``auto`` = RTL wherever it supports the model and
+            style, else HLS (the reason is recorded in the manifest's ``engine`` section).
+        synth: run Yosys ``synth_xilinx`` on the generated RTL top and put its LUT / FF / DSP /
+            BRAM counts into report.md (opt-in: tens of minutes for LeNet on a loaded machine).
     """
 
     target: str = "ultra96"
@@ -35,6 +42,8 @@ class BuildConfig:
     clock_mhz: float | None = None
     margin: float = 0.85
     jobs: int = 0
+    engine: Engine = "auto"
+    synth: bool = False
 
     def __post_init__(self) -> None:
         if self.style not in ("auto", "dataflow", "overlay"):
@@ -44,6 +53,8 @@ class BuildConfig:
                               "it is the fraction of each FPGA resource a design may use")
         if self.clock_mhz is not None and not 10 <= self.clock_mhz <= 1000:
             raise ConfigError(f"clock {self.clock_mhz} MHz is not plausible for a Zynq fabric")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"unknown engine {self.engine!r}", "use auto, rtl or hls")
         if self.jobs < 0:
             raise ConfigError("jobs must be >= 0 (0 = all cores)")
 

@@ -73,6 +73,13 @@ def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
     res = build_for("ultra96")
     fpga_dir = res.out
     est, chosen = res.sections.estimates, res.sections.config
+    eng = res.sections.engine
+    if eng is not None:
+        con.print(f"  accelerator engine: {eng.name.upper()} ({eng.reason})")
+        rtl_est = (f"; estimate_rtl {eng.estimate['interval_cycles']:,} cycles/frame "
+                   f"(estimated)" if eng.estimate else "")
+        rows.append(("accelerator engine in the bitstream (ultra96)", eng.name.upper(),
+                     eng.reason + rtl_est))
     if est is not None and chosen is not None:
         rows.append(("cost-model estimate (ultra96; nothing synthesized or measured)",
                      chosen.style,
@@ -92,6 +99,23 @@ def run_demo(out_root: Path | str = "out/demo", model_name: str = DEFAULT_MODEL,
         label = "pynq driver on simulated device (csim)" if backend == "pynq" else backend
         rows.append((f"ultra96 / {label}", f"{n} images",
                      "bit-exact" if same else "MISMATCH"))
+        con.print(f"  equal to the interpreter: {same}  ({time.perf_counter() - t:.1f} s)")
+    if eng is not None and eng.name == "rtl":
+        # the IP the bitstream holds, behind the unmodified driver: AXI4-Lite + DMA streams
+        t = step(f"4b. edgepool run {fpga_dir} --backend pynq, EDGEPOOL_PYNQ_SIM=rtl  "
+                 f"({n_rtl} images)")
+        saved = os.environ.get("EDGEPOOL_PYNQ_SIM")
+        os.environ["EDGEPOOL_PYNQ_SIM"] = "rtl"
+        try:
+            out = run_build(fpga_dir, x[:n_rtl], "pynq")
+        finally:
+            if saved is None:
+                os.environ.pop("EDGEPOOL_PYNQ_SIM", None)
+            else:
+                os.environ["EDGEPOOL_PYNQ_SIM"] = saved
+        same = bool(np.array_equal(next(iter(out.values())), ref[:n_rtl]))
+        rows.append(("ultra96 / pynq driver on simulated device (RTL IP via AXI)",
+                     f"{n_rtl} images", "bit-exact" if same else "MISMATCH"))
         con.print(f"  equal to the interpreter: {same}  ({time.perf_counter() - t:.1f} s)")
 
     t = step("5. edgepool build --target cortex-a53 (TVM Relax + NEON kernels), run under qemu")

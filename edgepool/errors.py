@@ -57,6 +57,18 @@ class ConfigError(EdgepoolError):
     """A build configuration or target name is invalid."""
 
 
+class EngineUnsupportedError(ConfigError):
+    """The requested accelerator engine (``--engine rtl``) cannot run this model; ``problems``
+    names every layer and reason."""
+
+    def __init__(self, engine: str, problems: list[str], hint: str | None = None):
+        self.engine = engine
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"the {engine.upper()} engine cannot build this model "
+                         f"({len(self.problems)} problem(s)):\n{lines}", hint)
+
+
 class ResourceBudgetError(EdgepoolError):
     """No configuration fits the device's resources."""
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from ..errors import ConfigError, EngineUnsupportedError
+
 
 @dataclass(frozen=True)
 class OverlayParams:
@@ -82,3 +84,56 @@ class HlsConfig(OverlayParams):
         if not (isinstance(self.pe, int) and isinstance(self.simd, int)):
             raise ValueError("the overlay has one PE and one SIMD")
         return OverlayParams(**{f.name: getattr(self, f.name) for f in fields(OverlayParams)})
+
+
+# --------------------------------------------------------------------------- engine choice
+#: which accelerator styles have an RTL implementation that goes into the bitstream (the
+#: dataflow chain of ``sim/rtl``; the overlay's RTL engine flips its entry when it lands)
+RTL_STYLES: dict[str, bool] = {"dataflow": True, "overlay": False}
+ENGINE_NAMES = ("rtl", "hls")
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine a build uses for its accelerator and why (the manifest's ``engine``)."""
+
+    name: Literal["rtl", "hls"]
+    reason: str
+    style: str
+    requested: str = "auto"
+    #: what the RTL datapath cannot do for this program (empty when it can)
+    rtl_problems: tuple[str, ...] = ()
+
+
+def choose_engine(style: str, requested: str, rtl_problems: list[str] | tuple[str, ...]
+                  ) -> EngineChoice:
+    """Pick the accelerator engine of a build.
+
+    ``style`` is the chosen configuration's style, ``requested`` the user's ``--engine``
+    (``auto``, ``rtl`` or ``hls``), ``rtl_problems`` what the RTL datapath cannot do for the
+    program (see :func:`edgepool.build.engine.rtl_problems`). ``auto`` takes the RTL wherever
+    it supports the style and the program, else the HLS engine; ``rtl`` on a program or style
+    the RTL cannot run raises :class:`~edgepool.errors.EngineUnsupportedError` naming each
+    problem and suggesting ``--engine hls``.
+    """
+    if requested not in ("auto", *ENGINE_NAMES):
+        raise ConfigError(f"unknown engine {requested!r}", "use auto, rtl or hls")
+    problems = tuple(rtl_problems)
+    if not RTL_STYLES.get(style, False):
+        problems = (f"style {style!r}: the RTL engine has no {style} implementation yet "
+                    f"(RTL styles: {', '.join(s for s, ok in RTL_STYLES.items() if ok)})",
+                    *problems)
+    if requested == "hls":
+        return EngineChoice("hls", "requested (--engine hls)", style, requested, problems)
+    if requested == "rtl":
+        if problems:
+            raise EngineUnsupportedError(
+                "rtl", list(problems),
+                "build with --engine hls (the Vitis HLS IP runs every lowered model), or "
+                "--engine auto to let edgepool fall back to it")
+        return EngineChoice("rtl", "requested (--engine rtl)", style, requested, problems)
+    if problems:
+        return EngineChoice("hls", "auto: the RTL engine cannot run this build: "
+                            + "; ".join(problems), style, requested, problems)
+    return EngineChoice("rtl", f"auto: the RTL engine supports every layer of this {style} "
+                        "program (the cocotb-verified IP is the default)", style, requested)

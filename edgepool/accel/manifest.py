@@ -250,6 +250,25 @@ class RtlSection:
 
 
 @dataclass(frozen=True)
+class EngineSection:
+    """``engine`` (stage engine): which implementation of the accelerator the build uses
+    (``rtl``: the SystemVerilog IP of the rtl stage; ``hls``: the Vitis HLS IP), why, and for
+    the RTL the cycle estimate of its own model (``edgepool.dse.cost.estimate_rtl``)."""
+
+    name: str
+    reason: str
+    style: str
+    requested: str = "auto"
+    rtl_problems: tuple[str, ...] = ()
+    #: estimate_rtl of the chosen configuration (RTL builds): latency_cycles,
+    #: interval_cycles, clock_mhz, fps, latency_s, model (estimated, not measured)
+    estimate: dict[str, str | int | float] | None = _opt()
+    #: ``--synth``: Yosys synth_xilinx of the generated IP top (LUT, FF, DSP, BRAM, logic
+    #: depth; a synthesis estimate, not placed and routed)
+    synth: dict[str, str | int | float] | None = _opt()
+
+
+@dataclass(frozen=True)
 class FilesSection:
     """``files`` (stage vendor): the design sources that go to the vendor tools."""
 
@@ -356,6 +375,7 @@ class Manifest:
     hls: HlsSection | None = _opt()
     dma: DmaSection | None = _opt()
     rtl: RtlSection | None = _opt()
+    engine: EngineSection | None = _opt()
     files: FilesSection | None = _opt()
     vendor: VendorSection | None = _opt()
     bitstream: str | None = _opt()

@@ -4,9 +4,13 @@ minimal Vivado hardware handoff (``.hwh``) that describes them to PYNQ.
 
 Two accelerator styles share one block design skeleton (Zynq PS + AXI-Lite + DDR):
 
-* ``dataflow``: the generated top has AXI-Stream ports and ``ap_ctrl_none``; a Xilinx AXI DMA
+* ``dataflow``: the generated top has AXI-Stream ports; a Xilinx AXI DMA
   (``axi_dma_0``, simple register mode, PG021) moves input frames DDR → stream (MM2S) and
-  output frames stream → DDR (S2MM). Frames use :mod:`edgepool.accel.axis`'s format.
+  output frames stream → DDR (S2MM). Frames use :mod:`edgepool.accel.axis`'s format. The
+  RTL engine's IP (``engine="rtl"``, the default build's) has the Vitis ``ap_ctrl_hs`` control
+  block at the accelerator's address (started once with auto-restart by the driver), and so
+  does the HLS dataflow top edgepool generates (:data:`DATAFLOW_CONTROL`); ``ap_ctrl_none``
+  remains readable for builds made before.
 * ``overlay``: the layer-by-layer overlay ``edgepool_overlay(desc, n_layers, wmem, bmem,
   act_in, act_out)`` masters DDR itself (m_axi, ``offset=slave``) and is started through its
   Vitis HLS ``s_axilite`` control registers (``ap_ctrl_hs``: ap_start / ap_done / ap_idle).
@@ -32,6 +36,12 @@ IP_DMA = "axi_dma_0"
 IP_ACCEL = "edgepool_0"
 DMA_VLNV = "xilinx.com:ip:axi_dma:7.1"
 ACCEL_VLNV = "xilinx.com:hls:{top}:1.0"
+#: the RTL engine's IP (``rtl/package_ip.tcl`` packages ``ep_accel`` under this VLNV)
+RTL_IP_VENDOR, RTL_IP_LIBRARY, RTL_IP_VERSION = "edgepool", "rtl", "1.0"
+RTL_ACCEL_VLNV = f"{RTL_IP_VENDOR}:{RTL_IP_LIBRARY}:{{top}}:{RTL_IP_VERSION}"
+RTL_ACCEL_TOP = "ep_accel"
+#: accelerator engines: which IP the block design instantiates
+ENGINES = ("hls", "rtl")
 
 # ------------------------------------------------------------------ Xilinx AXI DMA (PG021)
 #: Simple (direct register) mode registers of the AXI DMA; offsets fixed by the IP.
@@ -71,6 +81,10 @@ ACCEL_RANGE = 0x10000
 #: block-level control of the dataflow top: the HLS IP has none (free-running streams); the RTL
 #: IP (``sim/rtl/ep_accel_shell.sv``) has the ap_ctrl_hs block and no arguments
 DATAFLOW_CONTROLS = ("ap_ctrl_none", "ap_ctrl_hs")
+#: the block-level control edgepool generates for BOTH dataflow engines (the HLS top's
+#: ``s_axilite port=return`` and the RTL IP's ep_axil_ctrl): one register layout, so one
+#: driver path (start once with auto-restart) serves either IP
+DATAFLOW_CONTROL = "ap_ctrl_hs"
 
 #: The overlay's top-level arguments in declaration order (``hls/include/edgepool/overlay.h``):
 #: (name, bits, kind). Pointers are 64-bit byte addresses (m_axi ``offset=slave``).
@@ -136,8 +150,13 @@ def ap_ctrl_hs_params(registers: dict[str, dict[str, Any]]) -> dict[str, int]:
 
 
 def default_regmap(style: str, family: str = "zynquplus", *, top: str | None = None,
-                   dma_bits: int = 64, control: str = "ap_ctrl_none") -> dict[str, Any]:
+                   dma_bits: int = 64, control: str = "ap_ctrl_none",
+                   engine: str = "hls") -> dict[str, Any]:
     """The register map of the block design edgepool's Vivado flow builds for ``style``.
+
+    ``engine="rtl"`` (dataflow only) is the block design with the RTL engine's IP: the
+    ap_ctrl_hs control block under :data:`RTL_ACCEL_VLNV` (``top`` default ``ep_accel``), the
+    same AXI DMA and addresses; ``control`` is then ``ap_ctrl_hs`` whatever is passed.
 
     ``family`` is the board's PS family (``zynquplus`` or ``zynq``, ``hw/boards/*.toml``) and
     fixes the AXI base addresses; ``dma_bits`` is the DMA's memory-mapped / stream width.
@@ -149,6 +168,12 @@ def default_regmap(style: str, family: str = "zynquplus", *, top: str | None = N
     if family not in FAMILY_MAP:
         raise ManifestError(f"unknown PS family {family!r}",
                             f"families: {', '.join(FAMILY_MAP)}")
+    if engine not in ENGINES:
+        raise ManifestError(f"unknown engine {engine!r}", f"engines: {', '.join(ENGINES)}")
+    if engine == "rtl":
+        if style != "dataflow":
+            raise ManifestError(f"the RTL engine has no {style} IP", "use engine='hls'")
+        control = "ap_ctrl_hs"
     fam = FAMILY_MAP[family]
     rm: dict[str, Any] = {"format": REGMAP_FORMAT, "style": style, "family": family, "ips": {}}
     if style == "dataflow":
@@ -159,9 +184,12 @@ def default_regmap(style: str, family: str = "zynquplus", *, top: str | None = N
         if control not in DATAFLOW_CONTROLS:
             raise ManifestError(f"unknown dataflow control {control!r}",
                                 f"controls: {', '.join(DATAFLOW_CONTROLS)}")
-        rm["ips"]["accel"] = {"name": IP_ACCEL,
-                              "vlnv": ACCEL_VLNV.format(top=top or "edgepool_top"),
-                              "base": None, "range": 0, "control": control}
+        vlnv = (RTL_ACCEL_VLNV.format(top=top or RTL_ACCEL_TOP) if engine == "rtl"
+                else ACCEL_VLNV.format(top=top or "edgepool_top"))
+        rm["ips"]["accel"] = {"name": IP_ACCEL, "vlnv": vlnv, "base": None, "range": 0,
+                              "control": control}
+        if engine == "rtl":
+            rm["ips"]["accel"]["engine"] = "rtl"
         if control == "ap_ctrl_hs":
             rm["ips"]["accel"].update(base=fam["accel"], range=ACCEL_RANGE,
                                       interface="s_axi_control")

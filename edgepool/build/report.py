@@ -45,6 +45,8 @@ def write_report(manifest: Manifest, program: HwProgram | None, path: Path) -> N
             lines.append(f"| {i} | `{layer.name[-32:]}` | {kind} | {layer.in_shape} | "
                          f"{layer.out_shape} | {layer.in_type}→{layer.out_type} | "
                          f"{layer.macs:,} |")
+    if m.engine is not None:
+        lines += _engine_lines(m)
     if m.config is not None:
         lines += ["", "## Chosen configuration", ""]
         for k, v in sorted(m.config.summary.items()):
@@ -54,7 +56,11 @@ def write_report(manifest: Manifest, program: HwProgram | None, path: Path) -> N
         lines += ["", "## Estimates (analytic cost model)", "",
                   "Every figure in this table — latency, throughput, GOP/s, DSP, BRAM, LUT and "
                   "clock — is an estimate of edgepool's cost model (`edgepool/dse/cost.py`): "
-                  "nothing was synthesized, placed or run on the board here.", "",
+                  "nothing was synthesized, placed or run on the board here. Model: the HLS "
+                  "engine's (`estimate`, the exploration's ranking)"
+                  + ("; the RTL engine that goes into this bitstream has its own cycle "
+                     "estimate in the Engine section above." if m.engine is not None
+                     and m.engine.name == "rtl" else "."), "",
                   "| metric | estimate | budget |", "|---|---|---|"]
         budget = asdict(m.budget) if m.budget is not None else {}
         for k, v in asdict(est).items():
@@ -74,3 +80,33 @@ def write_report(manifest: Manifest, program: HwProgram | None, path: Path) -> N
         lines += [f"- {s}" for s in m.next_steps]
     lines.append("")
     path.write_text("\n".join(lines))
+
+
+def _engine_lines(m: Manifest) -> list[str]:
+    """The ``## Engine`` section: which IP is in the bitstream, why, and its figures with the
+    model that produced each."""
+    e = m.engine
+    ip = {"rtl": "the cocotb-verified SystemVerilog IP `rtl/ep_accel.sv` (packaged by "
+                 "`rtl/package_ip.tcl`)",
+          "hls": "the Vitis HLS export of `hls/`"}.get(e.name, e.name)
+    lines = ["", "## Engine", "", f"- engine: **{e.name.upper()}** — {ip}",
+             f"- requested: `--engine {e.requested}`; reason: {e.reason}",
+             f"- style: {e.style}"]
+    if e.rtl_problems and e.name != "rtl":
+        lines.append("- what the RTL engine cannot do here: " + "; ".join(e.rtl_problems))
+    if e.estimate:
+        est = e.estimate
+        lines.append(f"- estimated by `{est['model']}` (RTL cycle model): "
+                     f"{_fmt(est['interval_cycles'])} cycles/frame at steady state, "
+                     f"{_fmt(est['latency_cycles'])} cycles latency of one frame, "
+                     f"{_fmt(est['fps'])} frames/s at {_fmt(est['clock_mhz'])} MHz "
+                     "(estimated; Fmax is an assumption until a vendor tool runs)")
+    if e.synth:
+        s = e.synth
+        keys = [k for k in ("LUT", "FF", "DSP", "BRAM", "LUTRAM", "CARRY", "logic_depth_lut6")
+                if k in s]
+        lines += ["", f"Synthesis (`{s.get('tool')}` of `{s.get('top')}`, log "
+                      f"`{s.get('log')}`; Yosys counts, not placed and routed):", "",
+                  "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys),
+                  "| " + " | ".join(_fmt(s[k]) for k in keys) + " |"]
+    return lines

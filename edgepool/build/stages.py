@@ -46,6 +46,7 @@ from ..ir.graph import Value
 from ..passes.pipelines import load
 from ..runtime.bundle import write_bundle
 from ..tvm.build import build_cpu
+from . import engine as E
 from .context import BuildContext
 from .report import write_report
 
@@ -146,6 +147,20 @@ def restore_config(ctx: BuildContext) -> None:
     ctx.hls_config = ctx.manifest.section("config").hls
 
 
+# --------------------------------------------------------------------------- engine
+def run_engine(ctx: BuildContext) -> None:
+    """RTL or HLS accelerator (``--engine``); the RTL's cycle estimate of the configuration."""
+    program = need(ctx.program, "the program", "engine")
+    cfg = ctx.hls_config
+    clock = cfg.clock_mhz if cfg is not None else ctx.board.clocks.get("default_mhz", 200.0)
+    default_style = "dataflow" if ctx.config.style == "auto" else ctx.config.style
+    ctx.manifest.engine = sec = E.pick(program, cfg, ctx.config.engine, default_style,
+                                       float(clock))
+    est = f"; estimate_rtl: {sec.estimate['interval_cycles']:,} cycles/frame, " \
+          f"{sec.estimate['latency_cycles']:,} cycles latency (estimated)" if sec.estimate else ""
+    ctx.notes.append(f"engine: {sec.name.upper()} ({sec.reason}){est}")
+
+
 # --------------------------------------------------------------------------- hls
 def run_hls(ctx: BuildContext) -> None:
     """Emit the Vitis HLS project (hls/); register map and DMA buffer sizes."""
@@ -182,6 +197,19 @@ def run_rtl(ctx: BuildContext) -> None:
                                ctx.board.part)
     ctx.manifest.rtl = section
     ctx.notes.extend(notes)
+    m = ctx.manifest
+    if m.engine is not None and m.engine.name == "rtl":
+        if not section.supported:
+            raise ManifestError("the engine stage chose the RTL but the rtl stage could not "
+                                "generate it: " + "; ".join(section.reason),
+                                "rebuild with --engine hls")
+        # the block design instantiates the RTL IP: its register map replaces the HLS one
+        m.regmap = E.rtl_regmap(ctx.board.family, section, section.accel.beat_bytes * 8)
+    if ctx.config.synth and section.supported and m.engine is not None:
+        m.engine = E.synthesize(ctx.out, need(ctx.program, "the program", "rtl"),
+                                ctx.hls_config, ctx.board, m.engine)
+    elif ctx.config.synth:
+        ctx.notes.append("rtl: --synth skipped: no RTL was generated for this build")
 
 
 def restore_rtl(ctx: BuildContext) -> None:
@@ -192,10 +220,12 @@ def restore_rtl(ctx: BuildContext) -> None:
 
 # --------------------------------------------------------------------------- vendor
 def run_vendor(ctx: BuildContext) -> None:
-    """Vivado scripts (vivado/); the bitstream when Vitis HLS + Vivado are on PATH."""
+    """Vivado scripts (vivado/) for the chosen engine's IP; the bitstream when the tools are on
+    PATH (RTL: Vivado; HLS: Vitis HLS + Vivado)."""
     m = ctx.manifest
     res = write_vendor(ctx.out, ctx.board, m.section("regmap"),
-                       ctx.program.name if ctx.program is not None else None, ctx.final_out)
+                       ctx.program.name if ctx.program is not None else None, ctx.final_out,
+                       engine=m.engine.name if m.engine is not None else "hls")
     m.files, m.vendor = res.files, res.section
     if res.bitstream is not None:
         m.bitstream = res.bitstream
@@ -262,11 +292,13 @@ _ALL = (
     Stage("dse", ("fpga",), run_dse, restore_config, needs=("program", "host"),
           makes=("hls_config",), writes=("config", "estimates", "budget", "dse"),
           doc=run_dse.__doc__ or ""),
+    Stage("engine", ("fpga",), run_engine, _restore_nothing, needs=("program",),
+          writes=("engine",), doc=run_engine.__doc__ or ""),
     Stage("hls", ("fpga",), run_hls, restore_hls, needs=("program",), makes=("hls_config",),
           writes=("regmap", "hls", "dma"), updates=("config", "estimates"),
           doc=run_hls.__doc__ or ""),
     Stage("rtl", ("fpga",), run_rtl, restore_rtl, needs=("program",), writes=("rtl",),
-          doc=run_rtl.__doc__ or ""),
+          updates=("regmap", "engine"), doc=run_rtl.__doc__ or ""),
     Stage("vendor", ("fpga",), run_vendor, restore_vendor, reads=("regmap", "hls"),
           writes=("files", "vendor", "bitstream", "next_steps"), doc=run_vendor.__doc__ or ""),
     Stage("bundle", ("fpga",), run_bundle, restore_bundle, reads=("model", "host", "program"),

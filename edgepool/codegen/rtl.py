@@ -45,7 +45,7 @@ from ..accel.engine import HlsConfig
 from ..accel.folding import LayerFolding, accumulator_width, divisors, rtl_default_folding
 from ..accel.manifest import RtlAccelSection, RtlFolding, RtlSection
 from ..accel.program import HwLayer, HwProgram, PoolSpec
-from ..dse.cost import RTL_DIV_BITS, dsp_packing_supported
+from ..dse.cost import RTL_DIV_BITS, dsp_packing_supported, estimate_rtl
 from ..errors import UnsupportedOpError
 from ..ir.qtype import QType
 from ..toolchain import REPO_ROOT
@@ -54,7 +54,7 @@ from .names import comment_text
 
 TOP_NAME = "ep_top"
 #: the dataflow accelerator IP (AXI4-Lite + DMA-width AXI4-Stream) around ``ep_top``
-ACCEL_TOP = "ep_accel"
+ACCEL_TOP = R.RTL_ACCEL_TOP
 #: hand-written modules of the IP shell, in dependency order
 SHELL_LIBRARY = ("ep_axil_ctrl.sv", "ep_axis_unpack.sv", "ep_axis_pack.sv",
                  "ep_accel_shell.sv")
@@ -469,14 +469,15 @@ def generate_accel(program: HwProgram, out_dir: str | Path,
     return accel
 
 
-#: Vivado IP identity of the RTL accelerator (``vendor:library:name:version``)
-IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgepool", "rtl", "1.0"
+#: Vivado IP identity of the RTL accelerator (``vendor:library:name:version``; defined in
+#: :mod:`edgepool.accel.regmap`, which the register map and the driver read)
+IP_VENDOR, IP_LIBRARY, IP_VERSION = R.RTL_IP_VENDOR, R.RTL_IP_LIBRARY, R.RTL_IP_VERSION
 _TCL_SAFE = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def ip_vlnv(name: str = ACCEL_TOP) -> str:
     """The VLNV ``package_ip.tcl`` gives the IP (what ``bd.tcl``'s ``create_bd_cell`` names)."""
-    return f"{IP_VENDOR}:{IP_LIBRARY}:{name}:{IP_VERSION}"
+    return R.RTL_ACCEL_VLNV.format(top=name)
 
 
 def ip_package_tcl(accel: AccelDesign, part: str, program_label: str = "model") -> Path:
@@ -612,7 +613,9 @@ def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
     package = ip_package_tcl(accel, part, program.name) if part else None
     files = tuple(sorted(str(p.relative_to(build_dir))
                          for p in build_dir.joinpath("rtl").iterdir()))
-    interval = max(b.window_beats for b in design.blocks)
+    # the chain's steady-state interval is its slowest block: window beats *or* input elements
+    # (one per cycle into each layer), as the RTL cycle model counts it (estimated)
+    interval = estimate_rtl(program, folds).interval_cycles
     mhz = _clock_mhz(cfg, default_mhz)
     section = RtlSection(
         dir="rtl", top=TOP_NAME, supported=True, reason=(), files=files,
@@ -628,7 +631,7 @@ def build_rtl(program: HwProgram, build_dir: Path, cfg: HlsConfig | None,
         **folding)
     fps = f", ~{mhz * 1e6 / interval:,.0f} frames/s at {mhz:g} MHz" if mhz else ""
     notes.append(f"rtl: {len(design.blocks)} blocks in rtl/{TOP_NAME}.sv, "
-                 f"{interval} cycles/frame at steady state{fps}"
+                 f"{interval} cycles/frame at steady state (estimate_rtl){fps}"
                  + (f" ({'; '.join(fold_notes)})" if fold_notes else ""))
     return section, notes
 

@@ -5,14 +5,20 @@
 * ``bd.tcl``: block design: the board's PS (``zynq_ultra_ps_e`` with the board preset on
   Ultra96 / ZCU104, ``processing_system7`` on PYNQ-Z2), PL clock 0 at the configuration's MHz,
   ``proc_sys_reset``, two SmartConnects (PS master → control slaves; accelerator / DMA masters →
-  HP0), the exported HLS IP, and for the dataflow style an AXI DMA in simple mode (MM2S + S2MM,
+  HP0), the accelerator IP (HLS export or packaged RTL, see ``build.sh``), and for the
+  dataflow style an AXI DMA in simple mode (MM2S + S2MM,
   stream width = the configuration's DMA width); address map = the manifest's ``regmap``; then
   ``make_wrapper``, synthesis, implementation, ``write_bitstream``, and ``edgepool.bit`` +
   ``edgepool.hwh`` copied next to the script.
 * ``<board>.xdc``: a copy of ``hw/constraints/<board>.xdc``.
-* ``build.sh``: ``vitis_hls -f ../hls/run_hls.tcl`` then ``vivado -mode batch -source bd.tcl``.
+* ``build.sh``: HLS engine: ``vitis_hls -f ../hls/run_hls.tcl`` then ``vivado -mode batch -source
+  bd.tcl``; RTL engine (the default where it supports the model): ``vivado -mode batch -source
+  ../rtl/package_ip.tcl`` (``ipx::`` packaging of the cocotb-verified SystemVerilog as
+  ``edgepool:rtl:ep_accel:1.0`` in ``rtl/ip``) then ``bd.tcl``, which instantiates that IP
+  (AXI4-Lite ap_ctrl_hs control at the register map's address, ``s_axis`` / ``m_axis`` to the
+  DMA). No ``vitis_hls`` in an RTL build.
 
-When ``vitis_hls`` and ``vivado`` are on PATH the stage runs ``build.sh`` (output streamed to
+When the tools the engine needs are on PATH the stage runs ``build.sh`` (output streamed to
 ``vivado/build.log`` and the progress callback) and records the bitstream; otherwise it returns
 the exact command to run on a machine that has them (a manifest ``next_steps`` entry + a note).
 """
@@ -47,8 +53,20 @@ def _hex(v: int) -> str:
     return f"0x{int(v):08X}"
 
 
-def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board) -> dict[str, Any]:
-    """Template context of ``bd.tcl`` (every string checked by :func:`check_safe`)."""
+#: the accelerator's AXI4-Stream interface names (in, out) per engine
+STREAM_IFACES = {"hls": ("in_stream", "out_stream"), "rtl": ("s_axis", "m_axis")}
+#: the RTL IP's packaging script and IP repository, relative to the build directory
+RTL_PACKAGE = "rtl/package_ip.tcl"
+RTL_IP_REPO = "rtl/ip"
+
+
+def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board,
+               engine: str = "hls") -> dict[str, Any]:
+    """Template context of ``bd.tcl`` (every string checked by :func:`check_safe`);
+    ``engine`` says which IP the block design instantiates (``hls``: the Vitis HLS export in
+    ``hls/<project>/solution1/impl/ip``; ``rtl``: the packaged SystemVerilog IP in ``rtl/ip``)."""
+    if engine not in STREAM_IFACES:
+        raise ConfigError(f"unknown engine {engine!r}", "use rtl or hls")
 
     if board.ps_ip not in PS_NAMES:
         raise ConfigError(f"board {board.name}: unknown PS IP {board.ps_ip!r}",
@@ -62,7 +80,13 @@ def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board) -> di
         ps_name=PS_NAMES[board.ps_ip], xdc=check_safe(f"{board.name}.xdc"),
         clock_mhz=f"{float(meta['clock_mhz']):g}", hls_project=check_safe(meta["project"]),
         accel_vlnv=check_safe(accel["vlnv"]), accel_name=check_safe(accel["name"]),
-        hp_bits=int(board.memory.get("hp_width_bits", 64)), segments=[])
+        hp_bits=int(board.memory.get("hp_width_bits", 64)), segments=[], engine=engine,
+        in_iface=STREAM_IFACES[engine][0], out_iface=STREAM_IFACES[engine][1],
+        accel_control=accel.get("control", "ap_ctrl_none"))
+    ctx["ctrl_slaves"] = 2 if style == "dataflow" and ctx["accel_control"] == "ap_ctrl_hs" else 1
+    if engine == "rtl" and ctx["accel_control"] != "ap_ctrl_hs":
+        raise ConfigError("the RTL IP has an ap_ctrl_hs block but the register map says "
+                          f"{ctx['accel_control']}", "rebuild from the rtl stage (--from rtl)")
     if style == "dataflow":
         dma = regmap["ips"]["dma"]
         dname = check_safe(dma["name"])
@@ -74,6 +98,10 @@ def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board) -> di
             raise ConfigError("register map and HLS configuration disagree on the DMA width")
         ctx["segments"].append(dict(seg=f"{dname}/S_AXI_LITE/Reg", offset=_hex(dma["base"]),
                                     range=_hex(dma["range"])))
+        if ctx["accel_control"] == "ap_ctrl_hs":
+            iface = check_safe(accel.get("interface", "s_axi_control"))
+            ctx["segments"].append(dict(seg=f"{ctx['accel_name']}/{iface}/Reg",
+                                        offset=_hex(accel["base"]), range=_hex(accel["range"])))
     else:
         iface = check_safe(accel.get("interface", "s_axi_control"))
         ctx["mem_masters"] = [f"{ctx['accel_name']}/m_axi_{b}" for b in OVERLAY_BUNDLES]
@@ -85,11 +113,11 @@ def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board) -> di
 
 
 def write_vivado(out: Path, meta: dict[str, Any], regmap: dict[str, Any], board: Board,
-                 model_label: str) -> list[str]:
+                 model_label: str, engine: str = "hls") -> list[str]:
     """Write ``<out>/vivado/`` (bd.tcl, the board's xdc, build.sh); the files, relative to out."""
     vdir = Path(out) / VENDOR_DIR
     vdir.mkdir(parents=True, exist_ok=True)
-    ctx = bd_context(meta, regmap, board)
+    ctx = bd_context(meta, regmap, board, engine)
     (vdir / "bd.tcl").write_text(render("vendor/bd.tcl.j2", model_label=model_label, **ctx))
     xdc = Path(board.xdc)
     if not xdc.exists():
@@ -97,7 +125,8 @@ def write_vivado(out: Path, meta: dict[str, Any], regmap: dict[str, Any], board:
                           "add hw/constraints/<board>.xdc")
     shutil.copyfile(xdc, vdir / ctx["xdc"])
     sh = vdir / "build.sh"
-    sh.write_text(render("vendor/build.sh.j2", model_label=model_label, board=ctx["board"]))
+    sh.write_text(render("vendor/build.sh.j2", model_label=model_label, board=ctx["board"],
+                         engine=engine, package=RTL_PACKAGE))
     sh.chmod(0o755)
     return [f"{VENDOR_DIR}/{n}" for n in ("bd.tcl", ctx["xdc"], "build.sh")]
 
@@ -134,18 +163,23 @@ class VendorBuild:
 
 
 def write_vendor(build_dir: Path, board: Board, regmap: dict[str, Any],
-                 program_name: str | None = None, shown_dir: Path | None = None) -> VendorBuild:
+                 program_name: str | None = None, shown_dir: Path | None = None,
+                 engine: str = "hls") -> VendorBuild:
     """The build's ``vendor`` step (see the module docstring) on a build directory that holds
-    the hls step's output; ``regmap`` is the design's register map. ``shown_dir`` is the
-    directory the messages name (the final build directory while it is assembled elsewhere)."""
+    the hls step's output (and for ``engine="rtl"`` the rtl step's ``rtl/package_ip.tcl``);
+    ``regmap`` is the design's register map. ``shown_dir`` is the directory the messages name
+    (the final build directory while it is assembled elsewhere)."""
     out = Path(build_dir)
     shown = shown_dir if shown_dir is not None else out
     if not (out / "hls" / "design.json").exists():
         raise ConfigError("the vendor stage needs the hls stage's output",
                           "run the build from the hls stage (--from hls)")
+    if engine == "rtl" and not (out / RTL_PACKAGE).exists():
+        raise ConfigError(f"the RTL engine's IP packaging script {RTL_PACKAGE} is missing",
+                          "run the build from the rtl stage (--from rtl)")
     meta = design_meta(out)
     label = comment_text(program_name if program_name is not None else meta["namespace"])
-    vfiles = write_vivado(out, meta, regmap, board, label)
+    vfiles = write_vivado(out, meta, regmap, board, label, engine)
     hls_files = sorted(f"hls/{p.relative_to(out / 'hls')}"
                        for p in (out / "hls").rglob("*")
                        if p.is_file() and "csim" not in p.relative_to(out / "hls").parts)
@@ -153,9 +187,11 @@ def write_vendor(build_dir: Path, board: Board, regmap: dict[str, Any],
     command = f"cd {VENDOR_DIR} && ./build.sh"
     vitis, vivado = which("vitis_hls"), which("vivado")
     tools = {"vitis_hls": vitis is not None, "vivado": vivado is not None}
+    needed = (("vivado", vivado),) if engine == "rtl" else (("vitis_hls", vitis),
+                                                             ("vivado", vivado))
     common = dict(dir=VENDOR_DIR, script=f"{VENDOR_DIR}/build.sh", bd=f"{VENDOR_DIR}/bd.tcl",
                   command=command, tools=tools)
-    if vitis and vivado:
+    if all(p is not None for _, p in needed):
         progress = _print_progress if os.environ.get("EDGEPOOL_QUIET") is None else None
         rc = run_vendor_flow(vdir, progress)
         if rc != 0 or not (vdir / BITSTREAM).exists():
@@ -168,11 +204,14 @@ def write_vendor(build_dir: Path, board: Board, regmap: dict[str, Any],
         return VendorBuild(FilesSection(tuple(hls_files), tuple(vfiles)), section,
                            f"{VENDOR_DIR}/{BITSTREAM}", None,
                            (f"vendor: bitstream {shown}/{VENDOR_DIR}/{BITSTREAM} (+ .hwh)",))
-    missing = [t for t, p in (("vitis_hls", vitis), ("vivado", vivado)) if p is None]
-    step = (f"bitstream: on a machine with Vitis HLS + Vivado 2023.2+ on PATH (source "
+    missing = [t for t, p in needed if p is None]
+    flow = ("vivado -mode batch -source ../rtl/package_ip.tcl; vivado -mode batch -source "
+            "bd.tcl" if engine == "rtl" else
+            "vitis_hls -f ../hls/run_hls.tcl; vivado -mode batch -source bd.tcl")
+    tools_needed = "Vivado 2023.2+" if engine == "rtl" else "Vitis HLS + Vivado 2023.2+"
+    step = (f"bitstream: on a machine with {tools_needed} on PATH (source "
             f"settings64.sh), run `cd {shown}/{VENDOR_DIR} && ./build.sh` "
-            f"(= vitis_hls -f ../hls/run_hls.tcl; vivado -mode batch -source bd.tcl); it "
-            f"writes {VENDOR_DIR}/{BITSTREAM} and {VENDOR_DIR}/{HWH}")
+            f"(= {flow}); it writes {VENDOR_DIR}/{BITSTREAM} and {VENDOR_DIR}/{HWH}")
     note = (f"vendor: {', '.join(missing)} not on PATH: Vivado project scripts in "
             f"{VENDOR_DIR}/; to get the bitstream run `cd {shown}/"
             f"{VENDOR_DIR} && ./build.sh` where the tools are installed")

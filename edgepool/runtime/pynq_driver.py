@@ -433,15 +433,39 @@ class EdgepoolAccelerator:
 
     def _send_wait(self) -> None:
         if self.dma_mode == "pynq":
-            self._wrap(self._dma_ip.sendchannel.wait)
+            self._pynq_wait(self._dma_ip.sendchannel, "MM2S")
         else:
             self._mmio_wait("MM2S")
+
+    def _pynq_wait(self, ch, name: str) -> None:
+        """pynq's ``channel.wait()`` spins forever when the accelerator never finishes a frame:
+        poll its idle / error bits with this driver's timeout first."""
+        t0 = time.perf_counter()
+        while not self._wrap(lambda: ch.idle or ch.error):
+            if time.perf_counter() - t0 > self.timeout_s:
+                raise AcceleratorError(f"{name} DMA did not finish in {self.timeout_s} s"
+                                       f"{self._control_state()}", "the accelerator stalled: "
+                                       "reload the overlay")
+        self._wrap(ch.wait)
+
+    def _control_state(self) -> str:
+        """``; the accelerator never raised ap_done (CTRL ...)`` for IPs with an ap_ctrl_hs
+        block (the RTL dataflow IP), else empty: what a stalled-transfer message adds."""
+        ctl = getattr(self, "_ctl", None)
+        if ctl is None:
+            return ""
+        ctrl = self.regmap["accel"]["registers"]["CTRL"]["offset"]
+        v = ctl.read(ctrl)
+        bits = ", ".join(f"{n}={int(bool(v & b))}" for n, b in (
+            ("ap_start", R.AP_START), ("ap_idle", R.AP_IDLE),
+            ("auto_restart", R.AP_AUTO_RESTART)))
+        return f"; the accelerator never raised ap_done for the frame (CTRL {v:#x}: {bits})"
 
     def _recv(self, buf, start: int, nbytes: int) -> None:
         if self.dma_mode == "pynq":
             ch = self._dma_ip.recvchannel
             self._wrap(ch.transfer, buf, start=start, nbytes=nbytes)
-            self._wrap(ch.wait)
+            self._pynq_wait(ch, "S2MM")
             if ch.transferred != nbytes:
                 raise AcceleratorError(f"S2MM received {ch.transferred} bytes, a frame is "
                                        f"{nbytes}", "the bitstream does not match the manifest")
@@ -483,8 +507,8 @@ class EdgepoolAccelerator:
                 return mm.read(regs[f"{ch}_LENGTH"])
             if time.perf_counter() - t0 > self.timeout_s:
                 raise AcceleratorError(f"{ch} DMA did not finish in {self.timeout_s} s "
-                                       f"(DMASR {sr:#x})", "the accelerator stalled: reload "
-                                       "the overlay")
+                                       f"(DMASR {sr:#x}){self._control_state()}",
+                                       "the accelerator stalled: reload the overlay")
 
     def _run_overlay_one(self, img: np.ndarray) -> np.ndarray:
         io, p, act = self.io, self.ov, self._buffers["act"]

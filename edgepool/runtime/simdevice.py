@@ -520,6 +520,15 @@ class SimDevice(Device):
                     f"{self.regmap['style']} / {self.regmap['ips']['accel'].get('control')}",
                     "use a register map from regmap.default_regmap('dataflow', "
                     "control='ap_ctrl_hs'), or the reference / csim / rtlsim models")
+            vlnv = str(self.regmap["ips"]["accel"].get("vlnv", ""))
+            if vlnv.split(":")[:2] != [R.RTL_IP_VENDOR, R.RTL_IP_LIBRARY]:
+                # the HLS dataflow IP has the same ap_ctrl_hs block: simulating the RTL behind
+                # it would prove an accelerator the bitstream does not hold
+                raise ManifestError(
+                    f"the rtl model simulates the RTL engine's IP, but this build's block "
+                    f"design instantiates {vlnv} (engine "
+                    f"{self.regmap['ips']['accel'].get('engine', 'hls')})",
+                    "rebuild with --engine rtl, or use the csim model for the HLS IP")
             self.model = RtlIpModel()
         else:
             self.model = ExecutorModel(model, self.build_dir, manifest, self.io)

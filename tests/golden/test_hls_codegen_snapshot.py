@@ -10,16 +10,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tkinter
 from pathlib import Path
 
 import pytest
+from stubtcl import StubTcl
 
 import edgepool
 from edgepool import toolchain
 from edgepool.accel.folding import default_config
 from edgepool.accel.lower import lower_to_hw
-from edgepool.accel.regmap import default_regmap
+from edgepool.accel.regmap import DATAFLOW_CONTROL, default_regmap
 from edgepool.codegen.hls import generate
 from edgepool.codegen.names import IdentTable, c_ident, check_safe, comment_text
 from edgepool.codegen.vendor import write_vivado
@@ -40,7 +40,8 @@ def _generate(out: Path, style: str, board: str = "ultra96") -> dict[str, bytes]
     tgt = get_target(board)
     cfg = default_config(program, tgt.clocks["default_mhz"], style)
     meta = generate(program, cfg, out / "hls", model_name=program.name, board=tgt)
-    rm = default_regmap(style, tgt.family, top=meta["top"], dma_bits=cfg.dma_bits)
+    rm = default_regmap(style, tgt.family, top=meta["top"], dma_bits=cfg.dma_bits,
+                        control=DATAFLOW_CONTROL)
     write_vivado(out, meta, rm, tgt, comment_text(program.name))
     files = {}
     for p in sorted(out.rglob("*")):
@@ -82,31 +83,12 @@ def test_generation_is_deterministic_and_matches_snapshot(tmp_path: Path, style:
             "EDGEPOOL_UPDATE_SNAPSHOTS=1)")
 
 
-class _StubTcl:
-    """A Tcl interpreter where every vendor command is recorded instead of run."""
-
-    def __init__(self) -> None:
-        self.tcl = tkinter.Tcl()
-        self.tcl.eval("""
-            set ::calls {}
-            proc unknown {args} { lappend ::calls $args; return "" }
-            proc exit {args} { lappend ::calls [list exit] }
-            proc get_property {args} { lappend ::calls [concat get_property $args]; return 100% }
-        """)
-
-    def run(self, script: Path) -> list[list[str]]:
-        self.tcl.eval(f"source {{{script}}}")
-        n = int(self.tcl.eval("llength $::calls"))
-        return [list(self.tcl.splitlist(self.tcl.eval(f"lindex $::calls {i}")))
-                for i in range(n)]
-
-
 @pytest.mark.parametrize("style,board", [("dataflow", "ultra96"), ("overlay", "ultra96"),
                                          ("dataflow", "pynq-z2"), ("overlay", "zcu104")])
 def test_tcl_runs_against_stub_tools(tmp_path: Path, style: str, board: str) -> None:
     _generate(tmp_path, style, board)
     tgt = get_target(board)
-    calls = _StubTcl().run(tmp_path / "hls" / "run_hls.tcl")
+    calls = StubTcl().run(tmp_path / "hls" / "run_hls.tcl")
     names = [c[0] for c in calls]
     for cmd in ("open_project", "set_top", "add_files", "open_solution", "set_part",
                 "create_clock", "csim_design", "csynth_design", "cosim_design",
@@ -126,7 +108,7 @@ def test_tcl_runs_against_stub_tools(tmp_path: Path, style: str, board: str) -> 
            / "edgepool" / "hw_handoff")
     hwh.mkdir(parents=True)
     (hwh / "edgepool.hwh").write_text("<hwh/>")
-    calls = _StubTcl().run(tmp_path / "vivado" / "bd.tcl")
+    calls = StubTcl().run(tmp_path / "vivado" / "bd.tcl")
     flat = [" ".join(c) for c in calls]
     assert any(c.startswith("create_project -force edgepool_vivado") and tgt.part in c
                for c in flat)
@@ -192,7 +174,7 @@ def test_hostile_names_never_reach_hls_or_vivado(tmp_path: Path, style: str) -> 
     for p in texts:
         assert unsafe_fragments(p.read_text()) == [], p
         assert re.fullmatch(r"[A-Za-z0-9_.]+", p.name), p.name
-    assert ["set_top", meta["top"]] in _StubTcl().run(out / "hls" / "run_hls.tcl")
+    assert ["set_top", meta["top"]] in StubTcl().run(out / "hls" / "run_hls.tcl")
     (out / "hls" / "edgepool_hls" / "solution1" / "impl" / "ip").mkdir(parents=True)
     runs = out / "vivado" / "edgepool_vivado" / "edgepool_vivado.runs" / "impl_1"
     runs.mkdir(parents=True)
@@ -201,7 +183,7 @@ def test_hostile_names_never_reach_hls_or_vivado(tmp_path: Path, style: str) -> 
            / "edgepool" / "hw_handoff")
     hwh.mkdir(parents=True)
     (hwh / "edgepool.hwh").write_text("<hwh/>")
-    assert any(c[0] == "create_project" for c in _StubTcl().run(out / "vivado" / "bd.tcl"))
+    assert any(c[0] == "create_project" for c in StubTcl().run(out / "vivado" / "bd.tcl"))
 
 
 @pytest.mark.csim

@@ -30,6 +30,7 @@ from edgepool import toolchain
 from edgepool.accel.folding import default_config
 from edgepool.accel.manifest import ConfigSection
 from edgepool.codegen.hls import csim
+from edgepool.config import BuildConfig
 from edgepool.runtime.executors import (
     ReferenceExecutor,
     get_executor,
@@ -64,8 +65,8 @@ def _pin_style(style: str):
 
 def _build(model: Path, out: Path, style: str | None, monkeypatch) -> dict:
     """Build ``model`` for ultra96 with the real stage list; ``style`` pins the dse choice."""
-    assert B.STAGES["fpga"] == ("import", "lower", "dse", "hls", "rtl", "vendor", "bundle",
-                                "report")
+    assert B.STAGES["fpga"] == ("import", "lower", "dse", "engine", "hls", "rtl", "vendor",
+                                "bundle", "report")
     if style is not None:
         monkeypatch.setitem(B.REGISTRY, "dse",
                             dataclasses.replace(B.REGISTRY["dse"], run=_pin_style(style)))
@@ -75,13 +76,14 @@ def _build(model: Path, out: Path, style: str | None, monkeypatch) -> dict:
 
 def _pinned_build(style: str | None):
     """``shared_build``'s build function: the real stage list, the dse pinned to ``style``
-    (None: the real dse chooses)."""
+    and the HLS engine in the block design (None: the real dse and engine choice)."""
     def build(model: Path, target: str, out: Path) -> None:
         with pytest.MonkeyPatch.context() as mp:
             if style is not None:
                 mp.setitem(B.REGISTRY, "dse",
                            dataclasses.replace(B.REGISTRY["dse"], run=_pin_style(style)))
-            B.build(model, target, out, force=True)
+            B.build(model, target, out, force=True,
+                    config=BuildConfig(engine="hls") if style is not None else None)
     return build
 
 
@@ -116,8 +118,10 @@ def test_lenet_digits_8bit_real_dse(tmp_path: Path) -> None:
     x = np.load(DIGITS8.parent / "test.npz")["x"][:8]         # `edgepool run OUT --backend csim`
     have, want = run_build(out, x, "csim"), run_build(out, x, "reference")
     assert all(np.array_equal(have[k], want[k]) for k in want)
-    # the design the vendor stage and the driver see
+    # the design the vendor stage and the driver see (the default engine: RTL for the
+    # dataflow style, whose IP has the ap_ctrl_hs block)
     assert m["regmap"]["style"] == m["hls"]["style"]
+    assert m["engine"]["name"] == ("rtl" if m["hls"]["style"] == "dataflow" else "hls")
     assert m["dma"]["input_bytes"] > 0 and m["dma"]["output_bytes"] > 0
     for f in m["files"]["hls"] + m["files"]["vivado"]:
         assert (out / f).is_file(), f
@@ -173,8 +177,7 @@ def test_build_csim_exact(shared_build, case: str, lo: int, hi: int) -> None:
         style = m["config"]["hls"]["style"]
         assert style == "overlay" and m["estimates"]["dsp"] > 0
     assert m["hls"]["style"] == style
-    assert m["regmap"]["ips"]["accel"]["control"] == ("ap_ctrl_none" if style == "dataflow"
-                                                      else "ap_ctrl_hs")
+    assert m["regmap"]["ips"]["accel"]["control"] == "ap_ctrl_hs"    # both styles, engines
     assert _check_exact(out, model, lo, hi) == hi - lo
     if model == DIGITS16 and lo == 0:   # the final accumulator leaves the int32 range: 64-bit
         x = np.load(model.parent / "test.npz")["x"][:40]

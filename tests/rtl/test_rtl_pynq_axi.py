@@ -21,25 +21,27 @@ from edgepool.runtime import pynq_driver as D
 from edgepool.toolchain import REPO_ROOT
 
 MODEL = REPO_ROOT / "models" / "lenet-digits" / "lenet-digits.onnx"
-#: images classified through driver + RTL (the whole test set is 360; see sim/README.md)
-N_IMAGES = 360
+#: images classified through driver + RTL here (the whole test set, 360, runs through the
+#: default RTL-engine build in tests/runtime/test_rtl_engine_driver.py)
+N_IMAGES = 16
 
 
 @pytest.fixture(scope="module")
 def rtl_build(tmp_path_factory) -> Path:
-    """A lenet-digits Ultra96 build with the rtl stage whose block design has the RTL IP (the
-    dataflow register map with the ap_ctrl_hs block, as an RTL-engine build records it)."""
+    """A lenet-digits Ultra96 build with the engine and rtl stages (default folding, no
+    exploration): the engine stage picks the RTL, the rtl stage records the register map of the
+    block design with the RTL IP (the ap_ctrl_hs block)."""
     out = tmp_path_factory.mktemp("pynq-rtl") / "build"
     saved = B.STAGES["fpga"]
-    B.STAGES["fpga"] = ("import", "lower", "rtl", "report")
+    B.STAGES["fpga"] = ("import", "lower", "engine", "rtl", "report")
     try:
         B.build(MODEL, "ultra96", out, force=True)
     finally:
         B.STAGES["fpga"] = saved
     m = json.loads((out / "manifest.json").read_text())
-    assert m["rtl"]["supported"]
-    m["regmap"] = R.default_regmap("dataflow", family_of(m), control="ap_ctrl_hs")
-    (out / "manifest.json").write_text(json.dumps(m, indent=1))
+    assert m["rtl"]["supported"] and m["engine"]["name"] == "rtl"
+    assert m["regmap"] == R.default_regmap("dataflow", family_of(m), engine="rtl") | {
+        "accel": {"registers": m["rtl"]["accel"]["registers"]}}
     return out
 
 
@@ -47,7 +49,7 @@ def rtl_build(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("dma", ["mmio", "pynq"])
 def test_driver_classifies_lenet_digits_through_the_rtl_ip(rtl_build, dma):
     with np.load(MODEL.parent / "test.npz") as d:
-        n = N_IMAGES if dma == "mmio" else 16
+        n = N_IMAGES
         x, y = np.asarray(d["x"][:n], np.float32), d["y"][:n]
     t0 = time.perf_counter()
     acc = D.EdgepoolAccelerator(rtl_build, sim="rtl", dma=dma)

@@ -11,7 +11,8 @@ Generated files (names never derive from raw model text; see :mod:`edgepool.code
 * ``desc.bin``, ``weights.bin``, ``bias.bin`` (overlay): descriptors (40 words per layer),
   weight words, int64 biases, exactly what the driver writes to DDR;
 * ``edgepool_top.h`` / ``.cpp``: dataflow ``edgepool_top`` (AXI-Stream in/out with TLAST,
-  ``ap_ctrl_none``, DATAFLOW) or overlay ``edgepool_overlay`` (m_axi + s_axilite, ap_ctrl_hs);
+  ``ap_ctrl_hs`` s_axilite control as the RTL IP's, DATAFLOW) or overlay
+  ``edgepool_overlay`` (m_axi + s_axilite, ap_ctrl_hs);
 * ``tb_edgepool.cpp``: testbench looping over the frames of a binary file (g++ here, Vitis
   ``csim_design`` / ``cosim_design``); ``tb_input.bin`` / ``tb_expected.bin``: a few random
   frames and their golden outputs (the testbench self-checks against them). Programs of more
@@ -49,7 +50,7 @@ from ...accel.manifest import (
     load_program,
 )
 from ...accel.program import HwProgram, run_reference
-from ...accel.regmap import default_regmap, validate_regmap
+from ...accel.regmap import DATAFLOW_CONTROL, default_regmap, validate_regmap
 from ...dse.cost import HlsConfig
 from ...dse.explore import estimates, evaluate_config
 from ...dse.space import pool_sum_bits
@@ -226,7 +227,7 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
         files[weights_header] = render("dataflow_weights.h.j2", guard=f"{guard}_WEIGHTS_H",
                                        **common, **ctx)
         files["edgepool_top.h"] = render("dataflow_top.h.j2", **common)
-        files["edgepool_top.cpp"] = render("dataflow_top.cpp.j2", control="ap_ctrl_none",
+        files["edgepool_top.cpp"] = render("dataflow_top.cpp.j2", control=DATAFLOW_CONTROL,
                                            **common, **ctx)
         files["tb_edgepool.cpp"] = render("tb_dataflow.cpp.j2", **common)
         in_t, out_t = program.in_type, program.out_type
@@ -236,7 +237,7 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
             files["tb_expected.bin"] = b"".join(
                 axis.pack(run_reference(program, x), out_t.bits, out_t.signed) for x in frames)
         meta.update(
-            folding=[list(f) for f in folding], beat_bytes=beat, control="ap_ctrl_none",
+            folding=[list(f) for f in folding], beat_bytes=beat, control=DATAFLOW_CONTROL,
             sources=["edgepool_top.cpp"], tb_data=[],
             tb={"input": {"bits": in_t.bits, "signed": in_t.signed,
                           "elems": sizes["in_elems"], "beat_bytes": beat,
@@ -315,7 +316,8 @@ def generate(program: HwProgram, cfg: HlsConfig, out_dir: Path, *, model_name: s
 
 def _regmap(style: str, family: str, top: str, dma_bits: int) -> dict[str, Any]:
 
-    return validate_regmap(default_regmap(style, family, top=top, dma_bits=dma_bits))
+    return validate_regmap(default_regmap(style, family, top=top, dma_bits=dma_bits,
+                                          control=DATAFLOW_CONTROL))
 
 
 @dataclasses.dataclass(frozen=True)

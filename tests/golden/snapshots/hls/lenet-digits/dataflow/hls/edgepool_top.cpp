@@ -7,7 +7,7 @@
 void edgepool_top(hls::stream<ep_lenet_digits_97cf81db::axis_t>& in_stream, hls::stream<ep_lenet_digits_97cf81db::axis_t>& out_stream) {
 #pragma HLS INTERFACE mode = axis port = in_stream
 #pragma HLS INTERFACE mode = axis port = out_stream
-#pragma HLS INTERFACE mode = ap_ctrl_none port = return
+#pragma HLS INTERFACE mode = s_axilite port = return bundle = control
 #pragma HLS DATAFLOW
     using namespace edgepool;
     using namespace ep_lenet_digits_97cf81db;
