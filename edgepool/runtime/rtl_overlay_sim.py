@@ -6,7 +6,7 @@
   sit in the simulated DDR;
 * :func:`run_cocotb` — the cocotb bench ``sim/tb/ep_ovl_tb.py`` (AXI4-Lite master + AxiRam):
   the interface-level checks (register reads during a run, interrupt, reset mid-run,
-  back-to-back and auto-restart runs);
+  back-to-back runs, a malformed descriptor);
 * :func:`run_harness` — the C++ Verilator harness ``sim/tb/ep_ovl_harness.cpp`` (DDR model with
   a first-beat latency and a bytes-per-cycle cap, AXI4-Lite driven by the harness): the fast
   path for long runs (VGG16) and the simulated PYNQ device's ``rtl`` model of overlay builds;
@@ -108,7 +108,7 @@ def run_cocotb(p: OverlayParams, img: OverlayImage, inputs: Sequence[np.ndarray]
                reset_after: int = 500, timeout_cycles: int = 20_000_000
                ) -> tuple[list[FrameResult], list[dict]]:
     """Run ``inputs`` through the IP in the cocotb bench (``scenario``: ``frames``, ``reset``,
-    ``auto_restart``; ``desc`` overrides the descriptors, e.g. a malformed one). Returns the
+    ``desc`` overrides the descriptors, e.g. a malformed one). Returns the
     frame results and the scenario's extra records (``reset``: the state around the reset)."""
     run_dir = _new_run_dir(None)
     regs = R.default_regmap("overlay")["accel"]["registers"]
