@@ -18,6 +18,8 @@ Both compile the same sources, cached with :func:`edgepool.toolchain.cached_buil
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from .. import toolchain
 from ..accel import axis
 from ..accel import regmap as R
 from ..accel.descriptor import DESC_WORDS, OverlayImage
 from ..accel.engine import OverlayParams
 from ..codegen.rtl_overlay import OverlayDesign, generate_overlay
-from .rtlsim import _new_run_dir, _run_cocotb, build_design, cache_dir
+from ..errors import ToolchainError
+from .rtlsim import TB_DIR, _new_run_dir, _run_cocotb, build_design, cache_dir
 
 DESC_BASE = 0x1000
 ALIGN = 4096
@@ -142,3 +146,107 @@ def run_cocotb(p: OverlayParams, img: OverlayImage, inputs: Sequence[np.ndarray]
     res = [FrameResult(output_of(img, bytes.fromhex(r["output"]), out_signed) if r["ret"] == 0
                        else None, r["cycles"], r["ret"], r) for r in recs if "output" in r]
     return res, extra
+
+
+# ------------------------------------------------------------------ C++ harness (fast path)
+HARNESS = TB_DIR / "ep_ovl_harness.cpp"
+#: bytes per cycle of one Ultra96 S_AXI_HP*_FPD port at the PL clock (128 bits, hw/boards)
+HP_BYTES_PER_CYCLE = 16.0
+#: first-beat latency of the DDR model (cycles at the PL clock)
+DDR_LATENCY = 40
+
+
+def build_harness(p: OverlayParams, registers: dict | None = None) -> Path:
+    """The Verilator C++ harness of the overlay with capacities ``p`` (cached); returns the
+    executable."""
+    exe = toolchain.require("verilator")
+    with_tmp = _new_run_dir(None) / "rtl"
+    design = generate_overlay(p, with_tmp, registers=registers)
+    flags = ["-O3", "-Wno-fatal", "--x-assign", "fast", "--x-initial", "fast"]
+    key = toolchain.content_key(files=[*design.sources, HARNESS], texts=[design.top],
+                                flags=flags, tools=[exe])
+
+    def build(tmp: Path) -> None:
+        top = design.top
+        cmd = [exe, "--cc", "--exe", "--build", "-j", "1", *flags, "--top-module", top,
+               "-CFLAGS", f"-O2 -DVTOP=V{top} -DVTOP_HEADER='\"V{top}.h\"'",
+               "--Mdir", str(tmp / "obj"), "-o", str(tmp / "harness"),
+               *[str(s) for s in design.sources], str(HARNESS)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise ToolchainError(f"verilator build of the overlay harness failed:\n"
+                                 f"{(r.stdout + r.stderr)[-3000:]}")
+        shutil.rmtree(tmp / "obj", ignore_errors=True)
+
+    return toolchain.cached_build("rtl_overlay_harness", key, build) / "harness"
+
+
+@dataclass
+class HarnessRun:
+    """A harness run: per frame the result; the DDR model it ran with."""
+
+    frames: list[FrameResult]
+    latency: int
+    bytes_per_cycle: float
+
+
+def run_harness_raw(p: OverlayParams, *, regions: Sequence[tuple[int, bytes]],
+                    args: dict[str, int], frames: Sequence[tuple[int, bytes, int, int]],
+                    base: int, size: int, desc_base: int = 0, n_layers: int = 0,
+                    latency: int = DDR_LATENCY, bytes_per_cycle: float = HP_BYTES_PER_CYCLE,
+                    timeout_cycles: int = 2_000_000_000) -> list[tuple[bytes, dict]]:
+    """Run the harness on a DDR image: ``regions`` (address, bytes), argument registers
+    ``args`` (register name -> value, pointers 64-bit), ``frames`` (input address, input
+    bytes, output address, output length). Returns per frame (output bytes, result record:
+    cycles, ret, layers = cycles per layer)."""
+    exe = build_harness(p)
+    regs = R.default_regmap("overlay")["accel"]["registers"]
+    run_dir = _new_run_dir(None)
+    lines = [f"base {base}", f"mem {size}", f"lat {latency}", f"bpc {bytes_per_cycle}",
+             f"timeout {timeout_cycles}", f"desc {desc_base} {n_layers}"]
+    for i, (addr, data) in enumerate(regions):
+        f = run_dir / f"region{i}.bin"
+        f.write_bytes(data)
+        lines.append(f"region {addr} {f}")
+    for name, v in args.items():
+        off = int(regs[name]["offset"])
+        lines.append(f"reg {off} {v & 0xFFFFFFFF}")
+        if regs[name]["bits"] == 64:
+            lines.append(f"reg {off + 4} {(v >> 32) & 0xFFFFFFFF}")
+    outs = []
+    for i, (ia, data, oa, olen) in enumerate(frames):
+        fi, fo = run_dir / f"in{i}.bin", run_dir / f"out{i}.bin"
+        fi.write_bytes(data)
+        outs.append(fo)
+        lines.append(f"frame {ia} {fi} {oa} {olen} {fo}")
+    lines.append(f"result {run_dir / 'result.json'}")
+    (run_dir / "harness.cfg").write_text("\n".join(lines) + "\n")
+    r = subprocess.run([str(exe), str(run_dir / "harness.cfg")], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        raise ToolchainError(f"the overlay harness failed ({r.returncode}): {r.stderr[-2000:]}",
+                             f"see {run_dir}")
+    recs = json.loads((run_dir / "result.json").read_text())
+    res = [(fo.read_bytes(), rec) for fo, rec in zip(outs, recs, strict=True)]
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return res
+
+
+def run_harness(p: OverlayParams, img: OverlayImage, inputs: Sequence[np.ndarray], *,
+                in_signed: bool, out_signed: bool, latency: int = DDR_LATENCY,
+                bytes_per_cycle: float = HP_BYTES_PER_CYCLE) -> HarnessRun:
+    """Run ``inputs`` back to back through the IP in the C++ harness (DDR model: ``latency``,
+    ``bytes_per_cycle``); each result carries the simulated cycles of every layer
+    (``info['layers']``)."""
+    lay = ddr_layout(img, p)
+    out_len = int(np.prod(img.out_shape)) * img.out_bits // 8
+    regions = [(lay.desc, img.desc.astype("<u4").tobytes()), (lay.wmem, img.weights),
+               (lay.bmem, img.bias.astype("<i8").tobytes())]
+    frames = [(lay.act + img.in_addr * lay.act_word_bytes, input_bytes(img, p, x, in_signed),
+               lay.act + img.out_addr * lay.act_word_bytes, out_len) for x in inputs]
+    raw = run_harness_raw(p, regions=regions, args=lay.args(img.n_layers), frames=frames,
+                          base=0, size=lay.end, desc_base=lay.desc, n_layers=img.n_layers,
+                          latency=latency, bytes_per_cycle=bytes_per_cycle)
+    res = [FrameResult(output_of(img, data, out_signed) if rec["ret"] == 0 else None,
+                       int(rec["cycles"]), int(rec["ret"]), rec) for data, rec in raw]
+    return HarnessRun(res, latency, bytes_per_cycle)
