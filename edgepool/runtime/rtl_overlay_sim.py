@@ -34,7 +34,7 @@ from ..accel.descriptor import DESC_WORDS, OverlayImage
 from ..accel.engine import OverlayParams
 from ..codegen.rtl_overlay import OverlayDesign, generate_overlay
 from ..errors import ToolchainError
-from .rtlsim import TB_DIR, _new_run_dir, _run_cocotb, build_design, cache_dir
+from .rtlsim import TB_DIR, _new_run_dir, _run_cocotb, _sim_environ, build_design, cache_dir
 
 DESC_BASE = 0x1000
 ALIGN = 4096
@@ -169,10 +169,14 @@ def build_harness(p: OverlayParams, registers: dict | None = None) -> Path:
     def build(tmp: Path) -> None:
         top = design.top
         cmd = [exe, "--cc", "--exe", "--build", "-j", "1", *flags, "--top-module", top,
-               "-CFLAGS", f"-O2 -DVTOP=V{top} -DVTOP_HEADER='\"V{top}.h\"'",
+               "-CFLAGS", f"-DVTOP=V{top}",
+               # the wheel's verilated.mk leaves the precompiled-header include flag empty,
+               # which breaks designs big enough to be split into several C++ files
+               "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
                "--Mdir", str(tmp / "obj"), "-o", str(tmp / "harness"),
                *[str(s) for s in design.sources], str(HARNESS)]
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        with _sim_environ():
+            r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise ToolchainError(f"verilator build of the overlay harness failed:\n"
                                  f"{(r.stdout + r.stderr)[-3000:]}")

@@ -21,7 +21,10 @@
 #include <vector>
 
 #include "verilated.h"
-#include VTOP_HEADER
+// VTOP: the Verilated class (-DVTOP=V<top>); its header is VTOP.h
+#define EP_STR2(x) #x
+#define EP_HDR(x) EP_STR2(x.h)
+#include EP_HDR(VTOP)
 
 namespace {
 
