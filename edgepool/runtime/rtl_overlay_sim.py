@@ -254,3 +254,31 @@ def run_harness(p: OverlayParams, img: OverlayImage, inputs: Sequence[np.ndarray
     res = [FrameResult(output_of(img, data, out_signed) if rec["ret"] == 0 else None,
                        int(rec["cycles"]), int(rec["ret"]), rec) for data, rec in raw]
     return HarnessRun(res, latency, bytes_per_cycle)
+
+
+# ------------------------------------------------------------------ VGG16 on the RTL overlay
+def vgg16_overlay_params(bits: int = 8) -> OverlayParams:
+    """The overlay capacities the VGG16 figures use (Ultra96-sized: PE 32 x SIMD 16 at 8 bits,
+    PE 16 x SIMD 16 at 16 bits = 512 / 256 multipliers; line buffer for a 224-wide, 64-word
+    row set; 1 152 weight words = 4 folds of a 512-channel 3x3 layer)."""
+    if bits == 8:
+        return OverlayParams(simd=16, pe=32, act_bits=8, w_bits=8, acc_bits=32, lb_words=3584,
+                             wbuf_words=1152, max_tile_nf=8, plb_words=1792, splb_words=1024,
+                             sum_bits=16, out_bits=32)
+    return OverlayParams(simd=16, pe=16, act_bits=16, w_bits=16, acc_bits=48, lb_words=7168,
+                         wbuf_words=1152, max_tile_nf=8, plb_words=3584, splb_words=2048,
+                         sum_bits=24, out_bits=64)
+
+
+def vgg16_program(hw: int = 32, bits: int = 8, seed: int = 0):
+    """The lowered program of edgepool's fixed-point VGG16 (:mod:`edgepool.quant.vgg16`: 13 conv
+    + 5 max pool + 3 FC) at an ``hw`` x ``hw`` input (224 = the full model)."""
+    from ..accel.lower import lower_to_hw
+    from ..passes.pipelines import load
+    from ..quant import vgg16 as V
+
+    shape = (1, 3, hw, hw)
+    q, layers = V.random_params(V.VGG16, shape, bits, seed)
+    program, _ = lower_to_hw(load(V.qonnx_from_params(V.VGG16, shape, q, layers,
+                                                      name=f"vgg16_{hw}_w{bits}")))
+    return program
