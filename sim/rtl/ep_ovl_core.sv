@@ -257,7 +257,7 @@ module ep_ovl_core #(
   logic p1_v, p1_first, p1_last, p1_real, p1_cnt, p2_v;
   logic [PW-1:0] pb_q;
   int pacc[PE];
-  int pcnt, p2_cnt;
+  int pcnt;
 
   // conv issue: the tap of the current counters
   int c_iy, c_ix, c_slot;
@@ -293,32 +293,14 @@ module ep_ovl_core #(
   assign u_out_ready[2] = st == S_LOAD;
   assign u_out_ready[3] = st == S_WLOAD || (c_issue && f_wst);
 
-  // requantized conv outputs of stage 2
+  // requantized conv outputs (registered at the last tap: stage 2) and pool results
   logic [OW_BITS-1:0] c2_word;
   logic [PW-1:0] c2_narrow;
+  logic [PW-1:0] p2_word;
+  logic signed [127:0] lo_v, hi_v;
   always_comb begin
-    logic signed [127:0] lo_v, hi_v, y;
     lo_v = f_raw ? -(128'(1) <<< 63) : 128'(lo);
     hi_v = f_raw ? (128'(1) <<< 63) - 1 : 128'(hi);
-    c2_word = '0;
-    c2_narrow = '0;
-    for (int p = 0; p < PE; p++) begin
-      logic signed [63:0] a;
-      a = 64'(signed'(acc[p][ACC_BITS-1:0]));
-      y = requant(a, shift, f_relu, lo_v, hi_v);
-      c2_word[p*OUT_BITS+:OUT_BITS] = y[OUT_BITS-1:0];
-      c2_narrow[p*ACT_BITS+:ACT_BITS] = y[ACT_BITS-1:0];
-    end
-  end
-  // pool results of stage 2 (lanes beyond p_lanes are 0)
-  logic [PW-1:0] p2_word;
-  always_comb begin
-    p2_word = '0;
-    for (int l = 0; l < PE; l++) begin
-      int r;
-      r = f_avg ? div_round(pacc[l], p2_cnt > 0 ? p2_cnt : 1) : pacc[l];
-      if (l < p_lanes) p2_word[l*ACT_BITS+:ACT_BITS] = ACT_BITS'(r);
-    end
   end
 
   always_comb begin
@@ -348,9 +330,11 @@ module ep_ovl_core #(
 
   always_ff @(posedge clk) begin
     // memories: registered reads
-    lb_q <= lb[c_slot*rw+c_ix*cf+ci];
-    wb_q <= wbuf[fo*kkcf+tap];
-    pb_q <= pbm[p_slot*p_rw+p_ix*p_cf+pc];
+    if (c_issue) begin
+      lb_q <= lb[c_slot*rw+c_ix*cf+ci];
+      wb_q <= wbuf[fo*kkcf+tap];
+    end
+    if (p_issue) pb_q <= pbm[p_slot*p_rw+p_ix*p_cf+pc];
     if (!rst_n) begin
       st <= S_IDLE;
       done <= 1'b0;
@@ -411,6 +395,12 @@ module ep_ovl_core #(
             end
           end
           acc[p] <= s;
+          if (c1_last) begin
+            logic signed [127:0] y;
+            y = requant(64'(signed'(s[ACC_BITS-1:0])), shift, f_relu, lo_v, hi_v);
+            c2_word[p*OUT_BITS+:OUT_BITS] <= y[OUT_BITS-1:0];
+            c2_narrow[p*ACT_BITS+:ACT_BITS] <= y[ACT_BITS-1:0];
+          end
         end
       end
       c2_v <= c1_v && c1_last;
@@ -431,15 +421,18 @@ module ep_ovl_core #(
         int c;
         c = (p1_first ? 0 : pcnt) + (p1_cnt ? 1 : 0);
         pcnt <= c;
-        p2_cnt <= c;
         for (int l = 0; l < PE; l++) begin
-          int v, prev;
+          int v, prev, nv, r;
           v = p_signed_i != 0 ? int'(signed'(pb_q[l*ACT_BITS+:ACT_BITS]))
                               : int'(pb_q[l*ACT_BITS+:ACT_BITS]);
           if (!p1_real) v = 0;
           prev = p1_first ? (f_avg ? 0 : -(1 << ACT_BITS)) : pacc[l];
-          if (f_avg) pacc[l] <= prev + v;
-          else pacc[l] <= (p1_real && v > prev) ? v : prev;
+          nv = f_avg ? prev + v : ((p1_real && v > prev) ? v : prev);
+          pacc[l] <= nv;
+          if (p1_last) begin
+            r = f_avg ? div_round(nv, c > 0 ? c : 1) : nv;
+            p2_word[l*ACT_BITS+:ACT_BITS] <= l < p_lanes ? ACT_BITS'(r) : '0;
+          end
         end
       end
       p2_v <= p1_v && p1_last;
