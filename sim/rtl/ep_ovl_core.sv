@@ -17,6 +17,7 @@
 // Phases do not overlap (load, compute, next load): the cycle model is dse/rtl_overlay_cost.py.
 // Arithmetic: edgepool/ir/kernels.py (shift_round half-to-even, div_round half-to-even).
 `timescale 1ns / 1ps
+/* verilator lint_off UNUSEDPARAM */
 module ep_ovl_core #(
     parameter int SIMD = 8,
     parameter int PE = 8,
@@ -29,10 +30,11 @@ module ep_ovl_core #(
     parameter int MAX_TILE_NF = 8,
     parameter int PLB_WORDS = 4096,
     parameter int SPLB_WORDS = 4096,
-    parameter int SUM_BITS = 16,
+    parameter int SUM_BITS = 16,          // pool sums are 32-bit ints here (>= SUM_BITS)
     parameter int AXW = 64,
     parameter int DW = 128
 ) (
+    /* verilator lint_on UNUSEDPARAM */
     input  logic           clk,
     input  logic           rst_n,
     input  logic           start,
@@ -148,12 +150,14 @@ module ep_ovl_core #(
   assign rd_ready = u_in_ready[usel];
 
   // a transfer of n words of wb bytes from byte address a: aligned start, skip, beats
+  /* verilator lint_off UNUSEDSIGNAL */
   function automatic logic [AXW-1:0] al(input logic [AXW-1:0] a);
     return {a[AXW-1:$clog2(BB)], ($clog2(BB))'(0)};
   endfunction
   function automatic logic [31:0] nbeats(input logic [AXW-1:0] a, input int n, input int wb);
-    return 32'((longint'(a[$clog2(BB)-1:0]) + longint'(n) * wb + BB - 1) / BB);
+    return 32'((longint'(a[$clog2(BB)-1:0]) + longint'(n) * wb + longint'(BB) - 1) / BB);
   endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
 
   // ------------------------------------------------------------------ arithmetic
   function automatic logic signed [127:0] requant(input logic signed [63:0] acc64, input int s,
@@ -238,18 +242,16 @@ module ep_ovl_core #(
   st_t st;
   logic [31:0] layer;
   int di;                      // descriptor word index while loading
-  int oy, loaded, py, prows;   // conv row, input rows in LB, pool row, rows in PB
+  int oy, loaded, py;          // conv row, input rows (LB / PB), pool row
   int lb_wp, pb_wp, ldn;       // line-buffer / pool-buffer write pointers, words left to load
   int ox, fo, ky, kx, ci, tap; // conv step counters
   int px, pc, pky, pkx, ptap;  // pool step counters
-  int pix;                     // output pixels issued (run commands)
-  logic issuing;
   assign busy = st != S_IDLE;
   assign cur_layer = layer;
 
   // stage 1 / 2 of the conv pipeline and of the pool pipeline
   logic c1_v, c1_first, c1_last, c1_real, c2_v;
-  int c1_f, c2_f;
+  int c1_f;
   logic [WW-1:0] c1_wst;
   logic [AW-1:0] lb_q;
   logic [WW-1:0] wb_q;
@@ -325,8 +327,24 @@ module ep_ovl_core #(
 
   // address of output pixel `q` of the current run pattern
   function automatic logic [AXW-1:0] out_byte(input int q, input int stride, input int off);
-    return act_out_base + AXW'((longint'(out_addr) + longint'(q) * stride + off) * AWB);
+    return act_out_base + AXW'((longint'(out_addr) + longint'(q) * stride + longint'(off)) * AWB);
   endfunction
+
+  // a run command (one output pixel's channels) at the first step of each pixel
+  always_comb begin
+    rf_push = 1'b0;
+    rf_push_a = '0;
+    rf_push_n = '0;
+    if (c_issue && !f_pool && fo == 0 && tap == 0) begin
+      rf_push = 1'b1;
+      rf_push_a = out_byte(oy * cow + ox, pix_stride, ch_off);
+      rf_push_n = nf * PE / SIMD * kmul;
+    end else if (p_issue && pc == 0 && ptap == 0) begin
+      rf_push = 1'b1;
+      rf_push_a = out_byte(py * pow + px, p_stride, p_choff);
+      rf_push_n = p_cf * p_lanes / SIMD;
+    end
+  end
 
   always_ff @(posedge clk) begin
     // memories: registered reads
@@ -368,9 +386,6 @@ module ep_ovl_core #(
       end
       if (of_pop) of_rd <= of_rd + 1'b1;
       of_cnt <= of_cnt + (of_push ? 1 : 0) - (of_pop ? 1 : 0);
-      rf_push = 1'b0;
-      rf_push_a = '0;
-      rf_push_n = '0;
       // ---- conv pipeline: stage 1 (MAC) and stage 2 (requantize, output)
       c1_v <= c_issue;
       if (c_issue) begin
@@ -396,7 +411,9 @@ module ep_ovl_core #(
           end
           acc[p] <= s;
           if (c1_last) begin
+            /* verilator lint_off UNUSEDSIGNAL */
             logic signed [127:0] y;
+            /* verilator lint_on UNUSEDSIGNAL */
             y = requant(64'(signed'(s[ACC_BITS-1:0])), shift, f_relu, lo_v, hi_v);
             c2_word[p*OUT_BITS+:OUT_BITS] <= y[OUT_BITS-1:0];
             c2_narrow[p*ACT_BITS+:ACT_BITS] <= y[ACT_BITS-1:0];
@@ -404,7 +421,6 @@ module ep_ovl_core #(
         end
       end
       c2_v <= c1_v && c1_last;
-      c2_f <= c1_f;
       if (c2_v && f_pool) begin
         pbm[pb_wp] <= c2_narrow;
         pb_wp <= pb_wp + 1 == p_nr * p_rw ? 0 : pb_wp + 1;
@@ -422,7 +438,9 @@ module ep_ovl_core #(
         c = (p1_first ? 0 : pcnt) + (p1_cnt ? 1 : 0);
         pcnt <= c;
         for (int l = 0; l < PE; l++) begin
+          /* verilator lint_off UNUSEDSIGNAL */
           int v, prev, nv, r;
+          /* verilator lint_on UNUSEDSIGNAL */
           v = p_signed_i != 0 ? int'(signed'(pb_q[l*ACT_BITS+:ACT_BITS]))
                               : int'(pb_q[l*ACT_BITS+:ACT_BITS]);
           if (!p1_real) v = 0;
@@ -477,12 +495,14 @@ module ep_ovl_core #(
                 (obits != ACT_BITS && (obits != OUT_BITS || kind == 1 || f_pool)) ||
                 in_c % SIMD != 0 || in_h < 1 || in_w < 1 || in_c < 1;
           if (kind == 1) begin
-            bad = bad || !f_pool || longint'(psh + pkh) * in_w * cf > SPLB_WORDS;
+            bad = bad || !f_pool || longint'(psh) * in_w * cf + longint'(pkh) * in_w * cf >
+                              longint'(SPLB_WORDS);
           end else begin
-            bad = bad || out_c % PE != 0 || out_c < PE || longint'(nr) * rw > LB_WORDS ||
+            bad = bad || out_c % PE != 0 || out_c < PE || longint'(nr) * rw > longint'(LB_WORDS) ||
                   tile_nf < 1 || tile_nf > MAX_TILE_NF ||
-                  (!f_wst && longint'(tile_nf) * kkcf > WBUF_WORDS) ||
-                  (f_pool && longint'(pkh + psh) * cow * tile_nf > PLB_WORDS);
+                  (!f_wst && longint'(tile_nf) * kkcf > longint'(WBUF_WORDS)) ||
+                  (f_pool && longint'(pkh) * cow * tile_nf + longint'(psh) * cow * tile_nf >
+                              longint'(PLB_WORDS));
           end
           if (bad) begin
             ret <= layer + 1;
@@ -611,11 +631,6 @@ module ep_ovl_core #(
         end
         S_CONV:
         if (c_issue) begin
-          if (!f_pool && fo == 0 && tap == 0) begin
-            rf_push = 1'b1;
-            rf_push_a = out_byte(oy * cow + ox, pix_stride, ch_off);
-            rf_push_n = nf * PE / SIMD * kmul;
-          end
           if (tap == kkcf - 1) begin
             tap <= 0;
             if (fo == nf - 1) begin
@@ -651,11 +666,6 @@ module ep_ovl_core #(
         end
         S_POOL:
         if (p_issue) begin
-          if (pc == 0 && ptap == 0) begin
-            rf_push = 1'b1;
-            rf_push_a = out_byte(py * pow + px, p_stride, p_choff);
-            rf_push_n = p_cf * p_lanes / SIMD;
-          end
           if (pkx == pkw - 1) begin
             pkx <= 0;
             if (pky == pkh - 1) begin
@@ -712,4 +722,5 @@ module ep_ovl_core #(
       rf_cnt <= rf_cnt + (rf_push ? 1 : 0) - (rf_pop ? 1 : 0);
     end
   end
+  wire unused = &{1'b0, pb_ & 0, pr & 0, u_active};
 endmodule

@@ -44,8 +44,6 @@ module ep_ovl_wr #(
   logic [AXW-1:0] run_end_q;        // end of the run (bytes)
   logic [AXW-1:0] bend_q;           // end of the current burst (bytes)
   logic [15:0] outst_q;             // bursts whose response is outstanding
-  logic [DW-1:0] asm_q;
-  logic [BB-1:0] strb_q;
 
   // the burst starting at cur_q: up to MAX_BURST beats, not across 4 KiB, not past the run
   wire [AXW-1:0] base = {cur_q[AXW-1:LB], LB'(0)};
@@ -62,6 +60,8 @@ module ep_ovl_wr #(
 
   generate
     if (WB <= BB) begin : g_pack
+      logic [DW-1:0] asm_q;
+      logic [BB-1:0] strb_q;
       wire [LB-1:0] pos = cur_q[LB-1:0];
       wire [AXW-1:0] nxt = cur_q + AXW'(WB);
       wire beat_done = nxt[LB-1:0] == '0 || nxt == bend_q;

@@ -117,3 +117,15 @@ def test_unsupported_reason():
     assert unsupported_reason(OverlayParams(simd=3, pe=6)) is not None
     assert unsupported_reason(OverlayParams(simd=8, pe=12)) is not None
     assert unsupported_reason(OverlayParams(simd=16, pe=32)) is None
+
+
+@pytest.mark.parametrize("top,params", [
+    ("ep_ovl_top", {}), ("ep_ovl_top", {"SIMD": 16, "PE": 32, "OUT_BITS": 32}),
+    ("ep_ovl_rd", {}), ("ep_ovl_wr", {}), ("ep_ovl_wr", {"WB": 64}), ("ep_ovl_unpack", {}),
+    ("ep_ovl_unpack", {"WB": 4}), ("ep_ovl_unpack", {"WB": 256})])
+def test_overlay_blocks_lint_clean(top, params):
+    from edgepool.codegen.rtl_overlay import OVERLAY_LIBRARY
+    from edgepool.runtime.rtlsim import lint
+    from edgepool.toolchain import REPO_ROOT
+
+    lint([REPO_ROOT / "sim" / "rtl" / f for f in OVERLAY_LIBRARY], top, params)
