@@ -26,6 +26,8 @@ the generated HLS C++) or ``rtlsim`` (``RtlExecutor``), chosen by the ``model`` 
 ``EDGEPOOL_PYNQ_SIM`` environment variable; these compute whole frames as soon as the DMA has
 delivered them.
 
+For overlay builds ``rtl`` is the RTL overlay IP (:class:`RtlOverlayModel`: the C++ Verilator
+harness of ``sim/rtl/ep_ovl_*.sv``, the driver's buffers as its DDR). For dataflow builds
 ``rtl`` is the accelerator IP itself (dataflow builds whose register map has the RTL IP's
 ``ap_ctrl_hs`` block): :class:`~edgepool.runtime.rtlsim.AxiRtlSession` runs the generated
 ``ep_accel`` in Verilator, every register access of the accelerator's window is an AXI4-Lite
@@ -80,6 +82,45 @@ class RtlIpModel:
     @property
     def frames(self) -> int:
         return self.session.frames_out if self.session is not None else 0
+
+
+class RtlOverlayModel:
+    """The ``rtl`` model of an overlay build: the RTL overlay IP (``sim/rtl/ep_ovl_*.sv`` with
+    the build's capacities) in the C++ Verilator harness. At ap_start the register words the
+    driver wrote are replayed as AXI4-Lite writes into the IP, the DDR buffers become the
+    harness' DDR model behind ``m_axi_gmem``, the IP runs until its interrupt, and everything
+    it wrote is copied back into the buffers' device-side memory; ``ap_return`` and the
+    cycles of the run come from the IP."""
+
+    kind = "rtl"
+
+    def __init__(self, params: OverlayParams) -> None:
+        self.params = params
+        self.frames = 0
+        self.last_cycles = 0
+        self.last_layers: list[int] = []
+
+    def run(self, memory: SimMemory, words: dict[int, int], regs: dict[str, Any]) -> int:
+        from .rtl_overlay_sim import run_harness_raw
+
+        lo, hi = memory.span()
+        image = memory.read_span(lo, hi)
+        args: dict[str, int] = {}
+        for name in ("desc", "n_layers", "wmem", "bmem", "act_in", "act_out"):
+            r = regs[name]
+            v = words.get(r["offset"], 0)
+            if r["bits"] == 64:
+                v |= words.get(r["offset"] + 4, 0) << 32
+            args[name] = v
+        ((out, rec),) = run_harness_raw(self.params, regions=[(lo, image)], args=args,
+                                        frames=[(lo, b"", lo, hi - lo)], base=lo,
+                                        size=hi - lo, desc_base=args["desc"],
+                                        n_layers=args["n_layers"])
+        memory.write_span(lo, out)
+        self.frames += 1
+        self.last_cycles = int(rec["cycles"])
+        self.last_layers = [int(c) for c in rec["layers"]]
+        return int(rec["ret"])
 
 
 class ExecutorModel:
@@ -181,6 +222,30 @@ class SimMemory:
         r, off = hit
         r.ddr[off:off + len(data)] = np.frombuffer(data, np.uint8)
         return True
+
+    def span(self) -> tuple[int, int]:
+        """[lowest, highest) physical address of the live buffers."""
+        if not self._bases:
+            return DDR_BUFFER_BASE, DDR_BUFFER_BASE + 4096
+        last = self._regions[self._bases[-1]]
+        return self._bases[0], last.base + last.size
+
+    def read_span(self, lo: int, hi: int) -> bytes:
+        """Device view of ``[lo, hi)`` (gaps between buffers read as 0)."""
+        out = np.zeros(hi - lo, np.uint8)
+        for b in self._bases:
+            r = self._regions[b]
+            if r.base >= lo and r.base + r.size <= hi:
+                out[r.base - lo:r.base - lo + r.size] = r.ddr
+        return out.tobytes()
+
+    def write_span(self, lo: int, data: bytes) -> None:
+        """Write ``data`` at ``lo`` into every buffer it covers (device view)."""
+        d = np.frombuffer(data, np.uint8)
+        for b in self._bases:
+            r = self._regions[b]
+            if r.base >= lo and r.base + r.size <= lo + len(d):
+                r.ddr[:] = d[r.base - lo:r.base - lo + r.size]
 
     def sync(self, bo: int, offset: int, nbytes: int, to_device: bool) -> None:
         r = self._regions.get(bo)
@@ -450,7 +515,9 @@ class SimControl:
             self.ctrl = (self.ctrl & ~R.AP_AUTO_RESTART) | (v & R.AP_AUTO_RESTART)
             if v & R.AP_START:
                 self.ctrl &= ~R.AP_IDLE
-                ret = self.dev.run_overlay(self)
+                model = self.dev.model
+                ret = (model.run(self.dev.memory, self.words, self.regs)
+                       if isinstance(model, RtlOverlayModel) else self.dev.run_overlay(self))
                 self.words[self.regs["ap_return"]["offset"]] = ret & 0xFFFFFFFF
                 self.ctrl |= R.AP_DONE | R.AP_IDLE | R.AP_READY
                 self.runs += 1
@@ -511,7 +578,9 @@ class SimDevice(Device):
         self.capabilities = {"REGISTER_RW": True, "MEMORY_MAPPED": False, "CALLABLE": False}
         self.memory = SimMemory(self)
         self.io = _io_spec(self.build_dir, manifest)
-        if model == "rtl":
+        if model == "rtl" and self.regmap["style"] == "overlay":
+            self.model = RtlOverlayModel(manifest.overlay_params())
+        elif model == "rtl":
             if self.regmap["style"] != "dataflow" or \
                     self.regmap["ips"]["accel"].get("control") != "ap_ctrl_hs":
                 raise ManifestError(
@@ -770,6 +839,8 @@ class SimDevice(Device):
                "overlay_runs": self.control.runs if self.control else 0}
         if isinstance(self.model, RtlIpModel) and self.model.session is not None:
             out["rtl_cycles"] = self.model.session.cycles()
+        if isinstance(self.model, RtlOverlayModel):
+            out["rtl_cycles"] = self.model.last_cycles      # of the last overlay run
         return out
 
     def close(self) -> None:

@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Cycle model of the RTL overlay IP (``sim/rtl/ep_ovl_core.sv`` behind ``ep_ovl_rd`` /
+``ep_ovl_wr``), calibrated against its cycle-accurate simulation (the C++ Verilator harness,
+DDR model with a first-beat latency ``latency`` and ``bytes_per_cycle``): the test
+tests/rtl/test_rtl_overlay_cost.py holds every layer of several programs to 5 %.
+
+The engine's phases do not overlap, so a layer is a sum (per output-channel tile):
+weight load (unless streamed), bias load, then per conv output row: the new input rows
+(one DDR read), ``OW * nf * KH*KW*CF`` MAC steps, and for a fused pool the pool rows that
+became ready (``OW' * nf * PKH*PKW`` steps each). A weight-streamed (1x1-output) layer runs at
+the rate its weight words arrive. Words wider than a beat take one cycle per beat plus one
+(the unpacker's hand-over); narrower words one cycle each. Output writes overlap the compute;
+only the last run's drain is charged (at the layer end).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..accel.axis import container_bits
+from ..accel.descriptor import choose_tile_nf, output_bits, streams_weights
+from ..accel.engine import OverlayParams
+from ..accel.program import HwLayer, HwProgram
+
+#: AXI data bytes per beat of the RTL overlay's m_axi_gmem (edgepool.codegen.rtl_overlay)
+BEAT = 16
+#: fixed costs, cycles: least-squares fit of every layer of four programs (VGG16 at 32x32 and
+#: three small ones, DDR model latency 40, 16 B/cycle) against the harness; worst error 0.15 %
+K_LAYER = 5           # descriptor request, setup, check, layer-end handshake
+K_TILE = 0            # tile setup (hidden in the reads that follow)
+K_READ = 6            # one DDR read command: request, AR handshake, unpacker hand-over
+K_ROW = 3             # one conv row: row / load states, pipeline drain
+K_PROW = 7            # one pool row: check, pipeline drain
+K_DRAIN = 0           # the last output run's write (overlaps the next descriptor fetch)
+
+@dataclass(frozen=True)
+class DdrModel:
+    """The memory behind the AXI port: first-beat ``latency`` and ``bytes_per_cycle``."""
+
+    latency: int = 40
+    bytes_per_cycle: float = 16.0
+
+
+def _word_cycles(nbytes: int, ddr: DdrModel) -> float:
+    """Cycles per word of ``nbytes`` delivered by the read path (unpacker + bandwidth)."""
+    beats = nbytes / BEAT
+    unpack = 1.0 if nbytes <= BEAT else beats + 1
+    return max(unpack, nbytes / min(ddr.bytes_per_cycle, BEAT))
+
+
+class _Acc:
+    """Cycles: a variable part plus counts of the fixed-cost events (K_*)."""
+
+    def __init__(self) -> None:
+        self.var = 0.0
+        self.n = dict.fromkeys(("K_LAYER", "K_TILE", "K_READ", "K_ROW", "K_PROW", "K_DRAIN"), 0)
+
+    def read(self, words: int, nbytes: int, ddr: DdrModel) -> None:
+        if words:
+            self.n["K_READ"] += 1
+            self.var += ddr.latency + words * _word_cycles(nbytes, ddr)
+
+    def total(self, k: dict[str, float] | None = None) -> int:
+        k = k or {name: globals()[name] for name in self.n}
+        return int(round(self.var + sum(k[name] * c for name, c in self.n.items())))
+
+
+def _ready(o: int, oh: int, h: int, s: int, p: int, d: int, k: int) -> int:
+    if o >= oh:
+        return h
+    return min(max(o * s - p + d * (k - 1) + 1, 0), h)
+
+
+def _out_hw(size: int, k: int, s: int, p0: int, p1: int, ceil: bool) -> int:
+    span = size + p0 + p1 - k
+    o = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (o - 1) * s >= size + p0:
+        o -= 1
+    return o
+
+
+def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -> _Acc:
+    """The variable cycles and fixed-cost event counts of one (padded) layer."""
+    awb = p.simd * container_bits(p.act_bits) // 8
+    wwb = p.pe * p.simd * p.w_bits // 8
+    h, w, c = layer.in_shape
+    cf = c // p.simd
+    rw = w * cf
+    a = _Acc()
+    a.n["K_LAYER"] = a.n["K_DRAIN"] = 1
+    a.var += ddr.latency + 40                                # 40 descriptor words
+    pool = layer.pool
+    if layer.kind != "conv":
+        kh, kw = pool.kernel
+        sh = pool.stride[0]
+        oh, ow = layer.out_shape[:2]
+        loaded = 0
+        for py in range(oh):
+            r = _ready(py, oh, h, sh, pool.pads[0], 1, kh)
+            a.n["K_PROW"] += 1
+            a.read((r - loaded) * rw, awb, ddr)
+            loaded = r
+            a.var += ow * cf * kh * kw
+        return a
+    kh, kw = layer.kernel
+    sh, dh = layer.stride[0], layer.dilation[0]
+    kkcf = kh * kw * cf
+    coh, cow = layer.conv_out_hw
+    nf_all = layer.out_shape[2] // p.pe
+    tile_nf = choose_tile_nf(layer, p)
+    wst = streams_weights(layer)
+    k = output_bits(layer, p) // p.act_bits
+    for t in range(0, nf_all, tile_nf):
+        nf = min(tile_nf, nf_all - t)
+        a.n["K_TILE"] += 1
+        if not wst:
+            a.read(nf * kkcf, wwb, ddr)
+        a.read(nf * p.pe, 8, ddr)
+        loaded = 0
+        py = 0
+        for oy in range(coh):
+            r = _ready(oy, coh, h, sh, layer.pads[0], dh, kh)
+            a.n["K_ROW"] += 1
+            a.read((r - loaded) * rw, awb, ddr)
+            loaded = r
+            steps = cow * nf * kkcf
+            if wst:
+                a.read(steps, wwb, ddr)
+                a.var += 0 if _word_cycles(wwb, ddr) >= 1 else steps
+            else:
+                # the writer drains PE/SIMD*k words per output word, one per cycle
+                per_out = (p.pe // p.simd) * k if pool is None else 0
+                a.var += max(steps, cow * nf * per_out)
+            if pool is not None:
+                pkh, pkw = pool.kernel
+                psh = pool.stride[0]
+                poh, pow_ = layer.out_shape[:2]
+                while py < poh and _ready(py, poh, coh, psh, pool.pads[0], 1, pkh) <= oy + 1:
+                    a.n["K_PROW"] += 1
+                    a.var += pow_ * nf * pkh * pkw
+                    py += 1
+    return a
+
+
+def layer_cycles(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -> int:
+    """Estimated cycles of one (padded) layer on the RTL overlay ``p``."""
+    return layer_events(layer, p, ddr).total()
+
+
+def program_cycles(program: HwProgram, p: OverlayParams, ddr: DdrModel = DdrModel()
+                   ) -> list[int]:
+    """Estimated cycles of every layer of a (padded: :func:`~edgepool.accel.descriptor.
+    plan_program`) program."""
+    return [layer_cycles(layer, p, ddr) for layer in program.layers]
+
+
+def seconds(cycles: int, clock_mhz: float) -> float:
+    """``cycles`` at ``clock_mhz``."""
+    return cycles / (clock_mhz * 1e6)
+
+
+__all__ = ["DdrModel", "layer_cycles", "program_cycles", "seconds"]

@@ -1,0 +1,726 @@
+// SPDX-License-Identifier: Apache-2.0
+// The RTL overlay engine: runs the SAME 40-word layer descriptors as the HLS overlay
+// (hls/include/edgepool/overlay.h, edgepool/accel/descriptor.py), layer by layer, with one
+// PE x SIMD conv engine and one pool engine, all data in DDR behind one AXI4 master.
+//
+// Per layer: the descriptor is read (10 beats), checked (bad magic, unsupported kind / output
+// container, a capacity exceeded: the run ends with ret = 1 + layer index), then
+//  * conv: per output-channel tile of nf <= tile_nf PE folds: the tile's weights (unless
+//    F_W_STREAM) into WBUF and its biases into BBUF; per output row oy: the input rows up to
+//    ready(oy) into the circular line buffer LB (HWC words of SIMD lanes), then
+//    OW * nf * KH*KW*CF MAC steps (one word of SIMD lanes x PE*SIMD weights per cycle, taps
+//    outside the input read as 0), requantized (shift round-half-even, ReLU, saturate) and
+//    either written to DDR (runs of nf*PE channels per pixel) or into the fused-pool buffer PB,
+//    after which every pool row whose input rows are complete is computed from PB.
+//    F_W_STREAM layers (1x1 output) take their weights from DDR through the MAC array.
+//  * pool: rows of the input map into PB (SIMD lanes), pool rows as soon as ready.
+// Phases do not overlap (load, compute, next load): the cycle model is dse/rtl_overlay_cost.py.
+// Arithmetic: edgepool/ir/kernels.py (shift_round half-to-even, div_round half-to-even).
+`timescale 1ns / 1ps
+/* verilator lint_off UNUSEDPARAM */
+module ep_ovl_core #(
+    parameter int SIMD = 8,
+    parameter int PE = 8,
+    parameter int ACT_BITS = 8,
+    parameter int OUT_BITS = 8,
+    parameter int W_BITS = 8,
+    parameter int ACC_BITS = 32,
+    parameter int LB_WORDS = 8192,
+    parameter int WBUF_WORDS = 4096,
+    parameter int MAX_TILE_NF = 8,
+    parameter int PLB_WORDS = 4096,
+    parameter int SPLB_WORDS = 4096,
+    parameter int SUM_BITS = 16,          // pool sums are 32-bit ints here (>= SUM_BITS)
+    parameter int AXW = 64,
+    parameter int DW = 128
+) (
+    /* verilator lint_on UNUSEDPARAM */
+    input  logic           clk,
+    input  logic           rst_n,
+    input  logic           start,
+    output logic           busy,
+    output logic           done,           // pulse: the run ended (ret valid)
+    output logic [   31:0] ret,
+    input  logic [AXW-1:0] desc_base,
+    input  logic [   31:0] n_layers,
+    input  logic [AXW-1:0] wmem_base,
+    input  logic [AXW-1:0] bmem_base,
+    input  logic [AXW-1:0] act_in_base,
+    input  logic [AXW-1:0] act_out_base,
+    // read engine
+    output logic           rd_cmd_valid,
+    input  logic           rd_cmd_ready,
+    output logic [AXW-1:0] rd_cmd_addr,
+    output logic [   31:0] rd_cmd_beats,
+    input  logic           rd_valid,
+    output logic           rd_ready,
+    input  logic [ DW-1:0] rd_data,
+    // write engine (runs of activation words)
+    output logic           wr_cmd_valid,
+    input  logic           wr_cmd_ready,
+    output logic [AXW-1:0] wr_cmd_addr,
+    output logic [   31:0] wr_cmd_words,
+    output logic           wr_valid,
+    input  logic           wr_ready,
+    output logic [SIMD*ACT_BITS-1:0] wr_data,
+    input  logic           wr_idle,
+    // observation (benches, harness): layer index, layer ends
+    output logic [   31:0] cur_layer,
+    output logic           layer_done
+);
+  localparam int AW = SIMD * ACT_BITS;            // activation word bits
+  localparam int AWB = AW / 8;
+  localparam int WW = PE * SIMD * W_BITS;         // weight word bits
+  localparam int WWB = WW / 8;
+  localparam int BB = DW / 8;
+  localparam int OW_BITS = PE * OUT_BITS;         // conv output word (PE lanes of OUT_BITS)
+  localparam int PW = PE * ACT_BITS;              // pool buffer word (PE lanes of ACT_BITS)
+  localparam int PB_WORDS = PLB_WORDS > SPLB_WORDS ? PLB_WORDS : SPLB_WORDS;
+  localparam int BBUF = MAX_TILE_NF * PE;
+  localparam int RB = OUT_BITS > 32 ? OUT_BITS + 1 : 33;  // requantized value bits
+  localparam logic [31:0] MAGIC = 32'hED900001;
+  localparam int F_RELU = 1, F_IN_SIGNED = 2, F_OUT_SIGNED = 4, F_POOL = 8, F_POOL_AVG = 16;
+  localparam int F_COUNT_PAD = 32, F_RAW_ACC = 64, F_W_STREAM = 128;
+  localparam int FIFO_D = 16;
+
+  // ------------------------------------------------------------------ memories
+  logic [AW-1:0] lb[LB_WORDS];
+  logic [WW-1:0] wbuf[WBUF_WORDS];
+  logic signed [63:0] bbuf[BBUF];
+  logic [PW-1:0] pbm[PB_WORDS];
+
+  // ------------------------------------------------------------------ descriptor
+  logic [31:0] d[40];
+  int in_h, in_w, in_c, out_c, coh, cow, kh, kw, sh, sw, dh, dw, pt, pl, pb_, pr;
+  int shift, lo, hi, pkh, pkw, psh, psw, ppt, ppl, ppb, ppr, poh, pow, tile_nf;
+  int in_addr, out_addr, w_addr, b_addr, obits, flags, kind;
+  always_comb begin
+    kind = d[1]; flags = d[2]; in_h = d[3]; in_w = d[4]; in_c = d[5]; out_c = d[6];
+    coh = d[7]; cow = d[8]; kh = d[9]; kw = d[10]; sh = d[11]; sw = d[12]; dh = d[13];
+    dw = d[14]; pt = d[15]; pl = d[16]; pb_ = d[17]; pr = d[18]; shift = d[19]; lo = d[20];
+    hi = d[21]; pkh = d[22]; pkw = d[23]; psh = d[24]; psw = d[25]; ppt = d[26]; ppl = d[27];
+    ppb = d[28]; ppr = d[29]; poh = d[30]; pow = d[31]; tile_nf = d[32]; in_addr = d[33];
+    out_addr = d[34]; w_addr = d[35]; b_addr = d[36]; obits = d[37];
+  end
+  wire f_relu = (flags & F_RELU) != 0;
+  wire f_in_signed = (flags & F_IN_SIGNED) != 0;
+  wire f_out_signed = (flags & F_OUT_SIGNED) != 0;
+  wire f_pool = (flags & F_POOL) != 0;
+  wire f_avg = (flags & F_POOL_AVG) != 0;
+  wire f_cpad = (flags & F_COUNT_PAD) != 0;
+  wire f_raw = (flags & F_RAW_ACC) != 0;
+  wire f_wst = (flags & F_W_STREAM) != 0;
+
+  // derived at setup (registered)
+  int cf, rw, kkcf, nf_all, nr, kmul, nf, tile, base_slot, ch_off, pix_stride;
+  int p_h, p_w, p_cf, p_lanes, p_nr, p_rw, p_base, p_stride, p_choff, p_signed_i;
+
+  // ------------------------------------------------------------------ read unpackers
+  typedef enum logic [1:0] {U_DESC, U_BIAS, U_ACT, U_W} usel_t;
+  usel_t usel;
+  logic u_start;
+  logic [7:0] u_skip;
+  logic [31:0] u_n;
+  logic [3:0] u_in_ready;
+  logic [3:0] u_out_valid, u_out_ready, u_active;
+  logic [31:0] ud_data;
+  logic [63:0] ub_data;
+  logic [AW-1:0] ua_data;
+  logic [WW-1:0] uw_data;
+  ep_ovl_unpack #(.DW(DW), .WB(4)) u_d (
+      .clk, .rst_n, .start(u_start && usel == U_DESC), .skip(u_skip), .n(u_n),
+      .in_valid(rd_valid && usel == U_DESC), .in_ready(u_in_ready[0]), .in_data(rd_data),
+      .out_valid(u_out_valid[0]), .out_ready(u_out_ready[0]), .out_data(ud_data),
+      .active(u_active[0]));
+  ep_ovl_unpack #(.DW(DW), .WB(8)) u_b (
+      .clk, .rst_n, .start(u_start && usel == U_BIAS), .skip(u_skip), .n(u_n),
+      .in_valid(rd_valid && usel == U_BIAS), .in_ready(u_in_ready[1]), .in_data(rd_data),
+      .out_valid(u_out_valid[1]), .out_ready(u_out_ready[1]), .out_data(ub_data),
+      .active(u_active[1]));
+  ep_ovl_unpack #(.DW(DW), .WB(AWB)) u_a (
+      .clk, .rst_n, .start(u_start && usel == U_ACT), .skip(u_skip), .n(u_n),
+      .in_valid(rd_valid && usel == U_ACT), .in_ready(u_in_ready[2]), .in_data(rd_data),
+      .out_valid(u_out_valid[2]), .out_ready(u_out_ready[2]), .out_data(ua_data),
+      .active(u_active[2]));
+  ep_ovl_unpack #(.DW(DW), .WB(WWB)) u_w (
+      .clk, .rst_n, .start(u_start && usel == U_W), .skip(u_skip), .n(u_n),
+      .in_valid(rd_valid && usel == U_W), .in_ready(u_in_ready[3]), .in_data(rd_data),
+      .out_valid(u_out_valid[3]), .out_ready(u_out_ready[3]), .out_data(uw_data),
+      .active(u_active[3]));
+  assign rd_ready = u_in_ready[usel];
+
+  // a transfer of n words of wb bytes from byte address a: aligned start, skip, beats
+  /* verilator lint_off UNUSEDSIGNAL */
+  function automatic logic [AXW-1:0] al(input logic [AXW-1:0] a);
+    return {a[AXW-1:$clog2(BB)], ($clog2(BB))'(0)};
+  endfunction
+  function automatic logic [31:0] nbeats(input logic [AXW-1:0] a, input int n, input int wb);
+    return 32'((longint'(a[$clog2(BB)-1:0]) + longint'(n) * wb + longint'(BB) - 1) / BB);
+  endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  // ------------------------------------------------------------------ arithmetic
+  function automatic logic signed [127:0] requant(input logic signed [63:0] acc64, input int s,
+                                                  input logic relu,
+                                                  input logic signed [127:0] lo_v,
+                                                  input logic signed [127:0] hi_v);
+    logic signed [127:0] a, q, r, half, y, hl, ll;
+    int sc, ls;
+    a = 128'(acc64);
+    if (s > 0) begin
+      sc = s > ACC_BITS ? ACC_BITS : s;
+      q = a >>> sc;
+      r = a - (q <<< sc);
+      half = 128'(1) <<< (sc - 1);
+      if (r > half || (r == half && q[0])) q = q + 1;
+      if (relu && q < 0) q = 0;
+      y = q > hi_v ? hi_v : (q < lo_v ? lo_v : q);
+    end else begin
+      ls = -s > RB + 1 ? RB + 1 : -s;
+      if (relu && a < 0) a = 0;
+      hl = hi_v >>> ls;
+      ll = -((-lo_v) >>> ls);
+      y = a > hl ? hi_v : (a < ll ? lo_v : (a <<< ls));
+    end
+    return y;
+  endfunction
+
+  function automatic int div_round(input int num, input int den);
+    int q, r;
+    q = num / den;
+    r = num - q * den;
+    if (r < 0) begin
+      q = q - 1;
+      r = r + den;
+    end
+    if (2 * r > den || (2 * r == den && q[0])) q = q + 1;
+    return q;
+  endfunction
+
+  // rows of input that output row o needs (window.h rows_ready)
+  function automatic int ready_rows(input int o, input int oh, input int h, input int s,
+                                    input int p, input int dd, input int k);
+    int r;
+    if (o >= oh) return h;
+    r = o * s - p + dd * (k - 1) + 1;
+    return r < 0 ? 0 : (r > h ? h : r);
+  endfunction
+
+  // ------------------------------------------------------------------ output path
+  // big words (PE lanes of OUT_BITS, or packed ACT_BITS lanes) + their count of AW pieces
+  logic [OW_BITS-1:0] ofifo_d[FIFO_D];
+  logic [7:0] ofifo_n[FIFO_D];
+  logic [$clog2(FIFO_D)-1:0] of_rd, of_wr;
+  logic [$clog2(FIFO_D):0] of_cnt;
+  logic of_push;
+  logic [OW_BITS-1:0] of_push_d;
+  logic [7:0] of_push_n;
+  logic [7:0] piece;
+  wire of_pop = wr_valid && wr_ready && piece == ofifo_n[of_rd] - 1;
+  assign wr_valid = of_cnt != 0;
+  assign wr_data = ofifo_d[of_rd][32'(piece)*AW+:AW];
+  // run commands
+  logic [AXW-1:0] rfifo_a[FIFO_D];
+  logic [31:0] rfifo_n[FIFO_D];
+  logic [$clog2(FIFO_D)-1:0] rf_rd, rf_wr;
+  logic [$clog2(FIFO_D):0] rf_cnt;
+  logic rf_push;
+  logic [AXW-1:0] rf_push_a;
+  logic [31:0] rf_push_n;
+  assign wr_cmd_valid = rf_cnt != 0;
+  assign wr_cmd_addr = rfifo_a[rf_rd];
+  assign wr_cmd_words = rfifo_n[rf_rd];
+  wire rf_pop = wr_cmd_valid && wr_cmd_ready;
+  wire room = 32'(of_cnt) <= FIFO_D - 4 && 32'(rf_cnt) <= FIFO_D - 2;
+
+  // ------------------------------------------------------------------ control FSM
+  typedef enum logic [4:0] {
+    S_IDLE, S_DESC, S_DESC_W, S_SETUP, S_CHECK, S_TILE, S_WREQ, S_WLOAD, S_BREQ, S_BLOAD,
+    S_ROW, S_LREQ, S_LOAD, S_WSREQ, S_CONV, S_CDRAIN, S_PROW, S_POOL, S_PDRAIN, S_TNEXT,
+    S_LEND, S_FINISH
+  } st_t;
+  st_t st;
+  logic [31:0] layer;
+  int di;                      // descriptor word index while loading
+  int oy, loaded, py;          // conv row, input rows (LB / PB), pool row
+  int lb_wp, pb_wp, ldn;       // line-buffer / pool-buffer write pointers, words left to load
+  int ox, fo, ky, kx, ci, tap; // conv step counters
+  int px, pc, pky, pkx, ptap;  // pool step counters
+  assign busy = st != S_IDLE;
+  assign cur_layer = layer;
+
+  // stage 1 / 2 of the conv pipeline and of the pool pipeline
+  logic c1_v, c1_first, c1_last, c1_real, c2_v;
+  int c1_f;
+  logic [WW-1:0] c1_wst;
+  logic [AW-1:0] lb_q;
+  logic [WW-1:0] wb_q;
+  logic signed [63:0] acc[PE];
+  logic p1_v, p1_first, p1_last, p1_real, p1_cnt, p2_v;
+  logic [PW-1:0] pb_q;
+  int pacc[PE];
+  int pcnt;
+
+  // conv issue: the tap of the current counters
+  int c_iy, c_ix, c_slot;
+  logic c_real;
+  always_comb begin
+    c_iy = oy * sh - pt + ky * dh;
+    c_ix = ox * sw - pl + kx * dw;
+    c_real = c_iy >= 0 && c_iy < in_h && c_ix >= 0 && c_ix < in_w;
+    c_slot = base_slot + ky * dh;
+    if (c_slot >= nr) c_slot = c_slot - nr;
+  end
+  wire c_wst_ok = !f_wst || u_out_valid[3];
+  wire c_issue = st == S_CONV && room && c_wst_ok;
+  wire c_last_step = ox == cow - 1 && fo == nf - 1 && tap == kkcf - 1;
+
+  // pool issue
+  int p_iy, p_ix, p_slot;
+  logic p_real, p_pad;
+  always_comb begin
+    p_iy = py * psh - ppt + pky;
+    p_ix = px * psw - ppl + pkx;
+    p_real = p_iy >= 0 && p_iy < p_h && p_ix >= 0 && p_ix < p_w;
+    p_pad = p_iy >= -ppt && p_iy < p_h + ppb && p_ix >= -ppl && p_ix < p_w + ppr;
+    p_slot = p_base + pky;
+    if (p_slot >= p_nr) p_slot = p_slot - p_nr;
+  end
+  wire p_issue = st == S_POOL && room;
+  wire p_last_step = px == pow - 1 && pc == p_cf - 1 && ptap == pkh * pkw - 1;
+
+  // loads: act words into LB (conv) or PB (pool layer); weights; biases; descriptor words
+  assign u_out_ready[0] = st == S_DESC_W;
+  assign u_out_ready[1] = st == S_BLOAD;
+  assign u_out_ready[2] = st == S_LOAD;
+  assign u_out_ready[3] = st == S_WLOAD || (c_issue && f_wst);
+
+  // requantized conv outputs (registered at the last tap: stage 2) and pool results
+  logic [OW_BITS-1:0] c2_word;
+  logic [PW-1:0] c2_narrow;
+  logic [PW-1:0] p2_word;
+  logic signed [127:0] lo_v, hi_v;
+  always_comb begin
+    lo_v = f_raw ? -(128'(1) <<< 63) : 128'(lo);
+    hi_v = f_raw ? (128'(1) <<< 63) - 1 : 128'(hi);
+  end
+
+  always_comb begin
+    of_push = 1'b0;
+    of_push_d = '0;
+    of_push_n = '0;
+    if (c2_v && !f_pool) begin
+      of_push = 1'b1;
+      if (kmul > 1) begin
+        of_push_d = c2_word;
+        of_push_n = 8'(OW_BITS / AW);
+      end else begin
+        of_push_d = OW_BITS'(c2_narrow);
+        of_push_n = 8'(PE / SIMD);
+      end
+    end else if (p2_v) begin
+      of_push = 1'b1;
+      of_push_d = OW_BITS'(p2_word);
+      of_push_n = 8'(p_lanes / SIMD);
+    end
+  end
+
+  // address of output pixel `q` of the current run pattern
+  function automatic logic [AXW-1:0] out_byte(input int q, input int stride, input int off);
+    return act_out_base + AXW'((longint'(out_addr) + longint'(q) * stride + longint'(off)) * AWB);
+  endfunction
+
+  // a run command (one output pixel's channels) at the first step of each pixel
+  always_comb begin
+    rf_push = 1'b0;
+    rf_push_a = '0;
+    rf_push_n = '0;
+    if (c_issue && !f_pool && fo == 0 && tap == 0) begin
+      rf_push = 1'b1;
+      rf_push_a = out_byte(oy * cow + ox, pix_stride, ch_off);
+      rf_push_n = nf * PE / SIMD * kmul;
+    end else if (p_issue && pc == 0 && ptap == 0) begin
+      rf_push = 1'b1;
+      rf_push_a = out_byte(py * pow + px, p_stride, p_choff);
+      rf_push_n = p_cf * p_lanes / SIMD;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    // memories: registered reads
+    if (c_issue) begin
+      lb_q <= lb[c_slot*rw+c_ix*cf+ci];
+      wb_q <= wbuf[fo*kkcf+tap];
+    end
+    if (p_issue) pb_q <= pbm[p_slot*p_rw+p_ix*p_cf+pc];
+    if (!rst_n) begin
+      st <= S_IDLE;
+      done <= 1'b0;
+      ret <= '0;
+      layer <= '0;
+      layer_done <= 1'b0;
+      rd_cmd_valid <= 1'b0;
+      u_start <= 1'b0;
+      of_rd <= '0;
+      of_wr <= '0;
+      of_cnt <= '0;
+      piece <= '0;
+      rf_rd <= '0;
+      rf_wr <= '0;
+      rf_cnt <= '0;
+      c1_v <= 1'b0;
+      c2_v <= 1'b0;
+      p1_v <= 1'b0;
+      p2_v <= 1'b0;
+    end else begin
+      done <= 1'b0;
+      layer_done <= 1'b0;
+      u_start <= 1'b0;
+      if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
+      // ---- output FIFOs
+      if (wr_valid && wr_ready) piece <= of_pop ? '0 : piece + 1'b1;
+      if (of_push) begin
+        ofifo_d[of_wr] <= of_push_d;
+        ofifo_n[of_wr] <= of_push_n;
+        of_wr <= of_wr + 1'b1;
+      end
+      if (of_pop) of_rd <= of_rd + 1'b1;
+      of_cnt <= of_cnt + (of_push ? 1 : 0) - (of_pop ? 1 : 0);
+      // ---- conv pipeline: stage 1 (MAC) and stage 2 (requantize, output)
+      c1_v <= c_issue;
+      if (c_issue) begin
+        c1_first <= tap == 0;
+        c1_last <= tap == kkcf - 1;
+        c1_real <= c_real;
+        c1_f <= fo;
+        if (f_wst) c1_wst <= uw_data;
+      end
+      if (c1_v) begin
+        for (int p = 0; p < PE; p++) begin
+          longint s;
+          s = c1_first ? bbuf[c1_f*PE+p] : acc[p];
+          if (c1_real) begin
+            for (int i = 0; i < SIMD; i++) begin
+              longint xv, wv;
+              xv = f_in_signed ? longint'(signed'(lb_q[i*ACT_BITS+:ACT_BITS]))
+                               : longint'(lb_q[i*ACT_BITS+:ACT_BITS]);
+              wv = f_wst ? longint'(signed'(c1_wst[(p*SIMD+i)*W_BITS+:W_BITS]))
+                         : longint'(signed'(wb_q[(p*SIMD+i)*W_BITS+:W_BITS]));
+              s = s + xv * wv;
+            end
+          end
+          acc[p] <= s;
+          if (c1_last) begin
+            /* verilator lint_off UNUSEDSIGNAL */
+            logic signed [127:0] y;
+            /* verilator lint_on UNUSEDSIGNAL */
+            y = requant(64'(signed'(s[ACC_BITS-1:0])), shift, f_relu, lo_v, hi_v);
+            c2_word[p*OUT_BITS+:OUT_BITS] <= y[OUT_BITS-1:0];
+            c2_narrow[p*ACT_BITS+:ACT_BITS] <= y[ACT_BITS-1:0];
+          end
+        end
+      end
+      c2_v <= c1_v && c1_last;
+      if (c2_v && f_pool) begin
+        pbm[pb_wp] <= c2_narrow;
+        pb_wp <= pb_wp + 1 == p_nr * p_rw ? 0 : pb_wp + 1;
+      end
+      // ---- pool pipeline
+      p1_v <= p_issue;
+      if (p_issue) begin
+        p1_first <= ptap == 0;
+        p1_last <= ptap == pkh * pkw - 1;
+        p1_real <= p_real;
+        p1_cnt <= p_real || (p_pad && f_cpad);
+      end
+      if (p1_v) begin
+        int c;
+        c = (p1_first ? 0 : pcnt) + (p1_cnt ? 1 : 0);
+        pcnt <= c;
+        for (int l = 0; l < PE; l++) begin
+          /* verilator lint_off UNUSEDSIGNAL */
+          int v, prev, nv, r;
+          /* verilator lint_on UNUSEDSIGNAL */
+          v = p_signed_i != 0 ? int'(signed'(pb_q[l*ACT_BITS+:ACT_BITS]))
+                              : int'(pb_q[l*ACT_BITS+:ACT_BITS]);
+          if (!p1_real) v = 0;
+          prev = p1_first ? (f_avg ? 0 : -(1 << ACT_BITS)) : pacc[l];
+          nv = f_avg ? prev + v : ((p1_real && v > prev) ? v : prev);
+          pacc[l] <= nv;
+          if (p1_last) begin
+            r = f_avg ? div_round(nv, c > 0 ? c : 1) : nv;
+            p2_word[l*ACT_BITS+:ACT_BITS] <= l < p_lanes ? ACT_BITS'(r) : '0;
+          end
+        end
+      end
+      p2_v <= p1_v && p1_last;
+
+      case (st)
+        S_IDLE:
+        if (start) begin
+          layer <= '0;
+          ret <= '0;
+          st <= n_layers == 0 ? S_FINISH : S_DESC;
+        end
+        S_DESC: begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= al(desc_base + AXW'(layer) * 160);
+          rd_cmd_beats <= nbeats(desc_base + AXW'(layer) * 160, 40, 4);
+          usel <= U_DESC;
+          u_start <= 1'b1;
+          u_skip <= 8'((desc_base[$clog2(BB)-1:0]) / 4);
+          u_n <= 40;
+          di <= 0;
+          st <= S_DESC_W;
+        end
+        S_DESC_W:
+        if (u_out_valid[0]) begin
+          d[di] <= ud_data;
+          di <= di + 1;
+          if (di == 39) st <= S_SETUP;
+        end
+        S_SETUP: begin
+          cf <= in_c / SIMD;
+          rw <= in_w * (in_c / SIMD);
+          kkcf <= kh * kw * (in_c / SIMD);
+          nf_all <= out_c / PE;
+          nr <= dh * (kh - 1) + 1 + sh;
+          kmul <= obits / ACT_BITS;
+          tile <= 0;
+          st <= S_CHECK;
+        end
+        S_CHECK: begin
+          logic bad;
+          bad = d[0] != MAGIC || (kind != 0 && kind != 1) ||
+                (obits != ACT_BITS && (obits != OUT_BITS || kind == 1 || f_pool)) ||
+                in_c % SIMD != 0 || in_h < 1 || in_w < 1 || in_c < 1;
+          if (kind == 1) begin
+            bad = bad || !f_pool || longint'(psh) * in_w * cf + longint'(pkh) * in_w * cf >
+                              longint'(SPLB_WORDS);
+          end else begin
+            bad = bad || out_c % PE != 0 || out_c < PE || longint'(nr) * rw > longint'(LB_WORDS) ||
+                  tile_nf < 1 || tile_nf > MAX_TILE_NF ||
+                  (!f_wst && longint'(tile_nf) * kkcf > longint'(WBUF_WORDS)) ||
+                  (f_pool && longint'(pkh) * cow * tile_nf + longint'(psh) * cow * tile_nf >
+                              longint'(PLB_WORDS));
+          end
+          if (bad) begin
+            ret <= layer + 1;
+            st <= S_FINISH;
+          end else if (kind == 1) begin
+            // standalone pool: PB holds the input map's rows (SIMD lanes of PE)
+            p_h <= in_h; p_w <= in_w; p_cf <= cf; p_lanes <= SIMD; p_nr <= pkh + psh;
+            p_rw <= in_w * cf; p_stride <= cf; p_choff <= 0;
+            p_signed_i <= f_in_signed ? 1 : 0;
+            p_base <= ((-ppt) % (pkh + psh) + (pkh + psh)) % (pkh + psh);
+            py <= 0; loaded <= 0; pb_wp <= 0;
+            st <= S_PROW;
+          end else begin
+            st <= S_TILE;
+          end
+        end
+        S_TILE: begin
+          nf <= nf_all - tile * tile_nf < tile_nf ? nf_all - tile * tile_nf : tile_nf;
+          ch_off <= tile * tile_nf * PE / SIMD * kmul;
+          pix_stride <= out_c / SIMD * kmul;
+          st <= f_wst ? S_BREQ : S_WREQ;
+        end
+        S_WREQ: begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= al(wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB));
+          rd_cmd_beats <= nbeats(wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB),
+                                 nf * kkcf, WWB);
+          usel <= U_W;
+          u_start <= 1'b1;
+          u_skip <= WWB >= BB ? 8'd0 :
+                    8'(32'((wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB)))
+                       % BB / WWB);
+          u_n <= nf * kkcf;
+          lb_wp <= 0;                                // reused as the WBUF write pointer
+          st <= S_WLOAD;
+        end
+        S_WLOAD:
+        if (u_out_valid[3]) begin
+          wbuf[lb_wp] <= uw_data;
+          lb_wp <= lb_wp + 1;
+          if (lb_wp == nf * kkcf - 1) st <= S_BREQ;
+        end
+        S_BREQ: begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= al(bmem_base + AXW'((longint'(b_addr) + tile * tile_nf * PE) * 8));
+          rd_cmd_beats <= nbeats(bmem_base + AXW'((longint'(b_addr) + tile * tile_nf * PE) * 8),
+                                 nf * PE, 8);
+          usel <= U_BIAS;
+          u_start <= 1'b1;
+          u_skip <= 8'(32'(bmem_base + AXW'((longint'(b_addr) + tile * tile_nf * PE) * 8))
+                       % BB / 8);
+          u_n <= nf * PE;
+          lb_wp <= 0;
+          st <= S_BLOAD;
+        end
+        S_BLOAD:
+        if (u_out_valid[1]) begin
+          bbuf[lb_wp] <= ub_data;
+          lb_wp <= lb_wp + 1;
+          if (lb_wp == nf * PE - 1) begin
+            oy <= 0;
+            loaded <= 0;
+            lb_wp <= 0;
+            pb_wp <= 0;
+            base_slot <= ((-pt) % nr + nr) % nr;
+            // fused pool geometry: the conv output of this tile (nf words of PE lanes)
+            p_h <= coh; p_w <= cow; p_cf <= nf; p_lanes <= PE; p_nr <= pkh + psh;
+            p_rw <= cow * nf; p_stride <= out_c / SIMD; p_choff <= tile * tile_nf * PE / SIMD;
+            p_signed_i <= f_out_signed ? 1 : 0;
+            p_base <= ((-ppt) % (pkh + psh) + (pkh + psh)) % (pkh + psh);
+            py <= 0;
+            st <= S_ROW;
+          end
+        end
+        S_ROW: begin
+          ldn <= (ready_rows(oy, coh, in_h, sh, pt, dh, kh) - loaded) * rw;
+          st <= S_LREQ;
+        end
+        S_LREQ:
+        if (ldn == 0) begin
+          loaded <= kind == 1 ? ready_rows(py, poh, p_h, psh, ppt, 1, pkh)
+                              : ready_rows(oy, coh, in_h, sh, pt, dh, kh);
+          st <= kind == 1 ? S_POOL : (f_wst ? S_WSREQ : S_CONV);
+          ox <= 0; fo <= 0; ky <= 0; kx <= 0; ci <= 0; tap <= 0;
+          px <= 0; pc <= 0; pky <= 0; pkx <= 0; ptap <= 0;
+        end else begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= al(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB));
+          rd_cmd_beats <= nbeats(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB),
+                                 ldn, AWB);
+          usel <= U_ACT;
+          u_start <= 1'b1;
+          u_skip <= AWB >= BB ? 8'd0 :
+                    8'(32'(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB))
+                       % BB / AWB);
+          u_n <= ldn;
+          st <= S_LOAD;
+        end
+        S_LOAD:
+        if (u_out_valid[2]) begin
+          if (kind == 1) begin
+            pbm[pb_wp] <= PW'(ua_data);
+            pb_wp <= pb_wp + 1 == p_nr * p_rw ? 0 : pb_wp + 1;
+          end else begin
+            lb[lb_wp] <= ua_data;
+            lb_wp <= lb_wp + 1 == nr * rw ? 0 : lb_wp + 1;
+          end
+          ldn <= ldn - 1;
+          if (ldn == 1) begin
+            ldn <= 0;
+            st <= S_LREQ;
+          end
+        end
+        S_WSREQ: begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= al(wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB));
+          rd_cmd_beats <= nbeats(wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB),
+                                 nf * kkcf, WWB);
+          usel <= U_W;
+          u_start <= 1'b1;
+          u_skip <= WWB >= BB ? 8'd0 :
+                    8'(32'(wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB))
+                       % BB / WWB);
+          u_n <= nf * kkcf;
+          st <= S_CONV;
+        end
+        S_CONV:
+        if (c_issue) begin
+          if (tap == kkcf - 1) begin
+            tap <= 0;
+            if (fo == nf - 1) begin
+              fo <= 0;
+              ox <= ox + 1;
+            end else fo <= fo + 1;
+          end else tap <= tap + 1;
+          if (ci == cf - 1) begin
+            ci <= 0;
+            if (kx == kw - 1) begin
+              kx <= 0;
+              ky <= ky == kh - 1 ? 0 : ky + 1;
+            end else kx <= kx + 1;
+          end else ci <= ci + 1;
+          if (c_last_step) st <= S_CDRAIN;
+        end
+        S_CDRAIN:
+        if (!c1_v && !c2_v) begin
+          base_slot <= base_slot + sh >= nr ? base_slot + sh - nr : base_slot + sh;
+          oy <= oy + 1;
+          st <= f_pool ? S_PROW : (oy == coh - 1 ? S_TNEXT : S_ROW);
+        end
+        S_PROW: begin
+          // conv+pool: pool rows whose inputs are in PB; pool layer: load, then one row
+          if (py >= poh) st <= kind == 1 ? S_LEND : (oy >= coh ? S_TNEXT : S_ROW);
+          else if (kind == 1) begin
+            ldn <= (ready_rows(py, poh, p_h, psh, ppt, 1, pkh) - loaded) * p_rw;
+            st <= S_LREQ;
+          end else if (ready_rows(py, poh, p_h, psh, ppt, 1, pkh) <= oy) begin
+            px <= 0; pc <= 0; pky <= 0; pkx <= 0; ptap <= 0;
+            st <= S_POOL;
+          end else st <= oy >= coh ? S_TNEXT : S_ROW;
+        end
+        S_POOL:
+        if (p_issue) begin
+          if (pkx == pkw - 1) begin
+            pkx <= 0;
+            if (pky == pkh - 1) begin
+              pky <= 0;
+              ptap <= 0;
+              if (pc == p_cf - 1) begin
+                pc <= 0;
+                px <= px + 1;
+              end else pc <= pc + 1;
+            end else begin
+              pky <= pky + 1;
+              ptap <= ptap + 1;
+            end
+          end else begin
+            pkx <= pkx + 1;
+            ptap <= ptap + 1;
+          end
+          if (p_last_step) st <= S_PDRAIN;
+        end
+        S_PDRAIN:
+        if (!p1_v && !p2_v) begin
+          p_base <= p_base + psh >= p_nr ? p_base + psh - p_nr : p_base + psh;
+          py <= py + 1;
+          st <= S_PROW;
+        end
+        S_TNEXT:
+        if ((tile + 1) * tile_nf >= nf_all) st <= S_LEND;
+        else begin
+          tile <= tile + 1;
+          st <= S_TILE;
+        end
+        S_LEND:
+        if (of_cnt == 0 && rf_cnt == 0 && wr_idle && !rf_push) begin
+          layer_done <= 1'b1;
+          if (layer + 1 == n_layers) st <= S_FINISH;
+          else begin
+            layer <= layer + 1;
+            st <= S_DESC;
+          end
+        end
+        S_FINISH:
+        if (of_cnt == 0 && rf_cnt == 0 && wr_idle) begin
+          done <= 1'b1;
+          st <= S_IDLE;
+        end
+        default: st <= S_IDLE;
+      endcase
+      if (rf_push) begin
+        rfifo_a[rf_wr] <= rf_push_a;
+        rfifo_n[rf_wr] <= rf_push_n;
+        rf_wr <= rf_wr + 1'b1;
+      end
+      if (rf_pop) rf_rd <= rf_rd + 1'b1;
+      rf_cnt <= rf_cnt + (rf_push ? 1 : 0) - (rf_pop ? 1 : 0);
+    end
+  end
+  wire unused = &{1'b0, pb_ & 0, pr & 0, u_active};
+endmodule
