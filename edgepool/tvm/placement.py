@@ -427,6 +427,9 @@ def place(g: Graph, board, pins: Mapping[str, str] | Sequence[str] | None = None
                              "its CPU has no TVM runtime here (fabric-only builds)",
                              "drop the --place pin, or build for a Cortex-A53 board")
     cpu_only = cpu_us(names)
+    # without a CPU runtime every layer but the host's must be in the fabric window
+    need = fab_pins if cpu_available else sorted(
+        set(fab_pins) | {k for k, u in enumerate(names) if not is_host(fg, fg.node(u))})
     windows: dict[tuple[int, int], float] = {}
     for i in range(len(names)):
         for j in range(i, len(names)):
@@ -438,7 +441,7 @@ def place(g: Graph, board, pins: Mapping[str, str] | Sequence[str] | None = None
             if all(fg.node(u).op in ("Flatten", "Reshape") or alone[u] is not None
                    for u in window) is False:
                 break
-            if fab_pins and not (i <= fab_pins[0] and fab_pins[-1] <= j):
+            if need and not (i <= need[0] and need[-1] <= j):
                 continue
             f = fabric_us(window)
             if f is None:
@@ -448,7 +451,7 @@ def place(g: Graph, board, pins: Mapping[str, str] | Sequence[str] | None = None
             cand = (round(cost, 9), -(j - i), i, j)
             if best is None or cand < best:
                 best = cand
-    if fab_pins and best is None:
+    if fab_pins and best is None and cpu_available:
         raise PlacementError(
             "the layers pinned to the fabric (" + ", ".join(
                 names[i] for i in fab_pins) + ") do not form one chain the accelerator can "
