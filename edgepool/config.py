@@ -28,6 +28,8 @@ class BuildConfig:
         margin: fraction of each FPGA resource (DSP, BRAM, LUT) a design may use (place & route
             needs slack).
         jobs: worker processes for the exploration (0 = all cores).
+        place: layer pins ``NAME=cpu|fabric`` (boards; :mod:`edgepool.tvm.placement`). A pin,
+            or a model the fabric cannot run whole, makes a heterogeneous build.
     """
 
     target: str = "ultra96"
@@ -35,6 +37,7 @@ class BuildConfig:
     clock_mhz: float | None = None
     margin: float = 0.85
     jobs: int = 0
+    place: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.style not in ("auto", "dataflow", "overlay"):
@@ -56,4 +59,6 @@ class BuildConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"unknown build settings {unknown}", f"known: {sorted(known)}")
+        if "place" in d:
+            d = {**d, "place": tuple(d["place"])}
         return cls(**d)

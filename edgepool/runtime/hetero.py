@@ -50,10 +50,9 @@ class _Segment(NeonExecutor):
 class HeteroExecutor:
     """The segments of a heterogeneous build, run in order (see the module docstring)."""
 
-    def __init__(self, build_dir: Path, fabric: str = "reference", cpu: str = "x86",
+    def __init__(self, build_dir: Path, fabric, cpu: str = "x86",
                  manifest: Manifest | dict | None = None) -> None:
-        from .executors import get_executor
-
+        """``fabric``: an accelerator executor bound to ``build_dir`` (``run_codes``)."""
         self.build_dir = Path(build_dir)
         self.manifest = load_manifest(self.build_dir) if manifest is None else \
             Manifest.coerce(manifest)
@@ -64,7 +63,7 @@ class HeteroExecutor:
             raise ConfigError(f"unknown CPU mode {cpu!r}", f"modes: {', '.join(CPU_MODES)}")
         self.placement = self.manifest.placement
         self.cpu = cpu
-        self.fabric = get_executor(self.build_dir, fabric, self.manifest)
+        self.fabric = fabric
         self._tmp = tempfile.TemporaryDirectory(prefix="ep-hetero-")
         self._segs: dict[int, Any] = {}
         self.timings: dict[int, float] = {}

@@ -158,17 +158,7 @@ class Placement:
 
     def table(self) -> str:
         """The per-layer placement as a Markdown table (report.md, inspect)."""
-        rows = ["| layer | op | device | engine | seg | est. fabric cycles | est. A53 instr. "
-                "| boundary bytes out | note |", "|---|---|---|---|---|---|---|---|---|"]
-        seg_out = {o for s in self.segments for o in s.outputs}
-        for la in self.layers:
-            crossing = la.out_bytes if any(o in seg_out for o in la.outputs) else 0
-            note = (f"pinned {la.pinned}" if la.pinned else "") + (
-                ("; " if la.pinned and la.reason else "") + la.reason)
-            rows.append(f"| {la.name} | {la.op} | {la.device} | {la.engine} | {la.segment} | "
-                        f"{'-' if la.fabric_cycles is None else f'{la.fabric_cycles:,}'} | "
-                        f"{la.cpu_instructions:,} | {crossing or '-'} | {note} |")
-        return "\n".join(rows)
+        return placement_table(self.to_dict())
 
     def summary(self) -> str:
         """Estimates in one paragraph."""
@@ -179,6 +169,74 @@ class Placement:
                 f"CPU-only {self.cpu_only_us:.1f} µs; fabric-only {fab}; pipelined "
                 f"{self.pipelined_us:.1f} µs/image; {self.boundary_bytes} B cross the "
                 "fabric boundary per image")
+
+
+def placement_table(d: dict) -> str:
+    """The per-layer placement of a manifest ``placement`` section as a Markdown table."""
+    rows = ["| layer | op | device | engine | seg | est. fabric cycles | est. A53 instr. "
+            "| boundary bytes out | note |", "|---|---|---|---|---|---|---|---|---|"]
+    seg_out = {o for s in d["segments"] for o in s["outputs"]}
+    for la in d["layers"]:
+        crossing = la["out_bytes"] if any(o in seg_out for o in la["outputs"]) else 0
+        note = "; ".join(x for x in (f"pinned {la['pinned']}" if la["pinned"] else "",
+                                      la["reason"]) if x)
+        cyc = la["fabric_cycles"]
+        rows.append(f"| {la['name']} | {la['op']} | {la['device']} | {la['engine']} | "
+                    f"{la['segment']} | {'-' if cyc is None else f'{cyc:,}'} | "
+                    f"{la['cpu_instructions']:,} | {crossing or '-'} | {note} |")
+    return "\n".join(rows)
+
+
+def segments_table(d: dict) -> str:
+    """The segments of a ``placement`` section with their estimated times (Markdown)."""
+    rows = ["| segment | device | layers | in bytes | out bytes | est. µs |",
+            "|---|---|---|---|---|---|"]
+    for s in d["segments"]:
+        rows.append(f"| {s['index']} | {s['device']} | {len(s['nodes'])} | {s['in_bytes']} | "
+                    f"{s['out_bytes']} | {s['est_us']:.1f} |")
+    e = d["estimated_us"]
+    fab = "refused" if e["fabric_only"] is None else f"{e['fabric_only']:.1f}"
+    rows += ["", f"Estimated µs per image: heterogeneous {e['heterogeneous']:.1f}, CPU-only "
+             f"{e['cpu_only']:.1f}, fabric-only {fab}, pipelined (fabric on image i while the "
+             f"CPU runs image i−1) {e['pipelined_per_image']:.1f}; "
+             f"{d['boundary_bytes']} B cross the fabric boundary per image."]
+    return "\n".join(rows)
+
+
+def draw_placement(d: dict, path) -> None:
+    """placement.png: the layers in order, coloured by device, one label per segment with its
+    estimated time (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {FABRIC: "#e07b39", CPU: "#3a7dc9"}
+    layers = d["layers"]
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(layers)), 2.6))
+    for i, la in enumerate(layers):
+        ax.add_patch(plt.Rectangle((i, 0.4), 0.9, 0.6, color=colours[la["device"]]))
+        ax.text(i + 0.45, 0.7, la["op"].replace("Fused", ""), ha="center", va="center",
+                fontsize=7, color="white")
+        ax.text(i + 0.45, 1.1, la["name"][-14:], ha="center", va="bottom", fontsize=6,
+                rotation=20)
+        if i + 1 < len(layers):
+            ax.annotate("", (i + 1.0, 0.7), (i + 0.9, 0.7), arrowprops={"arrowstyle": "->"})
+    pos = 0
+    for s in d["segments"]:
+        n = len(s["nodes"])
+        ax.text(pos + n * 0.5 - 0.05, 0.2, f"seg {s['index']} {s['device']}: "
+                f"{s['est_us']:.1f} µs (est.)", ha="center", va="center", fontsize=7)
+        pos += n
+    e = d["estimated_us"]
+    ax.set_title(f"{d['model']} on {d['board']}: {e['heterogeneous']:.1f} µs heterogeneous "
+                 f"(estimated; CPU-only {e['cpu_only']:.1f} µs)", fontsize=9)
+    ax.set_xlim(-0.2, len(layers) + 0.2)
+    ax.set_ylim(0, 1.8)
+    ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 # --------------------------------------------------------------------------- graph helpers
@@ -366,13 +424,15 @@ def _resolve(g_canon: Graph, fg: Graph, pins: dict[str, str]) -> dict[str, str]:
 
 
 def place(g: Graph, board, pins: Mapping[str, str] | Sequence[str] | None = None,
-          params: CostParams | None = None, cpu_available: bool = True) -> Placement:
+          params: CostParams | None = None, cpu_available: bool = True,
+          require_fabric: bool = False) -> Placement:
     """Place every unit of ``g`` (canonical IR) on the fabric or the CPU of ``board``.
 
     ``pins`` (``{"layer": "cpu"|"fabric"}`` or ``["layer=cpu", ...]``) force layers; a pin that
     cannot be honoured raises :class:`PlacementError` naming the layer and why. With
     ``cpu_available=False`` (a board whose CPU has no TVM runtime, e.g. the PYNQ-Z2's
-    Cortex-A9) the whole model must run on the fabric."""
+    Cortex-A9) the whole model must run on the fabric. ``require_fabric`` (a board build) keeps
+    the best placement with a fabric segment even when the CPU alone is estimated faster."""
     params = params or CostParams.for_board(board)
     fg = fused(g)
     pin = _resolve(g, fg, _parse_pins(pins))
@@ -457,7 +517,12 @@ def place(g: Graph, board, pins: Mapping[str, str] | Sequence[str] | None = None
                 names[i] for i in fab_pins) + ") do not form one chain the accelerator can "
             "stream (one fabric segment per build; every layer between them must run on the "
             "fabric)", "pin fewer layers to the fabric, or pin the ones in between too")
-    if best is not None and not fab_pins and best[0] >= cpu_only and cpu_available:
+    if best is None and require_fabric:
+        raise PlacementError(
+            f"no layer of {g.name} can run on the fabric: " + "; ".join(
+                f"{k}: {v}" for k, v in why.items()), "build for cortex-a53")
+    if best is not None and not fab_pins and best[0] >= cpu_only and cpu_available \
+            and not require_fabric:
         best = None                                       # the CPU alone is at least as fast
     if best is None and not cpu_available:
         raise PlacementError(
@@ -497,8 +562,8 @@ def place(g: Graph, board, pins: Mapping[str, str] | Sequence[str] | None = None
     hetero = sum(s.est_us for s in segments)
     # the whole model (but the host's quantize / dequantize) on the fabric: the same formula
     inner = [idx[u] for u in names if not is_host(fg, fg.node(u))]
-    fab_only = windows.get((inner[0], inner[-1])) if inner else None
-    if fab_only is None and inner and not any(pin.get(names[k]) == CPU for k in inner):
+    fab_only = None                       # pins do not apply to this reference figure
+    if inner:
         f = fabric_us(tuple(names[inner[0]:inner[-1] + 1]))
         if f is not None:
             fab_only = f + cpu_us(names[:inner[0]]) + cpu_us(names[inner[-1] + 1:])

@@ -31,7 +31,7 @@ def rtl_build(tmp_path_factory) -> Path:
     dataflow register map with the ap_ctrl_hs block, as an RTL-engine build records it)."""
     out = tmp_path_factory.mktemp("pynq-rtl") / "build"
     saved = B.STAGES["fpga"]
-    B.STAGES["fpga"] = ("import", "lower", "rtl", "report")
+    B.STAGES["fpga"] = ("import", "place", "lower", "rtl", "report")
     try:
         B.build(MODEL, "ultra96", out, force=True)
     finally:

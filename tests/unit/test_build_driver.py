@@ -24,7 +24,7 @@ def test_to_then_from(tmp_path):
     r = B.build(MODEL, "ultra96", out, from_stage="dse", to_stage="dse",
                 config=BuildConfig(style="overlay"))
     m = json.loads((out / "manifest.json").read_text())
-    assert m["stages"] == ["import", "lower", "dse"]
+    assert m["stages"] == ["import", "place", "lower", "dse"]
     assert m["config"]["summary"]["style"] == "overlay"      # new settings apply and are recorded
     assert m["build_config"]["style"] == "overlay"
     B.build(MODEL, "ultra96", out, from_stage="dse", to_stage="dse")
