@@ -131,9 +131,9 @@ def run_place(ctx: BuildContext) -> None:
     if not cpu_ok:
         section["note"] = (f"{ctx.board.cpu} (armv7) has no TVM runtime on the package "
                            "registries: fabric-only build, the host quantizes / dequantizes")
+    ctx.placement = p
     if applied:
         section["files"] = save_segments(fused(ctx.graph), p, ctx.out)
-        ctx.placement = p
         ctx.notes.append("place: heterogeneous build — " + p.summary())
     else:
         ctx.notes.append("place: the whole model runs on the fabric (" + (
@@ -141,10 +141,17 @@ def run_place(ctx: BuildContext) -> None:
     ctx.manifest.placement = section
 
 
+def _applied(ctx: BuildContext):
+    """The placement when the build applies it (heterogeneous), else None."""
+    return ctx.placement if (ctx.manifest.placement or {}).get("applied") else None
+
+
 def restore_place(ctx: BuildContext) -> None:
-    """The placement, recomputed from the IR (deterministic) when it was applied."""
-    if (ctx.manifest.placement or {}).get("applied"):
-        ctx.placement = _placement(ctx)[0]
+    """The placement, recomputed (deterministic) from the IR checkpoint."""
+    ctx.manifest.section("placement")
+    if ctx.graph is None:
+        restore_import(ctx)
+    ctx.placement = _placement(ctx)[0]
 
 
 # --------------------------------------------------------------------------- lower
@@ -152,7 +159,8 @@ def run_lower(ctx: BuildContext) -> None:
     """Lower to the accelerator program (the fabric segment of a heterogeneous build); weights
     to program.bin, layers to program.json."""
     g = need(ctx.graph, "the IR", "lower")
-    fseg = ctx.placement.fabric_segment if ctx.placement is not None else None
+    applied = _applied(ctx)
+    fseg = applied.fabric_segment if applied is not None else None
     if fseg is not None:
         program, host = lower_segment(segment_graph(fused(g), fseg.nodes, fseg.index))
     else:
@@ -287,11 +295,13 @@ def restore_cpu(ctx: BuildContext) -> None:
 # --------------------------------------------------------------------------- cpu-segments
 def run_cpu_segments(ctx: BuildContext) -> None:
     """The CPU segments of a heterogeneous build: one aarch64 TVM library each (cpu/seg<i>/)."""
-    if ctx.placement is None:
+    applied = _applied(ctx)
+    if applied is None:
+        ctx.manifest.cpu_segments = {"triple": CPU_RUNTIMES.get(ctx.board.cpu), "segments": []}
         return
     key = ctx.model_path.read_bytes() + f"|bits={ctx.bits}|place={ctx.config.place}".encode()
     ctx.manifest.cpu_segments = build_cpu_segments(
-        fused(need(ctx.graph, "the IR", "cpu-segments")), ctx.placement,
+        fused(need(ctx.graph, "the IR", "cpu-segments")), applied,
         CPU_RUNTIMES[ctx.board.cpu], ctx.out, key)
     n = len(ctx.manifest.cpu_segments["segments"])
     ctx.notes.append(f"cpu-segments: {n} CPU segment(s) compiled for {ctx.board.cpu} (cpu/seg<i>/)")
@@ -337,7 +347,7 @@ _ALL = (
     Stage("vendor", ("fpga",), run_vendor, restore_vendor, reads=("regmap", "hls"),
           writes=("files", "vendor", "bitstream", "next_steps"), doc=run_vendor.__doc__ or ""),
     Stage("cpu-segments", ("fpga",), run_cpu_segments, restore_cpu_segments,
-          needs=("graph",), writes=("cpu_segments",), doc=run_cpu_segments.__doc__ or ""),
+          needs=("graph", "placement"), writes=("cpu_segments",), doc=run_cpu_segments.__doc__ or ""),
     Stage("bundle", ("fpga",), run_bundle, restore_bundle, reads=("model", "host", "program"),
           writes=("bundle",), doc=run_bundle.__doc__ or ""),
     Stage("cpu", ("cpu",), run_cpu, restore_cpu, needs=("graph",), writes=("cpu",),

@@ -33,7 +33,7 @@ def is_hetero(manifest: Manifest | dict) -> bool:
     """True for a build whose layers run on both the fabric and the CPU."""
     m = Manifest.coerce(manifest)
     return m.placement is not None and bool(m.placement.get("applied")) and \
-        m.cpu_segments is not None
+        bool((m.cpu_segments or {}).get("segments"))
 
 
 class _Segment(NeonExecutor):
