@@ -46,7 +46,7 @@ from ..ir.graph import Value
 from ..passes.pipelines import load
 from ..runtime.bundle import write_bundle
 from ..tvm.build import build_cpu
-from ..tvm.placement import fused, place, segment_graph
+from ..tvm.placement import fused, place, segment_graph, split_applies
 from ..tvm.segments import build_cpu_segments, save_segments
 from .context import BuildContext
 from .report import write_report
@@ -119,7 +119,7 @@ def _placement(ctx: BuildContext):
     g = need(ctx.graph, "the IR", "place")
     cpu_ok = ctx.board.cpu in CPU_RUNTIMES
     p = place(g, ctx.board, ctx.config.place, cpu_available=cpu_ok, require_fabric=True)
-    applied = p.heterogeneous and (bool(ctx.config.place) or p.fabric_only_us is None)
+    applied = split_applies(p, bool(ctx.config.place))
     return p, applied, cpu_ok
 
 

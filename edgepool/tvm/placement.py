@@ -239,6 +239,18 @@ def draw_placement(d: dict, path) -> None:
     plt.close(fig)
 
 
+#: a split the user did not ask for is applied only when it saves at least this fraction of the
+#: fabric-only estimate (below it, the cost model's error is larger than the gain)
+SPLIT_GAIN = 0.10
+
+
+def split_applies(p: Placement, pinned: bool) -> bool:
+    """Whether a board build applies placement ``p``: it uses both devices and either the user
+    pinned layers, the fabric cannot run the whole model, or the split saves ``SPLIT_GAIN``."""
+    return p.heterogeneous and (pinned or p.fabric_only_us is None
+                                or p.hetero_us <= (1 - SPLIT_GAIN) * p.fabric_only_us)
+
+
 # --------------------------------------------------------------------------- graph helpers
 def fused(g: Graph) -> Graph:
     """The placement units: ``g`` (canonical) after the ``fuse`` phase."""
@@ -517,18 +529,18 @@ def place(g: Graph, board, pins: Mapping[str, str] | Sequence[str] | None = None
                 names[i] for i in fab_pins) + ") do not form one chain the accelerator can "
             "stream (one fabric segment per build; every layer between them must run on the "
             "fabric)", "pin fewer layers to the fabric, or pin the ones in between too")
-    if best is None and require_fabric:
-        raise PlacementError(
-            f"no layer of {g.name} can run on the fabric: " + "; ".join(
-                f"{k}: {v}" for k, v in why.items()), "build for cortex-a53")
-    if best is not None and not fab_pins and best[0] >= cpu_only and cpu_available \
-            and not require_fabric:
-        best = None                                       # the CPU alone is at least as fast
     if best is None and not cpu_available:
         raise PlacementError(
             f"{g.name} cannot run on {board.name}'s fabric alone and its CPU has no TVM "
-            "runtime: " + "; ".join(f"{k}: {v}" for k, v in why.items()),
+            "runtime: " + _why_text(fg, why),
             "build for ultra96 / zcu104 (Cortex-A53 CPU segments) or cortex-a53")
+    if best is None and require_fabric:
+        raise PlacementError(
+            f"no layer of {g.name} can run on the fabric: " + _why_text(fg, why),
+            "build for cortex-a53")
+    if best is not None and not fab_pins and best[0] >= cpu_only and cpu_available \
+            and not require_fabric:
+        best = None                                       # the CPU alone is at least as fast
     i, j = (best[2], best[3]) if best is not None else (len(names), len(names) - 1)
     if not cpu_available and (names[:i] or names[j + 1:]) and any(
             not is_host(fg, fg.node(u)) for u in names[:i] + names[j + 1:]):
@@ -567,9 +579,7 @@ def place(g: Graph, board, pins: Mapping[str, str] | Sequence[str] | None = None
         f = fabric_us(tuple(names[inner[0]:inner[-1] + 1]))
         if f is not None:
             fab_only = f + cpu_us(names[:inner[0]]) + cpu_us(names[inner[-1] + 1:])
-    fab_reason = "" if fab_only is not None else "; ".join(
-        f"{k}: {v}" for k, v in why.items() if fg.node(k).op not in ("Flatten", "Reshape")
-    ) or "not one accelerator chain"
+    fab_reason = "" if fab_only is not None else _why_text(fg, why)
     cpu_part = sum(s.est_us for s in segments if s.device == CPU)
     fab_part = sum(s.est_us for s in segments if s.device == FABRIC)
     pipelined = max(cpu_part, fab_part) if fseg is not None else hetero
@@ -578,6 +588,12 @@ def place(g: Graph, board, pins: Mapping[str, str] | Sequence[str] | None = None
                   params)
     check_boundaries(fg, p)
     return p
+
+
+def _why_text(fg: Graph, why: dict[str, str]) -> str:
+    """Why the fabric refuses layers, one clause per layer (flattens are transparent)."""
+    return "; ".join(v for k, v in why.items()
+                     if fg.node(k).op not in ("Flatten", "Reshape")) or "not one accelerator chain"
 
 
 def _reason(e: EdgepoolError) -> str:
