@@ -57,3 +57,37 @@ def depthwise_graph(seed: int = 0, residual: bool = True, branch: str = "dw"):
     o = _add(b, "Dequant", [y])
     b.outputs.append(o)
     return b.build()
+
+
+def export_depthwise_onnx(path: Path, seed: int = 0) -> Path:
+    """A MobileNet-style block as a real QONNX file (Brevitas, 8-bit fixed-point presets,
+    random weights — the tests check bit-exactness, not accuracy): input quantizer → conv 3×3
+    (1→8) + ReLU → max pool 2 → depthwise 3×3 (groups 8) + ReLU → pointwise 1×1 (8→16) + ReLU
+    → Flatten → FC 10. The fabric refuses the depthwise conv, so a board build splits it."""
+    import brevitas.nn as qnn
+    import torch
+    from torch import nn
+
+    from edgepool.quant.export import export_qonnx
+    from edgepool.quant.presets import preset
+
+    torch.manual_seed(seed)
+    p = preset(8)
+
+    def conv(ic, oc, k, pad, groups=1):
+        return [qnn.QuantConv2d(ic, oc, k, padding=pad, groups=groups, bias=True,
+                                weight_quant=p.weight, bias_quant=p.bias,
+                                return_quant_tensor=True),
+                qnn.QuantReLU(act_quant=p.act_relu, return_quant_tensor=True)]
+
+    class Net(nn.Sequential):
+        def forward(self, x):              # the logits as float (the dequantized accumulator)
+            return super().forward(x).value
+
+    model = Net(
+        qnn.QuantIdentity(act_quant=p.act_in, return_quant_tensor=True),
+        *conv(1, 8, 3, 1), nn.MaxPool2d(2), *conv(8, 8, 3, 1, groups=8), *conv(8, 16, 1, 0),
+        nn.Flatten(), qnn.QuantLinear(16 * 4 * 4, 10, bias=True, weight_quant=p.weight,
+                                      bias_quant=p.bias, return_quant_tensor=True))
+    model.eval()
+    return export_qonnx(model, path, SHAPE)

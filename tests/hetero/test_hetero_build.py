@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import edgepool
+import edgepool.errors
 from edgepool import toolchain
 from edgepool.build import build
 from edgepool.cli import main
@@ -66,3 +67,54 @@ def test_bad_pin_exit_2_nothing_written(tmp_path):
     assert not out.exists() and not (tmp_path / "o.partial").exists()
     res = CliRunner().invoke(main, ["inspect", str(DIGITS), "--target", "ultra96"])
     assert res.exit_code == 0 and "placement on ultra96" in res.output
+
+
+@pytest.mark.csim
+def test_pipelined_and_driver_on_the_simulated_device(hetero_build, monkeypatch):
+    """The fabric segment through the PYNQ driver on the simulated device (C-simulated
+    accelerator behind it), the CPU segments on x86, one image at a time through the software
+    pipeline; the plain driver refuses float images of a heterogeneous build."""
+    from edgepool.runtime.hetero import HeteroExecutor
+    from edgepool.runtime.pynq_driver import SIM_ENV, EdgepoolAccelerator, PynqExecutor
+
+    monkeypatch.setenv(SIM_ENV, "csim")
+    x = np.load(DIGITS.parent / "test.npz")["x"][:24]
+    want = edgepool.load(DIGITS).run(x)
+    fabric = PynqExecutor(hetero_build, json.loads((hetero_build / "manifest.json").read_text()))
+    ex = HeteroExecutor(hetero_build, fabric, "x86")
+    assert np.array_equal(next(iter(ex.run_pipelined(x).values())), want)
+    t = ex.segment_timings()
+    assert [s["device"] for s in t] == ["cpu", "fabric", "cpu"]
+    assert all(s["calls"] == len(x) for s in t)
+    with pytest.raises(edgepool.errors.ManifestError, match="heterogeneous"):
+        EdgepoolAccelerator(hetero_build).predict(x[:1])
+
+
+# --------------------------------------------------------------------------- a depthwise model
+@pytest.fixture(scope="module")
+def dw_build(shared_build, tmp_path_factory):
+    """A real QONNX model with a depthwise conv (Brevitas export, random weights) built for
+    ultra96 without pins: the build splits it on its own."""
+    from hetero_graphs import export_depthwise_onnx
+
+    onnx = export_depthwise_onnx(tmp_path_factory.mktemp("dw") / "dw.onnx")
+    return onnx, shared_build(onnx, "ultra96", "dw-ultra96-hetero")
+
+
+def test_depthwise_model_splits_without_pins(dw_build):
+    _, out = dw_build
+    pl = json.loads((out / "manifest.json").read_text())["placement"]
+    assert pl["applied"] and pl["estimated_us"]["fabric_only"] is None
+    dw = next(la for la in pl["layers"] if "depthwise" in la["reason"])
+    assert dw["device"] == "cpu"
+    assert pl["estimated_us"]["heterogeneous"] <= pl["estimated_us"]["cpu_only"]
+
+
+@pytest.mark.parametrize("backend,n", [
+    ("reference", None), pytest.param("csim", None, marks=pytest.mark.csim),
+    pytest.param("rtlsim", 16, marks=pytest.mark.rtlsim)])
+def test_depthwise_model_bit_exact(dw_build, backend, n):
+    onnx, out = dw_build
+    x = np.load(DIGITS.parent / "test.npz")["x"][:n]
+    want = edgepool.load(onnx).run(x)
+    assert np.array_equal(next(iter(run_build(out, x, backend).values())), want)
