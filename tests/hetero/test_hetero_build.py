@@ -48,6 +48,13 @@ def test_build_layout(hetero_build):
     report = (hetero_build / "report.md").read_text()
     assert "## Placement (estimated)" in report and "| fabric | rtl |" in report
     assert (hetero_build / "placement.png").stat().st_size > 1000
+    import zipfile
+
+    with zipfile.ZipFile(hetero_build / m["bundle"]["file"]) as z:
+        names = set(z.namelist())
+        assert {"cpu/seg0/runner", "cpu/seg2/model_aarch64-linux-gnu.so",
+                "cpu/seg2/lib/libtvm_runtime.so", "checkpoints/segment_1.onnx"} <= names
+        assert z.getinfo("cpu/seg0/runner").external_attr >> 16 == 0o755
 
 
 @pytest.mark.parametrize("backend", ["reference", pytest.param("csim", marks=pytest.mark.csim),
