@@ -17,12 +17,15 @@ import numpy as np
 
 from .build import build as do_build
 from .build import check_target
+from .build.stages import CPU_RUNTIMES
 from .config import BuildConfig
 from .dse.run import explore_cli
-from .errors import EdgepoolError, InputError
+from .errors import ConfigError, EdgepoolError, InputError
 from .ir.ops import OPS
 from .passes.pipelines import load
 from .runtime.executors import run_build, simulate_build
+from .targets import Board, get_target
+from .tvm.placement import place, segments_table
 
 _DEBUG = {"on": False}
 
@@ -147,8 +150,10 @@ def train(name: str, bits: str, out_dir: Path, epochs: int | None, seed: int,
 @main.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--target", default=None, help="Also check lowering to this target.")
+@click.option("--place", "place_pins", multiple=True, metavar="NAME=cpu|fabric",
+              help="Pin a layer (repeatable; boards): show the placement it gives.")
 @handle_errors
-def inspect(model: Path, target: str | None) -> None:
+def inspect(model: Path, target: str | None, place_pins: tuple[str, ...]) -> None:
     """Layers, shapes, fixed-point formats, MACs and the support check of MODEL."""
     from rich.console import Console
     from rich.table import Table
@@ -192,6 +197,21 @@ def inspect(model: Path, target: str | None) -> None:
     if target:
 
         con.print(check_target(g, target))
+        _print_placement(con, g, target, place_pins)
+
+
+def _print_placement(con, g, target: str, pins: tuple[str, ...]) -> None:
+    """The per-layer fabric / CPU placement of ``g`` on a board (estimated)."""
+    tgt = get_target(target)
+    if not isinstance(tgt, Board):
+        if pins:
+            raise ConfigError(f"--place needs a board target, not {target}",
+                              "use --target ultra96 | zcu104 | pynq-z2")
+        return
+    p = place(g, tgt, pins, cpu_available=tgt.cpu in CPU_RUNTIMES, require_fabric=True)
+    click.echo(f"\nplacement on {tgt.name} (estimated):")
+    click.echo(p.table())
+    click.echo(segments_table(p.to_dict()))
 
 
 @main.command()
@@ -253,14 +273,16 @@ def run(model_or_build: Path, input_path: Path, output_path: Path | None, backen
               "supports the model, else HLS.")
 @click.option("--synth", is_flag=True, help="Run Yosys synth_xilinx on the generated RTL IP "
               "and report LUT/FF/DSP/BRAM in report.md (slow: tens of minutes).")
+@click.option("--place", "place_pins", multiple=True, metavar="NAME=cpu|fabric",
+              help="Pin a layer to the fabric or the CPU (repeatable; boards).")
 @handle_errors
 def build(model: Path, target: str, out_dir: Path, bits: int | None, from_stage: str | None,
           to_stage: str | None, force: bool, style: str, clock_mhz: float | None, margin: float,
-          jobs: int, engine: str, synth: bool) -> None:
+          jobs: int, engine: str, synth: bool, place_pins: tuple[str, ...]) -> None:
     """Compile MODEL for TARGET into a complete build directory."""
 
     cfg = BuildConfig(target=target, style=style, clock_mhz=clock_mhz, margin=margin, jobs=jobs,
-                      engine=engine, synth=synth)
+                      engine=engine, synth=synth, place=tuple(place_pins))
     if from_stage and cfg == BuildConfig(target=target):
         cfg = None                        # resume with the settings the build recorded
     result = do_build(model, target, out_dir, bits=bits, from_stage=from_stage,

@@ -35,6 +35,8 @@ class BuildConfig:
             style, else HLS (the reason is recorded in the manifest's ``engine`` section).
         synth: run Yosys ``synth_xilinx`` on the generated RTL top and put its LUT / FF / DSP /
             BRAM counts into report.md (opt-in: tens of minutes for LeNet on a loaded machine).
+        place: layer pins ``NAME=cpu|fabric`` (boards; :mod:`edgepool.tvm.placement`). A pin,
+            or a model the fabric cannot run whole, makes a heterogeneous build.
     """
 
     target: str = "ultra96"
@@ -44,6 +46,7 @@ class BuildConfig:
     jobs: int = 0
     engine: Engine = "auto"
     synth: bool = False
+    place: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.style not in ("auto", "dataflow", "overlay"):
@@ -67,4 +70,6 @@ class BuildConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"unknown build settings {unknown}", f"known: {sorted(known)}")
+        if "place" in d:
+            d = {**d, "place": tuple(d["place"])}
         return cls(**d)

@@ -81,6 +81,11 @@ class ManifestError(EdgepoolError):
     """A build directory or its manifest.json is missing, corrupt or for another target."""
 
 
+class PlacementError(EdgepoolError):
+    """A layer cannot be placed where it was pinned (or the model cannot be split across the
+    board's fabric and CPU); the message names the layer and the reason."""
+
+
 class RewriteDivergedError(VerifyError):
     """A rewrite pass did not reach a fixed point: its rules keep rewriting without progress
     (they undo each other) or exceed a bound proportional to the graph's size."""

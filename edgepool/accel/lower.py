@@ -162,11 +162,22 @@ def lower_to_hw(g: Graph) -> tuple[HwProgram, HostSplit]:
                                  "kernel yet)")
     deq = g.producer(g.outputs[0])
     deq = deq if deq is not None and deq.op == "Dequant" else None
+    layers = _lower_chain(g, quant.outputs[0], deq.inputs[0] if deq is not None else g.outputs[0],
+                          skip=(quant, deq))
+    host = HostSplit(g.inputs[0], quant.attrs["type"], g.outputs[0], layers[-1].out_type,
+                     deq is not None, tuple(g.values[g.outputs[0]].shape))
+    return HwProgram(g.name, tuple(layers)), host
+
+
+def _lower_chain(g: Graph, start: str, end: str, skip=()) -> list[HwLayer]:
+    """The layers of the chain of ``g`` (lowered for the fabric) from value ``start`` to value
+    ``end``; every node but those in ``skip`` must be on it. Raises
+    :class:`UnsupportedOpError` listing every node that cannot be lowered."""
     problems: list[str] = []
     layers: list[HwLayer] = []
-    stream = quant.outputs[0]                 # the value the accelerator streams next
+    stream = start                            # the value the accelerator streams next
     for n in g.nodes:
-        if n is quant or n is deq:
+        if any(n is s for s in skip):
             continue
         if n.inputs[0] != stream:
             problems.append(f"node {n.name!r} ({n.op}) reads {n.inputs[0]!r}, not the output "
@@ -183,11 +194,28 @@ def lower_to_hw(g: Graph) -> tuple[HwProgram, HostSplit]:
         raise UnsupportedOpError(problems, _HINT)
     if not layers:
         raise UnsupportedOpError(["the graph has no layer for the accelerator"])
-    if stream != (deq.inputs[0] if deq is not None else g.outputs[0]):
+    if stream != end:
         raise UnsupportedOpError([f"the chain ends at {stream!r}, not at the graph output"],
                                  _HINT)
-    host = HostSplit(g.inputs[0], quant.attrs["type"], g.outputs[0], layers[-1].out_type,
-                     deq is not None, tuple(g.values[g.outputs[0]].shape))
+    return layers
+
+
+def lower_segment(g: Graph) -> tuple[HwProgram, HostSplit]:
+    """Lower a fabric *segment* of a partitioned graph (:mod:`edgepool.tvm.placement`): one
+    fixed-point input already quantized (the boundary tensor the CPU hands over) streamed
+    through a chain to one fixed-point output (no host quantize / dequantize). The host split
+    names the boundary values and their types."""
+    if len(g.inputs) != 1 or len(g.outputs) != 1:
+        raise UnsupportedOpError([f"segment has {len(g.inputs)} inputs and {len(g.outputs)} "
+                                  "outputs; the accelerator streams one input to one output"])
+    g = lower(g, "fabric")
+    t = g.values[g.inputs[0]].type
+    if t.is_float:
+        raise UnsupportedOpError([f"segment input {g.inputs[0]!r} is float; the accelerator "
+                                  "streams fixed-point codes"])
+    layers = _lower_chain(g, g.inputs[0], g.outputs[0])
+    host = HostSplit(g.inputs[0], t, g.outputs[0], layers[-1].out_type, False,
+                     tuple(g.values[g.outputs[0]].shape))
     return HwProgram(g.name, tuple(layers)), host
 
 

@@ -382,6 +382,10 @@ class Manifest:
     next_steps: list[str] = field(default_factory=list, metadata={"omit": True})
     bundle: BundleSection | None = _opt()
     cpu: CpuSection | None = _opt()
+    #: heterogeneous builds (edgepool.tvm.placement / edgepool.tvm.segments): per layer and per
+    #: segment placement with its estimates, and the compiled CPU segments
+    placement: dict[str, Any] | None = _opt()
+    cpu_segments: dict[str, Any] | None = _opt()
     #: top-level keys this version does not know, kept as read
     extra: dict[str, Any] = field(default_factory=dict, metadata={"omit": True, "flat": True})
 

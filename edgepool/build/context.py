@@ -13,6 +13,7 @@ from ..accel.program import HostSplit, HwProgram
 from ..config import BuildConfig
 from ..ir.graph import Graph
 from ..targets import Board, Cpu
+from ..tvm.placement import Placement
 
 
 @dataclass
@@ -32,6 +33,7 @@ class BuildContext:
     program: HwProgram | None = None            # accelerator program (lower, fpga)
     host: HostSplit | None = None               # host side of the program (lower, fpga)
     hls_config: HlsConfig | None = None         # chosen configuration (dse / hls, fpga)
+    placement: Placement | None = None          # applied fabric/CPU split (place, fpga)
     manifest: Manifest = field(default_factory=Manifest)
     notes: list[str] = field(default_factory=list)
 

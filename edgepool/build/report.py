@@ -9,6 +9,7 @@ from typing import Any
 
 from ..accel.manifest import Manifest
 from ..accel.program import HwProgram
+from ..tvm.placement import draw_placement, placement_table, segments_table
 
 # The seed paper: VGG16 on Ultra96 with PYNQ, Q2.14, 2.0 s per image at 2.63 W (6.0 GOPS/W).
 SEED_PAPER = {"latency_s": 2.0, "power_w": 2.63, "gops_per_w": 6.0, "bits": 16}
@@ -22,9 +23,15 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _draw(m: Manifest, path: Path) -> None:
+    if m.placement is not None:
+        draw_placement(m.placement, path.parent / "placement.png")
+
+
 def write_report(manifest: Manifest, program: HwProgram | None, path: Path) -> None:
     """Write ``report.md`` of a build (``program``: the accelerator program, when lowered)."""
     m = manifest
+    _draw(m, path)
     model, target = m.section("model"), m.section("target")
     lines = [f"# edgepool build: {model.name} for {target.name}", ""]
     lines.append(f"edgepool {m.edgepool_version}; stages: "
@@ -71,6 +78,19 @@ def write_report(manifest: Manifest, program: HwProgram | None, path: Path) -> N
                       f"This build: {est.latency_s:.3g} s per image (estimated) "
                       f"({SEED_PAPER['latency_s'] / max(est.latency_s, 1e-12):.2f}× the "
                       "seed's speed)."]
+    if m.placement is not None:
+        pl = m.placement
+        state = ("applied: heterogeneous build (fabric segment = the accelerator program "
+                 "above; CPU segments in cpu/seg<i>/)" if pl.get("applied") else
+                 "not applied: the whole model runs on the fabric (pin layers with --place "
+                 "NAME=cpu|fabric to split it)")
+        lines += ["", "## Placement (estimated)", "", f"Placement {state}. Every figure is an "
+                  "estimate: " + str(pl.get("figures", "")) + ".", ""]
+        if pl.get("note"):
+            lines += [f"Note: {pl['note']}", ""]
+        lines += [placement_table(pl), "", segments_table(pl), ""]
+        if (path.parent / "placement.png").exists():
+            lines += ["![placement](placement.png)", ""]
     verification = m.extra.get("verification")
     if isinstance(verification, dict) and verification:
         lines += ["", "## Verification", ""]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from ..accel.lower import lower_to_hw
+from ..accel.lower import lower_segment, lower_to_hw
 from ..accel.manifest import (
     ConfigSection,
     ModelSection,
@@ -46,6 +46,8 @@ from ..ir.graph import Value
 from ..passes.pipelines import load
 from ..runtime.bundle import write_bundle
 from ..tvm.build import build_cpu
+from ..tvm.placement import fused, place, segment_graph, split_applies
+from ..tvm.segments import build_cpu_segments, save_segments
 from . import engine as E
 from .context import BuildContext
 from .report import write_report
@@ -109,10 +111,61 @@ def restore_import(ctx: BuildContext) -> None:
     ctx.graph = serialize.load(ck)
 
 
+# --------------------------------------------------------------------------- place
+#: the CPU of a board that has a TVM runtime (the PYNQ-Z2's Cortex-A9 is armv7: none on PyPI)
+CPU_RUNTIMES = {"cortex-a53": "aarch64-linux-gnu"}
+
+
+def _placement(ctx: BuildContext):
+    g = need(ctx.graph, "the IR", "place")
+    cpu_ok = ctx.board.cpu in CPU_RUNTIMES
+    p = place(g, ctx.board, ctx.config.place, cpu_available=cpu_ok, require_fabric=True)
+    applied = split_applies(p, bool(ctx.config.place))
+    return p, applied, cpu_ok
+
+
+def run_place(ctx: BuildContext) -> None:
+    """Place every layer on the fabric or the CPU (tvm/placement.py); segment checkpoints."""
+    p, applied, cpu_ok = _placement(ctx)
+    section = {**p.to_dict(), "applied": applied,
+               "cpu_runtime": CPU_RUNTIMES.get(ctx.board.cpu) if cpu_ok else None}
+    if not cpu_ok:
+        section["note"] = (f"{ctx.board.cpu} (armv7) has no TVM runtime on the package "
+                           "registries: fabric-only build, the host quantizes / dequantizes")
+    ctx.placement = p
+    if applied:
+        section["files"] = save_segments(fused(ctx.graph), p, ctx.out)
+        ctx.notes.append("place: heterogeneous build — " + p.summary())
+    else:
+        ctx.notes.append("place: the whole model runs on the fabric (" + (
+            "pins: none; " if not ctx.config.place else "") + p.summary() + ")")
+    ctx.manifest.placement = section
+
+
+def _applied(ctx: BuildContext):
+    """The placement when the build applies it (heterogeneous), else None."""
+    return ctx.placement if (ctx.manifest.placement or {}).get("applied") else None
+
+
+def restore_place(ctx: BuildContext) -> None:
+    """The placement, recomputed (deterministic) from the IR checkpoint."""
+    ctx.manifest.section("placement")
+    if ctx.graph is None:
+        restore_import(ctx)
+    ctx.placement = _placement(ctx)[0]
+
+
 # --------------------------------------------------------------------------- lower
 def run_lower(ctx: BuildContext) -> None:
-    """Lower to the accelerator program; weights to program.bin, layers to program.json."""
-    program, host = lower_to_hw(need(ctx.graph, "the IR", "lower"))
+    """Lower to the accelerator program (the fabric segment of a heterogeneous build); weights
+    to program.bin, layers to program.json."""
+    g = need(ctx.graph, "the IR", "lower")
+    applied = _applied(ctx)
+    fseg = applied.fabric_segment if applied is not None else None
+    if fseg is not None:
+        program, host = lower_segment(segment_graph(fused(g), fseg.nodes, fseg.index))
+    else:
+        program, host = lower_to_hw(g)
     desc, blob = program_to_json(program)
     ctx.path("program.json").write_text(json.dumps(desc, indent=1) + "\n")
     ctx.path("program.bin").write_bytes(blob)
@@ -269,6 +322,28 @@ def restore_cpu(ctx: BuildContext) -> None:
     _check_files(ctx, ctx.manifest.section("cpu").files, "cpu")
 
 
+# --------------------------------------------------------------------------- cpu-segments
+def run_cpu_segments(ctx: BuildContext) -> None:
+    """The CPU segments of a heterogeneous build: one aarch64 TVM library each (cpu/seg<i>/)."""
+    applied = _applied(ctx)
+    if applied is None:
+        ctx.manifest.cpu_segments = {"triple": CPU_RUNTIMES.get(ctx.board.cpu), "segments": []}
+        return
+    key = ctx.model_path.read_bytes() + f"|bits={ctx.bits}|place={ctx.config.place}".encode()
+    ctx.manifest.cpu_segments = build_cpu_segments(
+        fused(need(ctx.graph, "the IR", "cpu-segments")), applied,
+        CPU_RUNTIMES[ctx.board.cpu], ctx.out, key)
+    n = len(ctx.manifest.cpu_segments["segments"])
+    ctx.notes.append(f"cpu-segments: {n} CPU segment(s) compiled for {ctx.board.cpu} (cpu/seg<i>/)")
+
+
+def restore_cpu_segments(ctx: BuildContext) -> None:
+    """Nothing to reload; the recorded files must still be there."""
+    if ctx.manifest.cpu_segments is not None:
+        _check_files(ctx, tuple(f for s in ctx.manifest.cpu_segments["segments"]
+                                for f in s["files"]), "cpu-segments")
+
+
 # --------------------------------------------------------------------------- report
 def run_report(ctx: BuildContext) -> None:
     """report.md: what was built, estimates, how to continue."""
@@ -287,6 +362,8 @@ def _check_files(ctx: BuildContext, files: tuple[str, ...], stage: str) -> None:
 _ALL = (
     Stage("import", ("fpga", "cpu"), run_import, restore_import,
           makes=("graph",), writes=("model",), doc=run_import.__doc__ or ""),
+    Stage("place", ("fpga",), run_place, restore_place, needs=("graph",),
+          makes=("placement",), writes=("placement",), doc=run_place.__doc__ or ""),
     Stage("lower", ("fpga",), run_lower, restore_lower, needs=("graph",),
           makes=("program", "host"), writes=("host", "program"), doc=run_lower.__doc__ or ""),
     Stage("dse", ("fpga",), run_dse, restore_config, needs=("program", "host"),
@@ -301,6 +378,8 @@ _ALL = (
           updates=("regmap", "engine"), doc=run_rtl.__doc__ or ""),
     Stage("vendor", ("fpga",), run_vendor, restore_vendor, reads=("regmap", "hls"),
           writes=("files", "vendor", "bitstream", "next_steps"), doc=run_vendor.__doc__ or ""),
+    Stage("cpu-segments", ("fpga",), run_cpu_segments, restore_cpu_segments,
+          needs=("graph", "placement"), writes=("cpu_segments",), doc=run_cpu_segments.__doc__ or ""),
     Stage("bundle", ("fpga",), run_bundle, restore_bundle, reads=("model", "host", "program"),
           writes=("bundle",), doc=run_bundle.__doc__ or ""),
     Stage("cpu", ("cpu",), run_cpu, restore_cpu, needs=("graph",), writes=("cpu",),

@@ -76,7 +76,8 @@ def deterministic_zip(entries: dict[str, bytes]) -> bytes:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name in sorted(entries):
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.external_attr = 0o644 << 16
+            # executables of a heterogeneous build's CPU segments keep their x bit
+            info.external_attr = (0o755 if name.endswith("/runner") else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3
             z.writestr(info, entries[name], compresslevel=9)
@@ -180,6 +181,14 @@ def build_entries(out: Path, manifest: Manifest | dict[str, Any], graph: Graph |
         entries[f"overlay/{bit.name}"] = bit.read_bytes()
         entries[f"overlay/{hwh.name}"] = hwh.read_bytes()
         m["bitstream"] = f"overlay/{bit.name}"
+    # a heterogeneous build: its CPU segments (aarch64 TVM library + runner + runtime each) and
+    # every segment's graph
+    for seg in (manifest.cpu_segments or {}).get("segments", []):
+        for f in seg["files"]:
+            entries[f] = (out / f).read_bytes()
+    for f in (manifest.placement or {}).get("files", []) if (
+            manifest.placement or {}).get("applied") else []:
+        entries[f] = (out / f).read_bytes()
     test = model_path.parent / "test.npz" if model_path is not None else None
     if graph is not None and test is not None and test.exists():
         d = np.load(test)

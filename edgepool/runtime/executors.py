@@ -27,6 +27,7 @@ from ..accel.program import run_reference
 from ..errors import ConfigError, InputError
 from ..ir import kernels as K
 from ..ir import serialize
+from .hetero import HeteroExecutor, is_hetero
 from .rtlsim import simulate_build_dir
 
 BACKENDS = {
@@ -120,6 +121,14 @@ def run_build(build_dir: Path, inputs, backend: str = "reference") -> dict[str, 
             return serialize.load(build_dir / "checkpoints" / "canonical.onnx").run(
                 inputs, as_dict=True)
         return get_executor(build_dir, backend, manifest).run(inputs)  # type: ignore[attr-defined]
+    if is_hetero(manifest):
+        # fabric + CPU segments: ``neon`` runs the build's aarch64 CPU libraries (qemu off
+        # ARM) with the fabric's golden model; the accelerator backends run the fabric segment
+        # with the CPU segments compiled for this host
+        fabric = get_executor(build_dir, "reference" if backend == "neon" else backend, manifest)
+        cpu = "aarch64" if backend == "neon" else "x86"
+        x = inputs if not isinstance(inputs, dict) else next(iter(inputs.values()))
+        return HeteroExecutor(build_dir, fabric, cpu, manifest).run(np.asarray(x))
     ex = get_executor(build_dir, backend, manifest)
     codes = host_inputs(manifest, inputs)
     return host_outputs(manifest, ex.run_codes(codes))

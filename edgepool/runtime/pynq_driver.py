@@ -541,9 +541,20 @@ class EdgepoolAccelerator:
         return y.reshape(shape)[..., :io.out_hwc[2]].ravel()   # drop padded channels
 
     # -------------------------------------------------------------- user API
+    def _whole_model(self) -> None:
+        """Refuse float-in / float-out use of a heterogeneous build's fabric segment."""
+        pl = self.manifest.placement
+        if pl is not None and pl.get("applied"):
+            raise ManifestError(
+                f"{self.path} is a heterogeneous build: the accelerator runs only its fabric "
+                "segment (boundary codes in and out, run_codes), the CPU segments run on the "
+                "Cortex-A53", "run the whole model with edgepool.runtime.hetero."
+                "HeteroExecutor (or `edgepool run OUT --backend pynq`)")
+
     def predict(self, x: Any) -> np.ndarray:
         """Float images (N, C, H, W) (or one image) → the model's output (N, ...), computed on
         the accelerator with host quantize/dequantize."""
+        self._whole_model()
         codes = host_inputs(self.manifest, self.io, x)
         return host_outputs(self.io, self.run_codes(codes))[self.io.output_name]
 
@@ -552,6 +563,8 @@ class EdgepoolAccelerator:
         ``x``: images to use (cycled); default: zeros."""
         if n < 1:
             raise InputError(f"n={n} images", "measure at least one image")
+        if x is not None:
+            self._whole_model()
         if x is None:
             codes = np.zeros((n,) + self.io.in_shape[1:], np.int64)
         else:

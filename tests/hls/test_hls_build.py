@@ -65,8 +65,8 @@ def _pin_style(style: str):
 
 def _build(model: Path, out: Path, style: str | None, monkeypatch) -> dict:
     """Build ``model`` for ultra96 with the real stage list; ``style`` pins the dse choice."""
-    assert B.STAGES["fpga"] == ("import", "lower", "dse", "engine", "hls", "rtl", "vendor",
-                                "bundle", "report")
+    assert B.STAGES["fpga"] == ("import", "place", "lower", "dse", "engine", "hls", "rtl",
+                                "vendor", "cpu-segments", "bundle", "report")
     if style is not None:
         monkeypatch.setitem(B.REGISTRY, "dse",
                             dataclasses.replace(B.REGISTRY["dse"], run=_pin_style(style)))

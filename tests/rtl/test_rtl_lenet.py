@@ -77,7 +77,7 @@ def test_lenet_digits_16bit_64bit_words_24_images():
 def _build(tmp_path: Path, model: Path, monkeypatch) -> Path:
     import edgepool.build as B
 
-    monkeypatch.setitem(B.STAGES, "fpga", ("import", "lower", "rtl", "report"))
+    monkeypatch.setitem(B.STAGES, "fpga", ("import", "place", "lower", "rtl", "report"))
     out = tmp_path / "build"
     B.build(model, "ultra96", out, force=True)
     return out

@@ -33,7 +33,7 @@ def rtl_build(tmp_path_factory) -> Path:
     block design with the RTL IP (the ap_ctrl_hs block)."""
     out = tmp_path_factory.mktemp("pynq-rtl") / "build"
     saved = B.STAGES["fpga"]
-    B.STAGES["fpga"] = ("import", "lower", "engine", "rtl", "report")
+    B.STAGES["fpga"] = ("import", "place", "lower", "engine", "rtl", "report")
     try:
         B.build(MODEL, "ultra96", out, force=True)
     finally:

@@ -17,14 +17,14 @@ MODEL = Path(__file__).resolve().parents[2] / "models" / "lenet-digits" / "lenet
 def test_to_then_from(tmp_path):
     out = tmp_path / "b"
     r = B.build(MODEL, "ultra96", out, to_stage="lower")
-    assert r.stages == ["import", "lower"]
+    assert r.stages == ["import", "place", "lower"]
     m = json.loads((out / "manifest.json").read_text())
-    assert m["stages"] == ["import", "lower"] and m["build_config"]["target"] == "ultra96"
+    assert m["stages"] == ["import", "place", "lower"] and m["build_config"]["target"] == "ultra96"
     assert (out / "program.json").exists() and not (out / "report.md").exists()
     r = B.build(MODEL, "ultra96", out, from_stage="dse", to_stage="dse",
                 config=BuildConfig(style="overlay"))
     m = json.loads((out / "manifest.json").read_text())
-    assert m["stages"] == ["import", "lower", "dse"]
+    assert m["stages"] == ["import", "place", "lower", "dse"]
     assert m["config"]["summary"]["style"] == "overlay"      # new settings apply and are recorded
     assert m["build_config"]["style"] == "overlay"
     B.build(MODEL, "ultra96", out, from_stage="dse", to_stage="dse")

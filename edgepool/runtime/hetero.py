@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Run a heterogeneous build (fabric + Cortex-A53 segments, :mod:`edgepool.tvm.placement`).
+
+:class:`HeteroExecutor` walks the build's segments in order and hands the boundary tensors on by
+name: a CPU segment runs its TVM library (``cpu/seg<i>/``: the aarch64 library under qemu, or
+the same segment compiled for x86 — NEON through SIMDe + TVM LLVM — on demand), the fabric
+segment runs on any accelerator backend of :mod:`edgepool.runtime.executors` (``reference``,
+``csim``, ``rtlsim``, ``pynq`` = the driver on the simulated device or the board), whose
+manifest ``host`` section names the boundary tensors the fabric reads and writes. The float
+input is quantized and the output dequantized inside the CPU segments (their graphs hold the
+``Quant`` / ``Dequant``), so every backend combination is compared with the golden interpreter
+by exact equality.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..accel.manifest import CpuSection, Manifest, decode, load_manifest
+from ..errors import ConfigError, ManifestError
+from ..tvm.placement import FABRIC
+from ..tvm.runner import NeonExecutor
+from ..tvm.segments import compile_segment, load_segment
+
+CPU_MODES = ("x86", "aarch64", "reference")
+
+
+def is_hetero(manifest: Manifest | dict) -> bool:
+    """True for a build whose layers run on both the fabric and the CPU."""
+    m = Manifest.coerce(manifest)
+    return m.placement is not None and bool(m.placement.get("applied")) and \
+        bool((m.cpu_segments or {}).get("segments"))
+
+
+class _Segment(NeonExecutor):
+    """One compiled CPU segment (the CPU runner's executor, bound to ``cpu/seg<i>/``)."""
+
+    def __init__(self, cpu_dir: Path, info: dict[str, Any]) -> None:     # noqa: D107
+        self.build_dir = cpu_dir
+        self.cpu_dir = cpu_dir
+        self.info = decode(CpuSection, {**info, "files": info.get("files", [])}, "segment")
+        self.triple = self.info.triple
+        self.last_stats = {}
+
+
+class HeteroExecutor:
+    """The segments of a heterogeneous build, run in order (see the module docstring)."""
+
+    def __init__(self, build_dir: Path, fabric, cpu: str = "x86",
+                 manifest: Manifest | dict | None = None) -> None:
+        """``fabric``: an accelerator executor bound to ``build_dir`` (``run_codes``)."""
+        self.build_dir = Path(build_dir)
+        self.manifest = load_manifest(self.build_dir) if manifest is None else \
+            Manifest.coerce(manifest)
+        if not is_hetero(self.manifest):
+            raise ManifestError(f"{build_dir} is not a heterogeneous build (no placement with "
+                                "CPU segments)", "use the plain executors")
+        if cpu not in CPU_MODES:
+            raise ConfigError(f"unknown CPU mode {cpu!r}", f"modes: {', '.join(CPU_MODES)}")
+        self.placement = self.manifest.placement
+        self.cpu = cpu
+        self.fabric = fabric
+        self._tmp = tempfile.TemporaryDirectory(prefix="ep-hetero-")
+        self._segs: dict[int, Any] = {}
+        self.timings: dict[int, list[float]] = {}
+
+    def _cpu_segment(self, index: int):
+        if index in self._segs:
+            return self._segs[index]
+        entry = next(s for s in self.manifest.cpu_segments["segments"] if s["index"] == index)
+        sg = load_segment(self.build_dir, index)
+        if self.cpu == "reference":
+            seg = sg
+        elif self.cpu == "aarch64":
+            seg = _Segment(self.build_dir / entry["dir"], _cpu_info(entry["cpu"]))
+        else:
+            out = Path(self._tmp.name) / f"seg{index}"
+            key = (self.build_dir / "model.onnx").read_bytes()
+            info = compile_segment(sg, "x86_64-linux-gnu", out, key)
+            seg = _Segment(out, _cpu_info(info))
+        self._segs[index] = seg
+        return seg
+
+    def _stage(self, s: dict, env: dict[str, np.ndarray]) -> None:
+        """Run segment ``s`` on the tensors in ``env`` (adds its outputs; times it)."""
+        t0 = time.perf_counter()
+        if s["device"] == FABRIC:
+            (src,), (dst,) = s["inputs"], s["outputs"]
+            env[dst] = self.fabric.run_codes(env[src])
+        else:
+            seg = self._cpu_segment(s["index"])
+            ins = {i: env[i] for i in s["inputs"]}
+            res = seg.run(ins, as_dict=True) if self.cpu == "reference" else seg.run(ins)
+            env.update({k: np.asarray(v) for k, v in res.items()})
+        self.timings.setdefault(s["index"], []).append(time.perf_counter() - t0)
+
+    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Float input (N, ...) → the graph outputs by name (batch through every segment)."""
+        model = self.manifest.section("model")
+        env: dict[str, np.ndarray] = {model.inputs[0].name: np.asarray(x, np.float32)}
+        for s in self.placement["segments"]:
+            self._stage(s, env)
+        return {o.name: env[o.name] for o in model.outputs}
+
+    def run_pipelined(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The same result as :meth:`run`, one image at a time through a software pipeline:
+        while segment k runs image i, segment k−1 runs image i+1 (one worker thread per
+        segment; the fabric's DMA wait and the CPU runners release the GIL). The boundary
+        tensors of each image live in that image's own buffers until it leaves the pipeline."""
+        model = self.manifest.section("model")
+        x = np.asarray(x, np.float32)
+        segs = self.placement["segments"]
+        envs = [{model.inputs[0].name: x[i:i + 1]} for i in range(len(x))]
+        with ThreadPoolExecutor(max_workers=len(segs)) as pool:
+            # wave t runs segment k on image t - k, for every k with a valid image
+            for t in range(len(x) + len(segs) - 1):
+                jobs = [pool.submit(self._stage, segs[k], envs[t - k])
+                        for k in range(len(segs)) if 0 <= t - k < len(x)]
+                for j in jobs:
+                    j.result()
+        return {o.name: np.concatenate([e[o.name] for e in envs]) if envs else
+                np.zeros((0,)) for o in model.outputs}
+
+    def segment_timings(self) -> list[dict[str, Any]]:
+        """Per segment: device, calls and median seconds per call (measured on this host)."""
+        out = []
+        for s in self.placement["segments"]:
+            t = self.timings.get(s["index"], [])
+            out.append({"segment": s["index"], "device": s["device"], "calls": len(t),
+                        "median_s": float(np.median(t)) if t else None,
+                        "estimated_us": s["est_us"]})
+        return out
+
+
+def _cpu_info(info: dict[str, Any]) -> dict[str, Any]:
+    keep = ("triple", "offload", "library", "runner", "runner_source", "model_io",
+            "generated_c", "io", "offloaded", "tvm_compiled", "files")
+    return {k: info.get(k) for k in keep}
