@@ -202,3 +202,37 @@ def test_hostile_names_hls_sources_compile(tmp_path: Path, style: str) -> None:
            str(hls / "tb"), *srcs]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-3000:]
+
+
+RTL_SNAP = Path(__file__).parent / "snapshots" / "rtl-engine" / "lenet-digits"
+#: the vendor side of an RTL-engine build (the SystemVerilog itself is tested in tests/rtl/)
+RTL_ENGINE_FILES = ("vivado/bd.tcl", "vivado/build.sh", "rtl/package_ip.tcl")
+
+
+def _generate_rtl_engine(out: Path, board: str = "ultra96") -> dict[str, bytes]:
+    """hls/ (the vendor stage reads its design.json), rtl/ and vivado/ of an RTL-engine
+    dataflow build of lenet-digits with the default configuration."""
+    from edgepool.build.engine import rtl_regmap
+    from edgepool.codegen.rtl import build_rtl
+
+    program, _ = lower_to_hw(edgepool.load(MODEL))
+    tgt = get_target(board)
+    cfg = default_config(program, tgt.clocks["default_mhz"], "dataflow")
+    meta = generate(program, cfg, out / "hls", model_name=program.name, board=tgt)
+    section, _ = build_rtl(program, out, cfg, tgt.clocks["default_mhz"], tgt.part)
+    rm = rtl_regmap(tgt.family, section, cfg.dma_bits)
+    write_vivado(out, meta, rm, tgt, comment_text(program.name), engine="rtl")
+    return {f: (out / f).read_bytes() for f in RTL_ENGINE_FILES}
+
+
+def test_rtl_engine_vendor_scripts_are_deterministic_and_match_snapshot(tmp_path: Path) -> None:
+    a = _generate_rtl_engine(tmp_path / "a")
+    assert a == _generate_rtl_engine(tmp_path / "b"), "two generations differ"
+    if UPDATE:
+        for name, data in a.items():
+            (RTL_SNAP / name).parent.mkdir(parents=True, exist_ok=True)
+            (RTL_SNAP / name).write_bytes(data)
+    for name, data in a.items():
+        assert (RTL_SNAP / name).read_bytes() == data, (
+            f"{name} differs from tests/golden/snapshots/rtl-engine (regenerate on purpose with "
+            "EDGEPOOL_UPDATE_SNAPSHOTS=1)")

@@ -83,7 +83,7 @@ def test_rtl_model_needs_the_ap_ctrl_hs_register_map(tmp_path, rtl_build):
     b = tmp_path / "b"
     shutil.copytree(rtl_build, b)
     m = json.loads((b / "manifest.json").read_text())
-    m["regmap"] = R.default_regmap("dataflow", family_of(m))      # the HLS IP: ap_ctrl_none
+    m["regmap"] = R.default_regmap("dataflow", family_of(m))  # ap_ctrl_none: no control block
     (b / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(ManifestError, match="ap_ctrl_hs"):
         D.EdgepoolAccelerator(b, sim="rtl")

@@ -67,14 +67,16 @@ def test_driver_classifies_lenet_digits_through_the_rtl_engine_build(lenet_build
 
 
 @pytest.mark.rtlsim
-def test_driver_times_out_when_the_ip_never_raises_ap_done(lenet_build, testset):
+@pytest.mark.parametrize("dma", ["mmio", "pynq"])
+def test_driver_times_out_when_the_ip_never_raises_ap_done(lenet_build, testset, dma):
     """Auto-restart cleared behind the driver's back: the IP finishes the frame it was granted
     and then waits for a start that never comes; the driver's S2MM wait ends with a typed
-    error naming the control state instead of spinning forever (pynq's own DMA wait has no
-    timeout)."""
+    error naming the control state instead of spinning forever (through pynq's DMA driver
+    too, whose own ``wait()`` has no timeout)."""
     x, _, gold = testset
-    acc = D.EdgepoolAccelerator(lenet_build, sim="rtl", dma="mmio", timeout_s=1.0)
+    acc = D.EdgepoolAccelerator(lenet_build, sim="rtl", dma=dma, timeout_s=1.0)
     try:
+        assert acc.dma_mode == dma
         session = acc.device.model.session
         ctrl = acc.regmap["accel"]["registers"]["CTRL"]["offset"]
         assert session.read(ctrl) & R.AP_AUTO_RESTART
