@@ -156,13 +156,17 @@ def ensure_xnnpack() -> None:
 
 
 def xnn_binary() -> Path:
+    """benchmarks/xnn/xnn_bench.c linked against Debian's arm64 libXNNPACK (cached by
+    :func:`edgepool.toolchain.cached_build`, kind ``xnn``)."""
     src = HERE / "xnn" / "xnn_bench.c"
-    out = N.build_dir() / f"xnn_bench-{abs(hash(src.read_text())) % 10**12}.aarch64"
-    if not out.exists():
-        subprocess.run([toolchain.require("aarch64-linux-gnu-gcc"), "-O2", "-o", str(out),
-                        str(src), f"-L{LIB}", "-l:libXNNPACK.so.0", f"-Wl,-rpath-link,{LIB}"],
-                       check=True)
-    return out
+    cc = toolchain.require("aarch64-linux-gnu-gcc")
+    flags = ["-O2", f"-L{LIB}", "-l:libXNNPACK.so.0", f"-Wl,-rpath-link,{LIB}"]
+    key = toolchain.content_key(files=[src], texts=[str(XNN_LIB)], flags=flags, tools=[cc])
+
+    def build(tmp: Path) -> None:
+        subprocess.run([cc, "-o", str(tmp / "xnn_bench.aarch64"), str(src), *flags], check=True)
+
+    return toolchain.cached_build("xnn", key, build) / "xnn_bench.aarch64"
 
 
 def xnn_cmd(args: list[str], repeat: int) -> list[str]:

@@ -51,8 +51,10 @@ typedef enum {
     EP_ALGO_VANHERK = 2,    /**< max pooling: van Herk/Gil-Werman in both directions          */
     EP_ALGO_SLIDING = 3,    /**< conv: sliding-window (shifted rows x weight, row accumulator) */
     EP_ALGO_IM2COL = 4,     /**< conv: im2col + GEMM (same micro-kernel, k^2-times the input)  */
-    EP_ALGO_RB = 5          /**< conv: register-blocked tiles (4 pixels x 16/8 output channels
+    EP_ALGO_RB = 5,         /**< conv: register-blocked tiles (4 pixels x 16/8 output channels
                                  in registers, fused requantize), see ep_conv_algo()          */
+    EP_ALGO_WINO = 6        /**< conv: Winograd F(2x2, 3x3), int8 3x3 stride 1, exact
+                                 (neon/src/conv_wino.c), see ep_conv_algo()                   */
 } ep_algo;
 
 /** Size of one element of ``t`` in bytes. */

@@ -10,6 +10,7 @@
  * loaded and stored its int32 accumulator row around every 2 x 8 products. */
 #include "ep_internal.h"
 #include "rq_vec.h"
+#include "rb_tile.h"
 
 #define RB_MAX_KH 16
 /* shortest reduction (KH * KW * IC) that takes the dot-product tile (mirrored in Python) */
@@ -170,11 +171,7 @@ static int rb_bound_ok(const rb_geom *g, const void *bias) {
 /* store a pixel's nr results (4 int32x4 or clamped), with a channel tail through a buffer */
 static inline void rb_store16(const rb_run *r, char *dst, int valid, int32x4_t v0, int32x4_t v1,
                               int32x4_t v2, int32x4_t v3) {
-    int32_t tmp[16];
-    char *to = valid == 16 ? dst : (char *)tmp;
-    if (r->rq) ep_rqv_store16(&r->rqv, to, v0, v1, v2, v3);
-    else store16(to, 0, EP_I32, v0, v1, v2, v3);
-    if (valid < 16) memcpy(dst, tmp, (size_t)valid * r->oes);
+    ep_store16_tail(r->rq ? &r->rqv : NULL, r->oes, dst, valid, v0, v1, v2, v3);
 }
 
 static inline void rb_store8(const rb_run *r, char *dst, int valid, int32x4_t v0, int32x4_t v1) {
@@ -192,27 +189,6 @@ static inline void rb_store8(const rb_run *r, char *dst, int valid, int32x4_t v0
     memcpy(dst, tmp, (size_t)valid * r->oes);
 }
 
-#define MAC16(l)                                                                           \
-    do {                                                                                   \
-        const int16x8_t wl = vld1q_s16(w), wh = vld1q_s16(w + 8);                          \
-        w += 16;                                                                           \
-        a00 = vmlal_laneq_s16(a00, vget_low_s16(wl), x0, l);                               \
-        a01 = ep_vmlal_high_laneq_s16(a01, wl, x0, l);                                     \
-        a02 = vmlal_laneq_s16(a02, vget_low_s16(wh), x0, l);                               \
-        a03 = ep_vmlal_high_laneq_s16(a03, wh, x0, l);                                     \
-        a10 = vmlal_laneq_s16(a10, vget_low_s16(wl), x1, l);                               \
-        a11 = ep_vmlal_high_laneq_s16(a11, wl, x1, l);                                     \
-        a12 = vmlal_laneq_s16(a12, vget_low_s16(wh), x1, l);                               \
-        a13 = ep_vmlal_high_laneq_s16(a13, wh, x1, l);                                     \
-        a20 = vmlal_laneq_s16(a20, vget_low_s16(wl), x2, l);                               \
-        a21 = ep_vmlal_high_laneq_s16(a21, wl, x2, l);                                     \
-        a22 = vmlal_laneq_s16(a22, vget_low_s16(wh), x2, l);                               \
-        a23 = ep_vmlal_high_laneq_s16(a23, wh, x2, l);                                     \
-        a30 = vmlal_laneq_s16(a30, vget_low_s16(wl), x3, l);                               \
-        a31 = ep_vmlal_high_laneq_s16(a31, wl, x3, l);                                     \
-        a32 = vmlal_laneq_s16(a32, vget_low_s16(wh), x3, l);                               \
-        a33 = ep_vmlal_high_laneq_s16(a33, wh, x3, l);                                     \
-    } while (0)
 
 #if defined(__aarch64__) && !defined(EP_NO_ASM)
 /* aarch64: the whole reduction of a 4 x 16 tile in one asm block. 16-bit by-element smlal can
@@ -222,15 +198,6 @@ static inline void rb_store8(const rb_run *r, char *dst, int valid, int32x4_t v0
  * v4/v5 and v6/v7 so the next step's load issues while the current one multiplies (the A53
  * issues in order). Per 8 reduction elements: 4 ldr + 4 sxtl + 8 ldp + 128 smlal + 2 loop =
  * 146 instructions for 512 MACs. */
-#define RB_L(a, w, x, l) "smlal v" #a ".4s, v" #w ".4h, v" #x ".h[" #l "]\n\t"
-#define RB_H(a, w, x, l) "smlal2 v" #a ".4s, v" #w ".8h, v" #x ".h[" #l "]\n\t"
-#define RB_STEP(wl, wh, l)                                                                  \
-    RB_L(16, wl, 0, l) RB_H(17, wl, 0, l) RB_L(18, wh, 0, l) RB_H(19, wh, 0, l)             \
-    RB_L(20, wl, 1, l) RB_H(21, wl, 1, l) RB_L(22, wh, 1, l) RB_H(23, wh, 1, l)             \
-    RB_L(24, wl, 2, l) RB_H(25, wl, 2, l) RB_L(26, wh, 2, l) RB_H(27, wh, 2, l)             \
-    RB_L(28, wl, 3, l) RB_H(29, wl, 3, l) RB_L(30, wh, 3, l) RB_H(31, wh, 3, l)
-#define RB_LDA "ldp q4, q5, [%[w]], #32\n\t"
-#define RB_LDB "ldp q6, q7, [%[w]], #32\n\t"
 #if defined(EP_MCA)
 #define MCA_BEGIN "# LLVM-MCA-BEGIN conv-i8-4x16\n\t"
 #define MCA_END "# LLVM-MCA-END conv-i8-4x16\n\t"
@@ -733,6 +700,8 @@ int ep__rb_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, cons
 }
 
 /* --------------------------------------------------------------------------- cost model */
+double ep__wino_cost(const ep_conv_params *p, ep_dtype t);   /* conv_wino.c */
+
 /* Estimated aarch64 instructions per call (constants fitted to qemu counts of the
  * -O2 -mcpu=cortex-a53 build; benchmarks/neon_xnnpack.py prints estimate vs measured). */
 double ep_conv_cost(const ep_conv_params *p, ep_dtype t, int algo) {
@@ -742,6 +711,7 @@ double ep_conv_cost(const ep_conv_params *p, ep_dtype t, int algo) {
     const int OW = ep_pool_output_size(p->w, p->kw, p->sw, p->pl, p->pr, p->dw, 0);
     if (OH < 1 || OW < 1 || p->ic < 1 || p->oc < 1) return -1.0;
     const double tiles_x = (OW + 3) / 4, taps = (double)p->kh * p->kw;
+    if (algo == EP_ALGO_WINO) return ep__wino_cost(p, t);
     if (algo == EP_ALGO_RB) {
         rb_geom g;
         if (rb_geom_of(p, t, &g)) return -1.0;
