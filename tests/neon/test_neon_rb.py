@@ -167,9 +167,11 @@ def test_weights_outside_declared_bits_are_refused():
 def test_auto_picks_rb_for_dense_layers_and_sliding_elsewhere():
     rng = np.random.default_rng(0)
     x8 = rng.integers(-128, 128, (16, 16, 32)).astype(np.int8)
-    for oc, k in [(16, 3), (32, 1), (64, 3)]:
+    # int8 3x3 stride 1: the exact Winograd kernel (tests/neon/test_neon_wino.py)
+    for oc, k, s, algo in [(16, 3, 1, "wino"), (32, 1, 1, "rb"), (64, 3, 1, "wino"),
+                           (64, 3, 2, "rb")]:
         w = rng.integers(-127, 128, (oc, k, k, 32)).astype(np.int8)
-        assert N.conv_algo(N.conv_op(x8, w, pads=(k // 2,) * 4, algo="auto")) == "rb"
+        assert N.conv_algo(N.conv_op(x8, w, (s, s), pads=(k // 2,) * 4, algo="auto")) == algo
     dw = rng.integers(-127, 128, (32, 3, 3, 1)).astype(np.int8)
     assert N.conv_algo(N.conv_op(x8, dw, groups=32, algo="auto")) == "sliding"    # depthwise
     wd = rng.integers(-127, 128, (8, 3, 3, 32)).astype(np.int8)
