@@ -171,7 +171,8 @@ def test_auto_picks_rb_for_dense_layers_and_sliding_elsewhere():
     for oc, k, s, algo in [(16, 3, 1, "wino"), (32, 1, 1, "rb"), (64, 3, 1, "wino"),
                            (64, 3, 2, "rb")]:
         w = rng.integers(-127, 128, (oc, k, k, 32)).astype(np.int8)
-        assert N.conv_algo(N.conv_op(x8, w, (s, s), pads=(k // 2,) * 4, algo="auto")) == algo
+        assert N.conv_algo(N.conv_op(x8, w, strides=(s, s), pads=(k // 2,) * 4,
+                                     algo="auto")) == algo
     dw = rng.integers(-127, 128, (32, 3, 3, 1)).astype(np.int8)
     assert N.conv_algo(N.conv_op(x8, dw, groups=32, algo="auto")) == "sliding"    # depthwise
     wd = rng.integers(-127, 128, (8, 3, 3, 32)).astype(np.int8)
