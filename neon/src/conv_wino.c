@@ -150,8 +150,11 @@ static void wg_input(const wg_run *r, int ty, int tx, int j, int16_t *V) {
     const int iy0 = 2 * ty - p->pt, ix0 = 2 * tx - p->pl;
     const size_t ps = (size_t)4 * g->ICp;            /* position stride in V */
     int16_t *v = V + (size_t)j * g->ICp;
+    /* a load of 8 channels may run past a pixel (IC % 8 != 0) into the next one: those lanes
+     * meet zero weights; only a pixel within ICp bytes of the input's end needs a copy */
+    const int8_t *xend = r->x + (size_t)p->h * p->w * g->IC;
     if (tx < g->TW && iy0 >= 0 && iy0 + 3 < p->h && ix0 >= 0 && ix0 + 3 < p->w &&
-        g->IC == g->ICp) {                           /* interior: 4 row pointers */
+        r->x + ((size_t)(iy0 + 3) * p->w + ix0 + 3) * g->IC + g->ICp <= xend) {  /* interior */
         const size_t rs = (size_t)p->w * g->IC, cs = (size_t)g->IC;
         const int8_t *x0 = r->x + ((size_t)iy0 * p->w + ix0) * g->IC;
         for (int c = 0; c < g->ICp; c += 8, v += 8) {
@@ -163,13 +166,23 @@ static void wg_input(const wg_run *r, int ty, int tx, int j, int16_t *V) {
         return;
     }
     const int8_t *d[16];
+    int copy = 0;
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++) {
             const int iy = iy0 + a, ix = ix0 + b;
             d[a * 4 + b] = tx < g->TW && iy >= 0 && iy < p->h && ix >= 0 && ix < p->w
                                ? r->x + ((size_t)iy * p->w + ix) * g->IC
                                : r->zeros;
+            copy |= d[a * 4 + b] != r->zeros && d[a * 4 + b] + g->ICp > xend;
         }
+    if (!copy) {
+        for (int c = 0; c < g->ICp; c += 8, v += 8) {
+#define LD(a, b) vld1_s8(d[4 * (a) + (b)] + c)
+            WG_TF;
+#undef LD
+        }
+        return;
+    }
     for (int c = 0; c < g->ICp; c += 8, v += 8) {
         const int n = g->IC - c;
 #define LD(a, b) wg_ld8(d[4 * (a) + (b)] + c, n)
@@ -438,8 +451,11 @@ double ep__wino_cost(const ep_conv_params *p, ep_dtype t) {
     wg_geom g;
     if (wg_geom_of(p, t, &g)) return -1.0;
     const double icb = g.ICp / 8.0;
-    const double input = 4 * (icb * 80 + 40);            /* 4 tiles: 16 loads, 32 ops, 16 st */
-    const double gemm = 16 * (icb * 142 + 30);           /* 16 positions x (4 x 16 tile) */
-    const double output = 4 * (4 * 50 + 4 * 30);         /* 4 tiles: transform + requantize */
-    return (double)g.TH * g.TG * (input + g.nob * (gemm + output) + 30) + 300;
+    /* per item: 4 input transforms (per 8 channels: 16 loads, 32 add / subtract, 16 stores;
+     * per tile: the patch's pointers and bounds); per item and channel block: the 16 GEMMs
+     * (per 8 channels 142, per position ~28 of zeroing / stores); per valid tile and block:
+     * the output transform and 4 requantized stores */
+    const double items = (double)g.TH * g.TG, tiles = (double)g.TH * g.TW;
+    return items * (4 * (icb * 85 + 350) + g.nob * 16 * (icb * 142 + 28) + 40) +
+           tiles * g.nob * 420 + 300;
 }
