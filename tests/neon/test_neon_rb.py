@@ -73,8 +73,10 @@ def test_threads_bit_exact():
     """1, 2, 3 and 4 threads give the same (golden) output, on shapes whose rows do and do not
     divide evenly among the threads."""
     rng = np.random.default_rng(5)
+    # the 1x1 layers with W % 4 != 0 and enough channel blocks run as one long row (rb_flat)
     for (h, w, ic, oc, k), narrow in [((13, 11, 17, 33, 3), False), ((7, 9, 32, 20, 1), True),
-                                      ((5, 16, 8, 16, 3), True)]:
+                                      ((5, 16, 8, 16, 3), True), ((7, 10, 256, 40, 1), True),
+                                      ((5, 6, 32, 70, 1), False)]:
         x = rng.integers(-128, 128, (h, w, ic)).astype(np.int8)
         wt = rng.integers(-127, 128, (oc, k, k, ic)).astype(np.int8)
         ref = hwc(K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), None, (1, 1), (k // 2,) * 4))

@@ -41,6 +41,8 @@ def test_rb_threads_and_wide_layers_aarch64():
     for (h, w, ic, oc, k), dtype, narrow in [((14, 13, 64, 40, 3), np.int8, False),
                                              ((14, 13, 64, 40, 3), np.int8, True),
                                              ((9, 10, 48, 19, 1), np.int8, True),
+                                             ((7, 10, 256, 40, 1), np.int8, True),
+                                             ((5, 6, 32, 70, 1), np.int8, False),
                                              ((8, 9, 24, 12, 3), np.int16, False)]:
         ii = np.iinfo(dtype)
         x = rng.integers(ii.min, int(ii.max) + 1, (h, w, ic)).astype(dtype)
