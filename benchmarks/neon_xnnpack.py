@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import ctypes
 import json
 import re
 import subprocess
@@ -220,9 +221,9 @@ CONV = [  # name, (h, w, ic, oc, k, stride, pad)
     ("conv 1x1 14x14x256->512", (14, 14, 256, 512, 1, 1, 0)),
     ("conv 3x3 56x56x64->64", (56, 56, 64, 64, 3, 1, 1)),
 ]
-# FC 4096->4096 (the issue's third FC shape) is left out: XNNPACK packs its 16 MiB of weights
-# when the operator is created, inside the traced process, and that trace alone is several GiB
-FC = [("fc 800->500", 800, 500), ("fc 512->10", 512, 10)]
+# FC 4096->4096: XNNPACK packs its 16 MiB of weights when the operator is created, inside the
+# traced process (excluded from the per-call difference, but traced: ~1 GiB of log per run)
+FC = [("fc 800->500", 800, 500), ("fc 512->10", 512, 10), ("fc 4096->4096", 4096, 4096)]
 POOL = [  # name, (h, w, c, k, s, p)
     ("max 3x3 s2 56x56x64", (56, 56, 64, 3, 2, 0)),
     ("max 2x2 s2 56x56x64", (56, 56, 64, 2, 2, 0)),
@@ -240,6 +241,12 @@ def xnn_call(args: list[str], name: str, cached: dict) -> tuple[int, float, str]
         return r["xnn"], r["xnn_cycles"], r["xnn_kernel"]
     xnn, prof = per_call(xnn_cmd(args, 1), xnn_cmd(args, 2))
     return xnn.insns, xnn.cycles, xnn_kernel(xnn, prof.base, prof.length)
+
+
+def scratch_bytes(op: N.Op) -> int:
+    """The kernel's scratch memory (``ep_desc_scratch_bytes``: O(rows), no im2col buffer)."""
+    return int(N.load().ep_desc_scratch_bytes(op.desc.ctypes.data_as(
+        ctypes.POINTER(ctypes.c_int32))))
 
 
 def run(quick: bool, threads: int, only: str = "", cached: dict | None = None) -> dict:
@@ -274,13 +281,13 @@ def run(quick: bool, threads: int, only: str = "", cached: dict | None = None) -
             row = dict(case=name, macs=macs, ours=ours.insns, ours_full_range=full.insns,
                        ours_full_range_cycles=full.cycles, xnn=xi,
                        ours_cycles=ours.cycles, xnn_cycles=xc, xnn_kernel=xk, algo=algo,
-                       estimate=N.conv_cost(op, algo))
+                       estimate=N.conv_cost(op, algo), scratch=scratch_bytes(op))
             if algo == "wino":          # the direct register-blocked kernel, for reference
                 opd = N.conv_op(x, wt, None, (s, s), (p,) * 4, requant=RQ, algo="rb",
                                 narrow=True, prepack=True)
                 d, _ = per_call(ours_cmd([opd], 1, td, "d1"), ours_cmd([opd], 2, td, "d2"))
                 row.update(direct=d.insns, direct_cycles=d.cycles)
-            if threads > 1 and macs <= 30_000_000:
+            if threads > 1:
                 opt = N.conv_op(x, wt, None, (s, s), (p,) * 4, requant=RQ, algo="auto",
                                 narrow=True, threads=threads, prepack=True)
                 t, _ = per_call(ours_cmd([opt], 1, td, "t1"), ours_cmd([opt], 2, td, "t2"))
@@ -298,7 +305,7 @@ def run(quick: bool, threads: int, only: str = "", cached: dict | None = None) -
             xi, xc, xk = xnn_call(["fc", str(n), str(m)], name, cached)
             rows.append(dict(case=name, macs=n * m, ours=ours.insns, ours_full_range=full.insns,
                              xnn=xi, ours_cycles=ours.cycles, xnn_cycles=xc, xnn_kernel=xk,
-                             algo="packed GEMV"))
+                             algo="packed GEMV", scratch=scratch_bytes(op)))
             print(rows[-1], flush=True)
         for name, (h, w, c, k, s, p) in pools:
             x = rng.integers(-128, 128, (h, w, c)).astype(np.int8)
@@ -306,8 +313,11 @@ def run(quick: bool, threads: int, only: str = "", cached: dict | None = None) -
             ours, _ = per_call(ours_cmd([op], 1, td, "o1"), ours_cmd([op], 2, td, "o2"))
             xi, xc, xk = xnn_call(["maxpool", *map(str, (h, w, c, k, s, p))], name, cached)
             rows.append(dict(case=name, ours=ours.insns, xnn=xi, ours_cycles=ours.cycles,
-                             xnn_cycles=xc, xnn_kernel=xk))
+                             xnn_cycles=xc, xnn_kernel=xk, scratch=scratch_bytes(op)))
             print(rows[-1], flush=True)
+    for r in rows:                       # edgepool before this round (the first cached run)
+        if r["case"] in cached:
+            r["ours_before"] = cached[r["case"]].get("ours_before", cached[r["case"]]["ours"])
     return {"rows": rows}
 
 
@@ -361,14 +371,15 @@ def report(res: dict) -> str:
            "block × its executions (a throughput model, no cache misses).", "",
            "| case | MACs | ours insns | XNNPACK insns | insns ratio | ours/MAC | XNN/MAC "
            "| ours cycles (est.) | XNNPACK cycles (est.) | cycles ratio | XNNPACK kernel | ours "
-           "| max thread share |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| max thread share | ours scratch |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
         macs = r.get("macs")
         if r.get("algo") == "wino":
             r = dict(r, algo=f"wino (direct rb: {r['direct'] / r['xnn']:.2f}×, "
                              f"{r['direct'] / macs:.3f}/MAC)")
         share = f"{r['max_thread_share']:.3f} ({r['threads']} thr)" if "threads" in r else "-"
+        scratch = f"{r['scratch'] / 1024:,.1f} KiB" if "scratch" in r else "-"
         out.append(
             f"| {r['case']} | {macs:,} | {r['ours']:,} | {r['xnn']:,} | "
             f"**{r['ours'] / r['xnn']:.2f}×** | "
@@ -377,7 +388,7 @@ def report(res: dict) -> str:
             " | - | - | ")
         out[-1] += (f"{r['ours_cycles']:,.0f} | {r['xnn_cycles']:,.0f} | "
                     f"**{r['ours_cycles'] / r['xnn_cycles']:.2f}×** | `{r['xnn_kernel']}` | "
-                    f"{r.get('algo', 'max pool')} | {share} |")
+                    f"{r.get('algo', 'max pool')} | {share} | {scratch} |")
     if any(r.get("algo") == "wino" for r in res["rows"]):
         out += ["", "`wino`: exact integer Winograd F(2x2, 3x3) (neon/src/conv_wino.c): 16 "
                 "instead of 36 products per 2x2 output tile and channel pair, the products in "
@@ -392,6 +403,12 @@ def report(res: dict) -> str:
     if res.get("xnn_reused"):
         out += ["", "XNNPACK counts reused from the previous run's JSON (`--reuse-xnn`: same "
                 "library, qemu and method)."]
+    before = [r for r in res["rows"] if "ours_before" in r]
+    if before:
+        out += ["", "Before this round's kernels (edgepool main, same method), instructions "
+                "(ratio to XNNPACK): " + "; ".join(
+                    f"{r['case']} {r['ours_before']:,} ({r['ours_before'] / r['xnn']:.2f}×)"
+                    for r in before) + "."]
     fr = [r for r in res["rows"] if "ours_full_range" in r]
     if fr:
         out += ["", "Ours above: weights declared narrow ([-127, 127], the range of the qs8 "
