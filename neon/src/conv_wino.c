@@ -21,7 +21,7 @@
  * int16 (widening add / subtract straight from int8), then per output-channel block the 16
  * GEMMs (4 tiles x 16 channels, K = IC) leave M [16][4][16] int32 in scratch, and the output
  * transform + requantize writes the 4 x 2 x 2 pixels. Scratch per thread: 128 * ICp + 4 KiB.
- * Threads split the items (tile row, group of 4 tiles). */
+ * Threads split the items (tile row, group of 4 tiles[, part of the channel blocks]). */
 #include "ep_internal.h"
 #include "rq_vec.h"
 #include "rb_tile.h"
@@ -43,6 +43,7 @@ typedef struct {
     size_t oes;
     char *work;                  /* per thread: V then M */
     size_t thread_bytes;
+    int nsplit;                  /* channel-block parts per tile item (threads) */
 } wg_run;
 
 /* 4 * 9 * IC * 128 * 2^(wbits-1) <= INT32_MAX: 4Y fits int32 */
@@ -302,23 +303,42 @@ static void wg_output(const wg_run *r, const int32_t *M, int j, int b, int ty, i
     }
 }
 
-/* one work item: tile row ty, tiles 4 tg .. 4 tg + 3 */
-static void wg_item(const wg_run *r, char *work, int ty, int tg, int oyb, char *out) {
+/* one work item: tile row ty, tiles 4 tg .. 4 tg + 3, output-channel blocks b0 .. b1 - 1 */
+static void wg_item(const wg_run *r, char *work, int ty, int tg, int b0, int b1, int oyb,
+                    char *out) {
     const wg_geom *g = &r->g;
     int16_t *V = (int16_t *)work;
     int32_t *M = (int32_t *)(work + EP_ALIGN((size_t)64 * g->ICp * sizeof(int16_t)));
     const int tx0 = 4 * tg, nt = ep_imin(4, g->TW - tx0);
     for (int j = 0; j < 4; j++) wg_input(r, ty, tx0 + j, j, V);
-    for (int b = 0; b < g->nob; b++) {
+    for (int b = b0; b < b1; b++) {
         wg_gemm16(V, g->ICp, r->w + (size_t)b * 16 * g->ICp * 16, M);
         for (int j = 0; j < nt; j++) wg_output(r, M, j, b, ty, tx0 + j, oyb, out);
     }
 }
 
+/* items = (tile row, 4-tile group, channel-block part), split parts = the blocks divided
+ * into nsplit ranges (more items when the tiles alone do not balance the threads) */
 static void wg_task(void *ctx, int tid, int lo, int hi) {
     const wg_run *r = (const wg_run *)ctx;
+    const wg_geom *g = &r->g;
     char *work = r->work + (size_t)tid * r->thread_bytes;
-    for (int it = lo; it < hi; it++) wg_item(r, work, it / r->g.TG, it % r->g.TG, 0, r->out);
+    for (int it = lo; it < hi; it++) {
+        const int s = it % r->nsplit, t = it / r->nsplit;
+        wg_item(r, work, t / g->TG, t % g->TG, s * g->nob / r->nsplit,
+                (s + 1) * g->nob / r->nsplit, 0, r->out);
+    }
+}
+
+/* channel-block parts per tile item: 1, or the fewest that split the items evenly over the
+ * threads (or give each thread >= 8 items: <= 1/8 imbalance); every part repeats the input
+ * transform (~1 % of a part's work at IC = 256) */
+static int wg_nsplit(const wg_geom *g, int threads) {
+    const int items = g->TH * g->TG, nth = ep_threads_for(threads, items * g->nob);
+    if (nth <= 1) return 1;
+    for (int s = 1; s < g->nob; s++)
+        if ((items * s) % nth == 0 || items * s >= 8 * nth) return s;
+    return g->nob;
 }
 
 static size_t wg_thread_bytes(const wg_geom *g) {
@@ -333,7 +353,7 @@ static void wg_carve(const wg_geom *g, int nth, ep_carver *cv, char **bias, char
 }
 
 static int wg_threads(const ep_conv_params *p, const wg_geom *g) {
-    return ep_threads_for(p->threads, g->TH * g->TG);
+    return ep_threads_for(p->threads, g->TH * g->TG * wg_nsplit(g, p->threads));
 }
 
 size_t ep__wino_scratch_bytes(const ep_conv_params *p, ep_dtype t) {
@@ -383,7 +403,8 @@ int ep__wino_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void
     if (rc) return rc;
     const int nth = wg_threads(p, &g);
     if ((rc = wg_setup(&r, p, t, x, packed, bias, rq, out, scratch, nth))) return rc;
-    ep_parallel(nth, g.TH * g.TG, wg_task, &r);
+    r.nsplit = wg_nsplit(&g, p->threads);
+    ep_parallel(nth, g.TH * g.TG * r.nsplit, wg_task, &r);
     return EP_OK;
 }
 
@@ -406,7 +427,8 @@ static void wg_fused_row(void *ctx, int y, void *dst) {
     const size_t row = (size_t)g->OW * g->OC * f->r.oes;
     if (f->ty != y / 2) {
         f->ty = y / 2;
-        for (int tg = 0; tg < g->TG; tg++) wg_item(&f->r, f->r.work, f->ty, tg, 2 * f->ty, f->pair);
+        for (int tg = 0; tg < g->TG; tg++)
+            wg_item(&f->r, f->r.work, f->ty, tg, 0, g->nob, 2 * f->ty, f->pair);
     }
     memcpy(dst, f->pair + (size_t)(y % 2) * row, row);
 }
