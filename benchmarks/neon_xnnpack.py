@@ -221,9 +221,11 @@ CONV = [  # name, (h, w, ic, oc, k, stride, pad)
     ("conv 1x1 14x14x256->512", (14, 14, 256, 512, 1, 1, 0)),
     ("conv 3x3 56x56x64->64", (56, 56, 64, 64, 3, 1, 1)),
 ]
-# FC 4096->4096: XNNPACK packs its 16 MiB of weights when the operator is created, inside the
-# traced process (excluded from the per-call difference, but traced: ~1 GiB of log per run)
-FC = [("fc 800->500", 800, 500), ("fc 512->10", 512, 10), ("fc 4096->4096", 4096, 4096)]
+FC = [("fc 800->500", 800, 500), ("fc 512->10", 512, 10)]
+# FC 4096->4096 (--fc4096): XNNPACK packs its 16 MiB of weights when the operator is created,
+# inside the traced process (excluded from the per-call difference, but traced: more than
+# 2 GiB of log per run, > 10 minutes each on this machine)
+FC4096 = ("fc 4096->4096", 4096, 4096)
 POOL = [  # name, (h, w, c, k, s, p)
     ("max 3x3 s2 56x56x64", (56, 56, 64, 3, 2, 0)),
     ("max 2x2 s2 56x56x64", (56, 56, 64, 2, 2, 0)),
@@ -249,12 +251,13 @@ def scratch_bytes(op: N.Op) -> int:
         ctypes.POINTER(ctypes.c_int32))))
 
 
-def run(quick: bool, threads: int, only: str = "", cached: dict | None = None) -> dict:
+def run(quick: bool, threads: int, only: str = "", cached: dict | None = None,
+        fc4096: bool = False) -> dict:
     rng = np.random.default_rng(0)
     rows = []
     cached = cached or {}
     convs = CONV[:3] if quick else CONV
-    fcs = FC[:2] if quick else FC
+    fcs = FC + [FC4096] if fc4096 else FC
     convs = [c for c in convs if only in c[0]]
     fcs = [c for c in fcs if only in c[0]]
     pools = [c for c in POOL if only in c[0]]
@@ -432,6 +435,8 @@ def main() -> None:
     ap.add_argument("--reuse-xnn", action="store_true",
                     help="reuse XNNPACK's counts from results/neon_vs_xnnpack.json")
     ap.add_argument("--skip-cost-model", action="store_true")
+    ap.add_argument("--fc4096", action="store_true",
+                    help="also FC 4096->4096 (XNNPACK's weight packing makes a multi-GiB trace)")
     args = ap.parse_args()
     out = HERE / "results"
     out.mkdir(exist_ok=True)
@@ -445,7 +450,7 @@ def main() -> None:
     js = out / "neon_vs_xnnpack.json"
     cached = ({r["case"]: r for r in json.loads(js.read_text())["rows"]}
               if args.reuse_xnn and js.exists() else {})
-    res = run(args.quick, args.threads, args.only, cached)
+    res = run(args.quick, args.threads, args.only, cached, args.fc4096)
     res["xnn_reused"] = bool(cached)
     if args.only and js.exists():        # merge into the previous table
         new = {r["case"]: r for r in res["rows"]}
