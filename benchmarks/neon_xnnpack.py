@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import ctypes
 import json
 import re
 import subprocess
@@ -156,13 +157,17 @@ def ensure_xnnpack() -> None:
 
 
 def xnn_binary() -> Path:
+    """benchmarks/xnn/xnn_bench.c linked against Debian's arm64 libXNNPACK (cached by
+    :func:`edgepool.toolchain.cached_build`, kind ``xnn``)."""
     src = HERE / "xnn" / "xnn_bench.c"
-    out = N.build_dir() / f"xnn_bench-{abs(hash(src.read_text())) % 10**12}.aarch64"
-    if not out.exists():
-        subprocess.run([toolchain.require("aarch64-linux-gnu-gcc"), "-O2", "-o", str(out),
-                        str(src), f"-L{LIB}", "-l:libXNNPACK.so.0", f"-Wl,-rpath-link,{LIB}"],
-                       check=True)
-    return out
+    cc = toolchain.require("aarch64-linux-gnu-gcc")
+    flags = ["-O2", f"-L{LIB}", "-l:libXNNPACK.so.0", f"-Wl,-rpath-link,{LIB}"]
+    key = toolchain.content_key(files=[src], texts=[str(XNN_LIB)], flags=flags, tools=[cc])
+
+    def build(tmp: Path) -> None:
+        subprocess.run([cc, "-o", str(tmp / "xnn_bench.aarch64"), str(src), *flags], check=True)
+
+    return toolchain.cached_build("xnn", key, build) / "xnn_bench.aarch64"
 
 
 def xnn_cmd(args: list[str], repeat: int) -> list[str]:
@@ -216,9 +221,11 @@ CONV = [  # name, (h, w, ic, oc, k, stride, pad)
     ("conv 1x1 14x14x256->512", (14, 14, 256, 512, 1, 1, 0)),
     ("conv 3x3 56x56x64->64", (56, 56, 64, 64, 3, 1, 1)),
 ]
-# FC 4096->4096 (the issue's third FC shape) is left out: XNNPACK packs its 16 MiB of weights
-# when the operator is created, inside the traced process, and that trace alone is several GiB
 FC = [("fc 800->500", 800, 500), ("fc 512->10", 512, 10)]
+# FC 4096->4096 (--fc4096): XNNPACK packs its 16 MiB of weights when the operator is created,
+# inside the traced process (excluded from the per-call difference, but traced: more than
+# 2 GiB of log per run, > 10 minutes each on this machine)
+FC4096 = ("fc 4096->4096", 4096, 4096)
 POOL = [  # name, (h, w, c, k, s, p)
     ("max 3x3 s2 56x56x64", (56, 56, 64, 3, 2, 0)),
     ("max 2x2 s2 56x56x64", (56, 56, 64, 2, 2, 0)),
@@ -228,11 +235,32 @@ POOL = [  # name, (h, w, c, k, s, p)
 ]
 
 
-def run(quick: bool, threads: int) -> dict:
+def xnn_call(args: list[str], name: str, cached: dict) -> tuple[int, float, str]:
+    """XNNPACK's instructions, estimated cycles and hottest kernel for one case (``cached``:
+    the rows of a previous results JSON, reused by ``--reuse-xnn``)."""
+    if name in cached:
+        r = cached[name]
+        return r["xnn"], r["xnn_cycles"], r["xnn_kernel"]
+    xnn, prof = per_call(xnn_cmd(args, 1), xnn_cmd(args, 2))
+    return xnn.insns, xnn.cycles, xnn_kernel(xnn, prof.base, prof.length)
+
+
+def scratch_bytes(op: N.Op) -> int:
+    """The kernel's scratch memory (``ep_desc_scratch_bytes``: O(rows), no im2col buffer)."""
+    return int(N.load().ep_desc_scratch_bytes(op.desc.ctypes.data_as(
+        ctypes.POINTER(ctypes.c_int32))))
+
+
+def run(quick: bool, threads: int, only: str = "", cached: dict | None = None,
+        fc4096: bool = False) -> dict:
     rng = np.random.default_rng(0)
     rows = []
+    cached = cached or {}
     convs = CONV[:3] if quick else CONV
-    fcs = FC[:2] if quick else FC
+    fcs = FC + [FC4096] if fc4096 else FC
+    convs = [c for c in convs if only in c[0]]
+    fcs = [c for c in fcs if only in c[0]]
+    pools = [c for c in POOL if only in c[0]]
     with tempfile.TemporaryDirectory(prefix="ep-xnnb-") as tds:
         td = Path(tds)
         for name, (h, w, ic, oc, k, s, p) in convs:
@@ -243,18 +271,26 @@ def run(quick: bool, threads: int) -> dict:
             op = N.conv_op(x, wt, None, (s, s), (p,) * 4, requant=RQ, algo="auto", narrow=True,
                            prepack=True)
             ours, _ = per_call(ours_cmd([op], 1, td, "o1"), ours_cmd([op], 2, td, "o2"))
-            opf = N.conv_op(x, wt, None, (s, s), (p,) * 4, requant=RQ, algo="auto",
-                            prepack=True)
-            full, _ = per_call(ours_cmd([opf], 1, td, "f1"), ours_cmd([opf], 2, td, "f2"))
+            algo = N.conv_algo(op)
+            if algo == "wino":          # exact for any int8 weights: narrow changes nothing
+                full = ours
+            else:
+                opf = N.conv_op(x, wt, None, (s, s), (p,) * 4, requant=RQ, algo="auto",
+                                prepack=True)
+                full, _ = per_call(ours_cmd([opf], 1, td, "f1"), ours_cmd([opf], 2, td, "f2"))
             args = ["conv", *map(str, (h, w, ic, oc, k, k, s, s, p, p, p, p))]
-            xnn, prof = per_call(xnn_cmd(args, 1), xnn_cmd(args, 2))
+            xi, xc, xk = xnn_call(args, name, cached)
             macs = h * w * oc * k * k * ic // (s * s)
             row = dict(case=name, macs=macs, ours=ours.insns, ours_full_range=full.insns,
-                       ours_full_range_cycles=full.cycles, xnn=xnn.insns,
-                       ours_cycles=ours.cycles, xnn_cycles=xnn.cycles,
-                       xnn_kernel=xnn_kernel(xnn, prof.base, prof.length), algo=N.conv_algo(op),
-                       estimate=N.conv_cost(op, N.conv_algo(op)))
-            if threads > 1 and macs <= 30_000_000:
+                       ours_full_range_cycles=full.cycles, xnn=xi,
+                       ours_cycles=ours.cycles, xnn_cycles=xc, xnn_kernel=xk, algo=algo,
+                       estimate=N.conv_cost(op, algo), scratch=scratch_bytes(op))
+            if algo == "wino":          # the direct register-blocked kernel, for reference
+                opd = N.conv_op(x, wt, None, (s, s), (p,) * 4, requant=RQ, algo="rb",
+                                narrow=True, prepack=True)
+                d, _ = per_call(ours_cmd([opd], 1, td, "d1"), ours_cmd([opd], 2, td, "d2"))
+                row.update(direct=d.insns, direct_cycles=d.cycles)
+            if threads > 1:
                 opt = N.conv_op(x, wt, None, (s, s), (p,) * 4, requant=RQ, algo="auto",
                                 narrow=True, threads=threads, prepack=True)
                 t, _ = per_call(ours_cmd([opt], 1, td, "t1"), ours_cmd([opt], 2, td, "t2"))
@@ -269,23 +305,22 @@ def run(quick: bool, threads: int) -> dict:
             ours, _ = per_call(ours_cmd([op], 1, td, "o1"), ours_cmd([op], 2, td, "o2"))
             opw = N.fc_op(x, wt, None, RQ, prepack=True)        # full int8 range: int32 lanes
             full, _ = per_call(ours_cmd([opw], 1, td, "f1"), ours_cmd([opw], 2, td, "f2"))
-            args = ["fc", str(n), str(m)]
-            xnn, prof = per_call(xnn_cmd(args, 1), xnn_cmd(args, 2))
+            xi, xc, xk = xnn_call(["fc", str(n), str(m)], name, cached)
             rows.append(dict(case=name, macs=n * m, ours=ours.insns, ours_full_range=full.insns,
-                             xnn=xnn.insns, ours_cycles=ours.cycles, xnn_cycles=xnn.cycles,
-                             xnn_kernel=xnn_kernel(xnn, prof.base, prof.length),
-                             algo="packed GEMV"))
+                             xnn=xi, ours_cycles=ours.cycles, xnn_cycles=xc, xnn_kernel=xk,
+                             algo="packed GEMV", scratch=scratch_bytes(op)))
             print(rows[-1], flush=True)
-        for name, (h, w, c, k, s, p) in POOL:
+        for name, (h, w, c, k, s, p) in pools:
             x = rng.integers(-128, 128, (h, w, c)).astype(np.int8)
             op = N.maxpool_op(x, (k, k), (s, s), (p,) * 4)
             ours, _ = per_call(ours_cmd([op], 1, td, "o1"), ours_cmd([op], 2, td, "o2"))
-            args = ["maxpool", *map(str, (h, w, c, k, s, p))]
-            xnn, prof = per_call(xnn_cmd(args, 1), xnn_cmd(args, 2))
-            rows.append(dict(case=name, ours=ours.insns, xnn=xnn.insns, ours_cycles=ours.cycles,
-                             xnn_cycles=xnn.cycles,
-                             xnn_kernel=xnn_kernel(xnn, prof.base, prof.length)))
+            xi, xc, xk = xnn_call(["maxpool", *map(str, (h, w, c, k, s, p))], name, cached)
+            rows.append(dict(case=name, ours=ours.insns, xnn=xi, ours_cycles=ours.cycles,
+                             xnn_cycles=xc, xnn_kernel=xk, scratch=scratch_bytes(op)))
             print(rows[-1], flush=True)
+    for r in rows:                       # edgepool before this round (the first cached run)
+        if r["case"] in cached:
+            r["ours_before"] = cached[r["case"]].get("ours_before", cached[r["case"]]["ours"])
     return {"rows": rows}
 
 
@@ -301,8 +336,9 @@ def cost_model() -> str:
     """AUTO's cost model (ep_conv_cost) against measured instructions of both kernels."""
     rng = np.random.default_rng(4)
     out = ["# AUTO's conv cost model vs measured aarch64 instructions (qemu, per call)", "",
-           "| layer | sliding measured | sliding estimate | RB measured | RB estimate | AUTO "
-           "picks | fewest measured |", "|---|---|---|---|---|---|---|"]
+           "| layer | sliding measured | sliding estimate | RB measured | RB estimate | "
+           "Winograd measured | Winograd estimate | AUTO picks | fewest measured |",
+           "|---|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory(prefix="ep-cost-") as tds:
         td = Path(tds)
         for h, w, ic, oc, k, p, dt, nar in COST_SHAPES:
@@ -310,17 +346,19 @@ def cost_model() -> str:
             x = rng.integers(ii.min, int(ii.max) + 1, (h, w, ic)).astype(dt)
             wt = rng.integers(-int(ii.max), int(ii.max) + 1, (oc, k, k, ic)).astype(dt)
             meas, est = {}, {}
-            for algo in ("sliding", "rb"):
+            algos = ("sliding", "rb") + (("wino",) if dt == np.int8 and k == 3 else ())
+            for algo in algos:
                 op = N.conv_op(x, wt, None, pads=(p,) * 4, requant=RQ, algo=algo, narrow=nar,
-                               prepack=algo == "rb")
+                               prepack=algo != "sliding")
                 meas[algo] = per_call(ours_cmd([op], 1, td, "c1"), ours_cmd([op], 2, td, "c2"))[
                     0].insns
                 est[algo] = N.conv_cost(op, algo)
             auto = N.conv_algo(N.conv_op(x, wt, None, pads=(p,) * 4, algo="auto", narrow=nar))
+            wg = (f"{meas['wino']:,} | {est['wino']:,.0f}" if "wino" in meas else "- | -")
             out.append(f"| {h}x{w}x{ic}->{oc} {k}x{k} {np.dtype(dt).name}"
                        f"{' narrow' if nar else ''} | {meas['sliding']:,} | "
-                       f"{est['sliding']:,.0f} | {meas['rb']:,} | {est['rb']:,.0f} | {auto} | "
-                       f"{min(meas, key=meas.get)} |")
+                       f"{est['sliding']:,.0f} | {meas['rb']:,} | {est['rb']:,.0f} | {wg} | "
+                       f"{auto} | {min(meas, key=meas.get)} |")
     return "\n".join(out) + "\n"
 
 
@@ -336,11 +374,15 @@ def report(res: dict) -> str:
            "block × its executions (a throughput model, no cache misses).", "",
            "| case | MACs | ours insns | XNNPACK insns | insns ratio | ours/MAC | XNN/MAC "
            "| ours cycles (est.) | XNNPACK cycles (est.) | cycles ratio | XNNPACK kernel | ours "
-           "| max thread share |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| max thread share | ours scratch |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
         macs = r.get("macs")
+        if r.get("algo") == "wino":
+            r = dict(r, algo=f"wino (direct rb: {r['direct'] / r['xnn']:.2f}×, "
+                             f"{r['direct'] / macs:.3f}/MAC)")
         share = f"{r['max_thread_share']:.3f} ({r['threads']} thr)" if "threads" in r else "-"
+        scratch = f"{r['scratch'] / 1024:,.1f} KiB" if "scratch" in r else "-"
         out.append(
             f"| {r['case']} | {macs:,} | {r['ours']:,} | {r['xnn']:,} | "
             f"**{r['ours'] / r['xnn']:.2f}×** | "
@@ -349,7 +391,27 @@ def report(res: dict) -> str:
             " | - | - | ")
         out[-1] += (f"{r['ours_cycles']:,.0f} | {r['xnn_cycles']:,.0f} | "
                     f"**{r['ours_cycles'] / r['xnn_cycles']:.2f}×** | `{r['xnn_kernel']}` | "
-                    f"{r.get('algo', 'max pool')} | {share} |")
+                    f"{r.get('algo', 'max pool')} | {share} | {scratch} |")
+    if any(r.get("algo") == "wino" for r in res["rows"]):
+        out += ["", "`wino`: exact integer Winograd F(2x2, 3x3) (neon/src/conv_wino.c): 16 "
+                "instead of 36 products per 2x2 output tile and channel pair, the products in "
+                "the by-lane int16 tile; bit-exact with the golden model (int32 wrap-around "
+                "cancels, 4Y fits int32 for IC <= 3640). It does fewer multiplications, so "
+                "its /MAC figures count the direct convolution's MACs. In brackets: the "
+                "direct register-blocked kernel (`rb`, AUTO's choice without Winograd) on "
+                "the same layer. Without sdot the direct kernels' floor is 3 instructions per "
+                "16 MACs (smull + smlal2 + sadalp: 0.1875/MAC), where XNNPACK's A53 kernels "
+                "also sit (0.24-0.29 measured with their overheads), so 0.8x of XNNPACK "
+                "(~0.20/MAC) is out of reach for a direct kernel."]
+    if res.get("xnn_reused"):
+        out += ["", "XNNPACK counts reused from the previous run's JSON (`--reuse-xnn`: same "
+                "library, qemu and method)."]
+    before = [r for r in res["rows"] if "ours_before" in r]
+    if before:
+        out += ["", "Before this round's kernels (edgepool main, same method), instructions "
+                "(ratio to XNNPACK): " + "; ".join(
+                    f"{r['case']} {r['ours_before']:,} ({r['ours_before'] / r['xnn']:.2f}×)"
+                    for r in before) + "."]
     fr = [r for r in res["rows"] if "ours_full_range" in r]
     if fr:
         out += ["", "Ours above: weights declared narrow ([-127, 127], the range of the qs8 "
@@ -369,16 +431,31 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--cost-model-only", action="store_true",
                     help="only the cost-model validation table")
+    ap.add_argument("--only", default="", help="only the cases whose name contains this")
+    ap.add_argument("--reuse-xnn", action="store_true",
+                    help="reuse XNNPACK's counts from results/neon_vs_xnnpack.json")
+    ap.add_argument("--skip-cost-model", action="store_true")
+    ap.add_argument("--fc4096", action="store_true",
+                    help="also FC 4096->4096 (XNNPACK's weight packing makes a multi-GiB trace)")
     args = ap.parse_args()
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    cm = cost_model()
-    print(cm)
-    (out / "neon_cost_model.md").write_text(cm)
+    if not args.skip_cost_model:
+        cm = cost_model()
+        print(cm)
+        (out / "neon_cost_model.md").write_text(cm)
     if args.cost_model_only:
         return
     ensure_xnnpack()
-    res = run(args.quick, args.threads)
+    js = out / "neon_vs_xnnpack.json"
+    cached = ({r["case"]: r for r in json.loads(js.read_text())["rows"]}
+              if args.reuse_xnn and js.exists() else {})
+    res = run(args.quick, args.threads, args.only, cached, args.fc4096)
+    res["xnn_reused"] = bool(cached)
+    if args.only and js.exists():        # merge into the previous table
+        new = {r["case"]: r for r in res["rows"]}
+        old = json.loads(js.read_text())
+        res["rows"] = [new.pop(r["case"], r) for r in old["rows"]] + list(new.values())
     md = report(res)
     print(md)
     (out / "neon_vs_xnnpack.md").write_text(md)

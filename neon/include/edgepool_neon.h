@@ -51,8 +51,10 @@ typedef enum {
     EP_ALGO_VANHERK = 2,    /**< max pooling: van Herk/Gil-Werman in both directions          */
     EP_ALGO_SLIDING = 3,    /**< conv: sliding-window (shifted rows x weight, row accumulator) */
     EP_ALGO_IM2COL = 4,     /**< conv: im2col + GEMM (same micro-kernel, k^2-times the input)  */
-    EP_ALGO_RB = 5          /**< conv: register-blocked tiles (4 pixels x 16/8 output channels
+    EP_ALGO_RB = 5,         /**< conv: register-blocked tiles (4 pixels x 16/8 output channels
                                  in registers, fused requantize), see ep_conv_algo()          */
+    EP_ALGO_WINO = 6        /**< conv: Winograd F(2x2, 3x3), int8 3x3 stride 1, exact
+                                 (neon/src/conv_wino.c), see ep_conv_algo()                   */
 } ep_algo;
 
 /** Size of one element of ``t`` in bytes. */
@@ -192,6 +194,10 @@ int ep_conv_pack(const ep_conv_params *p, ep_dtype t, const void *w_ohwi, void *
  *    tile, 4 pixels x 4 channels: 16 inputs times 16 weights by smull + smlal2 (two products per int16 lane:
  *    2 * 128 * 127 = 32,512 fits), sadalp into int32x4, one horizontal addp reduction per
  *    tile. Packed [oc block of 4][ky][Kr rounded to 16 / 16][4][16] int8.
+ *  * EP_ALGO_WINO (AUTO where its cost is lowest): EP_I8, 3x3, stride 1, dilation 1, groups 1,
+ *    any padding and int8 weights, 4 * 9 * IC * 128 * 2^(wbits-1) <= INT32_MAX: exact integer
+ *    Winograd F(2x2, 3x3) with U' = G'gG'^T (G' = 2G), 4Y >> 2; packed [oc block of 16][16]
+ *    [IC rounded to 8][16] int16 (neon/src/conv_wino.c, neon/README.md).
  *  * EP_I16: 4 pixels x 8 channels of int64 accumulators; pairs of inputs times pairs of
  *    weights (smull) added pairwise into int64 (sadalp): exact for any int16 values.
  *    Packed [oc block of 8][ky][Kr/2][8][2] int16.

@@ -30,6 +30,19 @@ int ep__rb_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, cons
                         const void *bias, const ep_requant *rq, const ep_pool_params *pp,
                         void *out, void *scratch);
 
+/* Winograd F(2x2, 3x3) (conv_wino.c) */
+int ep__wino_applicable(const ep_conv_params *p, ep_dtype t);
+size_t ep__wino_packed_bytes(const ep_conv_params *p, ep_dtype t);
+int ep__wino_pack(const ep_conv_params *p, ep_dtype t, const void *w, void *packed);
+size_t ep__wino_scratch_bytes(const ep_conv_params *p, ep_dtype t);
+int ep__wino_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
+                  const void *bias, const ep_requant *rq, void *out, void *scratch);
+size_t ep__wino_maxpool_scratch_bytes(const ep_conv_params *p, ep_dtype t,
+                                      const ep_pool_params *pp, const ep_requant *rq);
+int ep__wino_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
+                          const void *bias, const ep_requant *rq, const ep_pool_params *pp,
+                          void *out, void *scratch);
+
 int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias);
 
 int ep_conv_algo(const ep_conv_params *p, ep_dtype t) {
@@ -37,7 +50,10 @@ int ep_conv_algo(const ep_conv_params *p, ep_dtype t) {
     if (p->algo != EP_ALGO_AUTO) return p->algo;
     if (!ep__rb_applicable(p, t)) return EP_ALGO_SLIDING;
     const double rb = ep_conv_cost(p, t, EP_ALGO_RB), sl = ep_conv_cost(p, t, EP_ALGO_SLIDING);
-    return rb >= 0 && (sl < 0 || rb <= sl) ? EP_ALGO_RB : EP_ALGO_SLIDING;
+    const int best = rb >= 0 && (sl < 0 || rb <= sl) ? EP_ALGO_RB : EP_ALGO_SLIDING;
+    if (!ep__wino_applicable(p, t)) return best;
+    const double wg = ep_conv_cost(p, t, EP_ALGO_WINO);
+    return wg >= 0 && wg < (best == EP_ALGO_RB ? rb : sl) ? EP_ALGO_WINO : best;
 }
 
 /* ------------------------------------------------------------------ micro-kernels */
@@ -192,6 +208,7 @@ int ep_conv_output_shape(const ep_conv_params *p, int *oh, int *ow) {
 
 size_t ep_conv_packed_bytes(const ep_conv_params *p, ep_dtype t) {
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_packed_bytes(p, t);
+    if (ep_conv_algo(p, t) == EP_ALGO_WINO) return ep__wino_packed_bytes(p, t);
     conv_k k;
     if (conv_geom(p, t, &k)) return 0;
     if (k.dw) return (size_t)k.taps * p->ic * k.es;
@@ -200,6 +217,7 @@ size_t ep_conv_packed_bytes(const ep_conv_params *p, ep_dtype t) {
 
 int ep_conv_pack(const ep_conv_params *p, ep_dtype t, const void *w, void *packed) {
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_pack(p, t, w, packed);
+    if (ep_conv_algo(p, t) == EP_ALGO_WINO) return ep__wino_pack(p, t, w, packed);
     conv_k k;
     int rc = conv_geom(p, t, &k);
     if (rc) return rc;
@@ -243,6 +261,7 @@ static int use_im2col(const ep_conv_params *p, const conv_k *k) {
 
 size_t ep_conv_scratch_bytes(const ep_conv_params *p, ep_dtype t) {
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_scratch_bytes(p, t);
+    if (ep_conv_algo(p, t) == EP_ALGO_WINO) return ep__wino_scratch_bytes(p, t);
     conv_k k;
     if (conv_geom(p, t, &k)) return 0;
     ep_carver cv;
@@ -428,6 +447,8 @@ static int conv_setup(conv_k *k, const ep_conv_params *p, ep_dtype t, const void
 int ep_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
             const void *bias, const ep_requant *rq, void *out, void *scratch) {
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_conv(p, t, x, packed, bias, rq, out, scratch);
+    if (ep_conv_algo(p, t) == EP_ALGO_WINO)
+        return ep__wino_conv(p, t, x, packed, bias, rq, out, scratch);
     /* AUTO never runs a kernel whose accumulator could overflow (explicit SLIDING / IM2COL
      * keep their historic wrap-around contract) */
     if (p && p->algo == EP_ALGO_AUTO && !ep__conv_bound_ok(p, t, bias)) return EP_ERANGE;
@@ -483,6 +504,7 @@ size_t ep_conv_maxpool_scratch_bytes(const ep_conv_params *p, ep_dtype t,
     if (!rq || t == EP_F32 || rq->out == EP_I32 || conv_geom(p, t, &k) || fused_pool(&k, pool, &pp))
         return 0;
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_maxpool_scratch_bytes(p, t, &pp, rq);
+    if (ep_conv_algo(p, t) == EP_ALGO_WINO) return ep__wino_maxpool_scratch_bytes(p, t, &pp, rq);
     ep_carver cv;
     ep_carver_init(&cv, NULL);
     conv_carve(&k, &cv, 0);
@@ -502,6 +524,8 @@ int ep_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, const vo
     if (!out || !scratch) return EP_EINVAL;
     if (ep_conv_algo(p, t) == EP_ALGO_RB)
         return ep__rb_conv_maxpool(p, t, x, packed, bias, rq, &pp, out, scratch);
+    if (ep_conv_algo(p, t) == EP_ALGO_WINO)
+        return ep__wino_conv_maxpool(p, t, x, packed, bias, rq, &pp, out, scratch);
     if (p->algo == EP_ALGO_AUTO && !ep__conv_bound_ok(p, t, bias)) return EP_ERANGE;
     ep_carver cv;
     ep_carver_init(&cv, scratch);

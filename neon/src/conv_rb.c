@@ -10,6 +10,7 @@
  * loaded and stored its int32 accumulator row around every 2 x 8 products. */
 #include "ep_internal.h"
 #include "rq_vec.h"
+#include "rb_tile.h"
 
 #define RB_MAX_KH 16
 /* shortest reduction (KH * KW * IC) that takes the dot-product tile (mirrored in Python) */
@@ -59,8 +60,9 @@ static int rb_geom_of(const ep_conv_params *p, ep_dtype t, rb_geom *g) {
     g->KH = p->kh;
     g->Kr = p->kw * p->ic;
     /* the dot-product tile needs narrow weights; it pays off once a tile's reduction is long
-     * (measured: 3x3x32 0.27 vs 0.30 instructions per MAC for the lane tile, 1x1x64 0.44 vs
-     * 0.38: its 4 x 4 tile's epilogue is amortized over 4x fewer MACs) */
+     * enough to amortize its 4 x 4 tile's epilogue (~175 instructions with the reduction and
+     * bias in asm) over 4x fewer MACs than the lane tile's (measured: 3x3x32 0.27 vs 0.30
+     * instructions per MAC; 1x1x64 0.40 vs 0.38 with the asm epilogue, 0.44 without) */
     g->dot = t == EP_I8 && ((p->narrow && (p->wbits == 0 || p->wbits == 8)) ||
                             (p->wbits >= 1 && p->wbits <= 7)) &&
              (long)p->kh * p->kw * p->ic >= EP_RB_DOT_MIN_K;
@@ -170,11 +172,7 @@ static int rb_bound_ok(const rb_geom *g, const void *bias) {
 /* store a pixel's nr results (4 int32x4 or clamped), with a channel tail through a buffer */
 static inline void rb_store16(const rb_run *r, char *dst, int valid, int32x4_t v0, int32x4_t v1,
                               int32x4_t v2, int32x4_t v3) {
-    int32_t tmp[16];
-    char *to = valid == 16 ? dst : (char *)tmp;
-    if (r->rq) ep_rqv_store16(&r->rqv, to, v0, v1, v2, v3);
-    else store16(to, 0, EP_I32, v0, v1, v2, v3);
-    if (valid < 16) memcpy(dst, tmp, (size_t)valid * r->oes);
+    ep_store16_tail(r->rq ? &r->rqv : NULL, r->oes, dst, valid, v0, v1, v2, v3);
 }
 
 static inline void rb_store8(const rb_run *r, char *dst, int valid, int32x4_t v0, int32x4_t v1) {
@@ -192,27 +190,6 @@ static inline void rb_store8(const rb_run *r, char *dst, int valid, int32x4_t v0
     memcpy(dst, tmp, (size_t)valid * r->oes);
 }
 
-#define MAC16(l)                                                                           \
-    do {                                                                                   \
-        const int16x8_t wl = vld1q_s16(w), wh = vld1q_s16(w + 8);                          \
-        w += 16;                                                                           \
-        a00 = vmlal_laneq_s16(a00, vget_low_s16(wl), x0, l);                               \
-        a01 = ep_vmlal_high_laneq_s16(a01, wl, x0, l);                                     \
-        a02 = vmlal_laneq_s16(a02, vget_low_s16(wh), x0, l);                               \
-        a03 = ep_vmlal_high_laneq_s16(a03, wh, x0, l);                                     \
-        a10 = vmlal_laneq_s16(a10, vget_low_s16(wl), x1, l);                               \
-        a11 = ep_vmlal_high_laneq_s16(a11, wl, x1, l);                                     \
-        a12 = vmlal_laneq_s16(a12, vget_low_s16(wh), x1, l);                               \
-        a13 = ep_vmlal_high_laneq_s16(a13, wh, x1, l);                                     \
-        a20 = vmlal_laneq_s16(a20, vget_low_s16(wl), x2, l);                               \
-        a21 = ep_vmlal_high_laneq_s16(a21, wl, x2, l);                                     \
-        a22 = vmlal_laneq_s16(a22, vget_low_s16(wh), x2, l);                               \
-        a23 = ep_vmlal_high_laneq_s16(a23, wh, x2, l);                                     \
-        a30 = vmlal_laneq_s16(a30, vget_low_s16(wl), x3, l);                               \
-        a31 = ep_vmlal_high_laneq_s16(a31, wl, x3, l);                                     \
-        a32 = vmlal_laneq_s16(a32, vget_low_s16(wh), x3, l);                               \
-        a33 = ep_vmlal_high_laneq_s16(a33, wh, x3, l);                                     \
-    } while (0)
 
 #if defined(__aarch64__) && !defined(EP_NO_ASM)
 /* aarch64: the whole reduction of a 4 x 16 tile in one asm block. 16-bit by-element smlal can
@@ -222,15 +199,6 @@ static inline void rb_store8(const rb_run *r, char *dst, int valid, int32x4_t v0
  * v4/v5 and v6/v7 so the next step's load issues while the current one multiplies (the A53
  * issues in order). Per 8 reduction elements: 4 ldr + 4 sxtl + 8 ldp + 128 smlal + 2 loop =
  * 146 instructions for 512 MACs. */
-#define RB_L(a, w, x, l) "smlal v" #a ".4s, v" #w ".4h, v" #x ".h[" #l "]\n\t"
-#define RB_H(a, w, x, l) "smlal2 v" #a ".4s, v" #w ".8h, v" #x ".h[" #l "]\n\t"
-#define RB_STEP(wl, wh, l)                                                                  \
-    RB_L(16, wl, 0, l) RB_H(17, wl, 0, l) RB_L(18, wh, 0, l) RB_H(19, wh, 0, l)             \
-    RB_L(20, wl, 1, l) RB_H(21, wl, 1, l) RB_L(22, wh, 1, l) RB_H(23, wh, 1, l)             \
-    RB_L(24, wl, 2, l) RB_H(25, wl, 2, l) RB_L(26, wh, 2, l) RB_H(27, wh, 2, l)             \
-    RB_L(28, wl, 3, l) RB_H(29, wl, 3, l) RB_L(30, wh, 3, l) RB_H(31, wh, 3, l)
-#define RB_LDA "ldp q4, q5, [%[w]], #32\n\t"
-#define RB_LDB "ldp q6, q7, [%[w]], #32\n\t"
 #if defined(EP_MCA)
 #define MCA_BEGIN "# LLVM-MCA-BEGIN conv-i8-4x16\n\t"
 #define MCA_END "# LLVM-MCA-END conv-i8-4x16\n\t"
@@ -356,8 +324,11 @@ static void tile_i8_16(const rb_run *r, const char *const *rowp, int ox0, int np
     DT_S(a0, 8) DT_S(a1, 9) DT_S(a2, 10) DT_S(a3, 11)                                       \
     DT_S(b0, 12) DT_S(b1, 13) DT_S(b2, 14) DT_S(b3, 15)
 
+/* acc[16] (pixel j's 4 channels at acc + 4j) = bias + the reduction: the pairwise (addp)
+ * reduction of the 16 accumulators and the bias run in the asm block too */
 static void rb_dot_asm(const char *const *rowp, int kh, int krp, size_t o0, size_t o1,
-                       size_t o2, size_t o3, const int8_t *w, int32_t *acc) {
+                       size_t o2, size_t o3, const int8_t *w, const int32_t *bias,
+                       int32_t *acc) {
     const size_t wskip = (size_t)krp * 4;
     const char *p0, *p1, *p2, *p3, *row;
     long kb;
@@ -389,14 +360,20 @@ static void rb_dot_asm(const char *const *rowp, int kh, int krp, size_t o0, size
         "5:\n\t"
         "subs %w[kh], %w[kh], #1\n\t"
         "b.ne 1b\n\t"
-        "st1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[acc]], #64\n\t"
-        "st1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[acc]], #64\n\t"
-        "st1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[acc]], #64\n\t"
-        "st1 {v28.4s, v29.4s, v30.4s, v31.4s}, [%[acc]]\n\t"
-        : [rowp] "+r"(rowp), [kh] "+r"(kh), [w] "+r"(w), [acc] "+r"(acc), [row] "=&r"(row),
+        "addp v16.4s, v16.4s, v17.4s\n\t" "addp v18.4s, v18.4s, v19.4s\n\t"
+        "addp v20.4s, v20.4s, v21.4s\n\t" "addp v22.4s, v22.4s, v23.4s\n\t"
+        "addp v24.4s, v24.4s, v25.4s\n\t" "addp v26.4s, v26.4s, v27.4s\n\t"
+        "addp v28.4s, v28.4s, v29.4s\n\t" "addp v30.4s, v30.4s, v31.4s\n\t"
+        "ldr q0, [%[bias]]\n\t"
+        "addp v16.4s, v16.4s, v18.4s\n\t" "addp v20.4s, v20.4s, v22.4s\n\t"
+        "addp v24.4s, v24.4s, v26.4s\n\t" "addp v28.4s, v28.4s, v30.4s\n\t"
+        "add v16.4s, v16.4s, v0.4s\n\t" "add v20.4s, v20.4s, v0.4s\n\t"
+        "add v24.4s, v24.4s, v0.4s\n\t" "add v28.4s, v28.4s, v0.4s\n\t"
+        "stp q16, q20, [%[acc]]\n\t" "stp q24, q28, [%[acc], #32]\n\t"
+        : [rowp] "+r"(rowp), [kh] "+r"(kh), [w] "+r"(w), [row] "=&r"(row),
           [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3), [kb] "=&r"(kb)
         : [o0] "r"(o0), [o1] "r"(o1), [o2] "r"(o2), [o3] "r"(o3), [krp] "r"((long)krp),
-          [wskip] "r"(wskip)
+          [wskip] "r"(wskip), [bias] "r"(bias), [acc] "r"(acc)
         : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",
           "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22",
           "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
@@ -415,16 +392,10 @@ static void tile_i8_dot(const rb_run *r, const char *const *rowp, int ox0, int n
     RB_OFFSETS;
     const int8_t *wb = (const int8_t *)r->w + rb_block_off(g, b);
 #if defined(__aarch64__) && !defined(EP_NO_ASM)
-    int32_t acc[64] __attribute__((aligned(16)));
-    rb_dot_asm(rowp, g->KH, g->Krp, o0, o1, o2, o3, wb, acc);
-    const int32x4_t a00 = vld1q_s32(acc), a01 = vld1q_s32(acc + 4), a02 = vld1q_s32(acc + 8),
-                    a03 = vld1q_s32(acc + 12), a10 = vld1q_s32(acc + 16),
-                    a11 = vld1q_s32(acc + 20), a12 = vld1q_s32(acc + 24),
-                    a13 = vld1q_s32(acc + 28), a20 = vld1q_s32(acc + 32),
-                    a21 = vld1q_s32(acc + 36), a22 = vld1q_s32(acc + 40),
-                    a23 = vld1q_s32(acc + 44), a30 = vld1q_s32(acc + 48),
-                    a31 = vld1q_s32(acc + 52), a32 = vld1q_s32(acc + 56),
-                    a33 = vld1q_s32(acc + 60);
+    int32_t acc[16] __attribute__((aligned(16)));
+    rb_dot_asm(rowp, g->KH, g->Krp, o0, o1, o2, o3, wb, (const int32_t *)r->bias + 4 * b, acc);
+    const int32x4_t v0 = vld1q_s32(acc), v1 = vld1q_s32(acc + 4), v2 = vld1q_s32(acc + 8),
+                    v3 = vld1q_s32(acc + 12);
 #else
     int32x4_t a00 = vdupq_n_s32(0), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00,
               a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00,
@@ -451,12 +422,12 @@ static void tile_i8_dot(const rb_run *r, const char *const *rowp, int ox0, int n
 #endif
         }
     }
-#endif
     const int32x4_t bias = vld1q_s32((const int32_t *)r->bias + 4 * b);
     const int32x4_t v0 = vaddq_s32(vpaddq_s32(vpaddq_s32(a00, a01), vpaddq_s32(a02, a03)), bias);
     const int32x4_t v1 = vaddq_s32(vpaddq_s32(vpaddq_s32(a10, a11), vpaddq_s32(a12, a13)), bias);
     const int32x4_t v2 = vaddq_s32(vpaddq_s32(vpaddq_s32(a20, a21), vpaddq_s32(a22, a23)), bias);
     const int32x4_t v3 = vaddq_s32(vpaddq_s32(vpaddq_s32(a30, a31), vpaddq_s32(a32, a33)), bias);
+#endif
     const int oc0 = 4 * b, valid = ep_imin(4, g->OC - oc0);
     char *d = orow + ((size_t)ox0 * g->OC + oc0) * r->oes;
     const size_t ps = (size_t)g->OC * r->oes;
@@ -679,10 +650,27 @@ static int rb_setup(rb_run *r, const ep_conv_params *p, ep_dtype t, const void *
     return EP_OK;
 }
 
+/* A 1x1, stride-1, unpadded layer is one long row: (H, W, C) as (1, H * W, C) gives the
+ * 4-pixel tiles no per-row remainder (14x14: 49 full tiles instead of 14 x 4 with 2 of 16
+ * pixels wasted per row); only taken when the channel blocks alone still feed every thread. */
+static int rb_flat(const ep_conv_params *p, ep_dtype t, ep_conv_params *flat) {
+    rb_geom g;
+    if (p->kh != 1 || p->kw != 1 || p->sh != 1 || p->sw != 1 || p->pt || p->pl || p->pb ||
+        p->pr || p->h < 2 || p->w % 4 == 0 || rb_geom_of(p, t, &g))
+        return 0;
+    if (g.nob < 4 * (p->threads > 1 ? p->threads : 1)) return 0;
+    *flat = *p;
+    flat->w = p->h * p->w;
+    flat->h = 1;
+    return 1;
+}
+
 int ep__rb_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
                 const void *bias, const ep_requant *rq, void *out, void *scratch) {
     rb_run r;
     rb_geom g;
+    ep_conv_params flat;
+    if (p && rb_flat(p, t, &flat)) p = &flat;
     int rc = rb_geom_of(p, t, &g);
     if (rc) return rc;
     const int items = g.OH * g.nob, nth = ep_threads_for(p->threads, items);
@@ -733,6 +721,8 @@ int ep__rb_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, cons
 }
 
 /* --------------------------------------------------------------------------- cost model */
+double ep__wino_cost(const ep_conv_params *p, ep_dtype t);   /* conv_wino.c */
+
 /* Estimated aarch64 instructions per call (constants fitted to qemu counts of the
  * -O2 -mcpu=cortex-a53 build; benchmarks/neon_xnnpack.py prints estimate vs measured). */
 double ep_conv_cost(const ep_conv_params *p, ep_dtype t, int algo) {
@@ -742,6 +732,9 @@ double ep_conv_cost(const ep_conv_params *p, ep_dtype t, int algo) {
     const int OW = ep_pool_output_size(p->w, p->kw, p->sw, p->pl, p->pr, p->dw, 0);
     if (OH < 1 || OW < 1 || p->ic < 1 || p->oc < 1) return -1.0;
     const double tiles_x = (OW + 3) / 4, taps = (double)p->kh * p->kw;
+    if (algo == EP_ALGO_WINO) return ep__wino_cost(p, t);
+    ep_conv_params flat;
+    if (algo == EP_ALGO_RB && rb_flat(p, t, &flat)) return ep_conv_cost(&flat, t, algo);
     if (algo == EP_ALGO_RB) {
         rb_geom g;
         if (rb_geom_of(p, t, &g)) return -1.0;

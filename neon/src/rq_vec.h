@@ -235,6 +235,20 @@ static inline __attribute__((always_inline)) void ep_rqv_store16(const ep_rqv *c
     }
 }
 
+/* 16 int32 accumulators of one pixel: requantized by ``c`` (NULL: stored as int32), the first
+ * ``valid`` (<= 16) channels of ``oes``-byte elements written to ``dst`` (a tail goes through a
+ * buffer) */
+static inline __attribute__((always_inline)) void ep_store16_tail(const ep_rqv *c, size_t oes,
+                                                                  char *dst, int valid,
+                                                                  int32x4_t v0, int32x4_t v1,
+                                                                  int32x4_t v2, int32x4_t v3) {
+    int32_t tmp[16];
+    char *to = valid == 16 ? dst : (char *)tmp;
+    if (c) ep_rqv_store16(c, to, v0, v1, v2, v3);
+    else store16(to, 0, EP_I32, v0, v1, v2, v3);
+    if (valid < 16) memcpy(dst, tmp, (size_t)valid * oes);
+}
+
 /* two int64 accumulator vectors -> 4 clamped int32 values */
 static inline int32x4_t ep_rqv_apply64(const ep_rqv *c, int64x2_t a, int64x2_t b) {
     if (c->mode == 1) {

@@ -131,3 +131,45 @@ def packed_fc_case(draw) -> Case:
     relu = draw(st.booleans())
     rq = N.Requant.to(shift, out, relu)
     return Case(N.fc_op(x, wt, b, rq, **kw), K.requantize(ref, shift, out, relu).astype(rq.out))
+
+
+@st.composite
+def wino_conv_case(draw, small: bool = False) -> Case:
+    """3x3 stride-1 int8 convolutions through the exact Winograd F(2x2, 3x3) kernel
+    (EP_ALGO_WINO, or AUTO where it picks it): every int8 weight width (full range, narrow,
+    4/7-bit), asymmetric pads 0-2, odd channel counts (input tails of the 8-channel transform,
+    output tails of the 16-channel block), maps of 1-2 output rows / columns (partial 2x2
+    tiles), extreme values (the accumulator's worst case), raw or requantized, 1-4 threads,
+    prepacked or packed by the C side; optionally fused with a max pool (the tile-row cache)."""
+    _, wbits, narrow = draw(st.sampled_from([w for w in WEIGHTS if w[0] == np.int8]))
+    ic = draw(st.sampled_from([1, 2, 3, 7, 8, 9, 16, 17, 33]))
+    oc = draw(st.sampled_from([1, 3, 5, 16, 17, 33]))
+    pads = tuple(draw(st.integers(0, 2)) for _ in range(4))
+    h = draw(st.integers(1, 9 if small else 14))
+    w = draw(st.integers(1, 9 if small else 14))
+    assume(h + pads[0] + pads[2] >= 3 and w + pads[1] + pads[3] >= 3)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = draw_array(draw, rng, -128, 127, (h, w, ic), np.int8)
+    lo, hi = weight_range(np.int8, wbits, narrow)
+    wt = draw_array(draw, rng, lo, hi, (oc, 3, 3, ic), np.int8)
+    b = rng.integers(-(2**20), 2**20, oc) if draw(st.booleans()) else None
+    kw_ = dict(algo=draw(st.sampled_from(["wino", "wino", "auto"])), wbits=wbits, narrow=narrow)
+    acc = K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), b, (1, 1), pads)
+    if draw(st.integers(0, 3)) == 0 and acc.shape[2] >= 3 and acc.shape[3] >= 3:
+        out = QType(8, True, 0, False)
+        shift, relu = draw(st.integers(0, 20)), draw(st.booleans())
+        y = K.requantize(acc, shift, out, relu).astype(np.int8)
+        pk, ps = draw(st.integers(2, 3)), draw(st.integers(1, 2))
+        ref = golden(K.max_pool, y, (pk, pk), (ps, ps), (0, 0, 0, 0), (1, 1), False)
+        op = N.conv_maxpool_op(x, wt, b, N.Requant.to(shift, out, relu), (pk, pk), (ps, ps),
+                               pads=pads, **kw_)
+        return Case(op, ref)
+    kw_.update(threads=draw(st.integers(1, 4)), prepack=draw(st.booleans()))
+    ref = hwc(acc)
+    if draw(st.booleans()):
+        return Case(N.conv_op(x, wt, b, (1, 1), pads, **kw_), ref.astype(np.int32))
+    out = draw(st.sampled_from(OUT_TYPES))
+    shift, relu = draw(st.integers(-2, 24)), draw(st.booleans())
+    rq = N.Requant.to(shift, out, relu)
+    return Case(N.conv_op(x, wt, b, (1, 1), pads, requant=rq, **kw_),
+                K.requantize(ref, shift, out, relu).astype(rq.out))

@@ -73,8 +73,10 @@ def test_threads_bit_exact():
     """1, 2, 3 and 4 threads give the same (golden) output, on shapes whose rows do and do not
     divide evenly among the threads."""
     rng = np.random.default_rng(5)
+    # the 1x1 layers with W % 4 != 0 and enough channel blocks run as one long row (rb_flat)
     for (h, w, ic, oc, k), narrow in [((13, 11, 17, 33, 3), False), ((7, 9, 32, 20, 1), True),
-                                      ((5, 16, 8, 16, 3), True)]:
+                                      ((5, 16, 8, 16, 3), True), ((7, 10, 256, 40, 1), True),
+                                      ((5, 6, 32, 70, 1), False)]:
         x = rng.integers(-128, 128, (h, w, ic)).astype(np.int8)
         wt = rng.integers(-127, 128, (oc, k, k, ic)).astype(np.int8)
         ref = hwc(K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), None, (1, 1), (k // 2,) * 4))
@@ -167,9 +169,12 @@ def test_weights_outside_declared_bits_are_refused():
 def test_auto_picks_rb_for_dense_layers_and_sliding_elsewhere():
     rng = np.random.default_rng(0)
     x8 = rng.integers(-128, 128, (16, 16, 32)).astype(np.int8)
-    for oc, k in [(16, 3), (32, 1), (64, 3)]:
+    # int8 3x3 stride 1: the exact Winograd kernel (tests/neon/test_neon_wino.py)
+    for oc, k, s, algo in [(16, 3, 1, "wino"), (32, 1, 1, "rb"), (64, 3, 1, "wino"),
+                           (64, 3, 2, "rb")]:
         w = rng.integers(-127, 128, (oc, k, k, 32)).astype(np.int8)
-        assert N.conv_algo(N.conv_op(x8, w, pads=(k // 2,) * 4, algo="auto")) == "rb"
+        assert N.conv_algo(N.conv_op(x8, w, strides=(s, s), pads=(k // 2,) * 4,
+                                     algo="auto")) == algo
     dw = rng.integers(-127, 128, (32, 3, 3, 1)).astype(np.int8)
     assert N.conv_algo(N.conv_op(x8, dw, groups=32, algo="auto")) == "sliding"    # depthwise
     wd = rng.integers(-127, 128, (8, 3, 3, 32)).astype(np.int8)
