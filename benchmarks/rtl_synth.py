@@ -85,14 +85,14 @@ def run(name: str, program, board: str, accel: bool, workdir: Path | None,
     return synth_blocks(program, target=target, workdir=wd, accel=accel)
 
 
-def hls_estimate(program) -> dict[str, float]:
+def hls_estimate(program, packing: bool) -> dict[str, float]:
     """The HLS engine's cost model (edgepool.dse.cost.estimate) at the RTL's folding: what the
     exploration assumed before the RTL model existed."""
     f = [rtl_default_folding(ly) for ly in program.layers]
     bits = max([program.in_type.bits] + [ly.out_type.bits for ly in program.layers])
     c = estimate(program, HlsConfig(style="dataflow", pe=tuple(x.pe for x in f),
                                     simd=tuple(x.simd for x in f), act_bits=min(bits, 16),
-                                    clock_mhz=200.0))
+                                    clock_mhz=200.0, int8_dsp_packing=packing))
     return {"LUT": c.lut, "DSP": c.dsp, "BRAM36": c.bram36}
 
 
@@ -105,7 +105,7 @@ def summary(results) -> Table:
         t.add_column(col, justify="left" if col in ("design", "role", "target") else "right")
     for name, role, d, program in results:
         r = compare_blocks(d)[-1]
-        h = hls_estimate(program)
+        h = hls_estimate(program, packing=d.target == "xcup")
         y, m = r["yosys"], r["model"]
         t.add_row(name, role, d.target, f"{y['LUT']:g}",
                   f"{m['LUT']:g} ({r['error']['LUT']:+.0f}%)",
