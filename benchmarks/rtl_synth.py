@@ -155,9 +155,9 @@ def main() -> None:
         "routed; LUTRAM counted as LUTs; BRAM36 = RAMB36 + RAMB18 / 2).",
         "model: edgepool.dse.cost.rtl_block_resources (ESTIMATED; LUT / FF fitted to the "
         "blocks of the designs marked fit, the held-out design was not used).",
-        "logic levels: Yosys ltp on the mapped cells between flip-flops / block RAMs (every "
-        "CARRY4 of a carry chain counts one level): a depth measure, not a timing report; "
-        "Fmax stays an assumption until a vendor tool runs."])
+        "logic levels: Yosys ltp on the mapped cells between flip-flops, SRL shift registers "
+        "and block / LUT RAMs (every CARRY4 of a carry chain counts one level): a depth "
+        "measure, not a timing report; Fmax stays an assumption until a vendor tool runs."])
     results = []
     for name, program, board, accel, role in designs(args.quick):
         d = run(name, program, board, accel, args.workdir, args.reuse)
