@@ -45,7 +45,8 @@ console = Console(width=160)
 
 def designs(quick: bool) -> list[tuple[str, object, str, bool, str]]:
     """(name, program, board, whole IP?, role) of every synthesized design; role ``fit``: its
-    blocks fitted the model; ``held-out`` and ``check`` (the 7-series part): not used by it."""
+    blocks fitted the model (the 7-series design gives the unpacked MAC arrays); ``held-out``:
+    not used by it."""
     m = REPO_ROOT / "models"
 
     def load(p):
@@ -65,7 +66,7 @@ def designs(quick: bool) -> list[tuple[str, object, str, bool, str]]:
         ("random-avg3", random_program(3, in_shape=(10, 10, 2), spec="c6k5r-a3s2-f8"),
          "ultra96", False, "held-out"),
         ("lenet-digits-pynq-z2", load(m / "lenet-digits" / "lenet-digits.onnx"), "pynq-z2",
-         False, "check"),
+         False, "fit"),
     ]
     return out
 
@@ -84,14 +85,14 @@ def run(name: str, program, board: str, accel: bool, workdir: Path | None,
     return synth_blocks(program, target=target, workdir=wd, accel=accel)
 
 
-def hls_estimate(program) -> dict[str, float]:
+def hls_estimate(program, packing: bool) -> dict[str, float]:
     """The HLS engine's cost model (edgepool.dse.cost.estimate) at the RTL's folding: what the
     exploration assumed before the RTL model existed."""
     f = [rtl_default_folding(ly) for ly in program.layers]
     bits = max([program.in_type.bits] + [ly.out_type.bits for ly in program.layers])
     c = estimate(program, HlsConfig(style="dataflow", pe=tuple(x.pe for x in f),
                                     simd=tuple(x.simd for x in f), act_bits=min(bits, 16),
-                                    clock_mhz=200.0))
+                                    clock_mhz=200.0, int8_dsp_packing=packing))
     return {"LUT": c.lut, "DSP": c.dsp, "BRAM36": c.bram36}
 
 
@@ -104,7 +105,7 @@ def summary(results) -> Table:
         t.add_column(col, justify="left" if col in ("design", "role", "target") else "right")
     for name, role, d, program in results:
         r = compare_blocks(d)[-1]
-        h = hls_estimate(program)
+        h = hls_estimate(program, packing=d.target == "xcup")
         y, m = r["yosys"], r["model"]
         t.add_row(name, role, d.target, f"{y['LUT']:g}",
                   f"{m['LUT']:g} ({r['error']['LUT']:+.0f}%)",
@@ -154,9 +155,9 @@ def main() -> None:
         "routed; LUTRAM counted as LUTs; BRAM36 = RAMB36 + RAMB18 / 2).",
         "model: edgepool.dse.cost.rtl_block_resources (ESTIMATED; LUT / FF fitted to the "
         "blocks of the designs marked fit, the held-out design was not used).",
-        "logic levels: Yosys ltp on the mapped cells between flip-flops / block RAMs (every "
-        "CARRY4 of a carry chain counts one level): a depth measure, not a timing report; "
-        "Fmax stays an assumption until a vendor tool runs."])
+        "logic levels: Yosys ltp on the mapped cells between flip-flops, SRL shift registers "
+        "and block / LUT RAMs (every CARRY4 of a carry chain counts one level): a depth "
+        "measure, not a timing report; Fmax stays an assumption until a vendor tool runs."])
     results = []
     for name, program, board, accel, role in designs(args.quick):
         d = run(name, program, board, accel, args.workdir, args.reuse)

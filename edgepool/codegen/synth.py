@@ -175,8 +175,12 @@ BLOCK_MODULES = ("ep_swg", "ep_mvau", "ep_pool", "ep_ser", "ep_axil_ctrl", "ep_a
                  "ep_axis_unpack")
 #: ``synth_xilinx`` family per board (UltraScale+ MPSoC boards, 7-series Zynq)
 FAMILY = {"ultra96": "xcup", "zcu104": "xcup", "pynq-z2": "xc7"}
-#: the cells that cut a path for :func:`logic_levels`: flip-flops, block RAMs, I/O buffers
-CUT_CELLS = ("FD*", "RAMB*", "IBUF", "OBUF", "BUFG")
+#: the cells that cut a path for :func:`logic_levels` (blocks.ys.j2 deletes them): flip-flops,
+#: SRL shift registers (Yosys maps enable-only register chains to SRL16E / SRLC32E), block and
+#: LUT RAMs (their write -> read is clocked; a LUTRAM's address -> data read is one LUT level
+#: left uncounted), I/O buffers
+CUT_CELLS = ("FD*", "SRL*", "RAMB*", "RAM32*", "RAM64*", "RAM128*", "RAM256*", "IBUF", "OBUF",
+             "BUFG")
 
 
 @dataclass
@@ -263,8 +267,8 @@ def _module_params(log: str) -> dict[str, dict[str, int | str]]:
 
 def logic_levels(log: str) -> dict[str, tuple[int, tuple[str, ...]]]:
     """``{module: (levels, path)}`` of every ``ltp`` report in ``log`` (the last one wins):
-    levels = mapped cells (LUT, MUXF, CARRY, DSP, LUTRAM) on the longest path between cut
-    cells (:data:`CUT_CELLS`) and module ports; every CARRY4/CARRY8 of a carry chain counts one
+    levels = mapped cells (LUT, MUXF, CARRY, DSP) on the longest path between cut cells
+    (:data:`CUT_CELLS`) and module ports; every CARRY4/CARRY8 of a carry chain counts one
     level, so adders and comparators are overstated against a vendor timing report."""
     out: dict[str, tuple[int, tuple[str, ...]]] = {}
     for m in re.finditer(r"Longest topological path in (\S+) \(length=(-?\d+)\):\n"

@@ -665,7 +665,7 @@ def _mvau(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
     bram = (bram18(*wrom) + bram18(*brom)) / 2
     lutrom = sum(d * w for d, w in (wrom, brom) if bram18(d, w) == 0) / 64
     lut = [1.0, pe * simd * pw, pe * accw, lutrom, npair * simd * pw]
-    ff = [1.0, pe * accw, simd * idw + pe * odw, (pe - 2 * npair) * simd * pw]
+    ff = [1.0, pe * accw, simd * idw + pe * odw, npair * simd * pw]
     return lut, ff, dsp, bram
 
 
@@ -713,10 +713,10 @@ _RTL_FEATURES = {"ep_mvau": _mvau, "ep_swg": _swg, "ep_pool": _pool, "ep_ser": _
 
 #: fitted coefficients (LUT, FF) per block, in the order of the feature vectors above
 RTL_COEF: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "ep_mvau": ((58.45, 0.646, 8.394, 1.126, 0.0), (0.0, 6.635, 3.5, 0.0)),
-    "ep_swg": ((406.529, 4.906, 1.544, 6.849), (290.269, 1.992, 0.733)),
-    "ep_pool": ((0.0, 2.917, 11.979), (0.0, 1.833, 3.333)),
-    "ep_ser": ((1.083, 0.537), (1.333, 1.054)),
+    "ep_mvau": ((58.225, 0.0, 6.602, 1.637, 2.252), (43.628, 4.063, 1.059, 2.879)),
+    "ep_swg": ((366.203, 5.816, 0.812, 9.57), (289.71, 2.024, 0.714)),
+    "ep_pool": ((0.0, 2.911, 5.96), (0.0, 1.823, 2.419)),
+    "ep_ser": ((0.414, 0.563), (1.346, 1.043)),
     # one sample each (the IP's shell): calibrated constants rather than a fit
     "ep_axis_pack": ((5.391,), (2.109,)),
     "ep_axis_unpack": ((0.594,), (1.172,)),

@@ -152,7 +152,10 @@ def cache_dir(cache_root: str | Path | None = None) -> Path:
 
 
 def _build_args(simulator: str) -> list[str]:
-    return ["-Wno-fatal", "-O3"] if simulator == "verilator" else []
+    # --output-split 0: one C++ file per kind; large designs (the pipelined, DSP-packed MAC
+    # arrays of a whole lenet IP) otherwise get split files whose precompiled header
+    # (Vtop__pch.h.fast) the ccache'd make rules do not find
+    return ["-Wno-fatal", "-O3", "--output-split", "0"] if simulator == "verilator" else []
 
 
 def _build(design: RtlDesign, simulator: str, waves: bool, build_dir: Path) -> None:
