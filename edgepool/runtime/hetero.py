@@ -24,9 +24,12 @@ import numpy as np
 
 from ..accel.manifest import CpuSection, Manifest, decode, load_manifest
 from ..errors import ConfigError, ManifestError
-from ..tvm.placement import FABRIC
+from ..ir import serialize
+from ..targets import get_target
+from ..tvm.fabric_byoc import register_fabric, run_hetero_library
+from ..tvm.placement import FABRIC, fused, place
 from ..tvm.runner import NeonExecutor
-from ..tvm.segments import compile_segment, load_segment
+from ..tvm.segments import compile_hetero_cached, compile_segment, load_segment
 
 CPU_MODES = ("x86", "aarch64", "reference")
 
@@ -126,6 +129,22 @@ class HeteroExecutor:
                     j.result()
         return {o.name: np.concatenate([e[o.name] for e in envs]) if envs else
                 np.zeros((0,)) for o in model.outputs}
+
+    def run_relax(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The whole graph as ONE Relax module compiled for this host (the build's
+        ``cpu/hetero`` module, :mod:`edgepool.tvm.fabric_byoc`): the Relax VM runs it and its
+        fabric segment calls ``edgepool.fabric.run``, registered here as the fabric
+        executor. The placement is recomputed from the IR checkpoint (deterministic)."""
+        m = self.manifest
+        g = serialize.load(self.build_dir / "checkpoints" / "canonical.onnx")
+        pins = m.build_config.place if m.build_config is not None else ()
+        p = place(g, get_target(m.section("target").name), pins, require_fabric=True)
+        out = Path(self._tmp.name) / "hetero"
+        info = compile_hetero_cached(fused(g), p, "x86_64-linux-gnu", out,
+                                     (self.build_dir / "model.onnx").read_bytes())
+        register_fabric(lambda seg, codes: self.fabric.run_codes(codes))
+        y = run_hetero_library(out / info["library"], np.asarray(x, np.float32))
+        return {m.section("model").outputs[0].name: y}
 
     def segment_timings(self) -> list[dict[str, Any]]:
         """Per segment: device, calls and median seconds per call (measured on this host)."""

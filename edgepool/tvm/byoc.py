@@ -467,7 +467,8 @@ def partition(mod: tvm.IRModule) -> tvm.IRModule:
             v = bd.value
             if isinstance(v, relax.Call) and isinstance(v.op, tvm.ir.GlobalVar):
                 f = part[v.op]
-                if isinstance(f, relax.Function) and "Codegen" in f.attrs and v.op not in order:
+                if (isinstance(f, relax.Function) and f.attrs is not None
+                        and f.attrs.get("Codegen") == CODEGEN and v.op not in order):
                     order.append(v.op)
     for i, gv in enumerate(order):
         part[gv] = part[gv].with_attr("global_symbol", f"{CODEGEN}_{i}")
@@ -479,7 +480,8 @@ def offload_stats(partitioned: tvm.IRModule) -> dict[str, Any]:
     calls left to TVM in ``main`` (excluding the calls of external functions)."""
     ext, comps, kinds = 0, 0, {}
     for f in partitioned.functions.values():
-        if isinstance(f, relax.Function) and f.attrs is not None and "Codegen" in f.attrs:
+        if isinstance(f, relax.Function) and f.attrs is not None and \
+                f.attrs.get("Codegen") == CODEGEN:
             ext += 1
             for block in f.body.blocks:
                 for bd in block.bindings:

@@ -9,6 +9,8 @@ compiled exactly like a ``cortex-a53`` build by :func:`edgepool.tvm.build.compil
 
     checkpoints/segment_<i>.onnx     every segment's graph (fabric ones too)
     cpu/seg<i>/                      model_<triple>.so, runner, lib/, model_io.h, relax.txt
+    cpu/hetero/                      the whole graph as ONE Relax module (fabric_byoc.py):
+                                     model_<triple>.so, relax.txt, generated NEON + fabric C
 
 The x86 libraries the tests and ``edgepool run --backend`` use off the board are compiled on
 demand (:func:`compile_segment`, cached by :func:`edgepool.toolchain.cached_build`).
@@ -16,11 +18,14 @@ demand (:func:`compile_segment`, cached by :func:`edgepool.toolchain.cached_buil
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+from .. import toolchain
 from ..ir import serialize
 from ..ir.graph import Graph
-from .build import compile_model
+from .build import THREADS, _key, compile_model
+from .fabric_byoc import compile_hetero
 from .placement import CPU, Placement, segment_graph
 
 
@@ -65,4 +70,21 @@ def build_cpu_segments(fg: Graph, placement: Placement, triple: str, build_dir: 
                      "graph": "/".join(checkpoint(s.index)), "inputs": list(s.inputs),
                      "outputs": list(s.outputs), "cpu": info,
                      "files": [f"cpu/seg{s.index}/{f}" for f in info["files"]]})
-    return {"triple": triple, "segments": segs}
+    hetero = compile_hetero_cached(fg, placement, triple, Path(build_dir) / "cpu" / "hetero",
+                                   cache_key)
+    return {"triple": triple, "segments": segs, "hetero": hetero}
+
+
+def compile_hetero_cached(fg: Graph, placement: Placement, triple: str, out: Path,
+                          cache_key: bytes) -> dict:
+    """:func:`edgepool.tvm.fabric_byoc.compile_hetero` through the build cache."""
+    key = _key(cache_key + b"|hetero|" + repr(placement.segments).encode(), triple, True)
+    cached = toolchain.cached_build(
+        "cpu", key, lambda tmp: compile_hetero(fg, placement, triple, tmp,
+                                              THREADS.get(triple, 1)))
+    out.mkdir(parents=True, exist_ok=True)
+    for f in sorted(cached.iterdir()):
+        shutil.copy2(f, out / f.name)
+    lib = f"model_{triple}.so"
+    return {"dir": "cpu/hetero", "library": lib,
+            "files": [f"cpu/hetero/{f.name}" for f in sorted(out.iterdir())]}

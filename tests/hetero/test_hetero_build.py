@@ -57,6 +57,22 @@ def test_build_layout(hetero_build):
         assert z.getinfo("cpu/seg0/runner").external_attr >> 16 == 0o755
 
 
+@pytest.mark.csim
+def test_one_relax_module_csim_fabric(hetero_build):
+    """cpu/hetero: the whole graph as one Relax module (fabric BYOC), built for aarch64 by the
+    build; compiled here for x86, its fabric calls going to the C-simulated accelerator."""
+    from edgepool.runtime.executors import get_executor
+    from edgepool.runtime.hetero import HeteroExecutor
+
+    m = json.loads((hetero_build / "manifest.json").read_text())
+    assert (hetero_build / m["cpu_segments"]["hetero"]["dir"] /
+            "model_aarch64-linux-gnu.so").exists()
+    x = np.load(DIGITS.parent / "test.npz")["x"]
+    ex = HeteroExecutor(hetero_build, get_executor(hetero_build, "csim"), "x86")
+    got = next(iter(ex.run_relax(x).values()))
+    assert np.array_equal(got, edgepool.load(DIGITS).run(x))
+
+
 @pytest.mark.parametrize("backend", ["reference", pytest.param("csim", marks=pytest.mark.csim),
                                      pytest.param("neon", marks=pytest.mark.aarch64)])
 def test_whole_test_set_bit_exact(hetero_build, backend):

@@ -11,6 +11,7 @@ import pytest
 from hetero_graphs import depthwise_graph
 
 import edgepool
+import edgepool.tvm.placement
 from edgepool import toolchain
 from edgepool.accel.lower import lower_segment, unstream_output
 from edgepool.accel.program import run_reference
@@ -143,3 +144,34 @@ def test_partitioned_tvm_x86_bit_exact(tmp_path):
     x = _digits()
     got = run_partitioned(fg, p, x, run_cpu, _fabric_ref)
     assert np.array_equal(next(iter(got.values())), g.run(x))
+
+
+@pytest.mark.parametrize("kw,pins", [
+    ({"residual": True, "branch": "conv"}, ("conv4=fabric",)),
+    ({"residual": True}, ()),
+])
+def test_one_relax_module_with_fabric_byoc(tmp_path, kw, pins):
+    """The whole placed graph as ONE Relax module: CPU segments through the NEON BYOC + TVM
+    LLVM (x86, SIMDe), the fabric segment an external function of relax.ext.edgepool_fabric
+    calling the packed function edgepool.fabric.run (here: the program's golden model)."""
+    from edgepool.tvm.fabric_byoc import compile_hetero, register_fabric, run_hetero_library
+
+    g = _graph(**kw)
+    fg = fused(g)
+    p = place(g, ULTRA96, list(pins))
+    info = compile_hetero(fg, p, "x86_64-linux-gnu", tmp_path)
+    assert info["fabric_functions"] == 1
+    fseg = p.fabric_segment
+    calls = []
+
+    def run_codes(seg, codes):
+        calls.append(seg)
+        sg = edgepool.tvm.placement.segment_graph(fg, fseg.nodes, fseg.index)
+        return _fabric_ref(seg, sg, codes)
+
+    register_fabric(run_codes)
+    x = _digits(64)
+    got = run_hetero_library(tmp_path / info["library"], x)
+    assert np.array_equal(got, g.run(x))
+    assert set(calls) == {fseg.index} and len(calls) == len(x)
+    assert "edgepool.fabric.run" in (tmp_path / "edgepool_fabric_gen.c").read_text()
