@@ -10,6 +10,10 @@ Semantics of one :class:`HwLayer`, channels last (H, W, C), batch 1:
 
 * ``conv``: ``acc = conv2d(x, weights, bias)`` exactly (int64), then
   ``y = requantize(acc, acc_frac, out_type, relu)``, then the optional fused ``pool``.
+  A layer with ``thresholds`` replaces the requantize by a comparator stage:
+  ``y = threshold(acc, thresholds, out_type, bipolar, threshold_dir)`` (the IR's ``Threshold``,
+  :func:`edgepool.ir.kernels.threshold`), the table clamped to the accumulator's range
+  (:func:`clamp_thresholds`), so it is as wide as the accumulator and no wider.
   Fully connected layers are ``conv`` with a 1×1 input map (``in_shape = (1, 1, N)``) and a 1×1
   kernel; their weight columns are already in stream (H, W, C) order.
 * ``pool``: ``y = pool(x)`` with ``in_type == out_type`` (max, or average rounded half to even).
@@ -114,6 +118,11 @@ class HwLayer:
     pool: PoolSpec | None = None
     is_fc: bool = False                   # conv on a 1x1 map that came from Gemm/MatMul
     meta: dict = field(default_factory=dict)
+    # comparator stage instead of requantize (conv only): (OC, n) non-decreasing int64 rows on
+    # ``threshold_dir · acc`` (±1 per channel; None = all +1); ``bipolar``: codes −1/+1
+    thresholds: np.ndarray | None = None
+    threshold_dir: np.ndarray | None = None
+    bipolar: bool = False
 
     @property
     def conv_out_hw(self) -> tuple[int, int]:
@@ -134,6 +143,35 @@ class HwLayer:
 
     def with_(self, **kw) -> HwLayer:
         return replace(self, **kw)
+
+    @property
+    def n_thresholds(self) -> int:
+        """Thresholds per channel (0 for a requantizing layer)."""
+        return 0 if self.thresholds is None else int(self.thresholds.shape[1])
+
+    def directions(self) -> np.ndarray:
+        """The (OC,) ±1 direction of every channel's comparisons."""
+        oc = self.out_shape[2]
+        if self.threshold_dir is None:
+            return np.ones(oc, np.int64)
+        return np.broadcast_to(np.asarray(self.threshold_dir, np.int64), (oc,)).copy()
+
+
+def threshold_codes(out: QType, bipolar: bool) -> tuple[int, int]:
+    """``(base, step)`` of a comparator stage's output code ``base + step · count``."""
+    return (-1, 2) if bipolar else (out.min, 1)
+
+
+def clamp_thresholds(t: np.ndarray, direction: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Threshold rows clamped to what an accumulator in ``[lo, hi]`` can reach: a threshold at
+    or below the least value of ``d·acc`` is always crossed (→ that value), one above the
+    greatest never (→ greatest + 1). The counts, hence the codes, do not change for any
+    accumulator in range; the table needs no more bits than the accumulator (plus one)."""
+    t = np.asarray(t, np.int64)
+    d = np.asarray(direction, np.int64).reshape(-1, 1)
+    rlo = np.where(d > 0, lo, -hi)
+    rhi = np.where(d > 0, hi, -lo)
+    return np.clip(t, rlo, rhi + 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +204,11 @@ def run_layer(layer: HwLayer, x_hwc: np.ndarray) -> np.ndarray:
     if layer.kind == "conv":
         w = np.moveaxis(layer.weights, -1, 1)                         # OC, IC/g, KH, KW
         acc = K.conv2d(x, w, layer.bias, layer.stride, layer.pads, layer.dilation, layer.groups)
-        y = K.requantize(acc, layer.acc_frac, layer.out_type, layer.relu)
+        if layer.thresholds is not None:
+            y = K.threshold(acc, layer.thresholds, layer.out_type, layer.bipolar,
+                            layer.directions())
+        else:
+            y = K.requantize(acc, layer.acc_frac, layer.out_type, layer.relu)
         if layer.pool is not None:
             y = layer.pool.apply_nchw(y)
     else:
@@ -263,7 +305,7 @@ def _layer_to_json(layer: HwLayer, blobs: list[np.ndarray], offset: list[int]) -
         "out_type": str(layer.out_type), "kernel": list(layer.kernel),
         "stride": list(layer.stride), "pads": list(layer.pads), "dilation": list(layer.dilation),
         "groups": layer.groups, "acc_frac": layer.acc_frac, "acc_bits": layer.acc_bits,
-        "relu": layer.relu, "is_fc": layer.is_fc,
+        "relu": layer.relu, "is_fc": layer.is_fc, "bipolar": layer.bipolar,
         "weight_type": str(layer.weight_type) if layer.weight_type else None,
         "pool": None if layer.pool is None else {
             "kind": layer.pool.kind, "kernel": list(layer.pool.kernel),
@@ -271,7 +313,7 @@ def _layer_to_json(layer: HwLayer, blobs: list[np.ndarray], offset: list[int]) -
             "ceil_mode": layer.pool.ceil_mode,
             "count_include_pad": layer.pool.count_include_pad},
     }
-    for key in ("weights", "bias"):
+    for key in ("weights", "bias", "thresholds", "threshold_dir"):
         arr = getattr(layer, key)
         if arr is None:
             d[key] = None
@@ -323,5 +365,6 @@ def program_from_json(desc: dict, blob: bytes) -> HwProgram:
             None if p is None else PoolSpec(p["kind"], tuple(p["kernel"]), tuple(p["stride"]),
                                             tuple(p["pads"]), p["ceil_mode"],
                                             p["count_include_pad"]),
-            d["is_fc"]))
+            d["is_fc"], thresholds=arr(d.get("thresholds")),
+            threshold_dir=arr(d.get("threshold_dir")), bipolar=bool(d.get("bipolar", False))))
     return HwProgram(desc["name"], tuple(layers))
