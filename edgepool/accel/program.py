@@ -297,6 +297,50 @@ def random_program(seed: int, in_shape=(12, 12, 1), in_type: QType = QType(8, Fa
     return HwProgram(f"random{seed}", tuple(layers))
 
 
+def random_threshold_program(seed: int, in_shape=(12, 12, 1),
+                             spec: str = "c4k3-m2-c8k3-f10",
+                             out_types: tuple[tuple[QType, bool], ...] = (
+                                 (QType(2, False), False), (QType(2, True, 0, True), True)),
+                             w_bits: int = 2, in_type: QType = QType(8, False, 0)  # noqa: B008
+                             ) -> HwProgram:
+    """:func:`random_program` with a comparator stage on every conv / fully connected layer
+    but the last (which keeps its requantize): output types taken in turn from ``out_types``
+    (``(type, bipolar)``), random non-decreasing tables around the accumulator's spread (ties
+    likely), random directions; each next layer reads the codes. For tests and benches."""
+    rng = np.random.default_rng(seed + 7919)
+    base = random_program(seed, in_shape, in_type, w_bits, 8, spec)
+    convs = [i for i, ly in enumerate(base.layers) if ly.kind == "conv"]
+    layers: list[HwLayer] = []
+    t = in_type
+    k = 0
+    for i, layer in enumerate(base.layers):
+        if layer.kind != "conv":
+            layers.append(layer.with_(in_type=t, out_type=t))
+            continue
+        terms = int(np.prod(layer.weights.shape[1:]))
+        acc_bits = min(64, accumulator_bits(t, layer.weight_type, terms) + 1)
+        layer = layer.with_(in_type=t, acc_frac=t.frac + layer.weight_type.frac,
+                            acc_bits=acc_bits, bias=None if layer.bias is None else
+                            rng.integers(-terms, terms + 1, layer.out_shape[2]))
+        if i == convs[-1]:
+            layers.append(layer.with_(out_type=QType(32, True, layer.acc_frac), relu=False))
+            continue
+        out, bipolar = out_types[k % len(out_types)]
+        k += 1
+        n = 1 if bipolar else out.max - out.min
+        spread = max(2, int(np.sqrt(terms) * max(abs(t.min), abs(t.max)) *
+                            max(abs(layer.weight_type.min), layer.weight_type.max)))
+        oc = layer.out_shape[2]
+        tab = np.sort(rng.integers(-spread, spread + 1, (oc, n)), axis=1)
+        layer = layer.with_(out_type=out, relu=False, thresholds=tab,
+                            threshold_dir=rng.choice([-1, 1], oc), bipolar=bipolar)
+        if layer.pool is not None and layer.pool.kind == "avg":
+            layer = layer.with_(pool=replace(layer.pool, kind="max"))
+        layers.append(layer)
+        t = out
+    return HwProgram(f"random_thr{seed}", tuple(layers))
+
+
 # --------------------------------------------------------------------------- serialization
 def _layer_to_json(layer: HwLayer, blobs: list[np.ndarray], offset: list[int]) -> dict:
     d = {

@@ -38,6 +38,8 @@ MODULE_PARAMS = {
                       {"PE": 4, "OC": 8, "OUT_LANES": 2}],
     "ep_pool_layer": [{}, {"MODE": 1, "SIMD": 2, "C": 2},
                       {"MODE": 1, "SIMD": 4, "C": 4, "IN_LANES": 4, "DIV_BITS": 3}],
+    "ep_threshold": [{}, {"LANES": 2, "C": 4, "N": 3, "ODW": 3, "STEP": 1},
+                     {"ACCW": 40, "TW": 41, "N": 255, "ODW": 8, "STEP": 1}],
     "ep_axil_ctrl": [{}, {"AW": 8, "OFF_GIER": 16, "OFF_IER": 24, "OFF_ISR": 32}],
     "ep_axis_unpack": [{}, {"EB": 8}, {"EB": 2, "N": 5}, {"EB": 4, "N": 3, "BEAT_BYTES": 16}],
     "ep_axis_pack": [{}, {"EB": 8, "N": 1}, {"EB": 1, "N": 17}, {"EB": 2, "BEAT_BYTES": 16}],
