@@ -64,23 +64,38 @@ static int xnor_planes(int n, const int8_t *x, uint8_t *p, uint8_t *q, size_t rb
     return flags & 2 ? 2 : flags;
 }
 
-static inline uint32_t pc_sum(uint16x8_t a) { return vaddlvq_u16(a); }
-
-/* XNOR path: popcount(p ^ b) of up to 4 rows sharing every load of p */
-static void xnor_rows(size_t rb, const uint8_t *p, const uint8_t *w, int nr, uint32_t *cnt) {
-    uint32_t tot[4] = {0, 0, 0, 0};
+/* XNOR path: popcount(p ^ b) of 4 rows sharing every load of p (the accumulators stay in
+ * registers: no loop over a variable row count inside the chunk loop) */
+static void xnor_rows4(size_t rb, const uint8_t *p, const uint8_t *w, uint32_t *cnt) {
     const size_t chunks = rb / 16;
+    const uint8_t *w0 = w, *w1 = w + rb, *w2 = w + 2 * rb, *w3 = w + 3 * rb;
+    uint32_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
     for (size_t c0 = 0; c0 < chunks; c0 += 2048) {          /* u16 lanes: <= 2048 * 16 each */
         const size_t c1 = chunks - c0 < 2048 ? chunks : c0 + 2048;
-        uint16x8_t a[4] = {vdupq_n_u16(0), vdupq_n_u16(0), vdupq_n_u16(0), vdupq_n_u16(0)};
+        uint16x8_t a0 = vdupq_n_u16(0), a1 = a0, a2 = a0, a3 = a0;
         for (size_t c = c0; c < c1; c++) {
             const uint8x16_t xv = vld1q_u8(p + 16 * c);
-            for (int r = 0; r < nr; r++)
-                a[r] = vpadalq_u8(a[r], vcntq_u8(veorq_u8(xv, vld1q_u8(w + r * rb + 16 * c))));
+            a0 = vpadalq_u8(a0, vcntq_u8(veorq_u8(xv, vld1q_u8(w0 + 16 * c))));
+            a1 = vpadalq_u8(a1, vcntq_u8(veorq_u8(xv, vld1q_u8(w1 + 16 * c))));
+            a2 = vpadalq_u8(a2, vcntq_u8(veorq_u8(xv, vld1q_u8(w2 + 16 * c))));
+            a3 = vpadalq_u8(a3, vcntq_u8(veorq_u8(xv, vld1q_u8(w3 + 16 * c))));
         }
-        for (int r = 0; r < nr; r++) tot[r] += pc_sum(a[r]);
+        t0 += vaddlvq_u16(a0);
+        t1 += vaddlvq_u16(a1);
+        t2 += vaddlvq_u16(a2);
+        t3 += vaddlvq_u16(a3);
     }
-    for (int r = 0; r < nr; r++) cnt[r] = tot[r];
+    cnt[0] = t0;
+    cnt[1] = t1;
+    cnt[2] = t2;
+    cnt[3] = t3;
+}
+
+static uint32_t xnor_row1(size_t rb, const uint8_t *p, const uint8_t *w) {
+    uint32_t tot = 0;
+    for (size_t c = 0; c < rb / 16; c++)
+        tot += vaddvq_u8(vcntq_u8(veorq_u8(vld1q_u8(p + 16 * c), vld1q_u8(w + 16 * c))));
+    return tot;
 }
 
 /* popcount(v AND b) of one row (the ternary path) */
@@ -113,13 +128,17 @@ int ep_fc_xnor(int n, int m, const int8_t *x, const uint8_t *wbits, const int32_
     uint8_t p[rb], q[rb];
     const int kind = xnor_planes(n, x, p, q, rb);
     if (kind == 0) {
-        for (int r0 = 0; r0 < m; r0 += 4) {
-            const int nr = m - r0 < 4 ? m - r0 : 4;
+        int r0 = 0;
+        for (; r0 + 4 <= m; r0 += 4) {
             uint32_t cnt[4];
-            xnor_rows(rb, p, wbits + (size_t)r0 * rb, nr, cnt);
-            for (int r = 0; r < nr; r++)
+            xnor_rows4(rb, p, wbits + (size_t)r0 * rb, cnt);
+            for (int r = 0; r < 4; r++)
                 store(r0 + r, (int64_t)n - 2 * (int64_t)cnt[r] + (bias ? bias[r0 + r] : 0), rq,
                       out);
+        }
+        for (; r0 < m; r0++) {
+            const uint32_t cnt = xnor_row1(rb, p, wbits + (size_t)r0 * rb);
+            store(r0, (int64_t)n - 2 * (int64_t)cnt + (bias ? bias[r0] : 0), rq, out);
         }
         return EP_OK;
     }

@@ -86,3 +86,24 @@ def test_fc_xnor_aarch64(batch):
     outs = N.run_aarch64([N.fc_xnor_op(*c) for c in batch])
     for c, got in zip(batch, outs, strict=True):
         assert np.array_equal(got.astype(np.int64), golden(*c))
+
+
+@pytest.mark.tvm
+def test_glue_uses_xnor_for_1bit_dense_layers(tmp_path):
+    """The cortex-a53 glue of TFC 1w1a (bnn_pynq: bipolar weights and activations) calls
+    ep_fc_xnor for each of its four dense layers, with bit-packed weight arrays; TFC 2w2a
+    (ternary weights) keeps the int8 GEMV. (The aarch64 build of TFC 1w1a running bit-exact
+    under qemu is tests/tvm/test_tvm_thresholds.py::test_cortex_a53_build_of_tfc_runs_bit_exact.)"""
+    from bnn_pynq import export_bnn
+
+    import edgepool
+    from edgepool.tvm import byoc
+    from edgepool.tvm import relax_import as ri
+
+    for name, want in (("tfc_1w1a", 4), ("tfc_2w2a", 0)):
+        _model, path, _x = export_bnn(name, tmp_path)
+        _, _, src = byoc.offload(ri.graph_to_relax(edgepool.load(path)))
+        assert src.count("ep_fc_xnor(") == want, name
+        assert src.count("ep_fc(") == 4 - want, name
+        if want:
+            assert "static const uint8_t ep_w" in src
