@@ -188,6 +188,16 @@ def _is_accumulator(layer: HwLayer) -> bool:
         layer.out_type.bits >= 32 and not layer.relu
 
 
+def _bipolar_source(g: Graph, value: str) -> bool:
+    """Whether every code of ``value`` is ±1: a bipolar quantizer or threshold made it, or a
+    max pool / flatten of such codes."""
+    p = g.producer(value)
+    while p is not None and (p.op in ("Flatten", "Reshape") or (
+            p.op == "Pool" and attrs_of(p)["kind"] == "max")):
+        p = g.producer(p.inputs[0])
+    return p is not None and p.op in ("Quant", "Threshold") and bool(p.attr("bipolar"))
+
+
 def _float_problem(g: Graph, n: Node) -> str | None:
     """The message for a float op on the fabric path, or None for an integer op."""
     if any(g.values[o].type.is_float for o in n.outputs):
@@ -275,6 +285,8 @@ def lower_chain(g: Graph, start: str, end: str, skip=()) -> list[HwLayer]:
             continue
         layer = mapping(g, n, problems)
         if layer is not None:
+            if layer.kind == "conv" and _bipolar_source(g, n.inputs[0]):
+                layer = layer.with_(in_bipolar=True)
             layers.append(layer)
     if problems:
         raise UnsupportedOpError(problems, _HINT)

@@ -123,6 +123,9 @@ class HwLayer:
     thresholds: np.ndarray | None = None
     threshold_dir: np.ndarray | None = None
     bipolar: bool = False
+    # every input code is ±1 (a bipolar quantizer or threshold made it): with ±1 weights the
+    # MAC array may be XNOR-popcount (:meth:`xnor`)
+    in_bipolar: bool = False
 
     @property
     def conv_out_hw(self) -> tuple[int, int]:
@@ -148,6 +151,13 @@ class HwLayer:
     def n_thresholds(self) -> int:
         """Thresholds per channel (0 for a requantizing layer)."""
         return 0 if self.thresholds is None else int(self.thresholds.shape[1])
+
+    def xnor(self) -> bool:
+        """A 1-bit layer: bipolar inputs and every weight ±1, so each product is an XNOR of
+        two sign bits and a dot product ``2·popcount − terms`` (no multiplier)."""
+        return (self.kind == "conv" and self.in_bipolar and self.weights is not None
+                and bool(self.weights.size) and bool(np.all(np.abs(self.weights) == 1))
+                and all(p == 0 for p in self.pads))
 
     def directions(self) -> np.ndarray:
         """The (OC,) ±1 direction of every channel's comparisons."""
@@ -350,6 +360,7 @@ def _layer_to_json(layer: HwLayer, blobs: list[np.ndarray], offset: list[int]) -
         "stride": list(layer.stride), "pads": list(layer.pads), "dilation": list(layer.dilation),
         "groups": layer.groups, "acc_frac": layer.acc_frac, "acc_bits": layer.acc_bits,
         "relu": layer.relu, "is_fc": layer.is_fc, "bipolar": layer.bipolar,
+        "in_bipolar": layer.in_bipolar,
         "weight_type": str(layer.weight_type) if layer.weight_type else None,
         "pool": None if layer.pool is None else {
             "kind": layer.pool.kind, "kernel": list(layer.pool.kernel),
@@ -410,5 +421,6 @@ def program_from_json(desc: dict, blob: bytes) -> HwProgram:
                                             tuple(p["pads"]), p["ceil_mode"],
                                             p["count_include_pad"]),
             d["is_fc"], thresholds=arr(d.get("thresholds")),
-            threshold_dir=arr(d.get("threshold_dir")), bipolar=bool(d.get("bipolar", False))))
+            threshold_dir=arr(d.get("threshold_dir")), bipolar=bool(d.get("bipolar", False)),
+            in_bipolar=bool(d.get("in_bipolar", False))))
     return HwProgram(desc["name"], tuple(layers))

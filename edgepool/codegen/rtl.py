@@ -386,7 +386,9 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
                           ww=layer.weight_type.bits, accw=accw, odw=ot.bits,
                           shift=layer.acc_frac - ot.frac, relu=int(layer.relu),
                           omin=_sv64(ot.min), omax=_sv64(ot.max), wfile=wfile, bfile=bfile,
-                          out_lanes=fold.link_lanes if layer.pool is not None else 1, thr=0)
+                          out_lanes=fold.link_lanes if layer.pool is not None else 1, thr=0,
+                          xnor=int(layer.xnor() and layer.in_type.signed
+                                   and layer.weight_type.signed))
             if layer.thresholds is not None:
                 # the MAC array passes its exact accumulator (identity requantize) to the
                 # comparator stage, which makes the codes

@@ -32,7 +32,8 @@ module ep_conv_layer #(
     parameter logic signed [63:0] OMAX      = 64'sd127,
     parameter                     WFILE     = "w.hex",
     parameter                     BFILE     = "b.hex",
-    parameter int                 OUT_LANES = 1        // elements per output beat (| PE)
+    parameter int                 OUT_LANES = 1,       // elements per output beat (| PE)
+    parameter int                 XNOR      = 0        // 1-bit layer: ep_mvau popcount tree
 ) (
     input  logic           clk,
     input  logic           rst_n,
@@ -67,7 +68,7 @@ module ep_conv_layer #(
   ep_mvau #(
       .IDW(IDW), .IN_SIGNED(IN_SIGNED), .WW(WW), .ACCW(ACCW), .PE(PE), .SIMD(SIMD), .NF(NF),
       .WPF(KH * KW * (C / SIMD)), .ODW(ODW), .SHIFT(SHIFT), .RELU(RELU), .OMIN(OMIN),
-      .OMAX(OMAX), .WFILE(WFILE), .BFILE(BFILE)
+      .OMAX(OMAX), .WFILE(WFILE), .BFILE(BFILE), .XNOR(XNOR)
   ) u_mvau (
       .clk(clk), .rst_n(rst_n),
       .s_tdata(win_tdata), .s_twlast(win_twlast), .s_tlast(win_tlast),

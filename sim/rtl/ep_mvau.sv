@@ -8,6 +8,9 @@
 // Weight ROM word a = nf*WPF + beat: lane pe*SIMD+s holds w[nf*PE+pe] for the beat's channel
 // cs*SIMD+s (codegen writes it in the ep_swg loop order). Bias ROM word nf: PE lanes of ACCW.
 // II = 1: one input beat per cycle unless the output register is full and not taken.
+// XNOR = 1 (a 1-bit layer: every input and weight is ±1, two's complement, sign bit on top):
+// each product is the XNOR of two sign bits, a PE's SIMD terms sum to 2·popcount − SIMD (a
+// popcount tree, no multiplier).
 `timescale 1ns / 1ps
 module ep_mvau #(
     parameter int                 IDW       = 8,
@@ -24,7 +27,8 @@ module ep_mvau #(
     parameter logic signed [63:0] OMIN      = -64'sd128,
     parameter logic signed [63:0] OMAX      = 64'sd127,
     parameter                     WFILE     = "w.hex",
-    parameter                     BFILE     = "b.hex"
+    parameter                     BFILE     = "b.hex",
+    parameter int                 XNOR      = 0
 ) (
     input  logic                clk,
     input  logic                rst_n,
@@ -108,16 +112,28 @@ module ep_mvau #(
   generate
     for (p = 0; p < PE; p++) begin : g_pe
       logic signed [ACCW-1:0] sum;
-      logic signed [ACCW-1:0] xe, we;
       logic signed [ACCW-1:0] bias;
-      always_comb begin
-        sum = '0;
-        for (int s = 0; s < SIMD; s++) begin
-          if (IN_SIGNED != 0) xe = ACCW'($signed(a_data[s*IDW+:IDW]));
-          else xe = ACCW'($signed({1'b0, a_data[s*IDW+:IDW]}));
-          we  = ACCW'($signed(wrow[(p*SIMD+s)*WW+:WW]));
-          sum = sum + xe * we;
+      if (XNOR != 0) begin : g_xnor
+        logic signed [ACCW-1:0] agree;  // SIMD terms whose sign bits agree
+        always_comb begin
+          agree = '0;
+          for (int s = 0; s < SIMD; s++)
+            agree = agree + ACCW'({1'b0, a_data[s*IDW+IDW-1] ~^ wrow[(p*SIMD+s)*WW+WW-1]});
+          sum = (agree <<< 1) - ACCW'(SIMD);
         end
+      end else begin : g_mac
+        logic signed [ACCW-1:0] xe, we;
+        always_comb begin
+          sum = '0;
+          for (int s = 0; s < SIMD; s++) begin
+            if (IN_SIGNED != 0) xe = ACCW'($signed(a_data[s*IDW+:IDW]));
+            else xe = ACCW'($signed({1'b0, a_data[s*IDW+:IDW]}));
+            we  = ACCW'($signed(wrow[(p*SIMD+s)*WW+:WW]));
+            sum = sum + xe * we;
+          end
+        end
+      end
+      always_comb begin
         bias = $signed(brow[p*ACCW+:ACCW]);
         acc_n[p] = acc[p] + sum;
         res[p] = acc_n[p] + bias;

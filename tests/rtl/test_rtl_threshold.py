@@ -13,8 +13,9 @@ from bnn_pynq import export_bnn, integer_middle
 from rtl_cases import random_images
 
 import edgepool
-from edgepool.accel.program import random_threshold_program, run_reference
+from edgepool.accel.program import HwProgram, random_threshold_program, run_reference
 from edgepool.codegen.rtl import LayerFolding, generate_rtl
+from edgepool.ir.qtype import QType
 from edgepool.runtime.rtlsim import lint, simulate_program
 
 pytestmark = pytest.mark.rtlsim
@@ -24,6 +25,8 @@ def test_tfc_1w1a_integer_middle_bit_exact(tmp_path):
     _model, path, x = export_bnn("tfc_1w1a", tmp_path)
     g = edgepool.load(path)
     program, codes, want = integer_middle(g, x.numpy()[:6])
+    # 1w1a: every layer is XNOR-popcount (bipolar inputs and weights)
+    assert all(ly.xnor() for ly in program.layers)
     fold = {ly.name: LayerFolding(pe=16 if i < 3 else 10, simd=16)
             for i, ly in enumerate(program.layers)}
     res = simulate_program(program, list(codes), folding=fold, backpressure=0.2, seed=1)
@@ -57,3 +60,39 @@ def test_lint_threshold_top(tmp_path):
     program = random_threshold_program(4, in_shape=(9, 9, 2), spec="c4k3-m2-f10")
     design = generate_rtl(program, tmp_path)
     lint(design.sources, design.top)
+
+
+def _one_bit_program(seed: int, spec: str) -> HwProgram:
+    """A random 1-bit program: bipolar input, ±1 weights, bipolar thresholds between layers
+    (every conv / FC layer an XNOR-popcount layer), a raw accumulator at the end."""
+    bip = QType(2, True, 0, True)
+    p = random_threshold_program(seed, in_shape=(6, 6, 4), spec=spec, out_types=((bip, True),),
+                                 in_type=bip)
+    rng = np.random.default_rng(seed)
+    layers = []
+    for ly in p.layers:
+        if ly.kind == "conv":
+            ly = ly.with_(weights=rng.choice(np.array([-1, 1]), ly.weights.shape),
+                          in_bipolar=True)
+        layers.append(ly)
+    return HwProgram(p.name, tuple(layers))
+
+
+@pytest.mark.parametrize("seed,spec,fold", [
+    (7, "c8k3-m2-f16-f6", [LayerFolding(2, 4), LayerFolding(4, 8), LayerFolding(3, 16)]),
+    (8, "f32-f16-f5", [LayerFolding(8, 16), LayerFolding(4, 32), LayerFolding(5, 8)]),
+])
+def test_xnor_popcount_programs(tmp_path, seed, spec, fold):
+    """ep_mvau's popcount tree (XNOR = 1) on 1-bit layers, bit-exact under back-pressure."""
+    program = _one_bit_program(seed, spec)
+    convs = [ly for ly in program.layers if ly.kind == "conv"]
+    assert all(ly.xnor() for ly in convs)
+    folding = {ly.name: f for ly, f in zip(convs, fold, strict=True)}
+    design = generate_rtl(program, tmp_path / "rtl", folding)
+    assert [b.params["xnor"] for b in design.blocks if b.kind == "conv"] == [1] * len(convs)
+    rng = np.random.default_rng(seed)
+    images = [rng.choice(np.array([-1, 1]), program.in_shape) for _ in range(4)]
+    res = simulate_program(program, images, folding=folding, backpressure=0.3, seed=seed)
+    assert res.frames == list(range(4))
+    for img, out in zip(images, res.outputs, strict=True):
+        np.testing.assert_array_equal(out, run_reference(program, img))
