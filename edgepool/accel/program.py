@@ -351,6 +351,20 @@ def random_threshold_program(seed: int, in_shape=(12, 12, 1),
     return HwProgram(f"random_thr{seed}", tuple(layers))
 
 
+def random_one_bit_program(seed: int, in_shape=(6, 6, 4), spec: str = "c8k3-m2-f16-f6"
+                           ) -> HwProgram:
+    """A random 1-bit program (FINN's 1w1a): bipolar input, ±1 weights, bipolar thresholds
+    between layers, so every conv / fully connected layer is an XNOR-popcount layer
+    (:meth:`HwLayer.xnor`); a raw accumulator at the end. Inputs must be ±1 codes."""
+    bip = QType(2, True, 0, True)
+    p = random_threshold_program(seed, in_shape=in_shape, spec=spec,
+                                 out_types=((bip, True),), in_type=bip)
+    rng = np.random.default_rng(seed)
+    layers = [ly.with_(weights=rng.choice(np.array([-1, 1]), ly.weights.shape), in_bipolar=True)
+              if ly.kind == "conv" else ly for ly in p.layers]
+    return HwProgram(f"random_1bit{seed}", tuple(layers))
+
+
 # --------------------------------------------------------------------------- serialization
 def _layer_to_json(layer: HwLayer, blobs: list[np.ndarray], offset: list[int]) -> dict:
     d = {

@@ -40,7 +40,7 @@ module ep_threshold #(
   localparam int AW = NW > 1 ? $clog2(NW) : 1;
   localparam int CW = $clog2(N + 1) + 1;
 
-  (* rom_style = "distributed" *) logic [LANES*EW-1:0] tab[0:NW-1];
+  logic [LANES*EW-1:0] tab[0:NW-1];  // small: distributed ROM (LUTs)
   initial $readmemh(TFILE, tab);
 
   logic [       AW-1:0] wi;

@@ -22,7 +22,12 @@ from hls_csim import choose_folding, compile_tb, divisors, emit_dataflow_top, re
 
 import edgepool
 from edgepool.accel import axis
-from edgepool.accel.program import HwProgram, random_threshold_program, run_reference
+from edgepool.accel.program import (
+    HwProgram,
+    random_one_bit_program,
+    random_threshold_program,
+    run_reference,
+)
 
 pytestmark = pytest.mark.csim
 
@@ -73,6 +78,8 @@ def test_bnn_pynq_mlps_integer_middle(tmp_path: Path) -> None:
         g = edgepool.load(path)
         program, codes, want = integer_middle(g, x.numpy()[:3])
         assert sum(ly.thresholds is not None for ly in program.layers) == 3
+        # 1w1a: every layer XNOR-popcount (bipolar inputs and weights)
+        assert all(ly.xnor() for ly in program.layers) == name.endswith("1w1a")
         folding = _wide_folding(program)
         cases.append((f"bnn{k}", program, folding, list(codes), list(want)))
     _run(tmp_path, cases)
@@ -90,4 +97,19 @@ def test_random_threshold_programs(tmp_path: Path, seed: int) -> None:
         frames = [rng.integers(t.min, t.max, prog.in_shape, endpoint=True) for _ in range(2)]
         cases.append((f"r{seed}_{rep}", prog, folding, frames,
                       [run_reference(prog, x) for x in frames]))
+    _run(tmp_path, cases)
+
+
+def test_one_bit_programs_xnor_popcount(tmp_path: Path) -> None:
+    """conv.h's XNOR path (a popcount of agreeing sign bits instead of the multipliers) on
+    random 1-bit programs with convs, a fused max pool and FC layers, ±1 frames."""
+    rng = np.random.default_rng(77)
+    cases = []
+    for k, spec in enumerate(["c8k3-m2-f16-f6", "f32-f16-f5"]):
+        prog = random_one_bit_program(20 + k, spec=spec)
+        assert all(ly.xnor() for ly in prog.layers if ly.kind == "conv")
+        folding = choose_folding(prog, rng, BEAT)
+        assert "XNOR = true" in emit_dataflow_top(prog, "chk", folding, BEAT)
+        frames = [rng.choice(np.array([-1, 1]), prog.in_shape) for _ in range(2)]
+        cases.append((f"x{k}", prog, folding, frames, [run_reference(prog, x) for x in frames]))
     _run(tmp_path, cases)

@@ -13,9 +13,8 @@ from bnn_pynq import export_bnn, integer_middle
 from rtl_cases import random_images
 
 import edgepool
-from edgepool.accel.program import HwProgram, random_threshold_program, run_reference
+from edgepool.accel.program import random_one_bit_program, random_threshold_program, run_reference
 from edgepool.codegen.rtl import LayerFolding, generate_rtl
-from edgepool.ir.qtype import QType
 from edgepool.runtime.rtlsim import lint, simulate_program
 
 pytestmark = pytest.mark.rtlsim
@@ -62,29 +61,13 @@ def test_lint_threshold_top(tmp_path):
     lint(design.sources, design.top)
 
 
-def _one_bit_program(seed: int, spec: str) -> HwProgram:
-    """A random 1-bit program: bipolar input, ±1 weights, bipolar thresholds between layers
-    (every conv / FC layer an XNOR-popcount layer), a raw accumulator at the end."""
-    bip = QType(2, True, 0, True)
-    p = random_threshold_program(seed, in_shape=(6, 6, 4), spec=spec, out_types=((bip, True),),
-                                 in_type=bip)
-    rng = np.random.default_rng(seed)
-    layers = []
-    for ly in p.layers:
-        if ly.kind == "conv":
-            ly = ly.with_(weights=rng.choice(np.array([-1, 1]), ly.weights.shape),
-                          in_bipolar=True)
-        layers.append(ly)
-    return HwProgram(p.name, tuple(layers))
-
-
 @pytest.mark.parametrize("seed,spec,fold", [
     (7, "c8k3-m2-f16-f6", [LayerFolding(2, 4), LayerFolding(4, 8), LayerFolding(3, 16)]),
     (8, "f32-f16-f5", [LayerFolding(8, 16), LayerFolding(4, 32), LayerFolding(5, 8)]),
 ])
 def test_xnor_popcount_programs(tmp_path, seed, spec, fold):
     """ep_mvau's popcount tree (XNOR = 1) on 1-bit layers, bit-exact under back-pressure."""
-    program = _one_bit_program(seed, spec)
+    program = random_one_bit_program(seed, spec=spec)
     convs = [ly for ly in program.layers if ly.kind == "conv"]
     assert all(ly.xnor() for ly in convs)
     folding = {ly.name: f for ly, f in zip(convs, fold, strict=True)}

@@ -150,7 +150,7 @@ def _conv_ctx(layer: HwLayer, nm: DataflowNames, pe: int, simd: int) -> dict:
         out_ew=out_t.bits, w_bits=layer.weight_type.bits, in_signed=layer.in_type.signed,
         lim_t="long long" if wide else "int", out_lo=c_int(out_t.min), out_hi=c_int(out_t.max),
         weights=conv_weight_words(layer, pe, simd), bias=[c_int(b) for b in bias],
-        thr=_threshold_ctx(layer, nm, pe) if thr else None,
+        thr=_threshold_ctx(layer, nm, pe) if thr else None, xnor=layer.xnor(),
         pool=(None if layer.pool is None else
               _pool_ctx(nm.pcfg, layer.pool, (oh, ow, layer.out_shape[2]), pe, codes_t)))
 
@@ -240,7 +240,7 @@ def conv_struct(name: str, *, in_hwc, oc, kernel, stride, pads, dilation, simd, 
                in_t=ap_type(in_t), w_t=ap_type(w_t), out_t=ap_type(out_t), in_ew=in_t.bits,
                out_ew=out_t.bits, w_bits=w_t.bits, in_signed=in_t.signed,
                lim_t="long long" if wide else "int", out_lo=c_int(out_t.min),
-               out_hi=c_int(out_t.max))
+               out_hi=c_int(out_t.max), xnor=False)
     return str(_macro("conv_struct")(ctx)).lstrip("\n")
 
 
