@@ -42,6 +42,8 @@ def test_tfc_integer_middle_lowers_bit_exact(tfc) -> None:
     program, codes, want = integer_middle(g, x)
     assert [ly.n_thresholds for ly in program.layers] == [1, 1, 1, 0]
     assert all(ly.bipolar for ly in program.layers[:3])
+    # bipolar quantizer / thresholds feed every layer, weights ±1: all four are 1-bit layers
+    assert all(ly.in_bipolar and ly.xnor() for ly in program.layers)
     for layer in program.layers[:3]:
         t = layer.thresholds
         hi = (1 << (layer.acc_bits - 1)) - 1
@@ -51,7 +53,7 @@ def test_tfc_integer_middle_lowers_bit_exact(tfc) -> None:
     # the manifest's serialization keeps tables and directions
     back = program_from_json(*program_to_json(program))
     for a, b in zip(program.layers, back.layers, strict=True):
-        assert a.bipolar == b.bipolar
+        assert (a.bipolar, a.in_bipolar) == (b.bipolar, b.in_bipolar)
         for k in ("thresholds", "threshold_dir"):
             va, vb = getattr(a, k), getattr(b, k)
             assert (va is None and vb is None) or np.array_equal(va, vb)
@@ -132,7 +134,8 @@ def test_program_without_thresholds_unchanged() -> None:
     p = random_program(3)
     desc, blob = program_to_json(p)
     for d in desc["layers"]:
-        d.pop("thresholds"), d.pop("threshold_dir"), d.pop("bipolar")
+        for k in ("thresholds", "threshold_dir", "bipolar", "in_bipolar"):
+            d.pop(k)
     back = program_from_json(desc, blob)
     assert isinstance(back, HwProgram) and all(ly.thresholds is None for ly in back.layers)
     x = np.random.default_rng(0).integers(0, 255, p.in_shape)
