@@ -140,3 +140,17 @@ def test_program_without_thresholds_unchanged() -> None:
     assert isinstance(back, HwProgram) and all(ly.thresholds is None for ly in back.layers)
     x = np.random.default_rng(0).integers(0, 255, p.in_shape)
     assert np.array_equal(run_reference(back, x), run_reference(p, x))
+
+
+def test_cnv_integer_middle_lowers_bit_exact(tmp_path) -> None:
+    """CNV 1w1a (CIFAR-sized): nine layers, the max pools fused after the comparator stages,
+    every layer but the first (8-bit input) a 1-bit XNOR layer; golden model = interpreter."""
+    _model, path, x = export_bnn("cnv_1w1a", tmp_path)
+    g = edgepool.load(path)
+    program, codes, want = integer_middle(g, x.numpy()[:2])
+    assert len(program.layers) == 9
+    assert [ly.pool is not None for ly in program.layers].count(True) == 2
+    assert [ly.xnor() for ly in program.layers] == [False] + [True] * 8
+    assert all(ly.thresholds is not None for ly in program.layers[:-1])
+    for img, w in zip(codes, want, strict=True):
+        assert np.array_equal(run_reference(program, img), w)
