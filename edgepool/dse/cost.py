@@ -416,6 +416,7 @@ RTL_ROW_TO_ISSUE = 1       # last element of a row accepted -> first window read
 RTL_ISSUE_TO_BEAT = 2      # window read issued -> beat leaves ep_swg (RAM read + FIFO)
 RTL_MVAU_DEPTH = 6         # last beat of a window into ep_mvau -> result word (A M S C R out)
 RTL_POOL_DEPTH = 1         # last tap into ep_pool -> result word valid (max pool)
+RTL_THRESHOLD_DEPTH = 1    # accumulator word into ep_threshold -> code word (registered)
 #: quotient bits per pipeline stage of the average pool's divider (ep_pool DIV_BITS; the
 #: generator passes this value): it bounds the logic depth of a stage to DIV_BITS
 #: subtract-compare steps of SUMW bits (see sim/README.md, Yosys ltp)
@@ -573,7 +574,9 @@ def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> 
             t, acc0, fb, lb = _rtl_window_block(
                 t, h=h, w=w, c=c, lanes=f.simd, kh=layer.kernel[0], kw=layer.kernel[1],
                 sh=layer.stride[0], pt=layer.pads[0], oh=oh, ow=ow, repeat=oc // f.pe,
-                depth=RTL_MVAU_DEPTH, out_lanes=f.pe, ser_lanes=link)
+                depth=RTL_MVAU_DEPTH + (RTL_THRESHOLD_DEPTH if layer.thresholds is not None
+                                        else 0),
+                out_lanes=f.pe, ser_lanes=link)
             first_in = acc0
             beats = oh * ow * (oc // f.pe) * layer.kernel[0] * layer.kernel[1] * (c // f.simd)
             blocks.append(RtlBlockTiming("conv", beats, fb, lb, oh * ow * oc))
