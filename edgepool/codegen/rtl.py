@@ -48,7 +48,7 @@ from ..accel.engine import HlsConfig
 from ..accel.folding import LayerFolding, accumulator_width, divisors, rtl_default_folding
 from ..accel.manifest import RtlAccelSection, RtlFolding, RtlSection
 from ..accel.program import HwLayer, HwProgram, PoolSpec, clamp_thresholds, threshold_codes
-from ..dse.cost import RTL_DIV_BITS, dsp_packing_supported, estimate_rtl
+from ..dse.cost import RTL_DIV_BITS, dsp_packing_supported, estimate_rtl, rtl_uses_xnor
 from ..errors import UnsupportedOpError
 from ..ir.qtype import QType
 from ..toolchain import REPO_ROOT
@@ -377,8 +377,7 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
                           shift=layer.acc_frac - ot.frac, relu=int(layer.relu),
                           omin=_sv64(ot.min), omax=_sv64(ot.max), wfile=wfile, bfile=bfile,
                           out_lanes=fold.link_lanes if layer.pool is not None else 1, thr=0,
-                          xnor=int(layer.xnor() and layer.in_type.signed
-                                   and layer.weight_type.signed))
+                          xnor=int(rtl_uses_xnor(layer)))
             # an XNOR layer has no multipliers: DSP packing does not apply (never both)
             params["dsp_pack"] = int(dsp_pack and not params["xnor"])
             if layer.thresholds is not None:
