@@ -71,6 +71,7 @@ def _wide_folding(program: HwProgram) -> list[tuple[int, int]]:
     return [(big(ly.out_shape[2]), big(ly.in_shape[2])) for ly in program.layers]
 
 
+@pytest.mark.slow  # ~17 s with the build cache warm, ~150 s cold (2-core VM, loaded)
 def test_bnn_pynq_mlps_integer_middle(tmp_path: Path) -> None:
     cases = []
     for k, name in enumerate(NETWORKS):
