@@ -264,6 +264,32 @@ def aarch64_counts(shape, quick: bool) -> Table:
     return t
 
 
+XNOR_SHAPES = [(784, 64), (256, 256), (1024, 1024)]
+
+
+def xnor_table() -> Table:
+    """1-bit fully connected layers (bipolar weights and activations): XNOR-popcount
+    (``ep_fc_xnor``, weights bit-packed at build time) vs the int8 GEMVs on the same ±1
+    values, aarch64 dynamic instructions per call under qemu."""
+    rng = np.random.default_rng(5)
+    t = Table(title="aarch64 dynamic instructions per call (qemu), 1-bit FC: XNOR-popcount vs "
+                    "int8 GEMV on the same ±1 weights and activations")
+    for col in ["N -> M", "XNOR (ep_fc_xnor)", "int8 ep_fc", "int8 packed GEMV (2-bit)",
+                "ep_fc / XNOR", "packed / XNOR"]:
+        t.add_column(col, justify="right")
+    drv = N.build_aarch64_driver()
+    for n, m in XNOR_SHAPES:
+        x = rng.choice(np.array([-1, 1], np.int8), n)
+        w = rng.choice(np.array([-1, 1], np.int8), (m, n))
+        b = rng.integers(-50, 50, m).astype(np.int32)
+        xn = per_call(drv, N.fc_xnor_op(x, w, b))
+        fc = per_call(drv, N.fc_op(x, w, b))
+        pk = per_call(drv, N.fc_op(x, w, b, wbits=2, narrow=True, prepack=True))
+        t.add_row(f"{n} -> {m}", f"{xn:,}", f"{fc:,}", f"{pk:,}", f"{fc / xn:.2f}x",
+                  f"{pk / xn:.2f}x")
+    return t
+
+
 # --------------------------------------------------------------------------- scratch / im2col
 def scratch_table() -> Table:
     import ctypes
@@ -428,7 +454,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller shapes")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--skip-aarch64", action="store_true")
-    ap.add_argument("--only", choices=["x86", "aarch64", "mca", "scratch"], help="one table family")
+    ap.add_argument("--only", choices=["x86", "aarch64", "mca", "scratch", "xnor"],
+                    help="one table family")
     ap.add_argument("--json", type=Path, help="write every table here as data")
     args = ap.parse_args()
     fam = args.only
@@ -454,6 +481,8 @@ def main() -> None:
         show(aarch64_counts((16, 16, 32), True))
         if not args.quick:
             show(aarch64_counts((28, 28, 32), False))
+    if fam in (None, "aarch64", "xnor") and not args.skip_aarch64:
+        show(xnor_table())
     rec.write(args.json)
 
 

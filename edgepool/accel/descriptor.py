@@ -120,6 +120,10 @@ def check_layer(layer: HwLayer, p: OverlayParams) -> None:
             problems.append(f"output channels {oc} not a multiple of PE {p.pe}")
         if layer.groups != 1:
             problems.append("grouped convolution is not supported by the overlay")
+        if layer.thresholds is not None:
+            problems.append("a threshold activation (comparator stage) does not run on the "
+                            "overlay, whose descriptors requantize by shift: build with the "
+                            "dataflow engine (RTL or HLS), or keep this layer on the CPU")
         if layer.weight_type is not None and layer.weight_type.bits > p.w_bits:
             problems.append(f"weights {layer.weight_type} wider than W_BITS {p.w_bits}")
         if layer.acc_bits > p.acc_bits:

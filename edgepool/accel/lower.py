@@ -12,7 +12,15 @@ connected weights as one row per output. What is left here is a 1:1 mapping of t
   connected ``conv`` layer on a 1×1 map, a standalone max/avg ``Pool`` → a ``pool`` layer;
   a fused node without ``type`` outputs its accumulator (int32, or int64 words when it may
   exceed 32 bits);
-* a channels-last ``Flatten`` → nothing (a stream is already flat in that order).
+* a channels-last ``Flatten`` → nothing (a stream is already flat in that order);
+* a ``Threshold`` reading an accumulator layer (a conv / fully connected layer without
+  requantize) → that layer's comparator stage (:attr:`HwLayer.thresholds`, MAC array then
+  comparators), its table clamped to the accumulator's range; a max/avg ``Pool`` after it is
+  fused into the same layer.
+
+:func:`lower_chain` maps the integer chain between two values of a fabric-lowered graph (how a
+host keeps a float input transform and a float head, e.g. Brevitas's bnn_pynq networks);
+:func:`lower_to_hw` the whole graph between its input quantizer and its output.
 
 The layers must form a chain (each reads the previous one's output). Anything else raises
 :class:`UnsupportedOpError` listing every node that cannot be lowered.
@@ -30,9 +38,12 @@ from ..ir.graph import Graph, Node
 from ..ir.ops import attrs_of, expand
 from ..ir.qtype import QType
 from ..passes.pipelines import lower
-from .program import HostSplit, HwLayer, HwProgram, PoolSpec, run_reference
+from .program import HostSplit, HwLayer, HwProgram, PoolSpec, clamp_thresholds, run_reference
 
-_HINT = "the accelerator runs Conv/Gemm + Requant(+ReLU) + max/avg pooling chains; see the README"
+_HINT = ("the accelerator runs Conv/Gemm + Requant(+ReLU) or Threshold + max/avg pooling chains; "
+         "see the README")
+#: widest threshold table the comparator stages (HLS, RTL, NEON) take
+MAX_THRESHOLD_TABLE_BITS = 32
 
 
 def _hwc(g: Graph, value: str) -> tuple[int, int, int]:
@@ -135,6 +146,67 @@ def _flatten(g: Graph, n: Node, problems: list[str]) -> None:
     return None
 
 
+def _bits_of(lo: int, hi: int) -> int:
+    """Two's complement bits holding every integer in [lo, hi]."""
+    return max(int(lo).bit_length(), int(hi).bit_length()) + 1
+
+
+def _threshold_stage(g: Graph, n: Node, prev: HwLayer, problems: list[str]) -> HwLayer | None:
+    """``prev`` (an accumulator layer) with the comparator stage of Threshold node ``n``."""
+    a = attrs_of(n)
+    if prev.thresholds is not None or prev.pool is not None or not _is_accumulator(prev):
+        problems.append(f"node {n.name!r}: Threshold must read a conv / fully connected "
+                        "layer's accumulator directly (no requantize or pool in between)")
+        return None
+    t = g.const(n.inputs[1])
+    d = g.const(n.inputs[2]) if len(n.inputs) > 2 else None
+    if t is None or (len(n.inputs) > 2 and d is None):
+        problems.append(f"node {n.name!r}: thresholds computed at run time (the fabric "
+                        "stores constant tables)")
+        return None
+    oc = prev.out_shape[2]
+    t = np.broadcast_to(np.asarray(t, np.int64), (oc, np.shape(t)[1])).copy()
+    d = np.ones(oc, np.int64) if d is None else np.broadcast_to(
+        np.asarray(d, np.int64), (oc,)).copy()
+    acc_t = g.values[n.inputs[0]].type
+    t = clamp_thresholds(t, d, acc_t.min, acc_t.max)
+    bits = _bits_of(int(t.min()), int(t.max()))
+    if bits > MAX_THRESHOLD_TABLE_BITS:
+        problems.append(f"node {n.name!r}: its threshold table needs {bits} bits (accumulator "
+                        f"{acc_t}); the fabric's comparators take at most "
+                        f"{MAX_THRESHOLD_TABLE_BITS}-bit thresholds: use fewer weight / "
+                        "activation bits for the layer before it, or keep this layer on the "
+                        "CPU (cortex-a53)")
+        return None
+    out_t = a["type"]
+    return prev.with_(out_type=out_t, thresholds=t, threshold_dir=d,
+                      bipolar=bool(a["bipolar"]), meta={**prev.meta, "threshold": n.name})
+
+
+def _is_accumulator(layer: HwLayer) -> bool:
+    return layer.kind == "conv" and layer.out_type.frac == layer.acc_frac and \
+        layer.out_type.bits >= 32 and not layer.relu
+
+
+def _bipolar_source(g: Graph, value: str) -> bool:
+    """Whether every code of ``value`` is ±1: a bipolar quantizer or threshold made it, or a
+    max pool / flatten of such codes."""
+    p = g.producer(value)
+    while p is not None and (p.op in ("Flatten", "Reshape") or (
+            p.op == "Pool" and attrs_of(p)["kind"] == "max")):
+        p = g.producer(p.inputs[0])
+    return p is not None and p.op in ("Quant", "Threshold") and bool(p.attr("bipolar"))
+
+
+def _float_problem(g: Graph, n: Node) -> str | None:
+    """The message for a float op on the fabric path, or None for an integer op."""
+    if any(g.values[o].type.is_float for o in n.outputs):
+        return (f"node {n.name!r} ({n.op}) computes in float: the fabric runs integer layers "
+                "only; keep this layer on the CPU (build for cortex-a53, or let the host run "
+                "it) or quantize its output")
+    return None
+
+
 _LAYERS: dict[str, Callable[[Graph, Node, list[str]], HwLayer | None]] = {
     "FusedConv": _conv_layer, "FusedGemm": _fc_layer, "Pool": _pool_layer,
     "Flatten": _flatten, "Reshape": _flatten,
@@ -149,54 +221,79 @@ def lower_to_hw(g: Graph) -> tuple[HwProgram, HostSplit]:
                                   "outputs; the accelerator streams one input to one output"])
     quants = g.consumers(g.inputs[0])
     if len(quants) != 1 or quants[0].op != "Quant":
-        raise UnsupportedOpError(["the graph does not start with an input quantizer: only "
-                                  "fixed-point models run on the accelerator"],
-                                 "train with Brevitas fixed-point quantizers (edgepool train)")
+        first = ", ".join(f"{n.name!r} ({n.op})" for n in quants)
+        raise UnsupportedOpError(["the graph does not start with an input quantizer (the input "
+                                  f"goes to {first}): only fixed-point models run on the "
+                                  "accelerator"],
+                                 "train with Brevitas fixed-point quantizers (edgepool train), "
+                                 "or keep the float input transform on the host and build for "
+                                 "cortex-a53")
     g = lower(g, "fabric")
     quant = g.consumers(g.inputs[0])[0]
     if len(quant.inputs) > 1 or quant.attr("bipolar"):
         raise UnsupportedOpError([f"node {quant.name!r}: the input quantizer has a float scale "
                                   "or bipolar codes; the host quantizes with power-of-two scales"],
-                                 "keep this model on the CPU (cortex-a53) or the golden "
-                                 "interpreter (thresholds and float heads have no accelerator "
-                                 "kernel yet)")
+                                 "keep this model on the CPU (cortex-a53); a float input "
+                                 "transform or head stays on the host (the fabric runs the "
+                                 "integer chain between them, accel.lower.lower_chain)")
     deq = g.producer(g.outputs[0])
     deq = deq if deq is not None and deq.op == "Dequant" else None
-    layers = _lower_chain(g, quant.outputs[0], deq.inputs[0] if deq is not None else g.outputs[0],
-                          skip=(quant, deq))
+    layers = lower_chain(g, quant.outputs[0], deq.inputs[0] if deq is not None else g.outputs[0],
+                         skip=(quant, deq))
     host = HostSplit(g.inputs[0], quant.attrs["type"], g.outputs[0], layers[-1].out_type,
                      deq is not None, tuple(g.values[g.outputs[0]].shape))
     return HwProgram(g.name, tuple(layers)), host
 
 
-def _lower_chain(g: Graph, start: str, end: str, skip=()) -> list[HwLayer]:
-    """The layers of the chain of ``g`` (lowered for the fabric) from value ``start`` to value
-    ``end``; every node but those in ``skip`` must be on it. Raises
+def lower_chain(g: Graph, start: str, end: str, skip=()) -> list[HwLayer]:
+    """The hardware layers of the chain of nodes from value ``start`` to value ``end`` of the
+    fabric-lowered graph ``g`` (nodes in ``skip`` are the host's). Raises
     :class:`UnsupportedOpError` listing every node that cannot be lowered."""
     problems: list[str] = []
     layers: list[HwLayer] = []
     stream = start                            # the value the accelerator streams next
+    started = False
     for n in g.nodes:
         if any(n is s for s in skip):
             continue
+        if started and stream == end:
+            break
+        if not started:                       # nodes before the chain belong to the host
+            if n.inputs and n.inputs[0] == start:
+                started = True
+            else:
+                continue
         if n.inputs[0] != stream:
             problems.append(f"node {n.name!r} ({n.op}) reads {n.inputs[0]!r}, not the output "
                             f"of the layer before it: the accelerator runs a chain")
         stream = n.outputs[0]
+        if n.op == "Threshold" and layers:
+            layer = _threshold_stage(g, n, layers[-1], problems)
+            if layer is not None:
+                layers[-1] = layer
+            continue
+        if n.op == "Pool" and layers and layers[-1].thresholds is not None \
+                and layers[-1].pool is None and len(g.consumers(n.inputs[0])) == 1:
+            fused = _pool_layer(g, n, problems)
+            if fused is not None:
+                layers[-1] = layers[-1].with_(pool=fused.pool, out_shape=fused.out_shape)
+            continue
         mapping = _LAYERS.get(n.op)
         if mapping is None:
-            problems.append(f"node {n.name!r}: op {n.op} does not run on the accelerator")
+            problems.append(_float_problem(g, n) or
+                            f"node {n.name!r}: op {n.op} does not run on the accelerator")
             continue
         layer = mapping(g, n, problems)
         if layer is not None:
+            if layer.kind == "conv" and _bipolar_source(g, n.inputs[0]):
+                layer = layer.with_(in_bipolar=True)
             layers.append(layer)
     if problems:
         raise UnsupportedOpError(problems, _HINT)
     if not layers:
         raise UnsupportedOpError(["the graph has no layer for the accelerator"])
     if stream != end:
-        raise UnsupportedOpError([f"the chain ends at {stream!r}, not at the graph output"],
-                                 _HINT)
+        raise UnsupportedOpError([f"the chain ends at {stream!r}, not at {end!r}"], _HINT)
     return layers
 
 
@@ -213,7 +310,7 @@ def lower_segment(g: Graph) -> tuple[HwProgram, HostSplit]:
     if t.is_float:
         raise UnsupportedOpError([f"segment input {g.inputs[0]!r} is float; the accelerator "
                                   "streams fixed-point codes"])
-    layers = _lower_chain(g, g.inputs[0], g.outputs[0])
+    layers = lower_chain(g, g.inputs[0], g.outputs[0])
     host = HostSplit(g.inputs[0], t, g.outputs[0], layers[-1].out_type, False,
                      tuple(g.values[g.outputs[0]].shape))
     return HwProgram(g.name, tuple(layers)), host

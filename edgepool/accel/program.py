@@ -10,6 +10,10 @@ Semantics of one :class:`HwLayer`, channels last (H, W, C), batch 1:
 
 * ``conv``: ``acc = conv2d(x, weights, bias)`` exactly (int64), then
   ``y = requantize(acc, acc_frac, out_type, relu)``, then the optional fused ``pool``.
+  A layer with ``thresholds`` replaces the requantize by a comparator stage:
+  ``y = threshold(acc, thresholds, out_type, bipolar, threshold_dir)`` (the IR's ``Threshold``,
+  :func:`edgepool.ir.kernels.threshold`), the table clamped to the accumulator's range
+  (:func:`clamp_thresholds`), so it is as wide as the accumulator and no wider.
   Fully connected layers are ``conv`` with a 1×1 input map (``in_shape = (1, 1, N)``) and a 1×1
   kernel; their weight columns are already in stream (H, W, C) order.
 * ``pool``: ``y = pool(x)`` with ``in_type == out_type`` (max, or average rounded half to even).
@@ -114,6 +118,14 @@ class HwLayer:
     pool: PoolSpec | None = None
     is_fc: bool = False                   # conv on a 1x1 map that came from Gemm/MatMul
     meta: dict = field(default_factory=dict)
+    # comparator stage instead of requantize (conv only): (OC, n) non-decreasing int64 rows on
+    # ``threshold_dir · acc`` (±1 per channel; None = all +1); ``bipolar``: codes −1/+1
+    thresholds: np.ndarray | None = None
+    threshold_dir: np.ndarray | None = None
+    bipolar: bool = False
+    # every input code is ±1 (a bipolar quantizer or threshold made it): with ±1 weights the
+    # MAC array may be XNOR-popcount (:meth:`xnor`)
+    in_bipolar: bool = False
 
     @property
     def conv_out_hw(self) -> tuple[int, int]:
@@ -134,6 +146,42 @@ class HwLayer:
 
     def with_(self, **kw) -> HwLayer:
         return replace(self, **kw)
+
+    @property
+    def n_thresholds(self) -> int:
+        """Thresholds per channel (0 for a requantizing layer)."""
+        return 0 if self.thresholds is None else int(self.thresholds.shape[1])
+
+    def xnor(self) -> bool:
+        """A 1-bit layer: bipolar inputs and every weight ±1, so each product is an XNOR of
+        two sign bits and a dot product ``2·popcount − terms`` (no multiplier)."""
+        return (self.kind == "conv" and self.in_bipolar and self.weights is not None
+                and bool(self.weights.size) and bool(np.all(np.abs(self.weights) == 1))
+                and all(p == 0 for p in self.pads))
+
+    def directions(self) -> np.ndarray:
+        """The (OC,) ±1 direction of every channel's comparisons."""
+        oc = self.out_shape[2]
+        if self.threshold_dir is None:
+            return np.ones(oc, np.int64)
+        return np.broadcast_to(np.asarray(self.threshold_dir, np.int64), (oc,)).copy()
+
+
+def threshold_codes(out: QType, bipolar: bool) -> tuple[int, int]:
+    """``(base, step)`` of a comparator stage's output code ``base + step · count``."""
+    return (-1, 2) if bipolar else (out.min, 1)
+
+
+def clamp_thresholds(t: np.ndarray, direction: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Threshold rows clamped to what an accumulator in ``[lo, hi]`` can reach: a threshold at
+    or below the least value of ``d·acc`` is always crossed (→ that value), one above the
+    greatest never (→ greatest + 1). The counts, hence the codes, do not change for any
+    accumulator in range; the table needs no more bits than the accumulator (plus one)."""
+    t = np.asarray(t, np.int64)
+    d = np.asarray(direction, np.int64).reshape(-1, 1)
+    rlo = np.where(d > 0, lo, -hi)
+    rhi = np.where(d > 0, hi, -lo)
+    return np.clip(t, rlo, rhi + 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +214,11 @@ def run_layer(layer: HwLayer, x_hwc: np.ndarray) -> np.ndarray:
     if layer.kind == "conv":
         w = np.moveaxis(layer.weights, -1, 1)                         # OC, IC/g, KH, KW
         acc = K.conv2d(x, w, layer.bias, layer.stride, layer.pads, layer.dilation, layer.groups)
-        y = K.requantize(acc, layer.acc_frac, layer.out_type, layer.relu)
+        if layer.thresholds is not None:
+            y = K.threshold(acc, layer.thresholds, layer.out_type, layer.bipolar,
+                            layer.directions())
+        else:
+            y = K.requantize(acc, layer.acc_frac, layer.out_type, layer.relu)
         if layer.pool is not None:
             y = layer.pool.apply_nchw(y)
     else:
@@ -255,6 +307,64 @@ def random_program(seed: int, in_shape=(12, 12, 1), in_type: QType = QType(8, Fa
     return HwProgram(f"random{seed}", tuple(layers))
 
 
+def random_threshold_program(seed: int, in_shape=(12, 12, 1),
+                             spec: str = "c4k3-m2-c8k3-f10",
+                             out_types: tuple[tuple[QType, bool], ...] = (
+                                 (QType(2, False), False), (QType(2, True, 0, True), True)),
+                             w_bits: int = 2, in_type: QType = QType(8, False, 0)  # noqa: B008
+                             ) -> HwProgram:
+    """:func:`random_program` with a comparator stage on every conv / fully connected layer
+    but the last (which keeps its requantize): output types taken in turn from ``out_types``
+    (``(type, bipolar)``), random non-decreasing tables around the accumulator's spread (ties
+    likely), random directions; each next layer reads the codes. For tests and benches."""
+    rng = np.random.default_rng(seed + 7919)
+    base = random_program(seed, in_shape, in_type, w_bits, 8, spec)
+    convs = [i for i, ly in enumerate(base.layers) if ly.kind == "conv"]
+    layers: list[HwLayer] = []
+    t = in_type
+    k = 0
+    for i, layer in enumerate(base.layers):
+        if layer.kind != "conv":
+            layers.append(layer.with_(in_type=t, out_type=t))
+            continue
+        terms = int(np.prod(layer.weights.shape[1:]))
+        acc_bits = min(64, accumulator_bits(t, layer.weight_type, terms) + 1)
+        layer = layer.with_(in_type=t, acc_frac=t.frac + layer.weight_type.frac,
+                            acc_bits=acc_bits, bias=None if layer.bias is None else
+                            rng.integers(-terms, terms + 1, layer.out_shape[2]))
+        if i == convs[-1]:
+            layers.append(layer.with_(out_type=QType(32, True, layer.acc_frac), relu=False))
+            continue
+        out, bipolar = out_types[k % len(out_types)]
+        k += 1
+        n = 1 if bipolar else out.max - out.min
+        spread = max(2, int(np.sqrt(terms) * max(abs(t.min), abs(t.max)) *
+                            max(abs(layer.weight_type.min), layer.weight_type.max)))
+        oc = layer.out_shape[2]
+        tab = np.sort(rng.integers(-spread, spread + 1, (oc, n)), axis=1)
+        layer = layer.with_(out_type=out, relu=False, thresholds=tab,
+                            threshold_dir=rng.choice([-1, 1], oc), bipolar=bipolar)
+        if layer.pool is not None and layer.pool.kind == "avg":
+            layer = layer.with_(pool=replace(layer.pool, kind="max"))
+        layers.append(layer)
+        t = out
+    return HwProgram(f"random_thr{seed}", tuple(layers))
+
+
+def random_one_bit_program(seed: int, in_shape=(6, 6, 4), spec: str = "c8k3-m2-f16-f6"
+                           ) -> HwProgram:
+    """A random 1-bit program (FINN's 1w1a): bipolar input, ±1 weights, bipolar thresholds
+    between layers, so every conv / fully connected layer is an XNOR-popcount layer
+    (:meth:`HwLayer.xnor`); a raw accumulator at the end. Inputs must be ±1 codes."""
+    bip = QType(2, True, 0, True)
+    p = random_threshold_program(seed, in_shape=in_shape, spec=spec,
+                                 out_types=((bip, True),), in_type=bip)
+    rng = np.random.default_rng(seed)
+    layers = [ly.with_(weights=rng.choice(np.array([-1, 1]), ly.weights.shape), in_bipolar=True)
+              if ly.kind == "conv" else ly for ly in p.layers]
+    return HwProgram(f"random_1bit{seed}", tuple(layers))
+
+
 # --------------------------------------------------------------------------- serialization
 def _layer_to_json(layer: HwLayer, blobs: list[np.ndarray], offset: list[int]) -> dict:
     d = {
@@ -263,7 +373,8 @@ def _layer_to_json(layer: HwLayer, blobs: list[np.ndarray], offset: list[int]) -
         "out_type": str(layer.out_type), "kernel": list(layer.kernel),
         "stride": list(layer.stride), "pads": list(layer.pads), "dilation": list(layer.dilation),
         "groups": layer.groups, "acc_frac": layer.acc_frac, "acc_bits": layer.acc_bits,
-        "relu": layer.relu, "is_fc": layer.is_fc,
+        "relu": layer.relu, "is_fc": layer.is_fc, "bipolar": layer.bipolar,
+        "in_bipolar": layer.in_bipolar,
         "weight_type": str(layer.weight_type) if layer.weight_type else None,
         "pool": None if layer.pool is None else {
             "kind": layer.pool.kind, "kernel": list(layer.pool.kernel),
@@ -271,7 +382,7 @@ def _layer_to_json(layer: HwLayer, blobs: list[np.ndarray], offset: list[int]) -
             "ceil_mode": layer.pool.ceil_mode,
             "count_include_pad": layer.pool.count_include_pad},
     }
-    for key in ("weights", "bias"):
+    for key in ("weights", "bias", "thresholds", "threshold_dir"):
         arr = getattr(layer, key)
         if arr is None:
             d[key] = None
@@ -323,5 +434,7 @@ def program_from_json(desc: dict, blob: bytes) -> HwProgram:
             None if p is None else PoolSpec(p["kind"], tuple(p["kernel"]), tuple(p["stride"]),
                                             tuple(p["pads"]), p["ceil_mode"],
                                             p["count_include_pad"]),
-            d["is_fc"]))
+            d["is_fc"], thresholds=arr(d.get("thresholds")),
+            threshold_dir=arr(d.get("threshold_dir")), bipolar=bool(d.get("bipolar", False)),
+            in_bipolar=bool(d.get("in_bipolar", False))))
     return HwProgram(desc["name"], tuple(layers))

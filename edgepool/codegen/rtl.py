@@ -8,7 +8,10 @@ problems listed at once):
 * ``conv`` layers (fully connected = 1x1 conv on a 1x1 map): any kernel, stride (also kernel <
   stride), explicit zero padding, groups 1, dilation 1, signed weights up to 32 bits, an exact
   accumulator of at most 64 bits, requantize with round-half-to-even shift (left or right),
-  ReLU, saturation (narrow types too), optional fused max / avg pool.
+  ReLU, saturation (narrow types too), optional fused max / avg pool; or, for a layer with
+  ``thresholds``, the exact accumulator into an ``ep_threshold`` comparator stage (at most 255
+  thresholds per channel, the table clamped to the accumulator's range, in distributed ROM)
+  before the optional pool.
 * ``pool`` layers and fused pools: max or avg, any kernel / stride, padding smaller than the
   kernel, ``ceil_mode``, ``count_include_pad``, dilation 1.
 * Activations: 1..32-bit signed or unsigned integers; the external streams carry one element
@@ -44,8 +47,8 @@ from ..accel.axis import container_bits
 from ..accel.engine import HlsConfig
 from ..accel.folding import LayerFolding, accumulator_width, divisors, rtl_default_folding
 from ..accel.manifest import RtlAccelSection, RtlFolding, RtlSection
-from ..accel.program import HwLayer, HwProgram, PoolSpec
-from ..dse.cost import RTL_DIV_BITS, dsp_packing_supported, estimate_rtl
+from ..accel.program import HwLayer, HwProgram, PoolSpec, clamp_thresholds, threshold_codes
+from ..dse.cost import RTL_DIV_BITS, dsp_packing_supported, estimate_rtl, rtl_uses_xnor
 from ..errors import UnsupportedOpError
 from ..ir.qtype import QType
 from ..toolchain import REPO_ROOT
@@ -61,7 +64,10 @@ SHELL_LIBRARY = ("ep_axil_ctrl.sv", "ep_axis_unpack.sv", "ep_axis_pack.sv",
 RTL_DIR = REPO_ROOT / "sim" / "rtl"
 #: hand-written modules, in dependency order
 LIBRARY = ("ep_ram_sdp.sv", "ep_rom.sv", "ep_ser.sv", "ep_swg.sv", "ep_requant.sv",
-           "ep_mvau.sv", "ep_pool.sv", "ep_conv_layer.sv", "ep_pool_layer.sv")
+           "ep_mvau.sv", "ep_pool.sv", "ep_conv_layer.sv", "ep_pool_layer.sv",
+           "ep_threshold.sv")
+#: most thresholds per channel of an ``ep_threshold`` stage (8-bit codes)
+MAX_THRESHOLDS = 255
 
 
 @dataclass
@@ -218,6 +224,8 @@ def check_supported(program: HwProgram, folding: Mapping[str, LayerFolding] | No
                     problems.append(f"{what}: simd {fold.simd} does not divide {c} channels")
                 if accumulator_width(layer) > 64:
                     problems.append(f"{what}: the exact accumulator needs more than 64 bits")
+                elif layer.thresholds is not None:
+                    _check_thresholds(layer, what, problems)
             if layer.pool is not None:
                 _check_pool(layer.pool, layer.out_shape[2], fold.pool_simd, what + " pool",
                             problems)
@@ -245,6 +253,38 @@ def check_supported(program: HwProgram, folding: Mapping[str, LayerFolding] | No
     if problems:
         raise UnsupportedOpError(problems, "see edgepool/codegen/rtl.py for what the RTL "
                                            "supports; unsupported layers can run on the CPU")
+
+
+def _check_thresholds(layer: HwLayer, what: str, problems: list[str]) -> None:
+    t = layer.thresholds
+    oc = layer.out_shape[2]
+    if t.ndim != 2 or t.shape[0] != oc or not 1 <= t.shape[1] <= MAX_THRESHOLDS:
+        problems.append(f"{what}: threshold table of shape {t.shape} (needs ({oc}, 1..."
+                        f"{MAX_THRESHOLDS}))")
+    elif t.shape[1] > 1 and np.any(np.diff(t, axis=1) < 0):
+        problems.append(f"{what}: threshold rows must be non-decreasing")
+    if accumulator_width(layer) > 63:
+        problems.append(f"{what}: a threshold stage compares accumulators of at most 63 bits")
+
+
+def threshold_words(layer: HwLayer, lanes: int) -> tuple[list[list[int]], int]:
+    """``(words, entry bits)`` of an ``ep_threshold`` table: word ``i`` holds channels
+    ``i*lanes ..``; an entry is N thresholds of ``accumulator_width + 1`` bits (clamped to the
+    accumulator's range) and the direction bit on top."""
+    accw = accumulator_width(layer)
+    tw = accw + 1
+    lo, hi = -(1 << (accw - 1)), (1 << (accw - 1)) - 1
+    d = layer.directions()
+    t = clamp_thresholds(layer.thresholds, d, lo, hi)
+    n = t.shape[1]
+    mask = (1 << tw) - 1
+    entries = []
+    for c in range(t.shape[0]):
+        e = int(d[c] < 0) << (n * tw)
+        for k in range(n):
+            e |= (int(t[c, k]) & mask) << (k * tw)
+        entries.append(e)
+    return [entries[i:i + lanes] for i in range(0, len(entries), lanes)], n * tw + 1
 
 
 def _hex_lines(words: list[list[int]], lane_bits: int) -> str:
@@ -336,8 +376,22 @@ def generate_rtl(program: HwProgram, out_dir: str | Path,
                           ww=layer.weight_type.bits, accw=accw, odw=ot.bits,
                           shift=layer.acc_frac - ot.frac, relu=int(layer.relu),
                           omin=_sv64(ot.min), omax=_sv64(ot.max), wfile=wfile, bfile=bfile,
-                          out_lanes=fold.link_lanes if layer.pool is not None else 1,
-                          dsp_pack=int(dsp_pack))
+                          out_lanes=fold.link_lanes if layer.pool is not None else 1, thr=0,
+                          xnor=int(rtl_uses_xnor(layer)))
+            # an XNOR layer has no multipliers: DSP packing does not apply (never both)
+            params["dsp_pack"] = int(dsp_pack and not params["xnor"])
+            if layer.thresholds is not None:
+                # the MAC array passes its exact accumulator (identity requantize) to the
+                # comparator stage, which makes the codes
+                tfile = f"{ident}_t.hex"
+                words, ew = threshold_words(layer, params["out_lanes"])
+                (out / tfile).write_text(_hex_lines(words, ew))
+                mem_files.append(out / tfile)
+                base, step = threshold_codes(ot, layer.bipolar)
+                params.update(odw=accw, shift=0, relu=0, omin=_sv64(-(1 << (accw - 1))),
+                              omax=_sv64((1 << (accw - 1)) - 1), thr=1, thr_odw=ot.bits,
+                              thr_n=layer.n_thresholds, thr_tw=accw + 1, thr_base=_sv64(base),
+                              thr_step=step, tfile=tfile)
             dst = new_stream(ot.bits * params["out_lanes"])
             blocks.append(BlockInfo(f"u_{ident}", "conv", i, src, dst, h * w * c, oh * ow * oc,
                                     oh * ow * oc * kh * kw // fold.pe * c // fold.simd, params))

@@ -416,6 +416,7 @@ RTL_ROW_TO_ISSUE = 1       # last element of a row accepted -> first window read
 RTL_ISSUE_TO_BEAT = 2      # window read issued -> beat leaves ep_swg (RAM read + FIFO)
 RTL_MVAU_DEPTH = 6         # last beat of a window into ep_mvau -> result word (A M S C R out)
 RTL_POOL_DEPTH = 1         # last tap into ep_pool -> result word valid (max pool)
+RTL_THRESHOLD_DEPTH = 1    # accumulator word into ep_threshold -> code word (registered)
 #: quotient bits per pipeline stage of the average pool's divider (ep_pool DIV_BITS; the
 #: generator passes this value): it bounds the logic depth of a stage to DIV_BITS
 #: subtract-compare steps of SUMW bits (see sim/README.md, Yosys ltp)
@@ -573,7 +574,9 @@ def estimate_rtl(program: HwProgram, folding=None, clock_mhz: float = 200.0) -> 
             t, acc0, fb, lb = _rtl_window_block(
                 t, h=h, w=w, c=c, lanes=f.simd, kh=layer.kernel[0], kw=layer.kernel[1],
                 sh=layer.stride[0], pt=layer.pads[0], oh=oh, ow=ow, repeat=oc // f.pe,
-                depth=RTL_MVAU_DEPTH, out_lanes=f.pe, ser_lanes=link)
+                depth=RTL_MVAU_DEPTH + (RTL_THRESHOLD_DEPTH if layer.thresholds is not None
+                                        else 0),
+                out_lanes=f.pe, ser_lanes=link)
             first_in = acc0
             beats = oh * ow * (oc // f.pe) * layer.kernel[0] * layer.kernel[1] * (c // f.simd)
             blocks.append(RtlBlockTiming("conv", beats, fb, lb, oh * ow * oc))
@@ -654,12 +657,21 @@ def _mul_dsp(a: int, b: int) -> int:
     return math.ceil(hi / 27) * math.ceil(lo / 18)
 
 
+def rtl_uses_xnor(layer: HwLayer) -> bool:
+    """Whether the RTL generator builds ``layer``'s ``ep_mvau`` with ``XNOR = 1`` (a 1-bit
+    layer with signed ±1 codes: sign-bit XNOR + popcount, no multiplier, no DSP packing)."""
+    return layer.xnor() and layer.in_type.signed and layer.weight_type.signed
+
+
 def _mvau(p: Mapping[str, int]) -> tuple[list[float], list[float], int, float]:
     pe, simd, idw, ww, accw = p["PE"], p["SIMD"], p["IDW"], p["WW"], p["ACCW"]
     nf, wpf, odw = p["NF"], p["WPF"], p.get("ODW", 8)
-    pw = idw + 1 + ww
-    npair = pe // 2 if (p.get("DSP_PACK", 0) and idw <= 8 and ww <= 8) else 0
-    dsp = simd * (npair + (pe - 2 * npair) * _mul_dsp(idw + 1, ww))
+    xnor = bool(p.get("XNOR", 0))
+    # XNOR: one registered agree bit per term instead of a product (not fitted: the features
+    # of the multiplier path with 1-bit "products" and no DSP)
+    pw = 1 if xnor else idw + 1 + ww
+    npair = pe // 2 if (not xnor and p.get("DSP_PACK", 0) and idw <= 8 and ww <= 8) else 0
+    dsp = 0 if xnor else simd * (npair + (pe - 2 * npair) * _mul_dsp(idw + 1, ww))
     wrom = (nf * wpf, pe * simd * ww)
     brom = (nf, pe * accw)
     bram = (bram18(*wrom) + bram18(*brom)) / 2
@@ -769,15 +781,20 @@ def rtl_blocks(program: HwProgram, folding=None, dsp_pack: bool = True
             oc, kh, kw, _ = layer.weights.shape
             oh, ow = layer.conv_out_hw
             ot = layer.out_type
+            xnor = rtl_uses_xnor(layer)
+            # a threshold layer's MAC array passes its exact accumulator to ep_threshold
+            # (whose comparators are not in this model)
+            mac_odw = accumulator_width(layer) if layer.thresholds is not None else ot.bits
             out.append(("ep_swg", dict(DW=layer.in_type.bits, H=h, W=w, C=c, SIMD=f.simd,
                                        KH=kh, KW=kw, SH=layer.stride[0], SW=layer.stride[1],
                                        OH=oh, OW=ow, REPEAT=oc // f.pe)))
             out.append(("ep_mvau", dict(IDW=layer.in_type.bits, WW=layer.weight_type.bits,
                                         ACCW=accumulator_width(layer), PE=f.pe, SIMD=f.simd,
                                         NF=oc // f.pe, WPF=kh * kw * (c // f.simd),
-                                        ODW=ot.bits, DSP_PACK=int(dsp_pack))))
+                                        ODW=mac_odw, DSP_PACK=int(dsp_pack and not xnor),
+                                        XNOR=int(xnor))))
             lanes = f.link_lanes if layer.pool is not None else 1
-            out.append(("ep_ser", dict(DW=ot.bits, N=f.pe, M=lanes)))
+            out.append(("ep_ser", dict(DW=mac_odw, N=f.pe, M=lanes)))
             if layer.pool is not None:
                 pool_blocks(layer.pool, oh, ow, oc, ot.bits, ot.signed, f.pool_simd, lanes)
         else:

@@ -46,6 +46,7 @@ D_COUNT = 40
 F_PREPACKED, F_NARROW = 1, 2
 OP_MAXPOOL, OP_AVGPOOL, OP_GLOBAL_MAX, OP_GLOBAL_AVG, OP_CONV, OP_FC = 1, 2, 3, 4, 5, 6
 OP_REQUANT32, OP_REQUANT64, OP_CONV_MAXPOOL, OP_THRESHOLD = 7, 8, 9, 10
+OP_FC_XNOR = 11
 ALGOS = {"auto": 0, "direct": 1, "vanherk": 2, "sliding": 3, "im2col": 4, "rb": 5, "wino": 6}
 STATUS = {-1: "invalid parameters (EP_EINVAL)", -2: "unsupported type (EP_ETYPE)",
           -3: "empty output (EP_ESHAPE)",
@@ -439,6 +440,45 @@ def fc_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None,
     return Op(d, [np.ascontiguousarray(x).reshape(-1), wa, b], np.dtype(dt), (m,))
 
 
+def xnor_row_bytes(n: int) -> int:
+    """Bytes of one packed weight row of ``ep_fc_xnor`` (``ep_xnor_row_bytes``)."""
+    return -(-n // 128) * 16
+
+
+def is_bipolar(w: np.ndarray) -> bool:
+    """Every weight is +1 or −1 (what ``ep_fc_xnor`` takes)."""
+    w = np.asarray(w)
+    return bool(w.size) and bool(np.all(np.abs(w) == 1))
+
+
+def pack_xnor(w: np.ndarray) -> np.ndarray:
+    """(M, N) ±1 weights → (M, xnor_row_bytes(N)) uint8 bits, exactly ``ep_xnor_pack``: bit j
+    of byte k is 1 for weight 8k + j = +1, rows zero-padded (the build-time step of the XNOR
+    kernel)."""
+    w = np.asarray(w)
+    if w.ndim != 2 or not is_bipolar(w):
+        raise NeonError("pack_xnor: weights must be a (M, N) matrix of ±1")
+    m, n = w.shape
+    bits = np.zeros((m, xnor_row_bytes(n) * 8), np.uint8)
+    bits[:, :n] = w > 0
+    return np.ascontiguousarray(np.packbits(bits, axis=1, bitorder="little"))
+
+
+def fc_xnor_op(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None,
+               requant: Requant | None = None) -> Op:
+    """XNOR-popcount fully connected ``W x + b`` (``ep_fc_xnor``): int8 x (N,), ±1 weights
+    W (M, N) packed here by :func:`pack_xnor`, int32 bias; equals :func:`fc_op` on the same
+    weights for every int8 input."""
+    m, n = np.shape(w)
+    d = _desc(OP_FC_XNOR, np.dtype(np.int8))
+    d[D_N], d[D_OC] = n, m
+    _set_rq(d, requant)
+    b = None if bias is None else np.ascontiguousarray(bias, dtype=np.int32)
+    dt = np.int32 if requant is None else requant.out
+    return Op(d, [np.ascontiguousarray(x, dtype=np.int8).reshape(-1), pack_xnor(w), b],
+              np.dtype(dt), (m,))
+
+
 def requant_op(acc: np.ndarray, requant: Requant) -> Op:
     """Requantize an int32 or int64 accumulator array (any shape)."""
     acc = np.ascontiguousarray(acc)
@@ -556,6 +596,12 @@ def fc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None,
        requant: Requant | None = None) -> np.ndarray:
     """Native fully connected layer."""
     return run_native([fc_op(x, w, bias, requant)])[0]
+
+
+def fc_xnor(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None,
+            requant: Requant | None = None) -> np.ndarray:
+    """Native XNOR-popcount fully connected layer (see :func:`fc_xnor_op`)."""
+    return run_native([fc_xnor_op(x, w, bias, requant)])[0]
 
 
 def requantize(acc: np.ndarray, requant: Requant) -> np.ndarray:

@@ -30,6 +30,7 @@ from ..codegen.emit import render
 from ..codegen.names import check_ident, comment_text
 from ..errors import ConfigError
 from ..ir.kernels import pool_output_size
+from .bridge import is_bipolar, pack_xnor
 
 EP_DTYPE = {"int8": "EP_I8", "uint8": "EP_U8", "int16": "EP_I16", "uint16": "EP_U16",
             "int32": "EP_I32", "int64": "EP_I64", "float32": "EP_F32"}
@@ -292,6 +293,8 @@ class _Planner:
             return code
         if k.startswith("dense") and lay.dense is not None:
             d = lay.dense
+            if d.arith == "int8" and not d.offset and is_bipolar(d.w):
+                return self.dense_xnor(i, lay, x, out)
             wname, b = self.weights(i, d)
             if d.offset:
                 xs = self.buffer((d.n,), "int8")
@@ -335,6 +338,19 @@ class _Planner:
                          out=out)]
         raise ConfigError(f"NEON glue: layer kind {k!r} without its parameters",
                           "this is an edgepool bug: the Relax parser built an incomplete layer")
+
+    def dense_xnor(self, i: int, lay: Layer, x: str, out: str) -> list[dict[str, Any]]:
+        """A dense layer with ±1 weights (a 1-bit layer): ``ep_fc_xnor`` on the weights packed
+        one bit each here, at build time (XNOR-popcount for bipolar inputs, exact for any int8
+        input)."""
+        d = lay.dense
+        wname, b = f"ep_w{i}", "NULL"
+        self.array(wname, pack_xnor(d.w), "uint8")
+        if d.bias is not None:
+            b = f"ep_b{i}"
+            self.array(b, d.bias.astype(np.int32), "int32")
+        rq = self.requant(i, lay.rq) if lay.rq is not None else "NULL"
+        return [dict(op="fc_xnor", i=i, n=d.n, m=d.m, x=x, w=wname, b=b, rq=rq, out=out)]
 
     def function(self, fn: GlueFunction) -> dict[str, Any]:
         """Context of one packed-convention C entry point."""

@@ -144,6 +144,17 @@ int ep_threshold_i32(const int32_t *acc, size_t pixels, size_t channels, const i
                      size_t n, const int32_t *dir, int32_t base, int32_t step, int out_dtype,
                      void *out);
 
+/* ----------------------------------------------------------------------------- XNOR-popcount */
+/* Fully connected layer with bipolar (±1) weights, batch 1 (xnor.c): y = W x + b for int8 x,
+ * W packed one bit per weight (1 = +1, bit j of byte k = weight 8k + j, rows of
+ * ep_xnor_row_bytes(n) bytes) by ep_xnor_pack (EP_ERANGE for a weight other than ±1). An
+ * all-±1 input runs XNOR (eor) + popcount (cnt); zeros or wider codes stay exact on slower
+ * paths. bias int32 or NULL; rq NULL = int32 accumulators out. */
+size_t ep_xnor_row_bytes(int n);
+int ep_xnor_pack(int n, int m, const int8_t *w, uint8_t *bits);
+int ep_fc_xnor(int n, int m, const int8_t *x, const uint8_t *wbits, const int32_t *bias,
+               const ep_requant *rq, void *out);
+
 /* ----------------------------------------------------------------------------- convolution */
 
 /** Convolution geometry (ONNX Conv with explicit pads); input (h, w, ic), output (oh, ow, oc). */
@@ -281,7 +292,10 @@ enum {
     /* ep_threshold_i32: in = {acc, thresholds (k-major), dir or NULL}; EP_D_N pixels, EP_D_C
      * channels, EP_D_OC thresholds per channel, EP_D_RQ_QMIN base, EP_D_RQ_QMAX step,
      * EP_D_RQ_OUT output dtype */
-    EP_OP_THRESHOLD = 10
+    EP_OP_THRESHOLD = 10,
+    /* ep_fc_xnor: in = {x int8, weight bits (ep_xnor_pack), bias int32 or NULL}; EP_D_N
+     * inputs, EP_D_OC outputs, EP_D_RQ* as EP_OP_FC */
+    EP_OP_FC_XNOR = 11
 };
 enum {
     EP_D_OP = 0, EP_D_DTYPE, EP_D_ALGO, EP_D_H, EP_D_W, EP_D_C, EP_D_KH, EP_D_KW, EP_D_SH,

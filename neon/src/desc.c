@@ -85,6 +85,8 @@ long long ep_desc_out_bytes(const int32_t *d) {
         return (long long)d[EP_D_N] * ep_dtype_size((ep_dtype)rq.out);
     case EP_OP_THRESHOLD:
         return (long long)d[EP_D_N] * d[EP_D_C] * ep_dtype_size((ep_dtype)rq.out);
+    case EP_OP_FC_XNOR:
+        return (long long)d[EP_D_OC] * (d[EP_D_RQ] ? ep_dtype_size((ep_dtype)rq.out) : 4);
     }
     return -1;
 }
@@ -171,6 +173,10 @@ int ep_desc_run(const int32_t *d, const void *const *in, void *out, void *scratc
                                 (const int32_t *)in[1], (size_t)d[EP_D_OC],
                                 (const int32_t *)in[2], d[EP_D_RQ_QMIN], d[EP_D_RQ_QMAX],
                                 d[EP_D_RQ_OUT], out);
+    case EP_OP_FC_XNOR:
+        if (t != EP_I8) return EP_ETYPE;
+        return ep_fc_xnor(d[EP_D_N], d[EP_D_OC], (const int8_t *)in[0], (const uint8_t *)in[1],
+                          (const int32_t *)in[2], rqp, out);
     }
     return EP_EINVAL;
 }

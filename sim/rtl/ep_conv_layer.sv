@@ -33,7 +33,8 @@ module ep_conv_layer #(
     parameter                     WFILE     = "w.hex",
     parameter                     BFILE     = "b.hex",
     parameter int                 OUT_LANES = 1,       // elements per output beat (| PE)
-    parameter int                 DSP_PACK  = 0        // two <= 8-bit MACs per DSP48E2
+    parameter int                 DSP_PACK  = 0,       // two <= 8-bit MACs per DSP48E2
+    parameter int                 XNOR      = 0        // 1-bit layer: ep_mvau popcount tree (no DSP_PACK)
 ) (
     input  logic           clk,
     input  logic           rst_n,
@@ -68,7 +69,7 @@ module ep_conv_layer #(
   ep_mvau #(
       .IDW(IDW), .IN_SIGNED(IN_SIGNED), .WW(WW), .ACCW(ACCW), .PE(PE), .SIMD(SIMD), .NF(NF),
       .WPF(KH * KW * (C / SIMD)), .ODW(ODW), .SHIFT(SHIFT), .RELU(RELU), .OMIN(OMIN),
-      .OMAX(OMAX), .WFILE(WFILE), .BFILE(BFILE), .DSP_PACK(DSP_PACK)
+      .OMAX(OMAX), .WFILE(WFILE), .BFILE(BFILE), .DSP_PACK(DSP_PACK), .XNOR(XNOR)
   ) u_mvau (
       .clk(clk), .rst_n(rst_n),
       .s_tdata(win_tdata), .s_twlast(win_twlast), .s_tlast(win_tlast),

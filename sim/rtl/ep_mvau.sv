@@ -16,6 +16,10 @@
 // DSP_PACK = 1 (UltraScale+ DSP48E2, 27 x 18): two lanes of <= 8-bit weights and activations
 // share one multiplier (two int8 MACs per DSP); the 7-series DSP48E1 (25 x 18) cannot hold the
 // 26-bit packed operand, so the generator passes 0 for xc7 parts. Bit-exact either way.
+// XNOR = 1 (a 1-bit layer: every input and weight is ±1, two's complement, sign bit on top):
+// stage M registers each term's agree bit (XNOR of the two sign bits, no multiplier), stage S
+// sums a lane's SIMD terms as 2·popcount − SIMD (a popcount tree). Same depth as the MAC path;
+// DSP_PACK is ignored (the generator never sets both).
 `timescale 1ns / 1ps
 module ep_mvau #(
     parameter int                 IDW       = 8,
@@ -33,7 +37,8 @@ module ep_mvau #(
     parameter logic signed [63:0] OMAX      = 64'sd127,
     parameter                     WFILE     = "w.hex",
     parameter                     BFILE     = "b.hex",
-    parameter int                 DSP_PACK  = 0
+    parameter int                 DSP_PACK  = 0,
+    parameter int                 XNOR      = 0
 ) (
     input  logic                clk,
     input  logic                rst_n,
@@ -52,7 +57,7 @@ module ep_mvau #(
   localparam int BAW = NF > 1 ? $clog2(NF) : 1;
   localparam int XW = IDW + 1;             // the activation as a signed number
   localparam int PW = XW + WW;             // one exact product
-  localparam int NPAIR = (DSP_PACK != 0 && IDW <= 8 && WW <= 8) ? PE / 2 : 0;
+  localparam int NPAIR = (XNOR == 0 && DSP_PACK != 0 && IDW <= 8 && WW <= 8) ? PE / 2 : 0;
 
   logic [        WAW-1:0] wa;
   logic [        BAW-1:0] ba;
@@ -113,7 +118,9 @@ module ep_mvau #(
   end
 
   // the activation of term s, sign-extended to XW bits (signed or unsigned input)
-  logic [SIMD*XW-1:0] xs;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [SIMD*XW-1:0] xs;  // unused when XNOR = 1 (only the sign bits are read)
+  /* verilator lint_on UNUSEDSIGNAL */
   always_comb begin
     for (int s = 0; s < SIMD; s++) begin
       if (IN_SIGNED != 0) xs[s*XW+:XW] = XW'($signed(a_data[s*IDW+:IDW]));
@@ -122,40 +129,57 @@ module ep_mvau #(
   end
 
   // stage M: the products, registered (the DSP's M/P register). prod_m holds them unpacked,
-  // lane p term s at (p*SIMD+s)*PW.
+  // lane p term s at (p*SIMD+s)*PW. XNOR = 1: agree_m holds the agree bit of lane p term s at
+  // p*SIMD+s instead (prod_m unused).
+  // (one of prod_m / agree_m is unused, by XNOR)
+  /* verilator lint_off UNUSEDSIGNAL */
   wire [PE*SIMD*PW-1:0] prod_m;
+  wire [PE*SIMD-1:0] agree_m;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic m_v, m_wlast, m_last;
   logic [PE*ACCW-1:0] m_bias;
   genvar p, s, k;
   generate
-    // DSP packing: lanes 2k and 2k+1 share the activation; one multiplier computes
-    // x * (w_hi * 2^18 + w_lo) = x*w_hi * 2^18 + x*w_lo, |x*w_lo| < 2^17 (both <= 8 bits), so
-    // lo = P[17:0] (signed) and hi = (P >>> 18) + P[17] (the borrow of a negative lo)
-    for (k = 0; k < NPAIR; k++) begin : g_pack
-      for (s = 0; s < SIMD; s++) begin : g_term
-        wire signed [XW-1:0] x = $signed(xs[s*XW+:XW]);
-        wire [WW-1:0] wl = wrow[((2 * k) * SIMD + s) * WW+:WW];
-        wire [WW-1:0] wh = wrow[((2 * k + 1) * SIMD + s) * WW+:WW];
-        // WW + 19 bits (27 for int8: the DSP48E2's A port): -128 * 2^18 + -128 needs them
-        wire signed [WW+18:0] w2 = $signed({wh[WW-1], wh, 18'b0}) + $signed({{19{wl[WW-1]}}, wl});
-        logic signed [XW+WW+18:0] pk;
-        always_ff @(posedge clk) begin
-          if (adv) pk <= x * w2;
-        end
-        wire [PW-1:0] hi = PW'(pk >>> 18) + PW'(pk[17]);
-        assign prod_m[((2 * k) * SIMD + s) * PW+:PW] = PW'($signed(pk[17:0]));
-        assign prod_m[((2 * k + 1) * SIMD + s) * PW+:PW] = hi;
+    if (XNOR != 0) begin : g_xnor
+      logic [PE*SIMD-1:0] ag;
+      always_ff @(posedge clk) begin
+        if (adv)
+          for (int i = 0; i < PE * SIMD; i++)
+            ag[i] <= a_data[(i%SIMD)*IDW+IDW-1] ~^ wrow[i*WW+WW-1];
       end
-    end
-    for (p = 2 * NPAIR; p < PE; p++) begin : g_plain
-      for (s = 0; s < SIMD; s++) begin : g_term
-        wire signed [XW-1:0] x = $signed(xs[s*XW+:XW]);
-        wire signed [WW-1:0] w = $signed(wrow[(p * SIMD + s) * WW+:WW]);
-        logic signed [PW-1:0] pr;
-        always_ff @(posedge clk) begin
-          if (adv) pr <= x * w;
+      assign agree_m = ag;
+      assign prod_m  = '0;
+    end else begin : g_mul
+      assign agree_m = '0;
+      // DSP packing: lanes 2k and 2k+1 share the activation; one multiplier computes
+      // x * (w_hi * 2^18 + w_lo) = x*w_hi * 2^18 + x*w_lo, |x*w_lo| < 2^17 (both <= 8 bits), so
+      // lo = P[17:0] (signed) and hi = (P >>> 18) + P[17] (the borrow of a negative lo)
+      for (k = 0; k < NPAIR; k++) begin : g_pack
+        for (s = 0; s < SIMD; s++) begin : g_term
+          wire signed [XW-1:0] x = $signed(xs[s*XW+:XW]);
+          wire [WW-1:0] wl = wrow[((2 * k) * SIMD + s) * WW+:WW];
+          wire [WW-1:0] wh = wrow[((2 * k + 1) * SIMD + s) * WW+:WW];
+          // WW + 19 bits (27 for int8: the DSP48E2's A port): -128 * 2^18 + -128 needs them
+          wire signed [WW+18:0] w2 = $signed({wh[WW-1], wh, 18'b0}) + $signed({{19{wl[WW-1]}}, wl});
+          logic signed [XW+WW+18:0] pk;
+          always_ff @(posedge clk) begin
+            if (adv) pk <= x * w2;
+          end
+          wire [PW-1:0] hi = PW'(pk >>> 18) + PW'(pk[17]);
+          assign prod_m[((2 * k) * SIMD + s) * PW+:PW] = PW'($signed(pk[17:0]));
+          assign prod_m[((2 * k + 1) * SIMD + s) * PW+:PW] = hi;
         end
-        assign prod_m[(p*SIMD+s)*PW+:PW] = pr;
+      end
+      for (p = 2 * NPAIR; p < PE; p++) begin : g_plain
+        for (s = 0; s < SIMD; s++) begin : g_term
+          wire signed [XW-1:0] x = $signed(xs[s*XW+:XW]);
+          wire signed [WW-1:0] w = $signed(wrow[(p * SIMD + s) * WW+:WW]);
+          logic signed [PW-1:0] pr;
+          always_ff @(posedge clk) begin
+            if (adv) pr <= x * w;
+          end
+          assign prod_m[(p*SIMD+s)*PW+:PW] = pr;
+        end
       end
     end
   endgenerate
@@ -177,9 +201,19 @@ module ep_mvau #(
   generate
     for (p = 0; p < PE; p++) begin : g_pe
       logic signed [ACCW-1:0] sum_n, ssum, acc, cres;
-      always_comb begin
-        sum_n = '0;
-        for (int t = 0; t < SIMD; t++) sum_n = sum_n + ACCW'($signed(prod_m[(p*SIMD+t)*PW+:PW]));
+      if (XNOR != 0) begin : g_pop
+        logic [ACCW-1:0] pop;  // the lane's SIMD terms whose sign bits agree
+        always_comb begin
+          pop = '0;
+          for (int t = 0; t < SIMD; t++) pop = pop + ACCW'(agree_m[p*SIMD+t]);
+          sum_n = $signed(pop <<< 1) - ACCW'(SIMD);
+        end
+      end else begin : g_sum
+        always_comb begin
+          sum_n = '0;
+          for (int t = 0; t < SIMD; t++)
+            sum_n = sum_n + ACCW'($signed(prod_m[(p*SIMD+t)*PW+:PW]));
+        end
       end
       always_ff @(posedge clk) begin
         if (adv) ssum <= sum_n;

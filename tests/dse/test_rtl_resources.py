@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from edgepool.accel.program import random_program
+from edgepool.accel.program import random_one_bit_program, random_program
+from edgepool.codegen.rtl import generate_rtl
 from edgepool.dse.cost import (
     dsp_packing_supported,
     rtl_block_resources,
     rtl_blocks,
     rtl_resources,
+    rtl_uses_xnor,
 )
 
 
@@ -43,3 +45,19 @@ def test_rtl_resources_sum_of_blocks_and_packing_halves_dsp():
     assert rtl_block_resources("ep_mvau", dict(mv, DSP_PACK=1)).dsp == 6
     assert rtl_block_resources("ep_mvau", dict(mv, DSP_PACK=0)).dsp == 12
     assert rtl_block_resources("ep_mvau", dict(mv, DSP_PACK=1, IDW=12)).dsp == 12
+
+
+def test_xnor_and_threshold_layers_in_the_block_list(tmp_path):
+    """1-bit layers: ep_mvau XNOR = 1, never packed, no DSP; a threshold layer's MAC array and
+    serializer carry the exact accumulator (the generator's own parameters)."""
+    program = random_one_bit_program(7, spec="c8k3-m2-f16-f6")
+    convs = [ly for ly in program.layers if ly.kind == "conv"]
+    assert convs and all(rtl_uses_xnor(ly) for ly in convs)
+    mvaus = [q for b, q in rtl_blocks(program) if b == "ep_mvau"]
+    assert [(q["XNOR"], q["DSP_PACK"]) for q in mvaus] == [(1, 0)] * len(convs)
+    assert rtl_resources(program).dsp == 0
+    design = generate_rtl(program, tmp_path)
+    gen = [b.params for b in design.blocks if b.kind == "conv"]
+    assert [(g["xnor"], g["dsp_pack"], g["odw"]) for g in gen] == \
+        [(q["XNOR"], q["DSP_PACK"], q["ODW"]) for q in mvaus]
+    assert any(ly.thresholds is not None for ly in convs)

@@ -12,60 +12,28 @@ forward passes in train mode (MNIST images for the MLPs, random CIFAR-sized imag
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from bnn_pynq import export_bnn
 
 import edgepool
 from edgepool.ir import serialize
-from edgepool.quant.export import export_qonnx
-
-MNIST = Path(__file__).resolve().parents[2] / "models" / "lenet-mnist" / "test.npz"
 
 NETWORKS = ["cnv_1w1a", "cnv_1w2a", "cnv_2w2a", "tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "sfc_1w1a",
             "sfc_1w2a", "sfc_2w2a", "lfc_1w1a", "lfc_1w2a"]
 
 
-def _data(name: str, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(calibration batch, test batch) for a network."""
-    g = torch.Generator().manual_seed(seed)
-    if name.startswith("cnv"):
-        return torch.rand((32, 3, 32, 32), generator=g), torch.rand((6, 3, 32, 32), generator=g)
-    with np.load(MNIST) as t:
-        x = torch.from_numpy(t["x"][:96])
-    return x[:64], x[64:76]
-
-
 @pytest.fixture(scope="session")
 def bnn(tmp_path_factory):
     """Build, calibrate and export each network once per session."""
-    from brevitas_examples.bnn_pynq.models import model_with_cfg
-
     cache: dict[str, tuple] = {}
     root = tmp_path_factory.mktemp("bnn_pynq")
 
     def get(name: str):
         if name not in cache:
-            torch.manual_seed(0)
-            model, _ = model_with_cfg(name, pretrained=False)
-            calib, test = _data(name, 1)
-            # random affine batch-norm parameters, some scales negative (the chain then
-            # decreases: thresholds on −acc), then calibrated statistics
-            for mod in model.modules():
-                if isinstance(mod, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) or \
-                        type(mod).__name__ == "TensorNorm":
-                    with torch.no_grad():
-                        mod.weight.uniform_(-1.5, 1.5)
-                        mod.bias.uniform_(-0.5, 0.5)
-            model.train()
-            with torch.no_grad():
-                for chunk in calib.split(16):
-                    model(chunk)
-            model.eval()
-            path = export_qonnx(model, root / f"{name}.onnx", (1,) + tuple(test.shape[1:]))
-            cache[name] = (model, path, test)
+            cache[name] = export_bnn(name, root)
         return cache[name]
     return get
 

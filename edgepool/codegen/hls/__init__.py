@@ -87,7 +87,9 @@ def _layer_names(program: HwProgram, table: IdentTable) -> tuple[list[DataflowNa
         seen.add(layer.name)
         ident = table.get(key, prefix="layer")
         nm = DataflowNames(table.claim(f"{ident}_cfg"), table.claim(f"{ident}_pool_cfg"),
-                           table.claim(f"{ident}_w"), table.claim(f"{ident}_b"))
+                           table.claim(f"{ident}_w"), table.claim(f"{ident}_b"),
+                           table.claim(f"{ident}_thr_cfg"), table.claim(f"{ident}_t"),
+                           table.claim(f"{ident}_d"))
         names.append(nm)
         info.append({"index": i, "name": layer.name, "ident": ident})
     return names, info

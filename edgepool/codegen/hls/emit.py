@@ -17,7 +17,7 @@ import numpy as np
 
 from ...accel.axis import container_bits
 from ...accel.engine import OverlayParams
-from ...accel.program import HwLayer, HwProgram, PoolSpec
+from ...accel.program import HwLayer, HwProgram, PoolSpec, clamp_thresholds, threshold_codes
 from ...errors import ConfigError
 from ...ir.qtype import QType
 from .. import emit as _emit
@@ -76,11 +76,15 @@ class DataflowNames:
     pcfg: str
     w: str
     b: str
+    tcfg: str = ""        # threshold stage: config struct, table, directions
+    t: str = ""
+    d: str = ""
 
 
 def index_names(n: int) -> list[DataflowNames]:
     """``L<i>``, ``P<i>``, ``L<i>_w``, ``L<i>_b`` (the README's naming)."""
-    return [DataflowNames(f"L{i}", f"P{i}", f"L{i}_w", f"L{i}_b") for i in range(n)]
+    return [DataflowNames(f"L{i}", f"P{i}", f"L{i}_w", f"L{i}_b", f"T{i}", f"L{i}_t", f"L{i}_d")
+            for i in range(n)]
 
 
 #: PoolSpec.kind → the HLS library's PoolKind enumerator (hls/include/edgepool/pool.h)
@@ -106,10 +110,30 @@ def _pool_ctx(name: str, p: PoolSpec, in_hwc, lanes: int, t: QType) -> dict:
                 sum_bits=pool_sum_bits(t, p.kernel))
 
 
+def _threshold_ctx(layer: HwLayer, nm: DataflowNames, pe: int) -> dict:
+    """The comparator stage of a threshold layer (hls/include/edgepool/threshold.h): table
+    clamped to the ACC_BITS accumulator's range, TB = ACC_BITS + 1 bits."""
+    ab = layer.acc_bits
+    lo, hi = -(1 << (ab - 1)), (1 << (ab - 1)) - 1
+    d = layer.directions()
+    t = clamp_thresholds(layer.thresholds, d, lo, hi)
+    base, step = threshold_codes(layer.out_type, layer.bipolar)
+    if not (nm.tcfg and nm.t and nm.d):
+        raise ConfigError(f"layer {layer.name!r}: no identifiers for its threshold stage",
+                          "this is an edgepool bug: DataflowNames without tcfg / t / d")
+    return dict(cfg=check_ident(nm.tcfg), t=check_ident(nm.t), d=check_ident(nm.d), ab=ab,
+                tb=ab + 1, ob=layer.out_type.bits, n=int(t.shape[1]), c=int(t.shape[0]),
+                pe=pe, base=base, step=step,
+                rows=[[c_int(v) for v in row] for row in t], dirs=[int(v) for v in d])
+
+
 def _conv_ctx(layer: HwLayer, nm: DataflowNames, pe: int, simd: int) -> dict:
     oh, ow = layer.conv_out_hw
     h, w, c = layer.in_shape
-    out_t = layer.out_type
+    codes_t = layer.out_type
+    thr = layer.thresholds is not None
+    # a threshold layer's conv passes its exact accumulator (identity requantize)
+    out_t = QType(layer.acc_bits, True, layer.acc_frac) if thr else layer.out_type
     wide = not (-(1 << 31) <= out_t.min and out_t.max < (1 << 31))
     bias = layer.bias if layer.bias is not None else np.zeros(layer.out_shape[2], np.int64)
     if layer.groups != 1:
@@ -126,8 +150,9 @@ def _conv_ctx(layer: HwLayer, nm: DataflowNames, pe: int, simd: int) -> dict:
         out_ew=out_t.bits, w_bits=layer.weight_type.bits, in_signed=layer.in_type.signed,
         lim_t="long long" if wide else "int", out_lo=c_int(out_t.min), out_hi=c_int(out_t.max),
         weights=conv_weight_words(layer, pe, simd), bias=[c_int(b) for b in bias],
+        thr=_threshold_ctx(layer, nm, pe) if thr else None, xnor=layer.xnor(),
         pool=(None if layer.pool is None else
-              _pool_ctx(nm.pcfg, layer.pool, (oh, ow, layer.out_shape[2]), pe, out_t)))
+              _pool_ctx(nm.pcfg, layer.pool, (oh, ow, layer.out_shape[2]), pe, codes_t)))
 
 
 def dataflow_context(program: HwProgram, folding: list[tuple[int, int]], beat_bytes: int,
@@ -156,9 +181,10 @@ def dataflow_context(program: HwProgram, folding: list[tuple[int, int]], beat_by
         label = labels[i] if labels else ""
         if layer.kind == "conv":
             ctx = _conv_ctx(layer, nm, pe, simd)
-            ops.append(dict(kind="conv_pool" if layer.pool is not None else "conv", src=cur,
+            kind = "conv_thr" if layer.thresholds is not None else "conv"
+            ops.append(dict(kind=kind + ("_pool" if layer.pool is not None else ""), src=cur,
                             dst=f"s{i + 1}", width=width, cfg=nm.cfg, pcfg=nm.pcfg, w=nm.w,
-                            b=nm.b))
+                            b=nm.b, tcfg=nm.tcfg, t=nm.t, d=nm.d))
         else:
             ctx = dict(conv=False, pool=_pool_ctx(nm.pcfg, layer.pool, layer.in_shape, simd,
                                                   layer.in_type))
@@ -214,7 +240,7 @@ def conv_struct(name: str, *, in_hwc, oc, kernel, stride, pads, dilation, simd, 
                in_t=ap_type(in_t), w_t=ap_type(w_t), out_t=ap_type(out_t), in_ew=in_t.bits,
                out_ew=out_t.bits, w_bits=w_t.bits, in_signed=in_t.signed,
                lim_t="long long" if wide else "int", out_lo=c_int(out_t.min),
-               out_hi=c_int(out_t.max))
+               out_hi=c_int(out_t.max), xnor=False)
     return str(_macro("conv_struct")(ctx)).lstrip("\n")
 
 

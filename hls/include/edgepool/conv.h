@@ -15,6 +15,8 @@
 #ifndef EDGEPOOL_CONV_H
 #define EDGEPOOL_CONV_H
 
+#include <type_traits>
+
 #include "common.h"
 #include "window.h"
 
@@ -26,6 +28,18 @@ struct ReqParams {
     bool relu;
     bool in_signed;         // input lanes are signed (else unsigned)
     long long lo, hi;       // saturation range of the output type
+};
+
+// A 1-bit layer (bipolar inputs and ±1 weights): a config with `static const bool XNOR = true`
+// makes every product the XNOR of two sign bits and a PE's SIMD terms 2·popcount − SIMD (a
+// popcount tree, no multiplier). Configs without the member (the overlay's) multiply.
+template <class T, class = void>
+struct conv_xnor {
+    static const bool value = false;
+};
+template <class T>
+struct conv_xnor<T, typename std::enable_if<T::XNOR>::type> {
+    static const bool value = true;
 };
 
 // Traits T must provide: SIMD, PE, IN_EW (input lane bits), OUT_EW (output lane bits), W_BITS,
@@ -122,6 +136,7 @@ CONV_ROWS:
                 for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
                     acc_t sum = (tap == 0) ? bias[f * PE + p] : acc[p];
+                    ap_uint<16> agree = 0;           // XNOR: terms whose signs agree
                     for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
                         const ap_int<T::IN_EW + 1> xv = xs[s];
@@ -132,8 +147,12 @@ CONV_ROWS:
 #endif
                             wv.range() = ww.range((p * SIMD + s) * T::W_BITS + T::W_BITS - 1,
                                                   (p * SIMD + s) * T::W_BITS);
-                        sum += xv * wv;
+                        if (conv_xnor<T>::value)
+                            agree += ((xv < 0) == (wv < 0)) ? 1 : 0;
+                        else
+                            sum += xv * wv;
                     }
+                    if (conv_xnor<T>::value) sum += 2 * (int)agree - SIMD;
                     acc[p] = sum;
                 }
                 if (tap == kkcf - 1) {

@@ -4,14 +4,17 @@
 // A dataflow top is a chain   axis_to_words -> layer 0 -> [repack] -> layer 1 -> ... ->
 // words_to_axis   inside one DATAFLOW region; every layer is a conv_layer, conv_pool_layer
 // (conv + requantize/ReLU + pool fused on the stream: the pre-pool tensor only passes through the
-// pool's line buffer, it is never stored), pool_layer or global_pool_layer with its own config
-// struct. See hls/README.md for the exact code a generator emits.
+// pool's line buffer, it is never stored), conv_threshold_layer / conv_threshold_pool_layer
+// (conv with its exact accumulator into the multi-threshold comparator stage of threshold.h
+// [+ pool]), pool_layer or global_pool_layer with its own config struct. See hls/README.md for
+// the exact code a generator emits.
 #ifndef EDGEPOOL_DATAFLOW_H
 #define EDGEPOOL_DATAFLOW_H
 
 #include "common.h"
 #include "conv.h"
 #include "pool.h"
+#include "threshold.h"
 
 namespace edgepool {
 
@@ -62,6 +65,47 @@ void conv_pool_layer(hls::stream<typename ConvTypes<CFG>::in_word>& in,
     EP_STREAM(mid, typename ConvTypes<CFG>::out_word, 2 * CFG::OUT_C / CFG::PE);
     conv_layer<CFG>(in, mid, weights, bias);
     pool_layer<PCFG>(mid, out);
+}
+
+// conv -> exact accumulator -> multi-threshold codes (FINN's MVTU: MAC array, then a comparator
+// bank per PE, no requantize). CFG is the conv with OUT_EW = TCFG::AB, SHIFT = 0 and OUT_LO /
+// OUT_HI the accumulator's range (its requantize is the identity); TCFG::PE = CFG::PE and
+// TCFG::C = CFG::OUT_C. thr / dir: the table (clamped to the accumulator's range) and the
+// directions, partitioned per PE inside threshold_layer (II = 1).
+template <class CFG, class TCFG>
+void conv_threshold_layer(hls::stream<typename ConvTypes<CFG>::in_word>& in,
+                          hls::stream<ap_uint<TCFG::PE * TCFG::OB> >& out,
+                          const typename ConvTypes<CFG>::w_word* weights,
+                          const typename ConvTypes<CFG>::acc_t* bias,
+                          const ap_int<TCFG::TB> thr[TCFG::C][TCFG::N],
+                          const ap_int<2> dir[TCFG::C]) {
+#pragma HLS INLINE off
+#pragma HLS DATAFLOW
+    static_assert(TCFG::PE == CFG::PE && TCFG::C == CFG::OUT_C && TCFG::AB == CFG::OUT_EW,
+                  "threshold lanes = conv PE, channels = conv OUT_C, accumulator lanes");
+    static_assert(CFG::SHIFT == 0 && !CFG::RELU, "the conv passes its exact accumulator");
+    EP_STREAM(acc, typename ConvTypes<CFG>::out_word, 2 * CFG::OUT_C / CFG::PE);
+    conv_layer<CFG>(in, acc, weights, bias);
+    threshold_layer<TCFG>(acc, out, thr, dir, CFG::OUT_H * CFG::OUT_W);
+}
+
+// conv -> thresholds -> pool (CNV's conv + BN + quantized HardTanh + max pool), fused on the
+// stream. PCFG::LANES = CFG::PE, PCFG::EW = TCFG::OB, PCFG input = the conv output shape.
+template <class CFG, class TCFG, class PCFG>
+void conv_threshold_pool_layer(hls::stream<typename ConvTypes<CFG>::in_word>& in,
+                               hls::stream<typename PoolTypes<PCFG>::word>& out,
+                               const typename ConvTypes<CFG>::w_word* weights,
+                               const typename ConvTypes<CFG>::acc_t* bias,
+                               const ap_int<TCFG::TB> thr[TCFG::C][TCFG::N],
+                               const ap_int<2> dir[TCFG::C]) {
+#pragma HLS INLINE off
+#pragma HLS DATAFLOW
+    static_assert(PCFG::LANES == CFG::PE && PCFG::EW == TCFG::OB, "pool lanes = conv PE");
+    static_assert(PCFG::IN_H == CFG::OUT_H && PCFG::IN_W == CFG::OUT_W && PCFG::C == CFG::OUT_C,
+                  "pool input = conv output");
+    EP_STREAM(codes, ap_uint<TCFG::PE * TCFG::OB>, 2 * CFG::OUT_C / CFG::PE);
+    conv_threshold_layer<CFG, TCFG>(in, codes, weights, bias, thr, dir);
+    pool_layer<PCFG>(codes, out);
 }
 
 // Re-pack a stream of IN_L-lane words into OUT_L-lane words (same element order); one of the

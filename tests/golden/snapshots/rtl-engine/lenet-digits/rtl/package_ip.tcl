@@ -17,6 +17,7 @@ add_files -norecurse [list \
     [file join $ip_dir ep_pool.sv] \
     [file join $ip_dir ep_conv_layer.sv] \
     [file join $ip_dir ep_pool_layer.sv] \
+    [file join $ip_dir ep_threshold.sv] \
     [file join $ip_dir ep_axil_ctrl.sv] \
     [file join $ip_dir ep_axis_unpack.sv] \
     [file join $ip_dir ep_axis_pack.sv] \
