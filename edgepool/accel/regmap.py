@@ -14,6 +14,9 @@ Two accelerator styles share one block design skeleton (Zynq PS + AXI-Lite + DDR
 * ``overlay``: the layer-by-layer overlay ``edgepool_overlay(desc, n_layers, wmem, bmem,
   act_in, act_out)`` masters DDR itself (m_axi, ``offset=slave``) and is started through its
   Vitis HLS ``s_axilite`` control registers (``ap_ctrl_hs``: ap_start / ap_done / ap_idle).
+  The RTL overlay (``engine="rtl"``, the default build's) has the same register layout under
+  :data:`RTL_ACCEL_VLNV` and one AXI4 master ``m_axi_gmem`` (``accel.bundles``) instead of the
+  HLS IP's four.
 
 The HLS codegen writes the map of the generated design into ``manifest["regmap"]``; builds
 without one use :func:`default_regmap`. :func:`validate_regmap` checks either kind.

@@ -8,7 +8,9 @@ into an :class:`~edgepool.accel.engine.EngineChoice`. For RTL builds the configu
 the exploration is then costed with the RTL's own cycle model
 (:func:`~edgepool.dse.cost.estimate_rtl`), and :func:`rtl_regmap` is the register map of the
 block design with the RTL IP (ap_ctrl_hs control block + AXI DMA), which the ``rtl`` step
-records in place of the HLS one.
+records in place of the HLS one. Overlay programs: :func:`rtl_overlay_problems` (the RTL
+overlay's capacities), :func:`rtl_overlay_estimate` (its calibrated cycle model,
+:mod:`edgepool.dse.rtl_overlay_cost`) and :func:`rtl_overlay_regmap`.
 """
 
 from __future__ import annotations

@@ -247,7 +247,8 @@ def restore_hls(ctx: BuildContext) -> None:
 
 # --------------------------------------------------------------------------- rtl
 def run_rtl(ctx: BuildContext) -> None:
-    """Generate the SystemVerilog design (rtl/), or record why the program has none."""
+    """Generate the SystemVerilog design (rtl/), or record why the program has none; for an
+    overlay build on the RTL engine the RTL overlay IP (rtl/overlay/) and its register map."""
     section, notes = build_rtl(need(ctx.program, "the program", "rtl"), ctx.out,
                                ctx.hls_config, ctx.board.clocks.get("default_mhz"),
                                ctx.board.part)

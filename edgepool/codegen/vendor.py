@@ -16,7 +16,9 @@
   ../rtl/package_ip.tcl`` (``ipx::`` packaging of the cocotb-verified SystemVerilog as
   ``edgepool:rtl:ep_accel:1.0`` in ``rtl/ip``) then ``bd.tcl``, which instantiates that IP
   (AXI4-Lite ap_ctrl_hs control at the register map's address, ``s_axis`` / ``m_axis`` to the
-  DMA). No ``vitis_hls`` in an RTL build.
+  DMA). For the overlay style the RTL engine is the RTL overlay: ``vivado -mode batch -source
+  ../rtl/overlay/package_overlay_ip.tcl`` (``edgepool:rtl:edgepool_overlay:1.0`` in
+  ``rtl/overlay/ip``), its ``m_axi_gmem`` to the HP port. No ``vitis_hls`` in an RTL build.
 
 When the tools the engine needs are on PATH the stage runs ``build.sh`` (output streamed to
 ``vivado/build.log`` and the progress callback) and records the bitstream; otherwise it returns
