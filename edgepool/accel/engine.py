@@ -88,8 +88,8 @@ class HlsConfig(OverlayParams):
 
 # --------------------------------------------------------------------------- engine choice
 #: which accelerator styles have an RTL implementation that goes into the bitstream (the
-#: dataflow chain of ``sim/rtl``; the overlay's RTL engine flips its entry when it lands)
-RTL_STYLES: dict[str, bool] = {"dataflow": True, "overlay": False}
+#: dataflow chain of ``sim/rtl`` and the RTL overlay ``sim/rtl/ep_ovl_*.sv``)
+RTL_STYLES: dict[str, bool] = {"dataflow": True, "overlay": True}
 ENGINE_NAMES = ("rtl", "hls")
 
 

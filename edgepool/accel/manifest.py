@@ -247,6 +247,9 @@ class RtlSection:
     out_container_bits: int | None = _opt()
     clock_mhz: float | None = _opt()
     accel: RtlAccelSection | None = _opt()
+    #: overlay builds on the RTL engine: the RTL overlay IP (``rtl/overlay/``, packaged by
+    #: its ``package_overlay_ip.tcl``; m_axi_gmem instead of the dataflow IP's streams)
+    overlay: RtlAccelSection | None = _opt()
 
 
 @dataclass(frozen=True)

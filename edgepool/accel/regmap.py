@@ -14,6 +14,9 @@ Two accelerator styles share one block design skeleton (Zynq PS + AXI-Lite + DDR
 * ``overlay``: the layer-by-layer overlay ``edgepool_overlay(desc, n_layers, wmem, bmem,
   act_in, act_out)`` masters DDR itself (m_axi, ``offset=slave``) and is started through its
   Vitis HLS ``s_axilite`` control registers (``ap_ctrl_hs``: ap_start / ap_done / ap_idle).
+  The RTL overlay (``engine="rtl"``, the default build's) has the same register layout under
+  :data:`RTL_ACCEL_VLNV` and one AXI4 master ``m_axi_gmem`` (``accel.bundles``) instead of the
+  HLS IP's four.
 
 The HLS codegen writes the map of the generated design into ``manifest["regmap"]``; builds
 without one use :func:`default_regmap`. :func:`validate_regmap` checks either kind.
@@ -40,6 +43,12 @@ ACCEL_VLNV = "xilinx.com:hls:{top}:1.0"
 RTL_IP_VENDOR, RTL_IP_LIBRARY, RTL_IP_VERSION = "edgepool", "rtl", "1.0"
 RTL_ACCEL_VLNV = f"{RTL_IP_VENDOR}:{RTL_IP_LIBRARY}:{{top}}:{RTL_IP_VERSION}"
 RTL_ACCEL_TOP = "ep_accel"
+#: the RTL overlay IP (``rtl/overlay/package_overlay_ip.tcl`` packages ``edgepool_overlay``
+#: under :data:`RTL_ACCEL_VLNV`): the HLS overlay's s_axilite layout on one AXI4 master
+RTL_OVERLAY_TOP = "edgepool_overlay"
+RTL_OVERLAY_BUNDLES = ("gmem",)
+#: the RTL overlay's m_axi_gmem data width (one Zynq UltraScale+ S_AXI_HP*_FPD port)
+RTL_OVERLAY_AXI_BITS = 128
 #: accelerator engines: which IP the block design instantiates
 ENGINES = ("hls", "rtl")
 
@@ -154,9 +163,12 @@ def default_regmap(style: str, family: str = "zynquplus", *, top: str | None = N
                    engine: str = "hls") -> dict[str, Any]:
     """The register map of the block design edgepool's Vivado flow builds for ``style``.
 
-    ``engine="rtl"`` (dataflow only) is the block design with the RTL engine's IP: the
-    ap_ctrl_hs control block under :data:`RTL_ACCEL_VLNV` (``top`` default ``ep_accel``), the
-    same AXI DMA and addresses; ``control`` is then ``ap_ctrl_hs`` whatever is passed.
+    ``engine="rtl"`` is the block design with the RTL engine's IP under
+    :data:`RTL_ACCEL_VLNV`. Dataflow: the ap_ctrl_hs control block (``top`` default
+    ``ep_accel``), the same AXI DMA and addresses; ``control`` is then ``ap_ctrl_hs`` whatever
+    is passed. Overlay: the RTL overlay (``top`` default ``edgepool_overlay``) with the HLS
+    overlay's register layout (ap_ctrl_hs + ap_return + the :data:`OVERLAY_ARGS`) and one
+    AXI4 master ``m_axi_gmem`` of :data:`RTL_OVERLAY_AXI_BITS` (``accel.bundles``).
 
     ``family`` is the board's PS family (``zynquplus`` or ``zynq``, ``hw/boards/*.toml``) and
     fixes the AXI base addresses; ``dma_bits`` is the DMA's memory-mapped / stream width.
@@ -171,8 +183,6 @@ def default_regmap(style: str, family: str = "zynquplus", *, top: str | None = N
     if engine not in ENGINES:
         raise ManifestError(f"unknown engine {engine!r}", f"engines: {', '.join(ENGINES)}")
     if engine == "rtl":
-        if style != "dataflow":
-            raise ManifestError(f"the RTL engine has no {style} IP", "use engine='hls'")
         control = "ap_ctrl_hs"
     fam = FAMILY_MAP[family]
     rm: dict[str, Any] = {"format": REGMAP_FORMAT, "style": style, "family": family, "ips": {}}
@@ -196,12 +206,17 @@ def default_regmap(style: str, family: str = "zynquplus", *, top: str | None = N
             rm["accel"] = {"registers": vitis_axilite_layout((), has_return=False)}
         rm["stream"] = {"beat_bytes": dma_bits // 8}
     else:
-        rm["ips"]["accel"] = {"name": IP_ACCEL,
-                              "vlnv": ACCEL_VLNV.format(top=top or "edgepool_overlay"),
+        vlnv = (RTL_ACCEL_VLNV.format(top=top or RTL_OVERLAY_TOP) if engine == "rtl"
+                else ACCEL_VLNV.format(top=top or "edgepool_overlay"))
+        rm["ips"]["accel"] = {"name": IP_ACCEL, "vlnv": vlnv,
                               "base": fam["accel"], "range": ACCEL_RANGE,
                               "control": "ap_ctrl_hs", "interface": "s_axi_control"}
         rm["accel"] = {"registers": vitis_axilite_layout(OVERLAY_ARGS, has_return=True),
                        "m_axi_bits": dma_bits}
+        if engine == "rtl":
+            rm["ips"]["accel"]["engine"] = "rtl"
+            rm["accel"].update(m_axi_bits=RTL_OVERLAY_AXI_BITS,
+                               bundles=list(RTL_OVERLAY_BUNDLES))
     return rm
 
 
@@ -256,7 +271,16 @@ def validate_regmap(rm: Any) -> dict[str, Any]:
         regs = rm["accel"]["registers"]
         for name, _bits, _kind in OVERLAY_ARGS:
             _need(name in regs, f"overlay argument register {name!r} missing")
+        bundles = overlay_bundles(rm)
+        _need(bool(bundles) and all(isinstance(b, str) and b.isidentifier() for b in bundles),
+              f"overlay m_axi bundles {bundles!r} are not identifiers")
     return rm
+
+
+def overlay_bundles(rm: dict[str, Any]) -> tuple[str, ...]:
+    """The overlay IP's AXI4 master bundles (``m_axi_<bundle>``): the map's
+    ``accel.bundles`` (the RTL overlay: ``gmem``), else the HLS overlay's four."""
+    return tuple(rm.get("accel", {}).get("bundles") or OVERLAY_BUNDLES)
 
 
 def _check_registers(rm: dict[str, Any], ips: dict[str, Any], what: str) -> None:
@@ -429,9 +453,9 @@ def block_design_hwh(rm: dict[str, Any], *, design: str, part: str, clock_mhz: f
     else:
         iface = accel.get("interface", "s_axi_control")
         ranges.append(memrange(accel, iface))
-        masters = "".join(ddr_range(f"m_axi_{b}") for b in OVERLAY_BUNDLES)
+        masters = "".join(ddr_range(f"m_axi_{b}") for b in overlay_bundles(rm))
         acc_ifs = _busifs([(iface, "SLAVE")]
-                          + [(f"m_axi_{b}", "MASTER") for b in OVERLAY_BUNDLES])
+                          + [(f"m_axi_{b}", "MASTER") for b in overlay_bundles(rm)])
         modules.append(_accel_module(
             accel, _accel_register_block(accel, iface, rm["accel"]["registers"]) + acc_ifs
             + f"      <MEMORYMAP>\n{masters}      </MEMORYMAP>\n"))

@@ -8,7 +8,9 @@ into an :class:`~edgepool.accel.engine.EngineChoice`. For RTL builds the configu
 the exploration is then costed with the RTL's own cycle model
 (:func:`~edgepool.dse.cost.estimate_rtl`), and :func:`rtl_regmap` is the register map of the
 block design with the RTL IP (ap_ctrl_hs control block + AXI DMA), which the ``rtl`` step
-records in place of the HLS one.
+records in place of the HLS one. Overlay programs: :func:`rtl_overlay_problems` (the RTL
+overlay's capacities), :func:`rtl_overlay_estimate` (its calibrated cycle model,
+:mod:`edgepool.dse.rtl_overlay_cost`) and :func:`rtl_overlay_regmap`.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from typing import Any
 import numpy as np
 
 from ..accel import regmap as R
-from ..accel.engine import EngineChoice, HlsConfig, choose_engine
-from ..accel.manifest import EngineSection, RtlSection
+from ..accel.descriptor import plan_program
+from ..accel.engine import EngineChoice, HlsConfig, OverlayParams, choose_engine
+from ..accel.manifest import EngineSection, RtlAccelSection, RtlSection
 from ..accel.program import HwProgram
 from ..codegen.synth import synth_accel
 from ..codegen.rtl import ACCEL_TOP, RTL_MAX_WEIGHTS, check_supported, folding_from_config
+from ..codegen.rtl_overlay import unsupported_reason
 from ..dse.cost import estimate_rtl
+from ..dse.rtl_overlay_cost import BEAT, DdrModel, program_cycles
 from ..errors import ManifestError, UnsupportedOpError
 from ..targets import Board
 
@@ -52,6 +57,41 @@ def rtl_problems(program: HwProgram, cfg: HlsConfig | None) -> list[str]:
     return []
 
 
+def overlay_params_of(cfg: HlsConfig | None) -> OverlayParams:
+    """The overlay capacities of ``cfg`` (the defaults without one)."""
+    return cfg.overlay_params() if cfg is not None else OverlayParams()
+
+
+def rtl_overlay_problems(program: HwProgram, cfg: HlsConfig | None) -> list[str]:
+    """What the RTL overlay cannot do for ``program`` with ``cfg``'s capacities (empty: it can).
+    The RTL overlay runs the HLS overlay's descriptors, so the per-layer limits are the
+    lowering's and the descriptor planner's (typed errors before this stage); what is left is
+    whether the RTL can be generated with these capacities
+    (:func:`~edgepool.codegen.rtl_overlay.unsupported_reason`)."""
+    why = unsupported_reason(overlay_params_of(cfg))
+    return [f"RTL overlay capacities: {why}"] if why else []
+
+
+def rtl_overlay_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: float
+                         ) -> dict[str, Any]:
+    """The RTL overlay's calibrated cycle model
+    (:func:`edgepool.dse.rtl_overlay_cost.program_cycles`) of ``program`` with ``cfg``'s
+    capacities at ``clock_mhz``, one m_axi port at ``cfg.ddr_port_gbps`` (else a full beat per
+    cycle): the manifest's ``engine.estimate`` (estimated, not simulated). The overlay runs one
+    frame at a time: interval = latency."""
+    p = overlay_params_of(cfg)
+    gbps = float(cfg.ddr_port_gbps) if cfg is not None else 0.0
+    bpc = min(float(BEAT), gbps * 1e3 / clock_mhz) if gbps > 0 else float(BEAT)
+    ddr = DdrModel(bytes_per_cycle=bpc)
+    layers = program_cycles(plan_program(program, p).program, p, ddr)
+    total = int(sum(layers))
+    return {"model": "edgepool.dse.rtl_overlay_cost.program_cycles",
+            "latency_cycles": total, "interval_cycles": total, "clock_mhz": float(clock_mhz),
+            "fps": round(clock_mhz * 1e6 / total, 3) if total else 0.0,
+            "latency_s": total / (clock_mhz * 1e6),
+            "ddr_bytes_per_cycle": round(bpc, 3), "ddr_latency_cycles": ddr.latency}
+
+
 def rtl_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: float
                  ) -> dict[str, Any]:
     """The RTL cycle model (:func:`estimate_rtl`) of ``program`` with ``cfg``'s folding at
@@ -73,9 +113,13 @@ def pick(program: HwProgram, cfg: HlsConfig | None, requested: str, default_styl
     :class:`~edgepool.errors.EngineUnsupportedError` for ``--engine rtl`` on a build the RTL
     cannot run)."""
     style = cfg.style if cfg is not None else default_style
-    problems = rtl_problems(program, cfg) if style == "dataflow" else []
+    problems = (rtl_problems(program, cfg) if style == "dataflow" else
+                rtl_overlay_problems(program, cfg) if style == "overlay" else [])
     choice: EngineChoice = choose_engine(style, requested, problems)
-    estimate = rtl_estimate(program, cfg, clock_mhz) if choice.name == "rtl" else None
+    estimate = None
+    if choice.name == "rtl":
+        estimate = (rtl_overlay_estimate(program, cfg, clock_mhz) if style == "overlay"
+                    else rtl_estimate(program, cfg, clock_mhz))
     return EngineSection(name=choice.name, reason=choice.reason, style=choice.style,
                          requested=choice.requested, rtl_problems=choice.rtl_problems,
                          estimate=estimate)
@@ -92,6 +136,18 @@ def rtl_regmap(family: str, rtl: RtlSection, dma_bits: int) -> dict[str, Any]:
             raise ManifestError(f"the rtl stage packaged {accel.vlnv}, the register map names "
                                 f"{rm['ips']['accel']['vlnv']}", "rebuild from the rtl stage")
         rm["accel"] = {"registers": {k: dict(v) for k, v in accel.registers.items()}}
+    return R.validate_regmap(rm)
+
+
+def rtl_overlay_regmap(family: str, accel: RtlAccelSection) -> dict[str, Any]:
+    """The register map of the block design with the RTL overlay IP: the HLS overlay's
+    s_axilite layout (the registers the rtl stage generated the IP with) under the IP's VLNV,
+    one AXI4 master ``m_axi_gmem``."""
+    rm = R.default_regmap("overlay", family, engine="rtl", top=accel.top)
+    if accel.vlnv != rm["ips"]["accel"]["vlnv"]:
+        raise ManifestError(f"the rtl stage packaged {accel.vlnv}, the register map names "
+                            f"{rm['ips']['accel']['vlnv']}", "rebuild from the rtl stage")
+    rm["accel"]["registers"] = {k: dict(v) for k, v in accel.registers.items()}
     return R.validate_regmap(rm)
 
 

@@ -109,6 +109,11 @@ def _engine_lines(m: Manifest) -> list[str]:
     ip = {"rtl": "the cocotb-verified SystemVerilog IP `rtl/ep_accel.sv` (packaged by "
                  "`rtl/package_ip.tcl`)",
           "hls": "the Vitis HLS export of `hls/`"}.get(e.name, e.name)
+    ovl = m.rtl.overlay if m.rtl is not None else None
+    if e.name == "rtl" and e.style == "overlay":
+        ip = ("the cocotb-verified RTL overlay " + (f"`{ovl.sources[-1]}` (packaged by "
+              f"`{ovl.package_tcl}`)" if ovl is not None else "(rtl stage not run yet)")
+              + ", running the HLS overlay's descriptors")
     lines = ["", "## Engine", "", f"- engine: **{e.name.upper()}** — {ip}",
              f"- requested: `--engine {e.requested}`; reason: {e.reason}",
              f"- style: {e.style}"]
@@ -116,7 +121,11 @@ def _engine_lines(m: Manifest) -> list[str]:
         lines.append("- what the RTL engine cannot do here: " + "; ".join(e.rtl_problems))
     if e.estimate:
         est = e.estimate
-        lines.append(f"- estimated by `{est['model']}` (RTL cycle model): "
+        kind = ("RTL overlay cycle model, calibrated against its cycle-accurate simulation; "
+                f"DDR model: {_fmt(est['ddr_latency_cycles'])} cycles first-beat latency, "
+                f"{_fmt(est['ddr_bytes_per_cycle'])} B/cycle"
+                if "ddr_bytes_per_cycle" in est else "RTL cycle model")
+        lines.append(f"- estimated by `{est['model']}` ({kind}): "
                      f"{_fmt(est['interval_cycles'])} cycles/frame at steady state, "
                      f"{_fmt(est['latency_cycles'])} cycles latency of one frame, "
                      f"{_fmt(est['fps'])} frames/s at {_fmt(est['clock_mhz'])} MHz "

@@ -20,12 +20,13 @@ place that says which stage reads and writes what; :func:`describe` prints it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..accel.lower import lower_segment, lower_to_hw
 from ..accel.manifest import (
@@ -38,6 +39,8 @@ from ..accel.manifest import (
 from ..accel.program import program_to_json
 from ..codegen.hls import generate_for_build
 from ..codegen.rtl import build_rtl
+from ..codegen.rtl_overlay import BUILD_SUBDIR as OVERLAY_SUBDIR
+from ..codegen.rtl_overlay import build_overlay_ip
 from ..codegen.vendor import write_vendor
 from ..dse.run import choose_config
 from ..errors import ManifestError
@@ -244,25 +247,38 @@ def restore_hls(ctx: BuildContext) -> None:
 
 # --------------------------------------------------------------------------- rtl
 def run_rtl(ctx: BuildContext) -> None:
-    """Generate the SystemVerilog design (rtl/), or record why the program has none."""
+    """Generate the SystemVerilog design (rtl/), or record why the program has none; for an
+    overlay build on the RTL engine the RTL overlay IP (rtl/overlay/) and its register map."""
     section, notes = build_rtl(need(ctx.program, "the program", "rtl"), ctx.out,
                                ctx.hls_config, ctx.board.clocks.get("default_mhz"),
                                ctx.board.part)
     ctx.manifest.rtl = section
     ctx.notes.extend(notes)
     m = ctx.manifest
-    if m.engine is not None and m.engine.name == "rtl":
+    if m.engine is not None and m.engine.name == "rtl" and m.engine.style == "overlay":
+        # the block design instantiates the RTL overlay IP: generated into rtl/overlay/
+        program = need(ctx.program, "the program", "rtl")
+        ovl = build_overlay_ip(E.overlay_params_of(ctx.hls_config), ctx.out, ctx.board.part,
+                               program.name)
+        files = tuple(sorted({*section.files, OVERLAY_SUBDIR}))
+        ctx.manifest.rtl = section = dataclasses.replace(section, overlay=ovl, files=files)
+        m.regmap = E.rtl_overlay_regmap(ctx.board.family, ovl)
+        ctx.notes.append(f"rtl: the RTL overlay IP {ovl.vlnv} in {OVERLAY_SUBDIR}/ "
+                         f"(packaged by {ovl.package_tcl})")
+    elif m.engine is not None and m.engine.name == "rtl":
         if not section.supported:
             raise ManifestError("the engine stage chose the RTL but the rtl stage could not "
                                 "generate it: " + "; ".join(section.reason),
                                 "rebuild with --engine hls")
         # the block design instantiates the RTL IP: its register map replaces the HLS one
         m.regmap = E.rtl_regmap(ctx.board.family, section, section.accel.beat_bytes * 8)
-    if ctx.config.synth and section.supported and m.engine is not None:
+    if ctx.config.synth and section.supported and m.engine is not None \
+            and m.engine.style == "dataflow":
         m.engine = E.synthesize(ctx.out, need(ctx.program, "the program", "rtl"),
                                 ctx.hls_config, ctx.board, m.engine)
     elif ctx.config.synth:
-        ctx.notes.append("rtl: --synth skipped: no RTL was generated for this build")
+        ctx.notes.append("rtl: --synth skipped: it synthesizes the RTL dataflow IP, which this build "
+                         "does not have")
 
 
 def restore_rtl(ctx: BuildContext) -> None:
@@ -278,13 +294,24 @@ def run_vendor(ctx: BuildContext) -> None:
     m = ctx.manifest
     res = write_vendor(ctx.out, ctx.board, m.section("regmap"),
                        ctx.program.name if ctx.program is not None else None, ctx.final_out,
-                       engine=m.engine.name if m.engine is not None else "hls")
+                       engine=m.engine.name if m.engine is not None else "hls",
+                       rtl_package=_rtl_package(m))
     m.files, m.vendor = res.files, res.section
     if res.bitstream is not None:
         m.bitstream = res.bitstream
     if res.next_step is not None and res.next_step not in m.next_steps:
         m.next_steps.append(res.next_step)
     ctx.notes.extend(res.notes)
+
+
+def _rtl_package(m: Any) -> str | None:
+    """The rtl stage's packaging script of the IP the block design instantiates (None: the
+    dataflow IP's default)."""
+    rtl = m.rtl
+    if rtl is not None and rtl.overlay is not None and m.engine is not None \
+            and m.engine.style == "overlay":
+        return rtl.overlay.package_tcl
+    return None
 
 
 def restore_vendor(ctx: BuildContext) -> None:

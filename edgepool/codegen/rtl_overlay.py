@@ -19,6 +19,7 @@ from typing import Any
 
 from ..accel import regmap as R
 from ..accel.engine import OverlayParams
+from ..accel.manifest import RtlAccelSection
 from ..errors import UnsupportedOpError
 from .emit import render
 from .rtl import _TCL_SAFE, IP_LIBRARY, IP_VENDOR, IP_VERSION, RTL_DIR, _label, ip_vlnv
@@ -28,7 +29,10 @@ OVERLAY_TOP = "edgepool_overlay"
 OVERLAY_LIBRARY = ("ep_axil_ctrl.sv", "ep_ovl_unpack.sv", "ep_ovl_rd.sv", "ep_ovl_wr.sv",
                    "ep_ovl_core.sv", "ep_ovl_top.sv")
 #: AXI4 master data width: one Zynq UltraScale+ S_AXI_HP*_FPD port (hw/boards: hp_width_bits)
-AXI_DATA_BITS = 128
+AXI_DATA_BITS = R.RTL_OVERLAY_AXI_BITS
+#: where a build's rtl stage puts the overlay IP (relative to the build directory)
+BUILD_SUBDIR = "rtl/overlay"
+PACKAGE_TCL = "package_overlay_ip.tcl"
 AXI_ADDR_BITS = 64
 #: register offsets the top needs besides the ap_ctrl_hs block: (parameter, register name)
 _ARG_PARAMS = (("OFF_RET", "ap_return"), ("OFF_DESC", "desc"), ("OFF_NL", "n_layers"),
@@ -141,6 +145,23 @@ def overlay_package_tcl(design: OverlayDesign, part: str, label: str = "model") 
                   part=part, label=_label(label), dw=AXI_DATA_BITS,
                   sources=[Path(s).name for s in design.sources], registers=regs,
                   range=f"0x{1 << design.params['AW']:X}")
-    path = out / "package_overlay_ip.tcl"
+    path = out / PACKAGE_TCL
     path.write_text(text)
     return path
+
+
+def build_overlay_ip(p: OverlayParams, build_dir: Path | str, part: str,
+                     label: str = "model") -> RtlAccelSection:
+    """The build's RTL overlay IP: the top and its library modules copied into
+    ``build_dir/rtl/overlay/`` with ``package_overlay_ip.tcl`` (which packages it into
+    ``rtl/overlay/ip`` as :data:`~edgepool.accel.regmap.RTL_ACCEL_VLNV`); returns the
+    manifest's ``rtl.overlay`` section (raises UnsupportedOpError when
+    :func:`unsupported_reason` refuses ``p``)."""
+    build_dir = Path(build_dir)
+    design = generate_overlay(p, build_dir / BUILD_SUBDIR, label=label, copy_library=True)
+    tcl = overlay_package_tcl(design, part, label)
+    return RtlAccelSection(
+        top=design.top, vlnv=ip_vlnv(design.top),
+        sources=tuple(str(Path(s).relative_to(build_dir)) for s in design.sources),
+        beat_bytes=AXI_DATA_BITS // 8, registers=design.registers,
+        package_tcl=str(tcl.relative_to(build_dir)))

@@ -16,7 +16,9 @@
   ../rtl/package_ip.tcl`` (``ipx::`` packaging of the cocotb-verified SystemVerilog as
   ``edgepool:rtl:ep_accel:1.0`` in ``rtl/ip``) then ``bd.tcl``, which instantiates that IP
   (AXI4-Lite ap_ctrl_hs control at the register map's address, ``s_axis`` / ``m_axis`` to the
-  DMA). No ``vitis_hls`` in an RTL build.
+  DMA). For the overlay style the RTL engine is the RTL overlay: ``vivado -mode batch -source
+  ../rtl/overlay/package_overlay_ip.tcl`` (``edgepool:rtl:edgepool_overlay:1.0`` in
+  ``rtl/overlay/ip``), its ``m_axi_gmem`` to the HP port. No ``vitis_hls`` in an RTL build.
 
 When the tools the engine needs are on PATH the stage runs ``build.sh`` (output streamed to
 ``vivado/build.log`` and the progress callback) and records the bitstream; otherwise it returns
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..accel.manifest import FilesSection, VendorSection
-from ..accel.regmap import OVERLAY_BUNDLES
+from ..accel.regmap import overlay_bundles
 from ..errors import ConfigError, ToolchainError
 from ..targets import Board
 from ..toolchain import which
@@ -61,10 +63,12 @@ RTL_IP_REPO = "rtl/ip"
 
 
 def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board,
-               engine: str = "hls") -> dict[str, Any]:
+               engine: str = "hls", package: str = RTL_PACKAGE) -> dict[str, Any]:
     """Template context of ``bd.tcl`` (every string checked by :func:`check_safe`);
     ``engine`` says which IP the block design instantiates (``hls``: the Vitis HLS export in
-    ``hls/<project>/solution1/impl/ip``; ``rtl``: the packaged SystemVerilog IP in ``rtl/ip``)."""
+    ``hls/<project>/solution1/impl/ip``; ``rtl``: the packaged SystemVerilog IP in ``ip/``
+    beside its packaging script ``package``: ``rtl/ip`` for the dataflow IP, ``rtl/overlay/ip``
+    for the RTL overlay)."""
     if engine not in STREAM_IFACES:
         raise ConfigError(f"unknown engine {engine!r}", "use rtl or hls")
 
@@ -82,7 +86,9 @@ def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board,
         accel_vlnv=check_safe(accel["vlnv"]), accel_name=check_safe(accel["name"]),
         hp_bits=int(board.memory.get("hp_width_bits", 64)), segments=[], engine=engine,
         in_iface=STREAM_IFACES[engine][0], out_iface=STREAM_IFACES[engine][1],
-        accel_control=accel.get("control", "ap_ctrl_none"))
+        accel_control=accel.get("control", "ap_ctrl_none"),
+        package=check_safe(package),
+        ip_repo=[check_safe(p) for p in (*Path(package).parent.parts, "ip")])
     ctx["ctrl_slaves"] = 2 if style == "dataflow" and ctx["accel_control"] == "ap_ctrl_hs" else 1
     if engine == "rtl" and ctx["accel_control"] != "ap_ctrl_hs":
         raise ConfigError("the RTL IP has an ap_ctrl_hs block but the register map says "
@@ -104,7 +110,7 @@ def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board,
                                         offset=_hex(accel["base"]), range=_hex(accel["range"])))
     else:
         iface = check_safe(accel.get("interface", "s_axi_control"))
-        ctx["mem_masters"] = [f"{ctx['accel_name']}/m_axi_{b}" for b in OVERLAY_BUNDLES]
+        ctx["mem_masters"] = [f"{ctx['accel_name']}/m_axi_{b}" for b in overlay_bundles(regmap)]
         ctx["segments"].append(dict(seg=f"{ctx['accel_name']}/{iface}/Reg",
                                     offset=_hex(accel["base"]), range=_hex(accel["range"])))
     for m in ctx["mem_masters"]:
@@ -113,11 +119,12 @@ def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board,
 
 
 def write_vivado(out: Path, meta: dict[str, Any], regmap: dict[str, Any], board: Board,
-                 model_label: str, engine: str = "hls") -> list[str]:
+                 model_label: str, engine: str = "hls", package: str = RTL_PACKAGE
+                 ) -> list[str]:
     """Write ``<out>/vivado/`` (bd.tcl, the board's xdc, build.sh); the files, relative to out."""
     vdir = Path(out) / VENDOR_DIR
     vdir.mkdir(parents=True, exist_ok=True)
-    ctx = bd_context(meta, regmap, board, engine)
+    ctx = bd_context(meta, regmap, board, engine, package)
     (vdir / "bd.tcl").write_text(render("vendor/bd.tcl.j2", model_label=model_label, **ctx))
     xdc = Path(board.xdc)
     if not xdc.exists():
@@ -126,7 +133,7 @@ def write_vivado(out: Path, meta: dict[str, Any], regmap: dict[str, Any], board:
     shutil.copyfile(xdc, vdir / ctx["xdc"])
     sh = vdir / "build.sh"
     sh.write_text(render("vendor/build.sh.j2", model_label=model_label, board=ctx["board"],
-                         engine=engine, package=RTL_PACKAGE))
+                         engine=engine, package=ctx["package"]))
     sh.chmod(0o755)
     return [f"{VENDOR_DIR}/{n}" for n in ("bd.tcl", ctx["xdc"], "build.sh")]
 
@@ -164,22 +171,24 @@ class VendorBuild:
 
 def write_vendor(build_dir: Path, board: Board, regmap: dict[str, Any],
                  program_name: str | None = None, shown_dir: Path | None = None,
-                 engine: str = "hls") -> VendorBuild:
+                 engine: str = "hls", rtl_package: str | None = None) -> VendorBuild:
     """The build's ``vendor`` step (see the module docstring) on a build directory that holds
     the hls step's output (and for ``engine="rtl"`` the rtl step's ``rtl/package_ip.tcl``);
     ``regmap`` is the design's register map. ``shown_dir`` is the directory the messages name
-    (the final build directory while it is assembled elsewhere)."""
+    (the final build directory while it is assembled elsewhere); ``rtl_package`` the RTL IP's
+    packaging script (default ``rtl/package_ip.tcl``, the dataflow IP's)."""
     out = Path(build_dir)
     shown = shown_dir if shown_dir is not None else out
     if not (out / "hls" / "design.json").exists():
         raise ConfigError("the vendor stage needs the hls stage's output",
                           "run the build from the hls stage (--from hls)")
-    if engine == "rtl" and not (out / RTL_PACKAGE).exists():
-        raise ConfigError(f"the RTL engine's IP packaging script {RTL_PACKAGE} is missing",
+    package = rtl_package or RTL_PACKAGE
+    if engine == "rtl" and not (out / package).exists():
+        raise ConfigError(f"the RTL engine's IP packaging script {package} is missing",
                           "run the build from the rtl stage (--from rtl)")
     meta = design_meta(out)
     label = comment_text(program_name if program_name is not None else meta["namespace"])
-    vfiles = write_vivado(out, meta, regmap, board, label, engine)
+    vfiles = write_vivado(out, meta, regmap, board, label, engine, package)
     hls_files = sorted(f"hls/{p.relative_to(out / 'hls')}"
                        for p in (out / "hls").rglob("*")
                        if p.is_file() and "csim" not in p.relative_to(out / "hls").parts)
@@ -205,7 +214,7 @@ def write_vendor(build_dir: Path, board: Board, regmap: dict[str, Any],
                            f"{VENDOR_DIR}/{BITSTREAM}", None,
                            (f"vendor: bitstream {shown}/{VENDOR_DIR}/{BITSTREAM} (+ .hwh)",))
     missing = [t for t, p in needed if p is None]
-    flow = ("vivado -mode batch -source ../rtl/package_ip.tcl; vivado -mode batch -source "
+    flow = (f"vivado -mode batch -source ../{package}; vivado -mode batch -source "
             "bd.tcl" if engine == "rtl" else
             "vitis_hls -f ../hls/run_hls.tcl; vivado -mode batch -source bd.tcl")
     tools_needed = "Vivado 2023.2+" if engine == "rtl" else "Vitis HLS + Vivado 2023.2+"

@@ -579,6 +579,15 @@ class SimDevice(Device):
         self.memory = SimMemory(self)
         self.io = _io_spec(self.build_dir, manifest)
         if model == "rtl" and self.regmap["style"] == "overlay":
+            vlnv = str(self.regmap["ips"]["accel"].get("vlnv", ""))
+            if vlnv.split(":")[:2] != [R.RTL_IP_VENDOR, R.RTL_IP_LIBRARY]:
+                # same registers as the HLS overlay: simulating the RTL behind them would
+                # prove an accelerator the bitstream does not hold
+                raise ManifestError(
+                    f"the rtl model simulates the RTL overlay IP, but this build's block "
+                    f"design instantiates {vlnv} (engine "
+                    f"{self.regmap['ips']['accel'].get('engine', 'hls')})",
+                    "rebuild with --engine rtl, or use the csim model for the HLS IP")
             self.model = RtlOverlayModel(manifest.overlay_params())
         elif model == "rtl":
             if self.regmap["style"] != "dataflow" or \

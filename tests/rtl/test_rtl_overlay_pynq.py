@@ -2,9 +2,12 @@
 """The unmodified PYNQ driver on the simulated device whose accelerator is the RTL overlay IP
 (``EDGEPOOL_PYNQ_SIM=rtl`` on an overlay build: the driver's register words become AXI4-Lite
 writes into the IP, its DDR buffers the IP's memory behind m_axi_gmem): lenet-mnist's
-ultra96 overlay build, bit-exact with the golden interpreter on test images."""
+default ultra96 build (the overlay on the RTL engine, the IP its bitstream holds),
+bit-exact with the golden interpreter on test images."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -17,6 +20,16 @@ MNIST = REPO_ROOT / "models" / "lenet-mnist" / "lenet-mnist.onnx"
 N_IMAGES = 6
 
 pytestmark = pytest.mark.rtlsim
+
+
+def test_the_build_holds_the_rtl_overlay(mnist_ultra96):
+    """The default build (dse: overlay; engine auto: the RTL overlay) puts the IP this file
+    simulates into its block design: no manifest patching."""
+    m = json.loads((mnist_ultra96 / "manifest.json").read_text())
+    assert m["engine"]["name"] == "rtl" and m["engine"]["style"] == "overlay"
+    assert m["regmap"]["ips"]["accel"]["vlnv"] == m["rtl"]["overlay"]["vlnv"] \
+        == "edgepool:rtl:edgepool_overlay:1.0"
+    assert "edgepool:rtl:edgepool_overlay:1.0" in (mnist_ultra96 / "vivado" / "bd.tcl").read_text()
 
 
 def test_pynq_driver_on_rtl_overlay_lenet_mnist(mnist_ultra96):
