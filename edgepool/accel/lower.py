@@ -32,7 +32,16 @@ from ..ir.qtype import QType
 from ..passes.pipelines import lower
 from .program import HostSplit, HwLayer, HwProgram, PoolSpec, run_reference
 
-_HINT = "the accelerator runs Conv/Gemm + Requant(+ReLU) + max/avg pooling chains; see the README"
+_HINT = ("the accelerator runs Conv/Gemm + Requant(+ReLU) + max/avg pooling chains; build this "
+         "model for --target cortex-a53 (or x86), which runs every layer; see the README")
+# why a node the fabric cannot run is refused (the generic message otherwise)
+_WHY = {
+    "Add": "a residual Add joins two streams; the accelerator runs one chain",
+    "Requant": "a requantization not fused into a Conv/Gemm (it follows a non-MAC op, e.g. a "
+               "residual Add)",
+    "Affine": "a float head (scale / bias / global average to float) runs on the host CPU",
+    "Quant": "a quantizer inside the graph (after a float op) runs on the host CPU",
+}
 
 
 def _hwc(g: Graph, value: str) -> tuple[int, int, int]:
@@ -174,7 +183,9 @@ def lower_to_hw(g: Graph) -> tuple[HwProgram, HostSplit]:
         stream = n.outputs[0]
         mapping = _LAYERS.get(n.op)
         if mapping is None:
-            problems.append(f"node {n.name!r}: op {n.op} does not run on the accelerator")
+            why = _WHY.get(n.op)
+            problems.append(f"node {n.name!r}: op {n.op} does not run on the accelerator"
+                            + (f" ({why})" if why else ""))
             continue
         layer = mapping(g, n, problems)
         if layer is not None:
