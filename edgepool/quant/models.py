@@ -243,14 +243,14 @@ RESNET_MNIST: list[LayerSpec] = [
     ("gap", None),
     ("fc", 10),
 ]
-# MobileNet-style depthwise-separable blocks (depthwise 3×3 → ReLU → pointwise 1×1 → ReLU).
+# MobileNet-style depthwise-separable blocks (depthwise 3×3 → ReLU → pointwise 1×1 → ReLU) after a
+# full-resolution stem and max-pool, flattened into one classifier. (A 9-conv variant with a
+# global-average head reached only 94.0 % in 10 epochs: too slow to train here.)
 DWSEP_MNIST: list[LayerSpec] = [
-    ("conv", (16, 3, 1, 1)),            # 28×28 stem
-    ("conv", (16, 3, 1, 2, 0)), ("conv", (32, 1, 0)),    # dw s2 -> 14
-    ("conv", (32, 3, 1, 1, 0)), ("conv", (64, 1, 0)),
-    ("conv", (64, 3, 1, 2, 0)), ("conv", (128, 1, 0)),   # dw s2 -> 7
-    ("conv", (128, 3, 1, 1, 0)), ("conv", (128, 1, 0)),
-    ("gap", None),
+    ("conv", (16, 3, 1)), ("pool", 2),                   # 28 -> 14
+    ("conv", (16, 3, 1, 1, 0)), ("conv", (32, 1, 0)),
+    ("conv", (32, 3, 1, 2, 0)), ("conv", (64, 1, 0)),    # dw s2 -> 7
+    ("conv", (64, 3, 1, 1, 0)), ("conv", (64, 1, 0)),
     ("fc", 10),
 ]
 # All-Convolutional Net ("Striving for Simplicity"): strided convolutions instead of max-pool,
@@ -312,13 +312,13 @@ MODELS: dict[str, ModelInfo] = {
                              test_size=1000, epochs=20, lr=2e-3, batch_size=64,
                              extra={"augment_shift": 2}),
     "resnet-mnist": ModelInfo("resnet-mnist", RESNET_MNIST, (1, 28, 28), load_mnist_dataset,
-                              test_size=1000, epochs=25, lr=3e-3, batch_size=64,
+                              test_size=1000, epochs=12, lr=3e-3, batch_size=64,
                               extra={"augment_shift": 2, "init": "kaiming"}),
     "dwsep-mnist": ModelInfo("dwsep-mnist", DWSEP_MNIST, (1, 28, 28), load_mnist_dataset,
-                             test_size=1000, epochs=10, lr=3e-3, batch_size=64,
+                             test_size=1000, epochs=16, lr=3e-3, batch_size=64,
                              extra={"augment_shift": 2, "init": "kaiming"}),
     "allconv-mnist": ModelInfo("allconv-mnist", ALLCONV_MNIST, (1, 28, 28), load_mnist_dataset,
-                               test_size=1000, epochs=20, lr=2e-3, batch_size=64,
+                               test_size=1000, epochs=16, lr=2e-3, batch_size=64,
                                extra={"augment_shift": 2, "init": "kaiming"}),
     "vgg16": ModelInfo("vgg16", VGG16, (3, 224, 224), no_dataset, trainable=False),
 }
