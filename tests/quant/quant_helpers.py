@@ -55,7 +55,7 @@ def qonnx_integer_reference(model: onnx.ModelProto, x: np.ndarray) -> tuple[np.n
                 ints = K.quantize(consts[src], t)
             else:
                 v = env[src]
-                if isinstance(v, tuple) and v[0] == "gap":
+                if isinstance(v, tuple) and isinstance(v[0], str):     # ("gap", map, frac)
                     _, m, f = v
                     total = m.sum(axis=(2, 3), keepdims=True)
                     num, den = total, m.shape[2] * m.shape[3]
@@ -91,7 +91,7 @@ def qonnx_integer_reference(model: onnx.ModelProto, x: np.ndarray) -> tuple[np.n
                                            (p[0], p[1], p[2], p[3])), f)
         elif n.op_type == "Flatten":
             v = env[n.input[0]]
-            if v[0] == "gap":
+            if isinstance(v[0], str):
                 env[n.output[0]] = v
                 continue
             v, f = v
@@ -107,4 +107,4 @@ def qonnx_integer_reference(model: onnx.ModelProto, x: np.ndarray) -> tuple[np.n
             raise AssertionError(f"unexpected op {n.op_type}")
     out = env[g.output[0].name]
     assert isinstance(out, tuple)
-    return out[1:] if out[0] == "gap" else out
+    return out[1:] if isinstance(out[0], str) else out
