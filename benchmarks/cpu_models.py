@@ -9,6 +9,7 @@ For each shipped trained model:
   runners' timing loop over the test images — vs PyTorch float32 on the dequantized weights as a
   frozen TorchScript trace and as ``torch.compile`` (when inductor compiles here);
 * aarch64 dynamic instructions per inference under ``qemu-aarch64 -d nochain,in_asm,exec``
+  (the log streamed through a pipe, never written to disk)
   (Σ block executions × block length, as benchmarks/neon_kernels.py), BYOC vs TVM-only, from the
   difference of runner invocations with 3 and 1 timed passes over one image;
 * peak resident memory (VmHWM) of a whole-test-set run of the x86 runners (under qemu it would
@@ -24,14 +25,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from _qemu import count_instructions
+from _qemu import QEMU_TRACE_FLAGS, count_instructions_piped
 from _report import Recorder
 from rich.console import Console
 from rich.table import Table
@@ -175,14 +175,14 @@ def runner_latency_us(d: Path, triple: str, x: np.ndarray, reps: int) -> tuple[f
 
 
 def instructions(d: Path, x1: np.ndarray, repeat: int) -> int:
-    """Dynamic aarch64 instructions of one runner process (qemu block trace)."""
+    """Dynamic aarch64 instructions of one runner process (qemu block trace, streamed through a
+    pipe: never written to disk)."""
     with tempfile.TemporaryDirectory(prefix="ep-trace-") as td:
-        fin, fout, log = Path(td) / "in.bin", Path(td) / "out.bin", Path(td) / "trace.log"
+        fin, fout = Path(td) / "in.bin", Path(td) / "out.bin"
         fin.write_bytes(x1.tobytes())
         cmd = runner_command(d, A64, [str(d / B.lib_name(A64)), str(fin), str(fout),
-                                      str(repeat)], ["-d", "nochain,in_asm,exec", "-D", str(log)])
-        subprocess.run(cmd, check=True, capture_output=True)
-        return count_instructions(log)
+                                      str(repeat)], QEMU_TRACE_FLAGS)
+        return count_instructions_piped(cmd)
 
 
 def per_inference(d: Path, x1: np.ndarray) -> int:

@@ -117,7 +117,10 @@ def write_outputs(path: Path, outputs: dict[str, np.ndarray]) -> None:
 
 # --------------------------------------------------------------------------- commands
 @main.command()
-@click.argument("name")
+@click.argument("name", required=False)
+@click.option("--arch", default=None,
+              help="A Brevitas bnn_pynq MLP instead of NAME: tfc_1w1a, tfc_1w2a, tfc_2w2a, "
+                   "sfc_*, lfc_1w1a, lfc_1w2a (its own bit widths; trained on the MNIST subset).")
 @click.option("--bits", type=click.Choice(["4", "8", "16"]), default="8", show_default=True,
               help="Fixed-point word length (16 = Q2.14).")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
@@ -127,21 +130,38 @@ def write_outputs(path: Path, outputs: dict[str, np.ndarray]) -> None:
 @click.option("--patience", type=int, default=None,
               help="Stop after this many epochs without a better validation accuracy "
                    "(default: the model's; none = the whole schedule).")
+@click.option("--per-channel", is_flag=True,
+              help="Per-channel power-of-two weight scales (4 or 8 bits; the last layer stays "
+                   "per tensor); artifacts suffixed -w<bits>.pc.")
 @handle_errors
-def train(name: str, bits: str, out_dir: Path, epochs: int | None, seed: int,
-          patience: int | None) -> None:
-    """Quantization-aware training of a registered model (lenet-digits, lenet-mnist).
+def train(name: str | None, arch: str | None, bits: str, out_dir: Path, epochs: int | None,
+          seed: int, patience: int | None, per_channel: bool) -> None:
+    """Quantization-aware training of a registered model (lenet-digits, lenet-mnist,
+    resnet-mnist, dwsep-mnist, allconv-mnist).
 
     The weights kept are those of the epoch with the best accuracy on a validation split carved
     from the training data; the test set only reports the selected model's accuracy.
     Writes NAME.onnx (QONNX), test.npz, the state dict, metrics.json and a training-curve PNG.
     """
+    from .quant.models import get_model_info
     from .quant.trainer import train as do_train
 
-    r = do_train(name, int(bits), out_dir, epochs=epochs, seed=seed, patience=patience)
-    click.echo(f"trained {r.name} at {r.bits} bits in {r.seconds:.0f} s, kept epoch "
+    if (name is None) == (arch is None):
+        raise ConfigError("give a model NAME or --arch ARCH (not both)",
+                          "e.g. edgepool train lenet-mnist, edgepool train --arch tfc_1w1a")
+    if arch is not None:
+        if not get_model_info(arch).bnn_pynq:
+            raise ConfigError(f"--arch {arch!r} is not a bnn_pynq MLP",
+                              "tfc_1w1a, tfc_1w2a, tfc_2w2a, sfc_*, lfc_1w1a, lfc_1w2a")
+        name = arch
+
+    r = do_train(name, int(bits), out_dir, epochs=epochs, seed=seed, patience=patience,
+                 per_channel=per_channel)
+    width = name.split("_")[1] if arch else f"{r.bits} bits"
+    click.echo(f"trained {r.name} at {width} in {r.seconds:.0f} s, kept epoch "
                f"{r.best_epoch} of {r.epochs_run}: validation accuracy {r.val_acc:.2%}, test "
-               f"accuracy {r.test_acc:.2%} (integer model {r.int_test_acc:.2%})")
+               f"accuracy {r.test_acc:.2%}"
+               + ("" if r.int_test_acc is None else f" (integer model {r.int_test_acc:.2%})"))
     for label, p in (("onnx", r.onnx), ("test set", r.test_set), ("metrics", r.metrics),
                      ("curve", r.curve)):
         click.echo(f"  {label:9s} {p}")

@@ -41,9 +41,19 @@ from ..passes.pipelines import lower
 from .program import HostSplit, HwLayer, HwProgram, PoolSpec, clamp_thresholds, run_reference
 
 _HINT = ("the accelerator runs Conv/Gemm + Requant(+ReLU) or Threshold + max/avg pooling chains; "
+         "ultra96 / zcu104 builds place the rest on their Cortex-A53 (the PYNQ-Z2's Cortex-A9 "
+         "has no TVM runtime: fabric only), --target cortex-a53 runs every layer on the CPU; "
          "see the README")
 #: widest threshold table the comparator stages (HLS, RTL, NEON) take
 MAX_THRESHOLD_TABLE_BITS = 32
+# why a node the fabric cannot run is refused (the generic message otherwise)
+_WHY = {
+    "Add": "a residual Add joins two streams; the accelerator runs one chain",
+    "Requant": "a requantization not fused into a Conv/Gemm (it follows a non-MAC op, e.g. a "
+               "residual Add)",
+    "Affine": "a float head (scale / bias / global average to float) runs on the host CPU",
+    "Quant": "a quantizer inside the graph (after a float op) runs on the host CPU",
+}
 
 
 def _hwc(g: Graph, value: str) -> tuple[int, int, int]:
@@ -280,8 +290,10 @@ def lower_chain(g: Graph, start: str, end: str, skip=()) -> list[HwLayer]:
             continue
         mapping = _LAYERS.get(n.op)
         if mapping is None:
+            why = _WHY.get(n.op)
             problems.append(_float_problem(g, n) or
-                            f"node {n.name!r}: op {n.op} does not run on the accelerator")
+                            f"node {n.name!r}: op {n.op} does not run on the accelerator"
+                            + (f" ({why})" if why else ""))
             continue
         layer = mapping(g, n, problems)
         if layer is not None:

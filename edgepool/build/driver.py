@@ -22,11 +22,11 @@ from .. import __version__
 from ..accel.lower import lower_to_hw
 from ..accel.manifest import MANIFEST, Manifest, TargetSection, read_manifest
 from ..config import BuildConfig
-from ..errors import ConfigError, ManifestError
+from ..errors import ConfigError, ManifestError, UnsupportedOpError
 from ..ir.graph import Graph
 from ..targets import Board, Cpu, get_target
 from .context import BuildContext, BuildResult
-from .stages import REGISTRY, STAGES, Stage, maker_of
+from .stages import CPU_RUNTIMES, REGISTRY, STAGES, Stage, maker_of
 
 
 def _target_section(tgt: Board | Cpu) -> TargetSection:
@@ -134,7 +134,14 @@ def check_target(graph: Graph, target: str) -> str:
     """One line for ``edgepool inspect --target``: can this graph be lowered there?"""
     tgt = get_target(target)
     if tgt.kind == "fpga":
-        program, _ = lower_to_hw(graph)
+        try:
+            program, _ = lower_to_hw(graph)
+        except UnsupportedOpError as e:
+            if getattr(tgt, "cpu", None) not in CPU_RUNTIMES:
+                raise
+            return (f"target {target}: the fabric cannot run the whole model "
+                    f"({len(e.problems)} construct(s)); the build places those layers on the "
+                    f"{tgt.cpu} (placement below)")
         return (f"target {target}: all {len(program.layers)} accelerator layers lowerable "
                 f"({sum(layer.macs for layer in program.layers):,} MACs on the fabric)")
     return f"target {target}: CPU build through TVM + NEON kernels"

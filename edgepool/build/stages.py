@@ -189,8 +189,13 @@ def restore_lower(ctx: BuildContext) -> None:
 # --------------------------------------------------------------------------- dse
 def run_dse(ctx: BuildContext) -> None:
     """Explore the design space (dse/), choose the configuration."""
+    applied = _applied(ctx)
+    no_study = ("the fabric runs one segment of a heterogeneous build, whose input is a "
+                "boundary tensor of the CPU segments, not the test images"
+                if applied is not None and applied.heterogeneous else "")
     choice = choose_config(need(ctx.program, "the program", "dse"), ctx.host, ctx.board,
-                           ctx.out / "dse", ctx.model_path, bits=ctx.bits, settings=ctx.config)
+                           ctx.out / "dse", ctx.model_path, bits=ctx.bits, settings=ctx.config,
+                           no_study=no_study)
     ctx.hls_config = choice.config
     m = ctx.manifest
     m.config, m.estimates, m.budget, m.dse = (choice.section, choice.estimates, choice.budget,

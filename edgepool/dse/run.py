@@ -34,12 +34,14 @@ from .wordlength import study_markdown, word_length_study
 # --------------------------------------------------------------------------- build stage / CLI
 def run(program: HwProgram, board: Board, out_dir: Path, *, host: HostSplit | None = None,
         test_set: Path | None = None, siblings: tuple[Path, ...] = (), jobs: int = 0,
-        progress: bool = False, space: DseSpace | None = None) -> list[Candidate]:
-    """Explore, study word lengths (when a test set is given) and write the outputs."""
+        progress: bool = False, space: DseSpace | None = None,
+        no_study: str = "") -> list[Candidate]:
+    """Explore, study word lengths (when a test set is given and ``no_study`` gives no reason
+    not to) and write the outputs."""
     space = space or DseSpace()
     cands = explore(program, board, space, jobs, progress)
-    study = ""
-    if host is not None and test_set is not None and Path(test_set).exists():
+    study = f"## Word-length study\n\nNot run: {no_study}.\n" if no_study else ""
+    if not no_study and host is not None and test_set is not None and Path(test_set).exists():
 
         rows = word_length_study(program, host, Path(test_set), board, space, siblings)
         study = study_markdown(rows)
@@ -72,12 +74,13 @@ class DseChoice:
 
 def choose_config(program: HwProgram, host: HostSplit | None, board: Board, out_dir: Path,
                   model_path: Path, *, bits: int | None = None,
-                  settings: BuildConfig | None = None) -> DseChoice:
+                  settings: BuildConfig | None = None, no_study: str = "") -> DseChoice:
     """The build's ``dse`` step: explore ``program`` on ``board`` with the build ``settings``
     (style, clock, margin, jobs), write ``out_dir/pareto.csv``, ``pareto.png`` and ``dse.md``
     and return the chosen configuration with its manifest sections. ``bits`` must match the
     model's trained activation width (the types are fixed by training; dse.md shows the effect
-    of other widths). The word-length study uses ``test.npz`` beside ``model_path``."""
+    of other widths). The word-length study uses ``test.npz`` beside ``model_path``; ``no_study``
+    (a reason) skips it."""
     settings = settings or BuildConfig()
     space = space_for(board, settings.style, settings.clock_mhz, settings.margin)
     a_bits = program.in_type.bits
@@ -91,7 +94,8 @@ def choose_config(program: HwProgram, host: HostSplit | None, board: Board, out_
     out_dir.mkdir(parents=True, exist_ok=True)
     cands = run(program, board, out_dir, host=host,
                 test_set=test_set if test_set.exists() else None,
-                siblings=_siblings(Path(model_path)), jobs=int(settings.jobs), space=space)
+                siblings=_siblings(Path(model_path)), jobs=int(settings.jobs), space=space,
+                no_study=no_study)
     c = chosen_of(cands)
     note = (f"dse: {c.label()}: {c.latency_s * 1e3:,.3f} ms/image, {c.gops:,.2f} GOP/s, "
             f"{c.dsp} DSP, {c.bram36} BRAM36, {c.lut:,} LUT "

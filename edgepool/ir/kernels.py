@@ -204,30 +204,47 @@ def global_pool(x: np.ndarray, kind: str) -> np.ndarray:
 # --------------------------------------------------------------------------- conv, matmul
 def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, strides=(1, 1),
            pads: Pads = (0, 0, 0, 0), dilations=(1, 1), groups: int = 1) -> np.ndarray:
-    """ONNX Conv (NCHW input, (M, C/groups, KH, KW) weights). Integers accumulate exactly in
-    int64 (bias at the accumulator's fraction bits); floats accumulate in float64."""
+    """ONNX Conv (NCHW input, (M, C/groups, KH, KW) weights). Integers accumulate exactly
+    (bias at the accumulator's fraction bits); floats accumulate in float64.
+
+    Integer speed: every group is one slice of a single batched matrix product (depthwise and
+    grouped convolutions are not a Python loop over groups), computed in float64 — BLAS — when
+    that is provably exact: every partial sum of ``Σ x·w`` is bounded by
+    ``max|x| · max_m Σ|w_m|``, and below 2^53 every such integer is a float64, so any summation
+    order gives the exact result. Otherwise (wider codes) the product is done in int64.
+    """
     floating = np.issubdtype(x.dtype, np.floating)
-    acc_t = np.float64 if floating else np.int64
     n, c, h, wd = x.shape
     m, cg, kh, kw = w.shape
     if c != cg * groups or m % groups:
         raise ValueError(f"conv: {c} input channels, weight {w.shape}, groups {groups}")
-    win, _ = _windows(x.astype(acc_t), (kh, kw), strides, pads, dilations, False, 0)
     mg = m // groups
-    out = np.empty((n, m) + win.shape[2:4], dtype=acc_t)
-    for g in range(groups):
-        xs = win[:, g * cg:(g + 1) * cg]                                        # N,cg,OH,OW,KH,KW
-        ws = w[g * mg:(g + 1) * mg].astype(acc_t)                               # mg,cg,KH,KW
-        if floating:        # float64: keep einsum's summation order (results unchanged)
+    if floating:
+        acc_t = np.float64
+    else:
+        x, w = np.asarray(x, np.int64), np.asarray(w, np.int64)
+        bound = (int(np.abs(x).max(initial=0))
+                 * int(np.abs(w).reshape(m, -1).sum(axis=1).max(initial=0)))
+        acc_t = np.float64 if bound < 2 ** 53 else np.int64
+    win, _ = _windows(x.astype(acc_t), (kh, kw), strides, pads, dilations, False, 0)
+    oh, ow = win.shape[2:4]
+    if floating:        # float64: keep einsum's summation order (results unchanged)
+        out = np.empty((n, m, oh, ow), dtype=acc_t)
+        for g in range(groups):
+            xs = win[:, g * cg:(g + 1) * cg]                                    # N,cg,OH,OW,KH,KW
+            ws = w[g * mg:(g + 1) * mg].astype(acc_t)                           # mg,cg,KH,KW
             out[:, g * mg:(g + 1) * mg] = np.einsum("ncyxij,mcij->nmyx", xs, ws)
-        else:               # exact int64 either way; one matmul is ~2.4x faster (LeNet)
-            cols = xs.transpose(0, 2, 3, 1, 4, 5).reshape(n * xs.shape[2] * xs.shape[3], -1)
-            y = cols @ ws.reshape(mg, -1).T
-            out[:, g * mg:(g + 1) * mg] = y.reshape(n, xs.shape[2], xs.shape[3], mg
-                                                    ).transpose(0, 3, 1, 2)
+    else:
+        cols = (win.reshape(n, groups, cg, oh, ow, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6)
+                .reshape(groups, n * oh * ow, cg * kh * kw))
+        wg = w.astype(acc_t).reshape(groups, mg, cg * kh * kw).transpose(0, 2, 1)
+        y = np.matmul(cols, wg)                                                 # G, N·OH·OW, mg
+        if acc_t is np.float64:
+            y = y.astype(np.int64)           # exact integers (see the docstring)
+        out = y.reshape(groups, n, oh, ow, mg).transpose(1, 0, 4, 2, 3).reshape(n, m, oh, ow)
     if b is not None:
-        out += np.asarray(b, dtype=acc_t)[None, :, None, None]
-    return out.astype(x.dtype) if floating else out
+        out = out + np.asarray(b, dtype=out.dtype)[None, :, None, None]
+    return out.astype(x.dtype) if floating else np.ascontiguousarray(out, dtype=np.int64)
 
 
 def gemm(a: np.ndarray, b: np.ndarray, c: np.ndarray | None = None, trans_a: bool = False,

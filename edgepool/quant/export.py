@@ -95,9 +95,20 @@ def brevitas_quant_outputs(model: nn.Module, x: np.ndarray | torch.Tensor,
 
 def brevitas_int_outputs(model: nn.Module, x: np.ndarray | torch.Tensor) -> np.ndarray:
     """The Brevitas integer outputs of ``model`` on ``x`` (float32 NCHW): the final accumulator
-    (``logits / scale``, exact) as ``int64`` of shape (N, classes). See
+    (``logits / scale``, exact) as ``int64`` of shape (N, classes), or (N, classes, H, W) for a
+    model with a global-average float head (``float_head``: the logits are its mean). See
     :func:`brevitas_quant_outputs` for the fraction bits."""
     return brevitas_quant_outputs(model, x)[0]
+
+
+def int_predictions(ints: np.ndarray) -> np.ndarray:
+    """Class predictions from :func:`brevitas_quant_outputs` integers: the argmax over axis 1.
+    A class *map* (N, classes, H, W) — the accumulator under a global-average float head — is
+    summed over H×W first (the argmax of the exact sum is the argmax of the mean)."""
+    ints = np.asarray(ints)
+    if ints.ndim == 4:
+        ints = ints.sum(axis=(2, 3))
+    return ints.argmax(1)
 
 
 def run_onnxruntime(path: str | Path, x: np.ndarray, batch_size: int = 1) -> np.ndarray:

@@ -43,8 +43,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .export import brevitas_quant_outputs, export_qonnx
-from .models import ModelInfo, QuantCNN, get_model_info
+from .export import brevitas_quant_outputs, export_qonnx, int_predictions
+from .models import ModelInfo, get_model_info
 from .presets import preset
 
 DEFAULT_ROOT = Path("models")
@@ -63,16 +63,21 @@ class TrainResult:
     metrics: Path
     curve: Path
     test_acc: float          # float QAT model (Brevitas forward, eval mode), selected epoch
-    int_test_acc: float      # argmax of the exact integer outputs (brevitas_int_outputs)
+    # argmax of the exact integer outputs (brevitas_int_outputs); None for a bnn_pynq network
+    # (its output is a float TensorNorm: edgepool's interpreter checks it, tests/frontend)
+    int_test_acc: float | None
     seconds: float
     val_acc: float = 0.0     # float QAT model on the validation split, selected epoch
-    int_val_acc: float = 0.0
+    int_val_acc: float | None = 0.0
     best_epoch: int = 0      # 1-based epoch whose weights were kept
     epochs_run: int = 0      # < epochs when early stopping ended the run
 
 
-def artifact_suffix(bits: int) -> str:
-    """File-name suffix of a bit width: ``""`` for the default 8 bits, ``"-w<bits>"`` otherwise."""
+def artifact_suffix(bits: int, per_channel: bool = False) -> str:
+    """File-name suffix of a bit width: ``""`` for the default 8 bits, ``"-w<bits>"`` otherwise;
+    per-channel weight scales add ``".pc"`` (``-w4.pc``, ``-w8.pc``)."""
+    if per_channel:
+        return f"-w{bits}.pc"
     return "" if bits == 8 else f"-w{bits}"
 
 
@@ -133,15 +138,17 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 5
     return total / len(x), correct / len(x)
 
 
-def load_trained(name: str, bits: int = 8, out_dir: Path | None = None) -> QuantCNN:
+def load_trained(name: str, bits: int = 8, out_dir: Path | None = None,
+                 per_channel: bool = False) -> nn.Module:
     """Rebuild a registered model and load its trained ``state_dict`` from ``out_dir``."""
     info = get_model_info(name)
     out_dir = Path(out_dir) if out_dir is not None else DEFAULT_ROOT / name
-    path = out_dir / f"{name}{artifact_suffix(bits)}.pt"
+    path = out_dir / f"{name}{artifact_suffix(bits, per_channel)}.pt"
     if not path.exists():
+        pc = " --per-channel" if per_channel else ""
         raise ConfigError(f"no trained weights at {path}",
-                          f"train them: python -m edgepool.quant.trainer {name} --bits {bits}")
-    model = info.build(bits)
+                          f"train them: edgepool train {name} --bits {bits}{pc} -o {out_dir}")
+    model = info.build(bits, per_channel)
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.eval()
 
@@ -188,21 +195,24 @@ def _plot(history: list[dict], path: Path, title: str, best_epoch: int) -> None:
 
 def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | None = None,
           seed: int = 0, *, lr: float | None = None, patience: int | None = None,
-          export: bool = True, progress: bool = True) -> TrainResult:
+          export: bool = True, progress: bool = True, per_channel: bool = False) -> TrainResult:
     """Quantization-aware training of the registered model ``name`` at ``bits``.
 
     Adam with a cosine learning-rate decay, cross-entropy loss, mini-batches shuffled (and, if the
     registry asks, randomly shifted by up to ``augment_shift`` pixels) by a NumPy
     generator seeded with ``seed``. ``epochs`` / ``lr`` / ``patience`` default to the registry's
-    values. The weights kept are those of the epoch with the best validation accuracy (see the
-    module docstring); the test set is used only to report the selected model's accuracy.
+    values. ``per_channel``: per-channel power-of-two weight scales (all layers but the last;
+    artifacts suffixed ``-w<bits>.pc``). The weights kept are those of the epoch with the best
+    validation accuracy (see the module docstring); the test set is used only to report the
+    selected model's accuracy.
     Writes the artifacts listed in the module docstring and returns a :class:`TrainResult`.
     """
     info = get_model_info(name)
     if not info.trainable:
         raise ConfigError(f"model {name!r} is architecture-only and cannot be trained",
                           "generate it with: python -m edgepool.quant.vgg16")
-    preset(bits)  # validates bits
+    if not info.bnn_pynq:
+        preset(bits, per_channel)  # validates bits
     epochs = info.epochs if epochs is None else int(epochs)
     if epochs < 1:
         raise ConfigError(f"epochs must be >= 1, got {epochs}")
@@ -213,13 +223,13 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
     lr = info.lr if lr is None else float(lr)
     out_dir = Path(out_dir) if out_dir is not None else DEFAULT_ROOT / name
     out_dir.mkdir(parents=True, exist_ok=True)
-    sfx = artifact_suffix(bits)
+    sfx = artifact_suffix(bits, per_channel)
 
     t0 = time.perf_counter()
     seed_everything(seed)
     xtrain, ytrain, xte, yte = split_dataset(info, seed)
     xtr, ytr, xva, yva = split_validation(xtrain, ytrain, info.val_size, seed)
-    model = info.build(bits)
+    model = info.build(bits, per_channel)
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = math.ceil(len(xtr) / info.batch_size)
@@ -252,6 +262,8 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
                 loss.backward()
                 opt.step()
                 sched.step()
+                if hasattr(model, "clip_weights"):      # bnn_pynq: latent weights in [-1, 1]
+                    model.clip_weights(-1.0, 1.0)
                 run_loss += loss.item() * len(idx)
                 run_correct += int((out.argmax(1) == yb).sum())
                 bar.advance(task)
@@ -275,10 +287,13 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
     model.eval()
     val_acc = history[best_epoch - 1]["val_acc"]
     test_loss, test_acc = evaluate(model, xte, yte)
-    ints, frac = brevitas_quant_outputs(model, xte)
-    int_acc = float((ints.argmax(1) == yte).mean())
-    vints, _ = brevitas_quant_outputs(model, xva)
-    int_val_acc = float((vints.argmax(1) == yva).mean())
+    if info.bnn_pynq:
+        ints, frac, int_acc, int_val_acc = None, None, None, None
+    else:
+        ints, frac = brevitas_quant_outputs(model, xte)
+        int_acc = float((int_predictions(ints) == yte).mean())
+        vints, _ = brevitas_quant_outputs(model, xva)
+        int_val_acc = float((int_predictions(vints) == yva).mean())
 
     pt = out_dir / f"{name}{sfx}.pt"
     torch.save(model.state_dict(), pt)
@@ -287,13 +302,15 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
     if export:
         onnx_path = export_qonnx(model, out_dir / f"{name}{sfx}.onnx", (1, *info.input_shape))
     curve = out_dir / f"training_curve{sfx}.png"
-    _plot(history, curve, f"{name}, {bits}-bit QAT: val acc {val_acc:.4f} (epoch {best_epoch}), "
-                          f"test acc {test_acc:.4f}", best_epoch)
+    pc = " per-channel" if per_channel else ""
+    _plot(history, curve, f"{name}, {bits}-bit{pc} QAT: val acc {val_acc:.4f} "
+                          f"(epoch {best_epoch}), test acc {test_acc:.4f}", best_epoch)
 
     import brevitas
 
     metrics = {
-        "model": name, "bits": bits, "seed": seed, "epochs": epochs, "lr": lr,
+        "model": name, "bits": name.split("_")[1] if info.bnn_pynq else bits,
+        "per_channel": per_channel, "seed": seed, "epochs": epochs, "lr": lr,
         "batch_size": info.batch_size, "optimizer": "Adam + cosine decay",
         "augment_shift": shift,
         "n_train": int(len(xtr)), "n_val": int(len(xva)), "n_test": int(len(xte)),
@@ -304,7 +321,10 @@ def train(name: str, bits: int = 8, out_dir: Path | None = None, epochs: int | N
                       "epochs_run": len(history)},
         "val_acc": val_acc, "int_val_acc": int_val_acc,
         "test_acc": test_acc, "test_loss": test_loss, "int_test_acc": int_acc,
-        "output": {"kind": "accumulator", "frac": frac},
+        "output": ({"kind": "float (bnn_pynq TensorNorm)"} if ints is None else
+                   {"kind": "gap_accumulator", "frac": frac, "map": list(ints.shape[2:]),
+                    "logits": "float mean over the map of the integer accumulator"}
+                   if ints.ndim == 4 else {"kind": "accumulator", "frac": frac}),
         "history": history, "train_seconds": round(train_seconds, 2),
         "versions": {"torch": torch.__version__, "brevitas": brevitas.__version__,
                      "python": platform.python_version()},

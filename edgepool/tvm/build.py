@@ -264,7 +264,7 @@ def build_cpu(graph: Graph, triple: str, build_dir: Path, model_path: Path,
         f"cd OUT/cpu && {run}" if native else
         "scp -r OUT/cpu board:edgepool-cpu && ssh board 'cd edgepool-cpu && "
         f"{run}' (in.bin: float32 NCHW images back to back; off-board: qemu-aarch64 -L "
-        "/usr/aarch64-linux-gnu ./runner …)")
+        "/usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=lib:/usr/aarch64-linux-gnu/lib ./runner …)")
     section = decode(CpuSection, info, "cpu")
     off = section.offloaded
     return section, (f"cpu: {off.composites} layers offloaded to the NEON kernels in "

@@ -37,8 +37,13 @@ def runner_command(cpu_dir: Path, triple: str, args: Sequence[str],
     cpu_dir = Path(cpu_dir)
     if needs_qemu(triple):
         qemu = toolchain.require("qemu-aarch64")
+        # the sysroot's lib comes first after the runtime: with the arm64 multiarch libc6 on
+        # the host (XNNPACK's dependency, for the benchmarks) qemu's -L lookup falls back to the
+        # host's /lib/aarch64-linux-gnu/libc.so.6, a different glibc build from the sysroot's
+        # ld.so, and the first pthread_create spins forever in the stack cache walk
         return [qemu, *qemu_args, "-L", AARCH64_SYSROOT, "-E",
-                f"LD_LIBRARY_PATH={cpu_dir / 'lib'}", str(cpu_dir / "runner"), *args]
+                f"LD_LIBRARY_PATH={cpu_dir / 'lib'}:{AARCH64_SYSROOT}/lib",
+                str(cpu_dir / "runner"), *args]
     return [str(cpu_dir / "runner"), *args]
 
 

@@ -11,7 +11,7 @@ from quant_helpers import MODELS_DIR
 @pytest.fixture(scope="session")
 def test_sets() -> dict[str, dict[str, np.ndarray]]:
     out = {}
-    for name in ("lenet-digits", "lenet-mnist"):
+    for name in ("lenet-digits", "lenet-mnist", "resnet-mnist", "dwsep-mnist"):
         with np.load(MODELS_DIR / name / "test.npz") as t:
             out[name] = {"x": t["x"], "y": t["y"]}
     return out

@@ -24,6 +24,9 @@ SHIPPED = [
     ("lenet-digits", 4, "lenet-digits-w4.onnx", 0.90),
     ("lenet-mnist", 8, "lenet-mnist.onnx", 0.96),
     ("lenet-mnist", 16, "lenet-mnist-w16.onnx", 0.96),
+    ("lenet-mnist", 4, "lenet-mnist-w4.onnx", 0.96),
+    ("resnet-mnist", 8, "resnet-mnist.onnx", 0.96),
+    ("dwsep-mnist", 8, "dwsep-mnist.onnx", 0.97),
 ]
 
 
@@ -31,7 +34,10 @@ def qonnx_integer_reference(model: onnx.ModelProto, x: np.ndarray) -> tuple[np.n
     """Run an edgepool QONNX export in exact integers: ``(int64 outputs, frac)``.
 
     Supports exactly the ops our exports contain (Quant, Conv, Gemm(transB=1), Relu, MaxPool,
-    Flatten); every tensor is carried as ``(ints, frac)``.
+    Flatten, Add, GlobalAveragePool); every tensor is carried as ``(ints, frac)``. A global
+    average is kept as the exact map it averages (``("gap", ints, frac)``): a ``Quant`` after it
+    divides the exact sum in integers (round half to even), and as the graph's output (a float
+    head) the map itself is returned, as ``brevitas_quant_outputs`` does.
     """
     g = model.graph
     consts = {i.name: numpy_helper.to_array(i) for i in g.initializer}
@@ -49,7 +55,16 @@ def qonnx_integer_reference(model: onnx.ModelProto, x: np.ndarray) -> tuple[np.n
                 ints = K.quantize(consts[src], t)
             else:
                 v = env[src]
-                if isinstance(v, tuple):
+                if isinstance(v, tuple) and isinstance(v[0], str):     # ("gap", map, frac)
+                    _, m, f = v
+                    total = m.sum(axis=(2, 3), keepdims=True)
+                    num, den = total, m.shape[2] * m.shape[3]
+                    if t.frac >= f:
+                        num = total << (t.frac - f)
+                    else:
+                        den = den << (f - t.frac)
+                    ints = K.saturate(K.div_round(num, den), t)
+                elif isinstance(v, tuple):
                     ints = K.saturate(K.shift_round(v[0], v[1] - t.frac), t)
                 else:
                     ints = K.quantize(v, t)
@@ -75,10 +90,21 @@ def qonnx_integer_reference(model: onnx.ModelProto, x: np.ndarray) -> tuple[np.n
             env[n.output[0]] = (K.max_pool(v, a["kernel_shape"], a["strides"],
                                            (p[0], p[1], p[2], p[3])), f)
         elif n.op_type == "Flatten":
-            v, f = env[n.input[0]]
+            v = env[n.input[0]]
+            if isinstance(v[0], str):
+                env[n.output[0]] = v
+                continue
+            v, f = v
             env[n.output[0]] = (v.reshape(v.shape[0], -1), f)
+        elif n.op_type == "Add":
+            (va, fa), (vb, fb) = env[n.input[0]], env[n.input[1]]
+            f = max(fa, fb)
+            env[n.output[0]] = ((va << (f - fa)) + (vb << (f - fb)), f)
+        elif n.op_type == "GlobalAveragePool":
+            v, f = env[n.input[0]]
+            env[n.output[0]] = ("gap", v, f)
         else:
             raise AssertionError(f"unexpected op {n.op_type}")
     out = env[g.output[0].name]
     assert isinstance(out, tuple)
-    return out
+    return out[1:] if isinstance(out[0], str) else out

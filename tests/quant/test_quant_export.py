@@ -29,9 +29,13 @@ def test_qonnx_structure(path: Path) -> None:
     assert [o.name for o in g.output] == ["logits"]
     assert {(o.domain, o.version) for o in m.opset_import} == {
         ("", 20), ("qonnx.custom_op.general", 2)}
-    assert {n.op_type for n in g.node} <= {"Quant", "Conv", "Relu", "MaxPool", "Flatten", "Gemm"}
+    assert {n.op_type for n in g.node} <= {"Quant", "Conv", "Relu", "MaxPool", "Flatten", "Gemm",
+                                           "Add", "GlobalAveragePool"}
     assert g.node[0].op_type == "Quant" and g.node[0].input[0] == "input"
-    assert g.node[-1].op_type == "Gemm" and g.node[-1].output[0] == "logits"
+    # logits: a Gemm accumulator, or the flattened global average of a class conv (All-Conv)
+    assert g.node[-1].op_type in ("Gemm", "Flatten") and g.node[-1].output[0] == "logits"
+    if g.node[-1].op_type == "Flatten":
+        assert [n.op_type for n in g.node[-3:-1]] == ["Conv", "GlobalAveragePool"]
     consts = {i.name: numpy_helper.to_array(i) for i in g.initializer}
     for n in g.node:
         if n.op_type == "Quant":

@@ -138,3 +138,27 @@ def test_reference_backend_on_cpu_build(digits_a53):
     out = run_build(digits_a53[0], x, "reference")
     assert np.array_equal(next(iter(out.values())), edgepool.load(
         MODELS / "lenet-digits" / "lenet-digits.onnx").run(x))
+
+
+# ---- the residual, depthwise-separable and All-Conv models: skip Adds with requantization,
+# depthwise convolutions, global-average heads (integer → Quant, and the float head)
+NEW_MODELS = ["resnet-mnist", "dwsep-mnist"]
+
+
+@pytest.mark.aarch64
+@pytest.mark.parametrize("model", NEW_MODELS)
+def test_cortex_a53_new_models_test_set(tmp_path_factory, model):
+    """Every layer of these models runs on the CPU build (NEON where a kernel exists, TVM LLVM
+    for the rest: Add, global average, depthwise), bit-exact on the whole test set under
+    qemu-aarch64."""
+    out, res = _build(tmp_path_factory, model, "cortex-a53")
+    cpu = res.manifest["cpu"]
+    assert cpu["offloaded"]["composites"] >= 1
+    assert cpu["tvm_compiled"]["ops"] == sum(cpu["tvm_compiled"]["by_op"].values())
+    _whole_test_set(out, model, 1000)
+
+
+@pytest.mark.parametrize("model", NEW_MODELS)
+def test_x86_new_models(tmp_path_factory, model):
+    out, _ = _build(tmp_path_factory, model, "x86")
+    _whole_test_set(out, model, 1000)

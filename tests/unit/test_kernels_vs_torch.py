@@ -91,6 +91,32 @@ def test_conv2d_matches_torch(k, s, p, d, groups, h, w, cpg, seed):
     assert np.array_equal(out, ref.astype(np.int64))     # exact: all values < 2^53
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 2), st.integers(1, 6), st.booleans(),
+       st.integers(0, 2**31))
+def test_conv2d_exact_beyond_float64(k, s, groups, depthwise, seed):
+    """Codes so wide that float64 would round (|acc| > 2^53) take the int64 product; both
+    paths (and grouped / depthwise convs) equal a plain Python-integer convolution."""
+    rng = np.random.default_rng(seed)
+    cpg = 1 if depthwise else 2
+    c, m, h = cpg * groups, groups * (1 if depthwise else 2), 5
+    for lim in (2 ** 7, 2 ** 28):       # float64 path, then int64 (|acc| up to 2^60)
+        x = rng.integers(-lim, lim, size=(2, c, h, h))
+        wt = rng.integers(-lim, lim, size=(m, cpg, k, k))
+        b = rng.integers(-lim, lim, size=m)
+        out = K.conv2d(x, wt, b, (s, s), (1, 1, 1, 1), (1, 1), groups)
+        xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))).astype(object)
+        oh = (h + 2 - k) // s + 1
+        ref = np.empty((2, m, oh, oh), dtype=object)
+        for o in range(m):
+            g = o // (m // groups)
+            for i in range(oh):
+                for j in range(oh):
+                    win = xp[:, g * cpg:(g + 1) * cpg, i * s:i * s + k, j * s:j * s + k]
+                    ref[:, o, i, j] = (win * wt[o].astype(object)).sum(axis=(1, 2, 3)) + int(b[o])
+        assert out.dtype == np.int64 and np.array_equal(out.astype(object), ref)
+
+
 def test_global_pool_and_asymmetric_pads():
     x = _x(3, (1, 3, 5, 7), True)
     assert np.array_equal(K.global_pool(x, "max")[..., 0, 0], x.max(axis=(2, 3)))
