@@ -84,4 +84,9 @@ def test_unknown_bits_and_model() -> None:
     with pytest.raises(ConfigError, match="lenet-digits") as err:
         get_model_info("resnet")
     assert "lenet-mnist" in str(err.value) and "vgg16" in str(err.value)
-    assert set(MODELS) == {"lenet-digits", "lenet-mnist", "vgg16"}
+    # The registry: the shipped models, this round's residual / depthwise / All-Conv models and
+    # the bnn_pynq MLPs (TFC/SFC/LFC) as trainer architectures.
+    bnn = {f"{net}_{b}" for net in ("tfc", "sfc", "lfc") for b in ("1w1a", "1w2a", "2w2a")}
+    bnn -= {"lfc_2w2a"}  # brevitas_examples' bnn_pynq configs have no LFC 2w2a
+    assert set(MODELS) == {"lenet-digits", "lenet-mnist", "vgg16", "resnet-mnist", "dwsep-mnist",
+                           "allconv-mnist"} | bnn
