@@ -3,7 +3,8 @@
 global-average head; dwsep-mnist: depthwise convolutions) build for ultra96 without a user edit:
 the placement puts what the fabric cannot run on the Cortex-A53, is no slower than CPU-only
 (estimated), and the build runs bit-exact with the golden interpreter (golden fabric, C-simulated
-fabric, RTL-simulated fabric; the CPU segments through TVM on x86). The PYNQ-Z2, whose
+fabric, RTL-simulated fabric; the CPU segments through TVM on x86, and the build's own aarch64
+segment libraries under qemu with the golden fabric). The PYNQ-Z2, whose
 Cortex-A9 has no TVM runtime, refuses them with a typed error naming every offender and
 writes nothing."""
 
@@ -50,7 +51,8 @@ def test_builds_heterogeneously_and_not_slower(u96):
 
 @pytest.mark.parametrize("backend,n", [
     ("reference", 128), pytest.param("csim", 16, marks=pytest.mark.csim),
-    pytest.param("rtlsim", 4, marks=pytest.mark.rtlsim)])
+    pytest.param("rtlsim", 4, marks=pytest.mark.rtlsim),
+    pytest.param("neon", 256, marks=pytest.mark.aarch64)])
 def test_bit_exact(u96, backend, n):
     model, out = u96
     x = np.load(MODELS / model / "test.npz")["x"][:n]
