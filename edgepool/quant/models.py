@@ -312,23 +312,25 @@ MODELS: dict[str, ModelInfo] = {
                              test_size=1000, epochs=20, lr=2e-3, batch_size=64,
                              extra={"augment_shift": 2}),
     "resnet-mnist": ModelInfo("resnet-mnist", RESNET_MNIST, (1, 28, 28), load_mnist_dataset,
-                              test_size=1000, epochs=12, lr=3e-3, batch_size=64,
+                              test_size=1000, epochs=24, lr=3e-3, batch_size=64,
                               extra={"augment_shift": 2, "init": "kaiming"}),
     "dwsep-mnist": ModelInfo("dwsep-mnist", DWSEP_MNIST, (1, 28, 28), load_mnist_dataset,
                              test_size=1000, epochs=16, lr=3e-3, batch_size=64,
                              extra={"augment_shift": 2, "init": "kaiming"}),
     "allconv-mnist": ModelInfo("allconv-mnist", ALLCONV_MNIST, (1, 28, 28), load_mnist_dataset,
-                               test_size=1000, epochs=16, lr=2e-3, batch_size=64,
+                               test_size=1000, epochs=40, lr=2e-3, batch_size=64,
                                extra={"augment_shift": 2, "init": "kaiming"}),
     "vgg16": ModelInfo("vgg16", VGG16, (3, 224, 224), no_dataset, trainable=False),
 }
 # Brevitas's bnn_pynq MLPs (FINN's TFC / SFC / LFC; <w>w<a>a = weight / activation bits, 1 =
 # bipolar), trained as the examples do (Adam, weights clipped to [-1, 1]) on the MNIST subset.
+# 60 epochs: tfc_1w1a reaches 55.8 % test accuracy after 5, 85.3 % after 40, 87.8 % after 100
+# (best validation epoch 49), each run under a minute on two cores.
 BNN_PYNQ_MLPS = ("tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "sfc_1w1a", "sfc_1w2a", "sfc_2w2a",
                  "lfc_1w1a", "lfc_1w2a")
 for _arch in BNN_PYNQ_MLPS:
     MODELS[_arch] = ModelInfo(_arch, [], (1, 28, 28), load_mnist_dataset, test_size=1000,
-                              epochs=5, lr=5e-3, batch_size=100, extra={"bnn_pynq": True})
+                              epochs=60, lr=5e-3, batch_size=100, extra={"bnn_pynq": True})
 
 
 def get_model_info(name: str) -> ModelInfo:

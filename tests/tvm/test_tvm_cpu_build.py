@@ -142,7 +142,7 @@ def test_reference_backend_on_cpu_build(digits_a53):
 
 # ---- the residual, depthwise-separable and All-Conv models: skip Adds with requantization,
 # depthwise convolutions, global-average heads (integer → Quant, and the float head)
-NEW_MODELS = ["resnet-mnist", "dwsep-mnist"]
+NEW_MODELS = ["resnet-mnist", "dwsep-mnist", "allconv-mnist"]
 
 
 @pytest.mark.aarch64
