@@ -10,9 +10,9 @@ Per model:
 * MACs and parameters (the imported IR: Conv/Gemm MACs; weights + biases);
 * **estimated** fabric latency per image on the Ultra96: the design-space exploration's choice,
   costed by its HLS cost model (edgepool/dse) and by the cycle model of the engine the build
-  deploys (RTL wherever it supports the program), for the part the fabric runs — all of LeNet; the All-Conv
-  net up to its class-conv accumulator (the float average head runs on the host: it is left out,
-  it costs 250 additions);
+  deploys (RTL wherever it supports the program), for the part the fabric runs — all of LeNet;
+  the All-Conv net up to its class-conv accumulator (the float average head runs on the host:
+  it is left out, it costs 250 additions);
 * aarch64 dynamic instructions per inference of the ``--target cortex-a53`` build (NEON kernels
   + TVM LLVM), counted under ``qemu-aarch64 -d nochain,in_asm,exec`` as benchmarks/cpu_models.py
   does — the log streamed through a pipe, never written to disk — from the difference of runner
@@ -118,8 +118,9 @@ def main() -> None:
                           "aarch64 instructions: dynamic count under qemu-aarch64 of the "
                           "cortex-a53 build (one inference, batch 1), not cycles"])
     t = Table(title="All-Conv vs max-pool LeNet, 8-bit fixed point, MNIST subset")
-    for col in ["model", "test accuracy", "MACs", "parameters", "est. fabric latency (HLS model)",
-                "est. fabric latency (deployed engine)", "fabric configuration", "aarch64 instructions / inference"]:
+    for col in ["model", "test accuracy", "MACs", "parameters",
+                "est. fabric latency (HLS model)", "est. fabric latency (deployed engine)",
+                "fabric configuration", "aarch64 instructions / inference"]:
         t.add_column(col, justify="right")
     work = Path(tempfile.mkdtemp(prefix="ep-allconv-"))
     for label, name in MODELS.items():
@@ -138,7 +139,8 @@ def main() -> None:
                             "engine": engine, "est_engine_latency_s": eng_lat,
                             "aarch64_insn_per_inference": insn})
         t.add_row(label, f"{acc:.2%}", f"{macs / 1e6:.2f} M", f"{params:,}",
-                  f"{lat * 1e6:.1f} µs", f"{eng_lat * 1e6:.1f} µs ({engine.upper()})", cfg, f"{insn / 1e6:.2f} M")
+                  f"{lat * 1e6:.1f} µs", f"{eng_lat * 1e6:.1f} µs ({engine.upper()})", cfg,
+                  f"{insn / 1e6:.2f} M")
     console.print(rec.table(t))
     rec.write(args.json)
 

@@ -327,8 +327,8 @@ def _conv_instr(g: Graph, n: Node) -> int | None:
         return None
     dt = np.int8 if xin.type.bits <= 8 and w.type.bits <= 8 else np.int16
     _, c, h, wd = xin.shape
-    wshape = w.shape if a.get("weight_layout", "OIHW") == "OHWI" else (w.shape[0], w.shape[2], w.shape[3],
-                                                           w.shape[1])
+    ohwi = a.get("weight_layout", "OIHW") == "OHWI"        # plain Conv has no layout attribute
+    wshape = w.shape if ohwi else (w.shape[0], w.shape[2], w.shape[3], w.shape[1])
     try:
         op = bridge.conv_op(np.zeros((h, wd, c), dt), np.zeros(wshape, dt), None,
                             tuple(a["strides"]), tuple(a["pads"]), tuple(a["dilations"]),
