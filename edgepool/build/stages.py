@@ -49,7 +49,7 @@ from ..ir.graph import Value
 from ..passes.pipelines import load
 from ..runtime.bundle import write_bundle
 from ..tvm.build import build_cpu
-from ..tvm.placement import fused, place, segment_graph, split_applies
+from ..tvm.placement import draw_placement, fused, place, segment_graph, split_applies
 from ..tvm.segments import build_cpu_segments, save_segments
 from . import engine as E
 from .context import BuildContext
@@ -138,6 +138,7 @@ def run_place(ctx: BuildContext) -> None:
     ctx.placement = p
     if applied:
         section["files"] = save_segments(fused(ctx.graph), p, ctx.out)
+        draw_placement(section, ctx.out / "placement.png")     # the bundle carries it too
         ctx.notes.append("place: heterogeneous build — " + p.summary())
     else:
         ctx.notes.append("place: the whole model runs on the fabric (" + (

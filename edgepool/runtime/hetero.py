@@ -15,8 +15,6 @@ by exact equality.
 from __future__ import annotations
 
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from ..tvm.fabric_byoc import register_fabric, run_hetero_library
 from ..tvm.placement import FABRIC, fused, place
 from ..tvm.runner import NeonExecutor
 from ..tvm.segments import compile_hetero_cached, compile_segment, load_segment
+from .hetero_board import SegmentPipeline
 
 CPU_MODES = ("x86", "aarch64", "reference")
 
@@ -52,8 +51,9 @@ class _Segment(NeonExecutor):
         self.last_stats = {}
 
 
-class HeteroExecutor:
-    """The segments of a heterogeneous build, run in order (see the module docstring)."""
+class HeteroExecutor(SegmentPipeline):
+    """The segments of a heterogeneous build, run in order (see the module docstring; the
+    batch / pipelined runs and the timings are :class:`SegmentPipeline`'s)."""
 
     def __init__(self, build_dir: Path, fabric, cpu: str = "x86",
                  manifest: Manifest | dict | None = None) -> None:
@@ -71,7 +71,10 @@ class HeteroExecutor:
         self.fabric = fabric
         self._tmp = tempfile.TemporaryDirectory(prefix="ep-hetero-")
         self._segs: dict[int, Any] = {}
-        self.timings: dict[int, list[float]] = {}
+        self.timings = {}
+        model = self.manifest.section("model")
+        self.input_name = model.inputs[0].name
+        self.output_names = [o.name for o in model.outputs]
 
     def _cpu_segment(self, index: int):
         if index in self._segs:
@@ -90,9 +93,7 @@ class HeteroExecutor:
         self._segs[index] = seg
         return seg
 
-    def _stage(self, s: dict, env: dict[str, np.ndarray]) -> None:
-        """Run segment ``s`` on the tensors in ``env`` (adds its outputs; times it)."""
-        t0 = time.perf_counter()
+    def _run_segment(self, s: dict, env: dict[str, np.ndarray]) -> None:
         if s["device"] == FABRIC:
             (src,), (dst,) = s["inputs"], s["outputs"]
             env[dst] = self.fabric.run_codes(env[src])
@@ -101,34 +102,6 @@ class HeteroExecutor:
             ins = {i: env[i] for i in s["inputs"]}
             res = seg.run(ins, as_dict=True) if self.cpu == "reference" else seg.run(ins)
             env.update({k: np.asarray(v) for k, v in res.items()})
-        self.timings.setdefault(s["index"], []).append(time.perf_counter() - t0)
-
-    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Float input (N, ...) → the graph outputs by name (batch through every segment)."""
-        model = self.manifest.section("model")
-        env: dict[str, np.ndarray] = {model.inputs[0].name: np.asarray(x, np.float32)}
-        for s in self.placement["segments"]:
-            self._stage(s, env)
-        return {o.name: env[o.name] for o in model.outputs}
-
-    def run_pipelined(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """The same result as :meth:`run`, one image at a time through a software pipeline:
-        while segment k runs image i, segment k−1 runs image i+1 (one worker thread per
-        segment; the fabric's DMA wait and the CPU runners release the GIL). The boundary
-        tensors of each image live in that image's own buffers until it leaves the pipeline."""
-        model = self.manifest.section("model")
-        x = np.asarray(x, np.float32)
-        segs = self.placement["segments"]
-        envs = [{model.inputs[0].name: x[i:i + 1]} for i in range(len(x))]
-        with ThreadPoolExecutor(max_workers=len(segs)) as pool:
-            # wave t runs segment k on image t - k, for every k with a valid image
-            for t in range(len(x) + len(segs) - 1):
-                jobs = [pool.submit(self._stage, segs[k], envs[t - k])
-                        for k in range(len(segs)) if 0 <= t - k < len(x)]
-                for j in jobs:
-                    j.result()
-        return {o.name: np.concatenate([e[o.name] for e in envs]) if envs else
-                np.zeros((0,)) for o in model.outputs}
 
     def run_relax(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """The whole graph as ONE Relax module compiled for this host (the build's
@@ -145,16 +118,6 @@ class HeteroExecutor:
         register_fabric(lambda seg, codes: self.fabric.run_codes(codes))
         y = run_hetero_library(out / info["library"], np.asarray(x, np.float32))
         return {m.section("model").outputs[0].name: y}
-
-    def segment_timings(self) -> list[dict[str, Any]]:
-        """Per segment: device, calls and median seconds per call (measured on this host)."""
-        out = []
-        for s in self.placement["segments"]:
-            t = self.timings.get(s["index"], [])
-            out.append({"segment": s["index"], "device": s["device"], "calls": len(t),
-                        "median_s": float(np.median(t)) if t else None,
-                        "estimated_us": s["est_us"]})
-        return out
 
 
 def _cpu_info(info: dict[str, Any]) -> dict[str, Any]:

@@ -95,7 +95,13 @@ class IoSpec:
                                 "rebuild, or re-copy the bundle") from None
         h = m.section("host")
         spec = m.section("model").inputs[0]
-        io = IoSpec(tuple(spec.shape), tuple(first["in_shape"]), h.input_type,
+        in_shape = tuple(spec.shape)
+        if h.input_name != spec.name:
+            # a heterogeneous build: the fabric reads a boundary tensor of the graph (the
+            # output of a CPU segment), shaped as the program's first layer reads it
+            hh, w, c = first["in_shape"]
+            in_shape = (1, c, hh, w)
+        io = IoSpec(in_shape, tuple(first["in_shape"]), h.input_type,
                     tuple(last["out_shape"]), h.output_type, h.output_shape, h.dequantize,
                     h.input_name, h.output_name)
         _, c, hh, w = io.in_shape
