@@ -73,3 +73,25 @@ def mnist_ultra96(shared_build) -> Path:
     overlay), once per session: the build and its C simulation are the suite's longest
     (tests/hls/test_hls_build.py, tests/runtime/test_overlay_mnist.py)."""
     return shared_build(MNIST, "ultra96", "lenet-mnist-ultra96")
+
+
+@pytest.fixture
+def run_bundle_notebook(monkeypatch):
+    """``run_bundle_notebook(bundle, **env) -> (stream text, PNG count)``: execute the
+    ``edgepool_ultra96.ipynb`` of an unzipped bundle the way a user would, with ``env`` (e.g.
+    ``EDGEPOOL_PYNQ_SIM="reference"``) and ``EDGEPOOL_BUNDLE`` set, inline matplotlib."""
+    import nbclient
+    import nbformat
+
+    def run(bundle: Path, **env: str) -> tuple[str, int]:
+        for k, v in {**env, "EDGEPOOL_BUNDLE": str(bundle),
+                     "MPLBACKEND": "module://matplotlib_inline.backend_inline"}.items():
+            monkeypatch.setenv(k, v)
+        nb = nbformat.read(bundle / "edgepool_ultra96.ipynb", as_version=4)
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(bundle)}}).execute()
+        outs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        text = "".join(o.get("text", "") for o in outs if o.get("output_type") == "stream")
+        return text, sum("image/png" in o.get("data", {}) for o in outs)
+
+    return run

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import zipfile
 
-import nbclient
-import nbformat
 import numpy as np
 import pytest
 
@@ -78,25 +76,15 @@ def test_typed_errors(rn_bundle, shared_build):
         HeteroAccelerator(fabric_only, sim="reference")
 
 
-def test_notebook_executes_on_the_bundle(rn_bundle, monkeypatch):
+def test_notebook_executes_on_the_bundle(rn_bundle, run_bundle_notebook):
     """The bundled notebook on the unzipped bundle (the golden program behind the simulated
     device: the bundle carries no HLS sources; the CPU segments are the bundle's own aarch64
     libraries under qemu)."""
-    monkeypatch.setenv("EDGEPOOL_PYNQ_SIM", "reference")
-    monkeypatch.setenv("EDGEPOOL_BUNDLE", str(rn_bundle))
-    monkeypatch.setenv("EDGEPOOL_NB_IMAGES", "200")
-    monkeypatch.setenv("EDGEPOOL_NB_THROUGHPUT", "4")
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    nb = nbformat.read(rn_bundle / "edgepool_ultra96.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(rn_bundle)}}).execute()
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    text, pngs = run_bundle_notebook(rn_bundle, EDGEPOOL_PYNQ_SIM="reference",
+                                     EDGEPOOL_NB_IMAGES="200", EDGEPOOL_NB_THROUGHPUT="4")
     assert "bit-exact vs golden interpreter: True (0 images differ)" in text
     d = np.load(rn_bundle / "testdata.npz")
     acc = float(np.mean(d["golden"][:200].argmax(1) == d["y"][:200]))
     assert f"accuracy: {acc:.4f} (golden: {acc:.4f})" in text
     assert "'exact': True" in text and "'segments': 3" in text
-    pngs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-            if "image/png" in o.get("data", {})]
-    assert len(pngs) == 2                       # the placement picture and the timing plot
+    assert pngs == 2                            # the placement picture and the timing plot

@@ -11,8 +11,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import nbclient
-import nbformat
 import numpy as np
 import pytest
 
@@ -187,23 +185,14 @@ def test_hwh_parsed_by_pynq_metadata(tmp_path, style, family):
 
 
 # ----------------------------------------------------------------------------- notebook
-def test_notebook_executes_in_simulation(unzipped_bundle, monkeypatch):
-    monkeypatch.setenv("EDGEPOOL_PYNQ_SIM", "reference")
-    monkeypatch.setenv("EDGEPOOL_BUNDLE", str(unzipped_bundle))
-    monkeypatch.setenv("EDGEPOOL_NB_THROUGHPUT", "40")
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    nb = nbformat.read(unzipped_bundle / "edgepool_ultra96.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(unzipped_bundle)}}).execute()
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+def test_notebook_executes_in_simulation(unzipped_bundle, run_bundle_notebook):
+    text, pngs = run_bundle_notebook(unzipped_bundle, EDGEPOOL_PYNQ_SIM="reference",
+                                     EDGEPOOL_NB_THROUGHPUT="40")
     assert "bit-exact vs golden interpreter: True (0 images differ)" in text
     d = np.load(unzipped_bundle / "testdata.npz")
     acc = float(np.mean(d["golden"].argmax(1) == d["y"]))     # the golden model's accuracy
     assert f"accuracy: {acc:.4f} (golden: {acc:.4f})" in text
-    pngs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-            if "image/png" in o.get("data", {})]
-    assert len(pngs) == 2                       # the picture grid and the latency plot
+    assert pngs == 2                            # the picture grid and the latency plot
     assert "'exact': True" in text
 
 
