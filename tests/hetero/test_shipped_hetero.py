@@ -51,16 +51,27 @@ def test_builds_heterogeneously_and_not_slower(u96):
     assert "Not run: the fabric runs one segment" in (out / "dse" / "dse.md").read_text()
 
 
-@pytest.mark.parametrize("backend,n", [
-    ("reference", 128), pytest.param("csim", 16, marks=pytest.mark.csim),
-    pytest.param("rtlsim", 4, marks=pytest.mark.rtlsim),
-    pytest.param("neon", 256, marks=pytest.mark.aarch64)])
-def test_bit_exact(u96, backend, n):
-    model, out = u96
+def _bit_exact(model, out, backend, n):
     x = np.load(MODELS / model / "test.npz")["x"][:n]
     want = edgepool.load(_onnx(model)).run(x)
     got = next(iter(run_build(out, x, backend).values()))
     assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("backend,n", [
+    ("reference", 128), pytest.param("csim", 16, marks=pytest.mark.csim),
+    pytest.param("neon", 256, marks=pytest.mark.aarch64)])
+def test_bit_exact(u96, backend, n):
+    _bit_exact(*u96, backend, n)
+
+
+# RTL simulation: resnet-mnist and dwsep-mnist here; allconv-mnist's five-conv fabric segment
+# takes ~2 min of Verilator compilation alone, so its RTL check is benchmarks/hetero_verify.py
+# (100 images; results committed)
+@pytest.mark.rtlsim
+@pytest.mark.parametrize("model", ["resnet-mnist", "dwsep-mnist"])
+def test_bit_exact_rtlsim(shared_build, model):
+    _bit_exact(model, shared_build(_onnx(model), "ultra96", f"{model}-ultra96"), "rtlsim", 4)
 
 
 @pytest.mark.parametrize("model", sorted(OFFENDERS))
