@@ -7,8 +7,8 @@ exact equality:
 * ``reference``: the fabric segment's golden program, the CPU segments compiled for this host
   (TVM LLVM + the NEON kernels through SIMDe);
 * ``csim``: the fabric segment as the build's HLS C++ compiled with g++;
-* ``rtlsim``: the fabric segment as the generated RTL under Verilator (cocotb drives it, about
-  a second per image here: the first ``--rtl-images`` images, default 100);
+* ``rtlsim``: the fabric segment as the generated RTL under Verilator (cocotb drives it;
+  ``--rtl-images N`` limits it to the first N images);
 * ``neon``: the build's own aarch64 CPU-segment libraries under qemu-aarch64 (golden fabric);
 * ``driver``: the board runtime (``HeteroAccelerator``): the unmodified PYNQ driver on the
   simulated device with the C-simulated accelerator behind it, the CPU segments as the bundle's
@@ -56,12 +56,12 @@ def run(out: Path, backend: str, x: np.ndarray) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", type=int, default=0, help="first N test images (0 = all)")
-    ap.add_argument("--rtl-images", type=int, default=100, help="images for rtlsim")
+    ap.add_argument("--rtl-images", type=int, default=0, help="images for rtlsim (0 = all)")
     ap.add_argument("--quick", action="store_true", help="64 images")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()
     n_img = 64 if args.quick else args.images
-    rec = Recorder("hetero_verify", images=n_img or "all", rtl_images=args.rtl_images,
+    rec = Recorder("hetero_verify", images=n_img or "all", rtl_images=args.rtl_images or "all",
                    notes=["exact = np.array_equal with the golden interpreter on every image; "
                           "seconds: wall time of the whole run on this machine (simulators and "
                           "qemu), not a board figure"])
@@ -77,8 +77,8 @@ def main() -> None:
         out = work / name
         build(onnx, "ultra96", out)
         for backend in BACKENDS:
-            xb, wb = (x[:args.rtl_images], want[:args.rtl_images]) if backend == "rtlsim" \
-                else (x, want)
+            xb, wb = (x[:args.rtl_images], want[:args.rtl_images]) \
+                if backend == "rtlsim" and args.rtl_images else (x, want)
             t0 = time.perf_counter()
             got = run(out, backend, xb)
             dt = time.perf_counter() - t0

@@ -67,7 +67,7 @@ def test_bit_exact(u96, backend, n):
 
 # RTL simulation: resnet-mnist and dwsep-mnist here; allconv-mnist's five-conv fabric segment
 # takes ~2 min of Verilator compilation alone, so its RTL check is benchmarks/hetero_verify.py
-# (100 images; results committed)
+# (whole test set; results committed)
 @pytest.mark.rtlsim
 @pytest.mark.parametrize("model", ["resnet-mnist", "dwsep-mnist"])
 def test_bit_exact_rtlsim(shared_build, model):
