@@ -39,6 +39,7 @@ from ..codegen.names import check_safe, comment_text, path_piece
 from ..errors import ManifestError
 from ..ir.graph import Graph
 from ..toolchain import REPO_ROOT
+from .hetero_board import is_hetero
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "edgepool_ultra96.ipynb"
 #: the notebook of heterogeneous builds (fabric + Cortex-A53 segments)
@@ -210,8 +211,7 @@ def build_entries(out: Path, manifest: Manifest | dict[str, Any], graph: Graph |
     for p in sorted(paths, key=len, reverse=True):
         text = text.replace(json.dumps(p)[1:-1], "OUT")
     entries["manifest.json"] = text.encode()
-    nb = HETERO_NOTEBOOK if hetero and (manifest.cpu_segments or {}).get("segments") else \
-        NOTEBOOK
+    nb = HETERO_NOTEBOOK if is_hetero(manifest) else NOTEBOOK
     if not nb.exists():
         raise ManifestError(f"{nb} missing", "restore notebooks/ from the repository")
     entries[f"edgepool_{manifest.section('target').name}.ipynb"] = nb.read_bytes()

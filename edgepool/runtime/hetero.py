@@ -25,19 +25,12 @@ from ..errors import ConfigError, ManifestError
 from ..ir import serialize
 from ..targets import get_target
 from ..tvm.fabric_byoc import register_fabric, run_hetero_library
-from ..tvm.placement import FABRIC, fused, place
+from ..tvm.placement import fused, place
 from ..tvm.runner import NeonExecutor
 from ..tvm.segments import compile_hetero_cached, compile_segment, load_segment
-from .hetero_board import SegmentPipeline
+from .hetero_board import SegmentPipeline, is_hetero
 
 CPU_MODES = ("x86", "aarch64", "reference")
-
-
-def is_hetero(manifest: Manifest | dict) -> bool:
-    """True for a build whose layers run on both the fabric and the CPU."""
-    m = Manifest.coerce(manifest)
-    return m.placement is not None and bool(m.placement.get("applied")) and \
-        bool((m.cpu_segments or {}).get("segments"))
 
 
 class _Segment(NeonExecutor):
@@ -93,15 +86,11 @@ class HeteroExecutor(SegmentPipeline):
         self._segs[index] = seg
         return seg
 
-    def _run_segment(self, s: dict, env: dict[str, np.ndarray]) -> None:
-        if s["device"] == FABRIC:
-            (src,), (dst,) = s["inputs"], s["outputs"]
-            env[dst] = self.fabric.run_codes(env[src])
-        else:
-            seg = self._cpu_segment(s["index"])
-            ins = {i: env[i] for i in s["inputs"]}
-            res = seg.run(ins, as_dict=True) if self.cpu == "reference" else seg.run(ins)
-            env.update({k: np.asarray(v) for k, v in res.items()})
+    def _run_cpu(self, s: dict, env: dict[str, np.ndarray]) -> None:
+        seg = self._cpu_segment(s["index"])
+        ins = {i: env[i] for i in s["inputs"]}
+        res = seg.run(ins, as_dict=True) if self.cpu == "reference" else seg.run(ins)
+        env.update({k: np.asarray(v) for k, v in res.items()})
 
     def run_relax(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """The whole graph as ONE Relax module compiled for this host (the build's

@@ -37,31 +37,47 @@ from typing import Any
 
 import numpy as np
 
+from ..accel.manifest import Manifest
 from ..errors import InputError, ManifestError, ToolchainError
 from .pynq_driver import EdgepoolAccelerator
 
 SYSROOT_ENV = "EDGEPOOL_AARCH64_SYSROOT"
 DEFAULT_SYSROOT = "/usr/aarch64-linux-gnu"
-FABRIC = "fabric"
+FABRIC = "fabric"                  # the device name of edgepool.tvm.placement
+
+
+def is_hetero(manifest: Manifest | dict) -> bool:
+    """True for a build whose layers run on both the fabric and the CPU."""
+    m = Manifest.coerce(manifest)
+    return m.placement is not None and bool(m.placement.get("applied")) and \
+        bool((m.cpu_segments or {}).get("segments"))
 
 
 class SegmentPipeline:
     """The segments of a heterogeneous build, run in order (see the module docstring).
-    Subclasses set ``placement`` (the manifest's section), ``input_name``, ``output_names``,
-    ``timings = {}`` and implement :meth:`_run_segment`."""
+    Subclasses set ``placement`` (the manifest's section), ``fabric`` (an executor with
+    ``run_codes``: boundary codes in, codes out), ``input_name``, ``output_names``,
+    ``timings = {}`` and implement :meth:`_run_cpu`."""
 
     placement: dict[str, Any]
+    fabric: Any
     input_name: str
     output_names: list[str]
     timings: dict[int, list[float]]          # seconds per call of each segment, by index
 
-    def _run_segment(self, s: dict[str, Any], env: dict[str, np.ndarray]) -> None:
-        """Run segment ``s`` on the tensors in ``env``, adding its outputs."""
+    def _run_cpu(self, s: dict[str, Any], env: dict[str, np.ndarray]) -> None:
+        """Run CPU segment ``s`` on the tensors in ``env``, adding its outputs."""
         raise NotImplementedError
 
     def _stage(self, s: dict[str, Any], env: dict[str, np.ndarray]) -> None:
+        """Run segment ``s`` (the fabric's one input to its one output, or a CPU segment) and
+        time it."""
         t0 = time.perf_counter()
-        self._run_segment(s, env)
+        if s["device"] == FABRIC:
+            (src,), (dst,) = s["inputs"], s["outputs"]
+            env[dst] = self.fabric.run_codes(env[src])
+        else:
+            self._run_cpu(s, env)
         self.timings.setdefault(s["index"], []).append(time.perf_counter() - t0)
 
     def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -212,25 +228,19 @@ class HeteroAccelerator(SegmentPipeline):
         self.path = Path(path)
         self.fabric = EdgepoolAccelerator(self.path, sim=sim, **kwargs)
         m = self.manifest = self.fabric.manifest
-        pl = m.placement or {}
-        entries = (m.cpu_segments or {}).get("segments") or []
-        if not pl.get("applied") or not entries:
+        if not is_hetero(m):
             raise ManifestError(f"{self.path} is not a heterogeneous build (no CPU segments)",
                                 "use EdgepoolAccelerator")
-        self.placement = pl
-        self.cpu = {e["index"]: CpuSegment(self.path, e) for e in entries}
+        self.placement = m.placement
+        self.cpu = {e["index"]: CpuSegment(self.path, e) for e in m.cpu_segments["segments"]}
         model = m.section("model")
         self.input_name = model.inputs[0].name
         self.input_shape = tuple(model.inputs[0].shape)
         self.output_names = [o.name for o in model.outputs]
         self.timings = {}
 
-    def _run_segment(self, s: dict[str, Any], env: dict[str, np.ndarray]) -> None:
-        if s["device"] == FABRIC:
-            (src,), (dst,) = s["inputs"], s["outputs"]
-            env[dst] = self.fabric.run_codes(env[src])
-        else:
-            env.update(self.cpu[s["index"]].run(env))
+    def _run_cpu(self, s: dict[str, Any], env: dict[str, np.ndarray]) -> None:
+        env.update(self.cpu[s["index"]].run(env))
 
     def _images(self, x: Any) -> np.ndarray:
         x = np.asarray(x, np.float32)
