@@ -580,8 +580,10 @@ def folding_from_config(program: HwProgram, cfg: Any | None
     Dataflow configs give PE / SIMD per layer (or one value for all); an overlay config's single
     PE / SIMD is applied to every layer (the RTL is a dataflow chain). Each value is clamped to the
     largest divisor of the layer's OC (PE) / C (SIMD) not above it. Pool lanes follow the HLS
-    engines: a fused pool gets ``PE`` lanes (the HLS ``conv_pool_layer`` uses LANES = PE), a
-    standalone pool the layer's SIMD clamped to a divisor of C.
+    engines: a fused pool gets ``PE`` lanes (the HLS ``conv_pool_layer`` uses LANES = PE) and a
+    ``PE``-wide link from the MAC array (``link_lanes`` = PE: the pool takes a whole output word
+    per beat, so it never caps the conv at one element per cycle), a standalone pool the layer's
+    SIMD clamped to a divisor of C.
     """
     folds: dict[str, LayerFolding] = {}
     notes: list[str] = []
@@ -600,7 +602,8 @@ def folding_from_config(program: HwProgram, cfg: Any | None
                 notes.append(f"{label}: PE {pe_req} -> {pe} (must divide OC {oc})")
             if simd != simd_req:
                 notes.append(f"{label}: SIMD {simd_req} -> {simd} (must divide C {c})")
-            f = LayerFolding(pe, simd, pe if layer.pool is not None else 1)
+            fused = layer.pool is not None
+            f = LayerFolding(pe, simd, pe if fused else 1, pe if fused else 1)
         else:
             lanes = _largest_divisor(c, simd_req)
             if lanes != simd_req:
