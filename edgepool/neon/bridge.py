@@ -47,7 +47,8 @@ F_PREPACKED, F_NARROW = 1, 2
 OP_MAXPOOL, OP_AVGPOOL, OP_GLOBAL_MAX, OP_GLOBAL_AVG, OP_CONV, OP_FC = 1, 2, 3, 4, 5, 6
 OP_REQUANT32, OP_REQUANT64, OP_CONV_MAXPOOL, OP_THRESHOLD = 7, 8, 9, 10
 OP_FC_XNOR = 11
-ALGOS = {"auto": 0, "direct": 1, "vanherk": 2, "sliding": 3, "im2col": 4, "rb": 5, "wino": 6}
+ALGOS = {"auto": 0, "direct": 1, "vanherk": 2, "sliding": 3, "im2col": 4, "rb": 5, "wino": 6,
+         "dw": 7}
 STATUS = {-1: "invalid parameters (EP_EINVAL)", -2: "unsupported type (EP_ETYPE)",
           -3: "empty output (EP_ESHAPE)",
           -4: "a weight outside its declared bit width, or an accumulator that could overflow "
@@ -377,8 +378,8 @@ def pack_native(op: Op) -> np.ndarray:
 
 def _prepack_conv(op: Op) -> None:
     algo = conv_algo(op)
-    if algo == "wino":                      # Winograd: U' = G' g G'^T, packed by the C packer
-        op.desc[D_ALGO] = ALGOS["wino"]
+    if algo in ("wino", "dw"):              # Winograd (U' = G' g G'^T), depthwise 3x3 ([cb][tap]
+        op.desc[D_ALGO] = ALGOS[algo]       # [8] int16): packed by the C packer
         op.inputs[1] = pack_native(op)
         op.desc[D_FLAGS] |= F_PREPACKED
         return

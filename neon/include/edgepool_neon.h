@@ -53,8 +53,10 @@ typedef enum {
     EP_ALGO_IM2COL = 4,     /**< conv: im2col + GEMM (same micro-kernel, k^2-times the input)  */
     EP_ALGO_RB = 5,         /**< conv: register-blocked tiles (4 pixels x 16/8 output channels
                                  in registers, fused requantize), see ep_conv_algo()          */
-    EP_ALGO_WINO = 6        /**< conv: Winograd F(2x2, 3x3), int8 3x3 stride 1, exact
+    EP_ALGO_WINO = 6,       /**< conv: Winograd F(2x2, 3x3), int8 3x3 stride 1, exact
                                  (neon/src/conv_wino.c), see ep_conv_algo()                   */
+    EP_ALGO_DW = 7          /**< conv: register-blocked depthwise 3x3, int8, horizontal
+                                 stride 1 or 2 (neon/src/conv_dw.c), see ep_conv_algo()       */
 } ep_algo;
 
 /** Size of one element of ``t`` in bytes. */
@@ -164,7 +166,7 @@ typedef struct {
     int pt, pl, pb, pr;
     int dh, dw;
     int groups;                  /**< 1 dense, ic == oc == groups depthwise, any divisor works */
-    int algo;                    /**< ep_algo: AUTO, SLIDING, IM2COL or RB                    */
+    int algo;                    /**< ep_algo: AUTO, SLIDING, IM2COL, RB, WINO or DW          */
     /* Trailing fields (zero = the defaults, so designated initializers written before they
      * existed keep their meaning): */
     int threads;                 /**< 0 or 1: one thread; up to EP_MAX_THREADS (RB only)      */
@@ -212,6 +214,13 @@ int ep_conv_pack(const ep_conv_params *p, ep_dtype t, const void *w_ohwi, void *
  *  * EP_I16: 4 pixels x 8 channels of int64 accumulators; pairs of inputs times pairs of
  *    weights (smull) added pairwise into int64 (sadalp): exact for any int16 values.
  *    Packed [oc block of 8][ky][Kr/2][8][2] int16.
+ *  * EP_ALGO_DW (AUTO where its cost is lower than sliding): EP_I8 depthwise (groups == ic ==
+ *    oc), 3x3, dilation 1, horizontal stride 1 or 2, any vertical stride and padding, any
+ *    int8 weight width: tiles of 8 (4, 1) output pixels x 8 channels in 2 int32x4 registers
+ *    per pixel across all 9 taps; inputs widened to int16 once per kernel row and shared by
+ *    the overlapping windows, the channel block's 9 weight vectors in registers, smlal /
+ *    smlal2. Packed [channel block of 8][9][8] int16 (neon/src/conv_dw.c). Accumulator
+ *    bound as for RB (K = 9).
  *  Requantize + ReLU + clamp run on the register tile before the store (no accumulator row).
  *  Padding: input rows are copied into zero-padded row buffers (scratch: KH rows per thread);
  *  without horizontal padding and with Kr % 8 == 0 the input is read in place.

@@ -43,11 +43,28 @@ int ep__wino_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, co
                           const void *bias, const ep_requant *rq, const ep_pool_params *pp,
                           void *out, void *scratch);
 
+/* register-blocked depthwise 3x3 (conv_dw.c) */
+int ep__dw_applicable(const ep_conv_params *p, ep_dtype t);
+size_t ep__dw_packed_bytes(const ep_conv_params *p, ep_dtype t);
+int ep__dw_pack(const ep_conv_params *p, ep_dtype t, const void *w, void *packed);
+size_t ep__dw_scratch_bytes(const ep_conv_params *p, ep_dtype t);
+int ep__dw_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
+                const void *bias, const ep_requant *rq, void *out, void *scratch);
+size_t ep__dw_maxpool_scratch_bytes(const ep_conv_params *p, ep_dtype t,
+                                    const ep_pool_params *pp, const ep_requant *rq);
+int ep__dw_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
+                        const void *bias, const ep_requant *rq, const ep_pool_params *pp,
+                        void *out, void *scratch);
+
 int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias);
 
 int ep_conv_algo(const ep_conv_params *p, ep_dtype t) {
     if (!p) return EP_ALGO_SLIDING;
     if (p->algo != EP_ALGO_AUTO) return p->algo;
+    if (ep__dw_applicable(p, t)) {
+        const double dw = ep_conv_cost(p, t, EP_ALGO_DW), sl = ep_conv_cost(p, t, EP_ALGO_SLIDING);
+        return dw >= 0 && (sl < 0 || dw <= sl) ? EP_ALGO_DW : EP_ALGO_SLIDING;
+    }
     if (!ep__rb_applicable(p, t)) return EP_ALGO_SLIDING;
     const double rb = ep_conv_cost(p, t, EP_ALGO_RB), sl = ep_conv_cost(p, t, EP_ALGO_SLIDING);
     const int best = rb >= 0 && (sl < 0 || rb <= sl) ? EP_ALGO_RB : EP_ALGO_SLIDING;
@@ -208,6 +225,7 @@ int ep_conv_output_shape(const ep_conv_params *p, int *oh, int *ow) {
 
 size_t ep_conv_packed_bytes(const ep_conv_params *p, ep_dtype t) {
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_packed_bytes(p, t);
+    if (ep_conv_algo(p, t) == EP_ALGO_DW) return ep__dw_packed_bytes(p, t);
     if (ep_conv_algo(p, t) == EP_ALGO_WINO) return ep__wino_packed_bytes(p, t);
     conv_k k;
     if (conv_geom(p, t, &k)) return 0;
@@ -217,6 +235,7 @@ size_t ep_conv_packed_bytes(const ep_conv_params *p, ep_dtype t) {
 
 int ep_conv_pack(const ep_conv_params *p, ep_dtype t, const void *w, void *packed) {
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_pack(p, t, w, packed);
+    if (ep_conv_algo(p, t) == EP_ALGO_DW) return ep__dw_pack(p, t, w, packed);
     if (ep_conv_algo(p, t) == EP_ALGO_WINO) return ep__wino_pack(p, t, w, packed);
     conv_k k;
     int rc = conv_geom(p, t, &k);
@@ -261,6 +280,7 @@ static int use_im2col(const ep_conv_params *p, const conv_k *k) {
 
 size_t ep_conv_scratch_bytes(const ep_conv_params *p, ep_dtype t) {
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_scratch_bytes(p, t);
+    if (ep_conv_algo(p, t) == EP_ALGO_DW) return ep__dw_scratch_bytes(p, t);
     if (ep_conv_algo(p, t) == EP_ALGO_WINO) return ep__wino_scratch_bytes(p, t);
     conv_k k;
     if (conv_geom(p, t, &k)) return 0;
@@ -447,6 +467,7 @@ static int conv_setup(conv_k *k, const ep_conv_params *p, ep_dtype t, const void
 int ep_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *packed,
             const void *bias, const ep_requant *rq, void *out, void *scratch) {
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_conv(p, t, x, packed, bias, rq, out, scratch);
+    if (ep_conv_algo(p, t) == EP_ALGO_DW) return ep__dw_conv(p, t, x, packed, bias, rq, out, scratch);
     if (ep_conv_algo(p, t) == EP_ALGO_WINO)
         return ep__wino_conv(p, t, x, packed, bias, rq, out, scratch);
     /* AUTO never runs a kernel whose accumulator could overflow (explicit SLIDING / IM2COL
@@ -504,6 +525,7 @@ size_t ep_conv_maxpool_scratch_bytes(const ep_conv_params *p, ep_dtype t,
     if (!rq || t == EP_F32 || rq->out == EP_I32 || conv_geom(p, t, &k) || fused_pool(&k, pool, &pp))
         return 0;
     if (ep_conv_algo(p, t) == EP_ALGO_RB) return ep__rb_maxpool_scratch_bytes(p, t, &pp, rq);
+    if (ep_conv_algo(p, t) == EP_ALGO_DW) return ep__dw_maxpool_scratch_bytes(p, t, &pp, rq);
     if (ep_conv_algo(p, t) == EP_ALGO_WINO) return ep__wino_maxpool_scratch_bytes(p, t, &pp, rq);
     ep_carver cv;
     ep_carver_init(&cv, NULL);
@@ -524,6 +546,8 @@ int ep_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, const vo
     if (!out || !scratch) return EP_EINVAL;
     if (ep_conv_algo(p, t) == EP_ALGO_RB)
         return ep__rb_conv_maxpool(p, t, x, packed, bias, rq, &pp, out, scratch);
+    if (ep_conv_algo(p, t) == EP_ALGO_DW)
+        return ep__dw_conv_maxpool(p, t, x, packed, bias, rq, &pp, out, scratch);
     if (ep_conv_algo(p, t) == EP_ALGO_WINO)
         return ep__wino_conv_maxpool(p, t, x, packed, bias, rq, &pp, out, scratch);
     if (p->algo == EP_ALGO_AUTO && !ep__conv_bound_ok(p, t, bias)) return EP_ERANGE;

@@ -722,6 +722,7 @@ int ep__rb_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, cons
 
 /* --------------------------------------------------------------------------- cost model */
 double ep__wino_cost(const ep_conv_params *p, ep_dtype t);   /* conv_wino.c */
+double ep__dw_cost(const ep_conv_params *p, ep_dtype t);     /* conv_dw.c */
 
 /* Estimated aarch64 instructions per call (constants fitted to qemu counts of the
  * -O2 -mcpu=cortex-a53 build; benchmarks/neon_xnnpack.py prints estimate vs measured). */
@@ -733,6 +734,7 @@ double ep_conv_cost(const ep_conv_params *p, ep_dtype t, int algo) {
     if (OH < 1 || OW < 1 || p->ic < 1 || p->oc < 1) return -1.0;
     const double tiles_x = (OW + 3) / 4, taps = (double)p->kh * p->kw;
     if (algo == EP_ALGO_WINO) return ep__wino_cost(p, t);
+    if (algo == EP_ALGO_DW) return ep__dw_cost(p, t);
     ep_conv_params flat;
     if (algo == EP_ALGO_RB && rb_flat(p, t, &flat)) return ep_conv_cost(&flat, t, algo);
     if (algo == EP_ALGO_RB) {
@@ -759,6 +761,13 @@ double ep_conv_cost(const ep_conv_params *p, ep_dtype t, int algo) {
         }
         const double copies = g.direct ? 0 : (double)OH * g.KH * (p->w * p->ic * g.es / 16.0 + 30);
         return OH * tiles_x * (p->kh * per_tile_ky + per_tile) + copies + 300;
+    }
+    if (p->groups > 1 && p->groups == p->ic && p->ic == p->oc) {
+        /* legacy depthwise (dw_mac per output pixel and tap: 8 channels per vector step, a
+         * scalar channel tail; the accumulator row loaded and stored around every tap), fitted
+         * to qemu counts */
+        const double C = p->ic, per_tap = 18 + (p->ic / 8) * 10.0 + (p->ic % 8) * 7.0;
+        return (double)OH * OW * (taps * per_tap + C * 14 + 60) + 400;
     }
     /* legacy sliding window, per (output pixel, tap, 8-channel block): ~40 instructions of
      * accumulator loads / stores and set-up, plus per input pair a weight load, the pair's

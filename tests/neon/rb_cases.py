@@ -173,3 +173,53 @@ def wino_conv_case(draw, small: bool = False) -> Case:
     rq = N.Requant.to(shift, out, relu)
     return Case(N.conv_op(x, wt, b, (1, 1), pads, requant=rq, **kw_),
                 K.requantize(ref, shift, out, relu).astype(rq.out))
+
+
+@st.composite
+def dw_conv_case(draw, small: bool = False, fused: bool | None = None) -> Case:
+    """Depthwise 3x3 int8 convolutions through the register-blocked kernel (EP_ALGO_DW, or
+    AUTO where it picks it): every int8 weight width (full range, narrow, 4/7-bit), horizontal
+    stride 1-2 and vertical 1-3, asymmetric pads 0-2, channel counts with and without a tail of
+    the 8-channel block, maps narrower than a tile (8, 4 and single-pixel tiles, the overlapped
+    last tile), extreme values, raw or requantized (every output type, ReLU, left shifts and
+    shifts up to 31), 1-4 threads, prepacked or packed by the C side; optionally fused with a
+    max pool."""
+    _, wbits, narrow = draw(st.sampled_from([w for w in WEIGHTS if w[0] == np.int8]))
+    c = draw(st.sampled_from([2, 3, 5, 8, 9, 15, 16, 17, 24, 33]))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    pads = tuple(draw(st.integers(0, 2)) for _ in range(4))
+    h = draw(st.integers(1, 9 if small else 14))
+    w = draw(st.integers(1, 12 if small else 21))
+    assume(h + pads[0] + pads[2] >= 3 and w + pads[1] + pads[3] >= 3)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = draw_array(draw, rng, -128, 127, (h, w, c), np.int8)
+    lo, hi = weight_range(np.int8, wbits, narrow)
+    wt = draw_array(draw, rng, lo, hi, (c, 3, 3, 1), np.int8)
+    b = rng.integers(-(2**20), 2**20, c) if draw(st.booleans()) else None
+    kw_ = dict(groups=c, algo=draw(st.sampled_from(["dw", "dw", "auto"])), wbits=wbits,
+               narrow=narrow)
+    acc = K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), b, (sh, sw), pads, groups=c)
+    if fused is None:
+        fused = draw(st.integers(0, 3)) == 0
+    if fused and acc.shape[2] >= 3 and acc.shape[3] >= 3:
+        out = QType(8, True, 0, False)
+        shift, relu = draw(st.integers(0, 20)), draw(st.booleans())
+        y = K.requantize(acc, shift, out, relu).astype(np.int8)
+        pk, ps = draw(st.integers(2, 3)), draw(st.integers(1, 2))
+        ref = golden(K.max_pool, y, (pk, pk), (ps, ps), (0, 0, 0, 0), (1, 1), False)
+        op = N.conv_maxpool_op(x, wt, b, N.Requant.to(shift, out, relu), (pk, pk), (ps, ps),
+                               strides=(sh, sw), pads=pads, **kw_)
+        return Case(op, ref)
+    kw_.update(threads=draw(st.integers(1, 4)), prepack=draw(st.booleans()))
+    if kw_["algo"] == "auto" and N.conv_algo(N.conv_op(x, wt, b, (sh, sw), pads, **{
+            k: v for k, v in kw_.items() if k != "prepack"})) not in ("dw", "rb", "wino"):
+        kw_["prepack"] = False               # the legacy sliding layout is not prepacked
+    ref = hwc(acc)
+    if draw(st.booleans()):
+        return Case(N.conv_op(x, wt, b, (sh, sw), pads, **kw_), ref.astype(np.int32))
+    out = draw(st.sampled_from(OUT_TYPES))
+    shift, relu = draw(st.one_of(st.integers(-2, 24), st.sampled_from([30, 31]))), \
+        draw(st.booleans())
+    rq = N.Requant.to(shift, out, relu)
+    return Case(N.conv_op(x, wt, b, (sh, sw), pads, requant=rq, **kw_),
+                K.requantize(ref, shift, out, relu).astype(rq.out))

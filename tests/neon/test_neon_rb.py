@@ -11,10 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edgepool.ir import kernels as K
+from edgepool.ir.qtype import QType
 from edgepool.neon import bridge as N
 
 from .cases import Case, hwc, nchw
-from .rb_cases import WEIGHTS, packed_fc_case, rb_conv_case, rb_conv_maxpool_case, weight_range
+from .rb_cases import (
+    WEIGHTS,
+    dw_conv_case,
+    packed_fc_case,
+    rb_conv_case,
+    rb_conv_maxpool_case,
+    weight_range,
+)
 
 pytestmark = pytest.mark.simde
 FAST = settings(max_examples=300, deadline=None,
@@ -41,6 +49,36 @@ def test_rb_conv_maxpool_fused(case):
 @given(packed_fc_case())
 def test_packed_fc(case):
     run(case)
+
+
+@FAST
+@given(dw_conv_case())
+def test_dw_conv(case):
+    """The register-blocked depthwise 3x3 kernel (EP_ALGO_DW) and its fused max pool."""
+    run(case)
+
+
+def test_dw_threads_and_tiles_bit_exact():
+    """Depthwise 3x3 with 1-4 threads, strides 1 and 2, maps whose width takes 8-pixel tiles
+    (with an overlapped last tile), 4-pixel tiles and single pixels, channel tails: all equal
+    the golden model."""
+    rng = np.random.default_rng(12)
+    for h, w, c, s, p in [(14, 14, 16, 1, 1), (16, 16, 32, 2, 0), (9, 9, 64, 1, 0),
+                          (7, 13, 19, 2, 1), (5, 6, 8, 1, 1), (4, 3, 9, 1, 0),
+                          (11, 23, 33, 1, 2)]:
+        x = rng.integers(-128, 128, (h, w, c)).astype(np.int8)
+        wt = rng.integers(-128, 128, (c, 3, 3, 1)).astype(np.int8)
+        b = rng.integers(-(2**16), 2**16, c)
+        acc = K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), b, (s, s), (p,) * 4, groups=c)
+        for rq in (None, N.Requant(9, np.dtype(np.uint8), 0, 255, True),
+                   N.Requant(7, np.dtype(np.int8), -128, 127, False)):
+            ref = (hwc(acc).astype(np.int32) if rq is None else
+                   hwc(K.requantize(acc, rq.shift, QType(8, rq.out == np.int8, 0, False),
+                                    rq.relu)).astype(rq.out))
+            for t in (1, 2, 3, 4):
+                op = N.conv_op(x, wt, b, (s, s), (p,) * 4, groups=c, requant=rq, algo="dw",
+                               threads=t, prepack=t % 2 == 0)
+                Case(op, ref).check(N.run_native([op])[0])
 
 
 @settings(max_examples=60, deadline=None)
@@ -129,6 +167,45 @@ def test_conv_accumulator_bound_boundary(dtype, wbits, ic):
 
 
 @pytest.mark.parametrize("wbits", [0, 4])
+def test_dw_accumulator_bound_boundary(wbits):
+    """Depthwise (K = 9 per channel): the bound's extreme value runs exactly through DW and
+    AUTO, with a requantized output too (the fast int8 epilogue at INT32_MAX); one more is
+    refused."""
+    lo = weight_range(np.int8, wbits, False)[0]
+    x = np.full((5, 11, 8), -128, np.int8)
+    w = np.full((8, 3, 3, 1), lo, np.int8)
+    prod = 9 * 128 * -lo
+    amax = int(np.iinfo(np.int32).max)
+    for algo in ("dw", "auto"):
+        b = np.full(8, amax - prod, np.int64)
+        op = N.conv_op(x, w, b, groups=8, algo=algo, wbits=wbits)
+        assert N.conv_algo(op) == "dw"
+        got = N.run_native([op])[0]
+        assert np.all(got == amax)
+        for shift in (1, 8, 31):
+            rq = N.Requant(shift, np.dtype(np.int8), -128, 127, False)
+            ref = K.requantize(np.full(1, amax, np.int64), shift, QType(8, True, 0, False),
+                               False)[0]
+            got = N.run_native([N.conv_op(x, w, b, groups=8, requant=rq, algo=algo,
+                                          wbits=wbits)])[0]
+            assert np.all(got == ref)
+        with pytest.raises(N.NeonError, match="EP_ERANGE"):
+            N.run_native([N.conv_op(x, w, b + 1, groups=8, algo=algo, wbits=wbits)])
+        # the most negative accumulator the bound admits: -128 inputs, the largest positive
+        # weights, the most negative bias
+        wp = np.full((8, 3, 3, 1), -lo - 1, np.int8)
+        bn = np.full(8, -(amax - prod), np.int64)
+        amin = -(amax - prod) - 9 * 128 * (-lo - 1)
+        for shift in (1, 8, 31):
+            rq = N.Requant(shift, np.dtype(np.int8), -128, 127, False)
+            ref = K.requantize(np.full(1, amin, np.int64), shift, QType(8, True, 0, False),
+                               False)[0]
+            got = N.run_native([N.conv_op(x, wp, bn, groups=8, requant=rq, algo=algo,
+                                          wbits=wbits)])[0]
+            assert np.all(got == ref)
+
+
+@pytest.mark.parametrize("wbits", [0, 4])
 def test_fc_accumulator_bound_boundary(wbits):
     n = 64
     lo = weight_range(np.int8, wbits, False)[0]
@@ -176,7 +253,15 @@ def test_auto_picks_rb_for_dense_layers_and_sliding_elsewhere():
         assert N.conv_algo(N.conv_op(x8, w, strides=(s, s), pads=(k // 2,) * 4,
                                      algo="auto")) == algo
     dw = rng.integers(-127, 128, (32, 3, 3, 1)).astype(np.int8)
-    assert N.conv_algo(N.conv_op(x8, dw, groups=32, algo="auto")) == "sliding"    # depthwise
+    # depthwise 3x3 int8, stride 1 or 2: the register-blocked DW kernel; others: sliding
+    assert N.conv_algo(N.conv_op(x8, dw, groups=32, algo="auto")) == "dw"
+    assert N.conv_algo(N.conv_op(x8, dw, None, (2, 2), (1,) * 4, groups=32, algo="auto")) == "dw"
+    assert N.conv_algo(N.conv_op(x8, dw, None, (3, 3), groups=32, algo="auto")) == "sliding"
+    assert N.conv_algo(N.conv_op(x8, dw, dilations=(2, 2), groups=32, algo="auto")) == "sliding"
+    dw5 = rng.integers(-127, 128, (32, 5, 5, 1)).astype(np.int8)
+    assert N.conv_algo(N.conv_op(x8, dw5, groups=32, algo="auto")) == "sliding"
+    x16 = x8.astype(np.int16)
+    assert N.conv_algo(N.conv_op(x16, dw.astype(np.int16), groups=32, algo="auto")) == "sliding"
     wd = rng.integers(-127, 128, (8, 3, 3, 32)).astype(np.int8)
     assert N.conv_algo(N.conv_op(x8, wd, dilations=(2, 2), algo="auto")) == "sliding"
     xf = x8.astype(np.float32)
@@ -194,7 +279,8 @@ import neon.rb_cases as R
 count = [0]
 @settings(max_examples=30, deadline=None, database=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
-@given(st.one_of(R.rb_conv_case(small=True), R.rb_conv_maxpool_case(), R.packed_fc_case()))
+@given(st.one_of(R.rb_conv_case(small=True), R.rb_conv_maxpool_case(), R.packed_fc_case(),
+                R.dw_conv_case(small=True)))
 def check(case):
     case.check(N.run_native([case.op], sanitize=True)[0])
     count[0] += 1
