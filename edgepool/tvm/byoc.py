@@ -331,8 +331,6 @@ class _Parser:
         kh, kw, icg, oc = w_hwio.shape
         w = np.ascontiguousarray(np.transpose(w_hwio, (3, 0, 1, 2)))  # OHWI
         arith, offset = self._arith(_dtype(x), w)
-        if offset and groups != 1:
-            raise Unsupported("unsigned grouped conv")
         if arith == "int16":
             w = w.astype(np.int16)
         pad = _ints(a.padding)

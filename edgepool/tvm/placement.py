@@ -330,9 +330,11 @@ def _conv_instr(g: Graph, n: Node) -> int | None:
     ohwi = a.get("weight_layout", "OIHW") == "OHWI"        # plain Conv has no layout attribute
     wshape = w.shape if ohwi else (w.shape[0], w.shape[2], w.shape[3], w.shape[1])
     try:
+        groups = int(a["groups"])
+        # depthwise: AUTO's choice (the register-blocked DW kernel where it applies)
         op = bridge.conv_op(np.zeros((h, wd, c), dt), np.zeros(wshape, dt), None,
                             tuple(a["strides"]), tuple(a["pads"]), tuple(a["dilations"]),
-                            int(a["groups"]))
+                            groups, algo="auto" if groups != 1 else "sliding")
         return int(bridge.conv_cost(op, bridge.conv_algo(op)))
     except Exception:
         return None
@@ -349,17 +351,16 @@ def cpu_instructions(g: Graph, n: Node, params: CostParams) -> tuple[int, str]:
         ins = [g.values[i] for i in n.inputs]
         from ..ir.ops import OPS
         macs = OPS[n.op].macs(n, ins, [out])
-        grouped = int(a["groups"]) != 1
-        # grouped / depthwise convs stay in TVM's LLVM code (BYOC takes groups 1 on the offset
-        # path): no NEON kernel model for them
-        conv = None if grouped else _conv_instr(g, n)
+        # every conv goes through BYOC, grouped / depthwise ones too (int8 depthwise 3x3: the
+        # register-blocked EP_ALGO_DW kernel); the NEON cost model estimates them
+        conv = _conv_instr(g, n)
         if conv is None:
             conv = 3 * macs // 2 + 4 * elems
         pool = 0
         if a.get("pool"):
             k = int(np.prod(a.get("pool_kernel") or (2, 2)))
             pool = elems * k // 4 + elems
-        return conv + pool + call, "neon" if int(a["groups"]) == 1 else "llvm"
+        return conv + pool + call, "neon"
     if n.op in ("FusedGemm", "Gemm", "MatMul"):
         from ..ir.ops import OPS
         macs = OPS[n.op].macs(n, [g.values[i] for i in n.inputs], [out])
