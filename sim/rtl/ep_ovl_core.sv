@@ -152,10 +152,10 @@ module ep_ovl_core #(
   // a transfer of n words of wb bytes from byte address a: aligned start, skip, beats
   /* verilator lint_off UNUSEDSIGNAL */
   function automatic logic [AXW-1:0] al(input logic [AXW-1:0] a);
-    return {a[AXW-1:$clog2(BB)], ($clog2(BB))'(0)};
+    al = {a[AXW-1:$clog2(BB)], ($clog2(BB))'(0)};
   endfunction
   function automatic logic [31:0] nbeats(input logic [AXW-1:0] a, input int n, input int wb);
-    return 32'((longint'(a[$clog2(BB)-1:0]) + longint'(n) * wb + longint'(BB) - 1) / BB);
+    nbeats = 32'(($signed(64'(a[$clog2(BB)-1:0])) + $signed(64'(n)) * wb + $signed(64'(BB)) - 1) / BB);
   endfunction
   /* verilator lint_on UNUSEDSIGNAL */
 
@@ -182,7 +182,7 @@ module ep_ovl_core #(
       ll = -((-lo_v) >>> ls);
       y = a > hl ? hi_v : (a < ll ? lo_v : (a <<< ls));
     end
-    return y;
+    requant = y;
   endfunction
 
   function automatic int div_round(input int num, input int den);
@@ -194,16 +194,15 @@ module ep_ovl_core #(
       r = r + den;
     end
     if (2 * r > den || (2 * r == den && q[0])) q = q + 1;
-    return q;
+    div_round = q;
   endfunction
 
   // rows of input that output row o needs (window.h rows_ready)
   function automatic int ready_rows(input int o, input int oh, input int h, input int s,
                                     input int p, input int dd, input int k);
     int r;
-    if (o >= oh) return h;
     r = o * s - p + dd * (k - 1) + 1;
-    return r < 0 ? 0 : (r > h ? h : r);
+    ready_rows = o >= oh ? h : (r < 0 ? 0 : (r > h ? h : r));
   endfunction
 
   // ------------------------------------------------------------------ output path
@@ -327,7 +326,7 @@ module ep_ovl_core #(
 
   // address of output pixel `q` of the current run pattern
   function automatic logic [AXW-1:0] out_byte(input int q, input int stride, input int off);
-    return act_out_base + AXW'((longint'(out_addr) + longint'(q) * stride + longint'(off)) * AWB);
+    out_byte = act_out_base + AXW'(($signed(64'(out_addr)) + $signed(64'(q)) * stride + $signed(64'(off))) * AWB);
   endfunction
 
   // a run command (one output pixel's channels) at the first step of each pixel
@@ -402,10 +401,10 @@ module ep_ovl_core #(
           if (c1_real) begin
             for (int i = 0; i < SIMD; i++) begin
               longint xv, wv;
-              xv = f_in_signed ? longint'(signed'(lb_q[i*ACT_BITS+:ACT_BITS]))
-                               : longint'(lb_q[i*ACT_BITS+:ACT_BITS]);
-              wv = f_wst ? longint'(signed'(c1_wst[(p*SIMD+i)*W_BITS+:W_BITS]))
-                         : longint'(signed'(wb_q[(p*SIMD+i)*W_BITS+:W_BITS]));
+              xv = f_in_signed ? $signed(64'(signed'(lb_q[i*ACT_BITS+:ACT_BITS])))
+                               : $signed(64'(lb_q[i*ACT_BITS+:ACT_BITS]));
+              wv = f_wst ? $signed(64'(signed'(c1_wst[(p*SIMD+i)*W_BITS+:W_BITS])))
+                         : $signed(64'(signed'(wb_q[(p*SIMD+i)*W_BITS+:W_BITS])));
               s = s + xv * wv;
             end
           end
@@ -441,8 +440,8 @@ module ep_ovl_core #(
           /* verilator lint_off UNUSEDSIGNAL */
           int v, prev, nv, r;
           /* verilator lint_on UNUSEDSIGNAL */
-          v = p_signed_i != 0 ? int'(signed'(pb_q[l*ACT_BITS+:ACT_BITS]))
-                              : int'(pb_q[l*ACT_BITS+:ACT_BITS]);
+          v = p_signed_i != 0 ? $signed(32'(signed'(pb_q[l*ACT_BITS+:ACT_BITS])))
+                              : $signed(32'(pb_q[l*ACT_BITS+:ACT_BITS]));
           if (!p1_real) v = 0;
           prev = p1_first ? (f_avg ? 0 : -(1 << ACT_BITS)) : pacc[l];
           nv = f_avg ? prev + v : ((p1_real && v > prev) ? v : prev);
@@ -495,14 +494,14 @@ module ep_ovl_core #(
                 (obits != ACT_BITS && (obits != OUT_BITS || kind == 1 || f_pool)) ||
                 in_c % SIMD != 0 || in_h < 1 || in_w < 1 || in_c < 1;
           if (kind == 1) begin
-            bad = bad || !f_pool || longint'(psh) * in_w * cf + longint'(pkh) * in_w * cf >
-                              longint'(SPLB_WORDS);
+            bad = bad || !f_pool || $signed(64'(psh)) * in_w * cf + $signed(64'(pkh)) * in_w * cf >
+                              $signed(64'(SPLB_WORDS));
           end else begin
-            bad = bad || out_c % PE != 0 || out_c < PE || longint'(nr) * rw > longint'(LB_WORDS) ||
+            bad = bad || out_c % PE != 0 || out_c < PE || $signed(64'(nr)) * rw > $signed(64'(LB_WORDS)) ||
                   tile_nf < 1 || tile_nf > MAX_TILE_NF ||
-                  (!f_wst && longint'(tile_nf) * kkcf > longint'(WBUF_WORDS)) ||
-                  (f_pool && longint'(pkh) * cow * tile_nf + longint'(psh) * cow * tile_nf >
-                              longint'(PLB_WORDS));
+                  (!f_wst && $signed(64'(tile_nf)) * kkcf > $signed(64'(WBUF_WORDS))) ||
+                  (f_pool && $signed(64'(pkh)) * cow * tile_nf + $signed(64'(psh)) * cow * tile_nf >
+                              $signed(64'(PLB_WORDS)));
           end
           if (bad) begin
             ret <= layer + 1;
@@ -527,13 +526,13 @@ module ep_ovl_core #(
         end
         S_WREQ: begin
           rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= al(wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB));
-          rd_cmd_beats <= nbeats(wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB),
+          rd_cmd_addr <= al(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB));
+          rd_cmd_beats <= nbeats(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB),
                                  nf * kkcf, WWB);
           usel <= U_W;
           u_start <= 1'b1;
           u_skip <= WWB >= BB ? 8'd0 :
-                    8'(32'((wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB)))
+                    8'(32'((wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB)))
                        % BB / WWB);
           u_n <= nf * kkcf;
           lb_wp <= 0;                                // reused as the WBUF write pointer
@@ -547,12 +546,12 @@ module ep_ovl_core #(
         end
         S_BREQ: begin
           rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= al(bmem_base + AXW'((longint'(b_addr) + tile * tile_nf * PE) * 8));
-          rd_cmd_beats <= nbeats(bmem_base + AXW'((longint'(b_addr) + tile * tile_nf * PE) * 8),
+          rd_cmd_addr <= al(bmem_base + AXW'(($signed(64'(b_addr)) + tile * tile_nf * PE) * 8));
+          rd_cmd_beats <= nbeats(bmem_base + AXW'(($signed(64'(b_addr)) + tile * tile_nf * PE) * 8),
                                  nf * PE, 8);
           usel <= U_BIAS;
           u_start <= 1'b1;
-          u_skip <= 8'(32'(bmem_base + AXW'((longint'(b_addr) + tile * tile_nf * PE) * 8))
+          u_skip <= 8'(32'(bmem_base + AXW'(($signed(64'(b_addr)) + tile * tile_nf * PE) * 8))
                        % BB / 8);
           u_n <= nf * PE;
           lb_wp <= 0;
@@ -590,13 +589,13 @@ module ep_ovl_core #(
           px <= 0; pc <= 0; pky <= 0; pkx <= 0; ptap <= 0;
         end else begin
           rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= al(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB));
-          rd_cmd_beats <= nbeats(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB),
+          rd_cmd_addr <= al(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB));
+          rd_cmd_beats <= nbeats(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB),
                                  ldn, AWB);
           usel <= U_ACT;
           u_start <= 1'b1;
           u_skip <= AWB >= BB ? 8'd0 :
-                    8'(32'(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB))
+                    8'(32'(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB))
                        % BB / AWB);
           u_n <= ldn;
           st <= S_LOAD;
@@ -618,13 +617,13 @@ module ep_ovl_core #(
         end
         S_WSREQ: begin
           rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= al(wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB));
-          rd_cmd_beats <= nbeats(wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB),
+          rd_cmd_addr <= al(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB));
+          rd_cmd_beats <= nbeats(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB),
                                  nf * kkcf, WWB);
           usel <= U_W;
           u_start <= 1'b1;
           u_skip <= WWB >= BB ? 8'd0 :
-                    8'(32'(wmem_base + AXW'((longint'(w_addr) + tile * tile_nf * kkcf) * WWB))
+                    8'(32'(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB))
                        % BB / WWB);
           u_n <= nf * kkcf;
           st <= S_CONV;

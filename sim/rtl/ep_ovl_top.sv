@@ -146,8 +146,8 @@ module ep_ovl_top #(
   wire [AW-3:0] wa = waddr[AW-1:2];
   function automatic logic [31:0] merge(input logic [31:0] old, input logic [31:0] v,
                                         input logic [3:0] be);
-    for (int i = 0; i < 4; i++) if (be[i]) old[i*8+:8] = v[i*8+:8];
-    return old;
+    merge = old;
+    for (int i = 0; i < 4; i++) if (be[i]) merge[i*8+:8] = v[i*8+:8];
   endfunction
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -203,6 +203,10 @@ module ep_ovl_top #(
   logic [SIMD*ACT_BITS-1:0] wr_data;
   logic [31:0] cur_layer;
   logic layer_done;
+  // the 64-bit address arguments (two registers each)
+  wire [63:0] desc64 = {a_desc[1], a_desc[0]}, wmem64 = {a_wmem[1], a_wmem[0]};
+  wire [63:0] bmem64 = {a_bmem[1], a_bmem[0]}, ain64 = {a_ain[1], a_ain[0]};
+  wire [63:0] aout64 = {a_aout[1], a_aout[0]};
 
   ep_ovl_core #(
       .SIMD(SIMD), .PE(PE), .ACT_BITS(ACT_BITS), .OUT_BITS(OUT_BITS), .W_BITS(W_BITS),
@@ -211,10 +215,10 @@ module ep_ovl_top #(
       .SUM_BITS(SUM_BITS), .AXW(AXW), .DW(DW)
   ) u_core (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(ap_start && !done), .busy, .done, .ret,
-      .desc_base({a_desc[1], a_desc[0]}[AXW-1:0]), .n_layers,
-      .wmem_base({a_wmem[1], a_wmem[0]}[AXW-1:0]), .bmem_base({a_bmem[1], a_bmem[0]}[AXW-1:0]),
-      .act_in_base({a_ain[1], a_ain[0]}[AXW-1:0]),
-      .act_out_base({a_aout[1], a_aout[0]}[AXW-1:0]),
+      .desc_base(desc64[AXW-1:0]), .n_layers,
+      .wmem_base(wmem64[AXW-1:0]), .bmem_base(bmem64[AXW-1:0]),
+      .act_in_base(ain64[AXW-1:0]),
+      .act_out_base(aout64[AXW-1:0]),
       .rd_cmd_valid, .rd_cmd_ready, .rd_cmd_addr, .rd_cmd_beats, .rd_valid, .rd_ready,
       .rd_data, .wr_cmd_valid, .wr_cmd_ready, .wr_cmd_addr, .wr_cmd_words, .wr_valid,
       .wr_ready, .wr_data, .wr_idle, .cur_layer, .layer_done);
