@@ -102,13 +102,14 @@ AI int16x8_t dw_ld(const int8_t *p) { return vmovl_s8(vld1_s8(p)); }
  * left shifts, channel tails) through the generic helpers */
 enum { DW_E_I8 = 0, DW_E_U8 = 1, DW_E_ANY = 2 };
 
-/* round half to even of a * 2^-s (mode 1, 1 <= s <= 31) in 4 operations: with q = a >> s,
+/* round half to even of a * 2^-s (mode 1, 1 <= s <= 31) in 3 operations. With q = a >> s,
  * round-half-up (srshl) of a - 1 when q is even, of a when q is odd, is round half to even:
- * a tie then rounds down to the even q, and a remainder of 0 still gives q (2^s - 1 + 2^(s-1)
- * carries). q's parity is bit s of a (cmtst); a - 1 saturates at INT32_MIN (remainder 0). */
-AI int32x4_t dw_shift(int32x4_t a, int32x4_t negs, int32x4_t bit) {
-    const int32x4_t even = vreinterpretq_s32_u32(vmvnq_u32(vtstq_s32(a, bit)));   /* -1 or 0 */
-    a = vqaddq_s32(a, even);
+ * a tie then rounds down to the even q, and a remainder of 0 gives q either way (2^s - 1 +
+ * 2^(s-1) carries). The fast tiles start their accumulators at bias - 1 (am1 = a - 1; the
+ * bound |a| <= INT32_MAX keeps it in range), so a - 1 + [q odd] is am1 minus cmtst(am1, 1 << s):
+ * bit s of am1 is q's parity except when the remainder of a is 0, where both choices give q. */
+AI int32x4_t dw_shift(int32x4_t am1, int32x4_t negs, int32x4_t bit) {
+    const int32x4_t a = vsubq_s32(am1, vreinterpretq_s32_u32(vtstq_s32(am1, bit)));
 #if defined(__aarch64__)
     return vrshlq_s32(a, negs);             /* srshl rounds in extra precision: no overflow */
 #else
@@ -241,20 +242,25 @@ AI void dw_cb_row(const dw_run *r, const int8_t *const *rowp, char *orow, int cb
 #pragma GCC unroll 9
     for (int k = 0; k < DW_K * DW_K; k++) w[k] = vld1q_s16(wp + 8 * k);
     const int32x4_t bl = vld1q_s32(r->bias + 8 * cb), bh = vld1q_s32(r->bias + 8 * cb + 4);
+    if (OW < 4) {
+        for (int ox = 0; ox < OW; ox++) dw_tile(r, rowp, ox, cb, w, bl, bh, orow, 1, S, DW_E_ANY);
+        return;
+    }
+    /* the fast epilogue's rounding takes acc - 1 (dw_shift): start from bias - 1 */
+    const int32x4_t fl = E != DW_E_ANY ? vsubq_s32(bl, vdupq_n_s32(1)) : bl,
+                    fh = E != DW_E_ANY ? vsubq_s32(bh, vdupq_n_s32(1)) : bh;
     if (OW >= DW_TILE) {
         for (int ox = 0;; ox += DW_TILE) {
             if (ox + DW_TILE > OW) ox = OW - DW_TILE;
-            dw_tile(r, rowp, ox, cb, w, bl, bh, orow, DW_TILE, S, E);
+            dw_tile(r, rowp, ox, cb, w, fl, fh, orow, DW_TILE, S, E);
             if (ox + DW_TILE >= OW) break;
         }
-    } else if (OW >= 4) {
+    } else {
         for (int ox = 0;; ox += 4) {
             if (ox + 4 > OW) ox = OW - 4;
-            dw_tile(r, rowp, ox, cb, w, bl, bh, orow, 4, S, E);
+            dw_tile(r, rowp, ox, cb, w, fl, fh, orow, 4, S, E);
             if (ox + 4 >= OW) break;
         }
-    } else {
-        for (int ox = 0; ox < OW; ox++) dw_tile(r, rowp, ox, cb, w, bl, bh, orow, 1, S, DW_E_ANY);
     }
 }
 
@@ -429,17 +435,20 @@ int ep__dw_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, cons
 /* ------------------------------------------------------------------ cost model */
 /* Estimated aarch64 instructions of one call (fitted to qemu counts of the -O2
  * -mcpu=cortex-a53 build; benchmarks/neon_xnnpack.py prints estimate vs measured). Per tile of
- * N pixels x 8 channels and valid kernel row: (N + 2 | 2N + 1) input vectors (ldr + sxtl) and
- * 6N smlal; per pixel the requantize + store epilogue. */
+ * N pixels x 8 channels and kernel row: (N + 2 | 2N + 1) input vectors (ldr + sxtl, stride 2
+ * with its address arithmetic) and 6N smlal; per pixel the epilogue: the fast requantize to
+ * 8 bits (assumed: the call's requantizer is not known here) or, for a channel tail block,
+ * the generic one. */
 double ep__dw_cost(const ep_conv_params *p, ep_dtype t) {
     dw_geom g;
     if (dw_geom_of(p, t, &g)) return -1.0;
     const int N = g.OW >= DW_TILE ? DW_TILE : g.OW >= 4 ? 4 : 1;
-    const int tiles = N == 1 ? g.OW : (g.OW + N - 1) / N;
-    const double S = p->sw;
-    const double per_row = 2.0 * (S == 1 ? N + 2 : 2 * N + 1) + 6.0 * N + 6;
-    const double per_tile = 3 * per_row + N * (p->ic % 8 ? 40.0 : 10.0) + 14;
-    const double per_item = tiles * per_tile + 30;
+    const double tiles = N == 1 ? g.OW : (g.OW + N - 1) / N;
+    const double nvec = p->sw == 1 ? N + 2 : 2 * N + 1;
+    const double per_row = (p->sw == 1 ? 2 : 4) * nvec + 6.0 * N + 9;
+    const double fast = 3 * per_row + N * 17.0 + 20, slow = 3 * per_row + N * 75.0 + 20;
+    const int full = N == 1 ? 0 : p->ic / 8, tail = g.ncb - full;
+    const double per_row_items = tiles * (full * fast + tail * slow) + g.ncb * 25.0;
     const double copies = g.direct ? 0 : (double)g.OH * DW_K * ((double)p->w * p->ic / 16.0 + 30);
-    return (double)g.OH * g.ncb * per_item + copies + 300;
+    return (double)g.OH * per_row_items + copies + 300;
 }
