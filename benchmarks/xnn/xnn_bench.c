@@ -6,6 +6,7 @@
  * for XNNPACK: an inference engine sets up once per tensor allocation).
  *
  *   xnn_bench conv H W IC OC KH KW SH SW PT PL PB PR REPEAT
+ *   xnn_bench dwconv H W C K S P REPEAT      (depthwise: groups = C, one channel each)
  *   xnn_bench maxpool H W C K S P REPEAT
  *   xnn_bench fc N M REPEAT
  *
@@ -66,6 +67,22 @@ int main(int argc, char **argv) {
         st = xnn_create_convolution2d_nhwc_qs8(pt, pr, pb, pl, kh, kw, sh, sw, 1, 1, 1, ic, oc,
                                                ic, oc, 0, 1.0f, 1.0f, w, NULL, 0, 256.0f, -128,
                                                127, 0, &op);
+        if (st == xnn_status_success)
+            st = xnn_setup_convolution2d_nhwc_qs8(op, 1, h, wd, x, y, NULL);
+    } else if (!strcmp(argv[1], "dwconv") && argc == 9) {
+        const int h = atoi(argv[2]), wd = atoi(argv[3]), c = atoi(argv[4]), k = atoi(argv[5]),
+                  s = atoi(argv[6]), p = atoi(argv[7]);
+        const int oh = (h + 2 * p - k) / s + 1, ow = (wd + 2 * p - k) / s + 1;
+        x = malloc((size_t)h * wd * c);
+        w = malloc((size_t)c * k * k);
+        ny = (size_t)oh * ow * c;
+        y = malloc(ny);
+        fill(x, (size_t)h * wd * c, -128, 127, &seed);
+        fill(w, (size_t)c * k * k, -127, 127, &seed);
+        /* groups = C with 1 input and 1 output channel each: XNNPACK's depthwise path */
+        st = xnn_create_convolution2d_nhwc_qs8(p, p, p, p, k, k, s, s, 1, 1, c, 1, 1, c, c, 0,
+                                               1.0f, 1.0f, w, NULL, 0, 256.0f, -128, 127, 0,
+                                               &op);
         if (st == xnn_status_success)
             st = xnn_setup_convolution2d_nhwc_qs8(op, 1, h, wd, x, y, NULL);
     } else if (!strcmp(argv[1], "maxpool") && argc == 9) {
