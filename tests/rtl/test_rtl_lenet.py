@@ -160,8 +160,10 @@ def test_stage_rtl_folding_from_hls_config_is_clamped_and_recorded(tmp_path):
     assert rtl["supported"] is True and rtl["folding_source"] == "hls_config"
     names = [ly.name for ly in program.layers]
     got = [rtl["folding"][n] for n in names]
-    # OC 16/32/64/10, C 1/16/128/64: PE 3 -> 2, SIMD 5 -> 4, PE 4 -> 2 on OC 10
-    assert got == [{"pe": 16, "simd": 1, "pool_simd": 16}, {"pe": 2, "simd": 16, "pool_simd": 2},
+    # OC 16/32/64/10, C 1/16/128/64: PE 3 -> 2, SIMD 5 -> 4, PE 4 -> 2 on OC 10; a fused pool
+    # takes the conv's PE lanes per beat (link_lanes = PE)
+    assert got == [{"pe": 16, "simd": 1, "pool_simd": 16, "link_lanes": 16},
+                   {"pe": 2, "simd": 16, "pool_simd": 2, "link_lanes": 2},
                    {"pe": 8, "simd": 4, "pool_simd": 1}, {"pe": 2, "simd": 64, "pool_simd": 1}]
     assert len(rtl["folding_notes"]) == 3 and rtl["clock_mhz"] == 150.0
     text = (tmp_path / "rtl" / "ep_top.sv").read_text()
@@ -188,7 +190,7 @@ def test_folding_from_config_default_and_overlay():
     folds, notes = folding_from_config(program, None)
     assert notes == [] and folds[program.layers[3].name] == LayerFolding(2, 4, 1)
     folds, notes = folding_from_config(program, cost.HlsConfig(style="overlay", pe=8, simd=8))
-    assert folds[program.layers[0].name] == LayerFolding(8, 1, 8)
+    assert folds[program.layers[0].name] == LayerFolding(8, 1, 8, 8)  # fused pool: link_lanes = PE
     assert folds[program.layers[3].name] == LayerFolding(5, 8, 1)
     assert len(notes) == 2                   # SIMD 8 on C = 1, PE 8 on OC = 10
 
