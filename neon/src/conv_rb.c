@@ -170,8 +170,10 @@ static int rb_bound_ok(const rb_geom *g, const void *bias) {
                  o3 = (size_t)(ox0 + (npx > 3 ? 3 : npx - 1)) * st
 
 /* store a pixel's nr results (4 int32x4 or clamped), with a channel tail through a buffer */
-static inline void rb_store16(const rb_run *r, char *dst, int valid, int32x4_t v0, int32x4_t v1,
-                              int32x4_t v2, int32x4_t v3) {
+static inline __attribute__((always_inline)) void rb_store16(const rb_run *r, char *dst,
+                                                              int valid, int32x4_t v0,
+                                                              int32x4_t v1, int32x4_t v2,
+                                                              int32x4_t v3) {
     ep_store16_tail(r->rq ? &r->rqv : NULL, r->oes, dst, valid, v0, v1, v2, v3);
 }
 

@@ -118,6 +118,7 @@ static inline void store8(void *out, size_t i, int dtype, int32x4_t a, int32x4_t
 typedef struct {
     int mode, l, out;
     int32x4_t negs, mask, half, lo, hi, one;
+    int32x4_t bit;               /* mode 1: 1 << s, the parity bit of a >> s */
     int64x2_t negs64, mask64, half64, lo64, hi64;
     int8x16_t lo8, hi8;          /* the clamp in the output type (after saturating narrows) */
     uint8x16_t lou8, hiu8;
@@ -145,7 +146,7 @@ static inline void ep_rqv_init(ep_rqv *c, const ep_requant *rq, int acc_bits) {
     c->lou16 = vdupq_n_u16((uint16_t)(rq->out == EP_U16 ? lo : 0));
     c->hiu16 = vdupq_n_u16((uint16_t)(rq->out == EP_U16 ? rq->qmax : 0));
     c->l = 0;
-    c->negs = vdupq_n_s32(0); c->mask = c->negs; c->half = c->negs;
+    c->negs = vdupq_n_s32(0); c->mask = c->negs; c->half = c->negs; c->bit = c->negs;
     c->negs64 = vdupq_n_s64(0); c->mask64 = c->negs64; c->half64 = c->negs64;
     if (s >= acc_bits) {
         c->mode = 0;
@@ -155,6 +156,7 @@ static inline void ep_rqv_init(ep_rqv *c, const ep_requant *rq, int acc_bits) {
             c->negs = vdupq_n_s32(-s);
             c->mask = vdupq_n_s32((int32_t)((1u << s) - 1u));
             c->half = vdupq_n_s32((int32_t)(1u << (s - 1)));
+            c->bit = vdupq_n_s32((int32_t)(1u << s));
         } else {
             c->negs64 = vdupq_n_s64(-s);
             c->mask64 = vdupq_n_s64((int64_t)((1ull << s) - 1ull));
@@ -174,15 +176,25 @@ static inline int32x4_t ep_rqv_apply32(const ep_rqv *c, int32x4_t a) {
     return vminq_s32(vmaxq_s32(a, c->lo), c->hi);
 }
 
-/* round half to even of a * 2^-s (mode 1) in 6 operations: q = a >> s (floor), the remainder
- * r = a & (2^s - 1); round up when r + (q & 1) > 2^(s-1), compared unsigned (r + 1 <= 2^31
- * cannot wrap) -- r > half, or r == half with q odd. */
+/* round half to even of a * 2^-s (mode 1, 1 <= s <= 31). aarch64, 4 operations: with
+ * q = a >> s, round-half-up (srshl, exact: it rounds in extra precision) of a - 1 when q is
+ * even, of a when q is odd, is round half to even -- a tie then rounds down to the even q, a
+ * remainder of 0 gives q either way (2^s - 1 + 2^(s-1) carries); q's parity is bit s of a
+ * (cmtst), and a - 1 saturates at INT32_MIN (remainder 0 there). Elsewhere (SIMDe's srshl
+ * wraps near INT32_MAX) in 6: q = a >> s (floor), the remainder r = a & (2^s - 1); round up
+ * when r + (q & 1) > 2^(s-1), compared unsigned (r + 1 <= 2^31 cannot wrap) -- r > half, or
+ * r == half with q odd. */
 static inline int32x4_t ep_rqv_shift32(const ep_rqv *c, int32x4_t a) {
     if (c->mode == 1) {
+#if defined(__aarch64__)
+        const int32x4_t even = vreinterpretq_s32_u32(vmvnq_u32(vtstq_s32(a, c->bit)));
+        return vrshlq_s32(vqaddq_s32(a, even), c->negs);
+#else
         const int32x4_t q = vshlq_s32(a, c->negs);
         const uint32x4_t r = vreinterpretq_u32_s32(vaddq_s32(vandq_s32(a, c->mask),
                                                              vandq_s32(q, c->one)));
         return vsubq_s32(q, vreinterpretq_s32_u32(vcgtq_u32(r, vreinterpretq_u32_s32(c->half))));
+#endif
     }
     if (c->mode == 2) return qshl_s32(a, c->l);
     return vdupq_n_s32(0);

@@ -91,3 +91,32 @@ def test_rb_threads_and_wide_layers_aarch64():
     for t in (1, 2, 3, 4):
         cases.append(Case(N.fc_op(xs, ws, threads=t, narrow=True, prepack=True), ref))
     run_batch_aarch64(cases)
+
+
+def test_requantize_rounding_edges_aarch64():
+    """The register tiles' round-half-to-even right shift (aarch64: cmtst + sqadd + srshl) on
+    accumulators at ties, next to ties, around zero and at the bound's extremes, every shift
+    1-31: FC (x = 0: the accumulators are the biases) and the depthwise kernel's fast int8 /
+    uint8 epilogue (its accumulators start at bias - 1), against the golden requantizer."""
+    from edgepool.ir.qtype import QType
+
+    amax = int(np.iinfo(np.int32).max) - 9 * 128 * 128
+    cases = []
+    for shift in range(1, 32):
+        h = 1 << (shift - 1)
+        vals = [0, 1, -1, h, -h, 3 * h, -3 * h, h - 1, h + 1, -h - 1, -h + 1, 5 * h, 7 * h,
+                amax, -amax, amax - h, -amax + h, (amax >> shift) << shift,
+                -((amax >> shift) << shift), ((amax >> shift) << shift) - h]
+        b = np.array([v for v in vals if abs(v) <= amax] * 2, np.int64)[:32]
+        for out in (QType(8, True, 0, False), QType(8, False, 0, False),
+                    QType(16, True, 0, False)):
+            rq = N.Requant.to(shift, out, False)
+            ref = K.requantize(b, shift, out, False).astype(rq.out)
+            cases.append(Case(N.fc_op(np.zeros(1, np.int8), np.ones((len(b), 1), np.int8), b,
+                                      rq, prepack=True), ref))
+            x = np.zeros((3, 6, len(b)), np.int8)
+            w = np.ones((len(b), 3, 3, 1), np.int8)
+            cases.append(Case(N.conv_op(x, w, b, groups=len(b), requant=rq, algo="dw",
+                                        prepack=True),
+                              np.broadcast_to(ref, (1, 4, len(b))).copy()))
+    run_batch_aarch64(cases)
