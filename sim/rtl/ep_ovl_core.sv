@@ -400,12 +400,16 @@ module ep_ovl_core #(
           s = c1_first ? bbuf[c1_f*PE+p] : acc[p];
           if (c1_real) begin
             for (int i = 0; i < SIMD; i++) begin
-              longint xv, wv;
-              xv = f_in_signed ? $signed(64'(signed'(lb_q[i*ACT_BITS+:ACT_BITS])))
-                               : $signed(64'(lb_q[i*ACT_BITS+:ACT_BITS]));
-              wv = f_wst ? $signed(64'(signed'(c1_wst[(p*SIMD+i)*W_BITS+:W_BITS])))
-                         : $signed(64'(signed'(wb_q[(p*SIMD+i)*W_BITS+:W_BITS])));
-              s = s + xv * wv;
+              // the product at its own width (one DSP-sized multiplier): the activation as
+              // ACT_BITS+1 signed bits (sign- or zero-extended), the weight as W_BITS signed
+              // bits; their exact product fits ACT_BITS+W_BITS+1 signed bits
+              logic signed [ACT_BITS:0] xv;
+              logic signed [W_BITS-1:0] wv;
+              logic signed [ACT_BITS+W_BITS:0] prod;
+              xv = {f_in_signed & lb_q[i*ACT_BITS+ACT_BITS-1], lb_q[i*ACT_BITS+:ACT_BITS]};
+              wv = f_wst ? c1_wst[(p*SIMD+i)*W_BITS+:W_BITS] : wb_q[(p*SIMD+i)*W_BITS+:W_BITS];
+              prod = (ACT_BITS+W_BITS+1)'(xv) * (ACT_BITS+W_BITS+1)'(wv);
+              s = s + 64'(prod);
             end
           end
           acc[p] <= s;
