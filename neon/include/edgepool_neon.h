@@ -55,8 +55,9 @@ typedef enum {
                                  in registers, fused requantize), see ep_conv_algo()          */
     EP_ALGO_WINO = 6,       /**< conv: Winograd F(2x2, 3x3), int8 3x3 stride 1, exact
                                  (neon/src/conv_wino.c), see ep_conv_algo()                   */
-    EP_ALGO_DW = 7          /**< conv: register-blocked depthwise 3x3, int8, horizontal
-                                 stride 1 or 2 (neon/src/conv_dw.c), see ep_conv_algo()       */
+    EP_ALGO_DW = 7          /**< conv: register-blocked depthwise 3x3 (and 3x3 of one input
+                                 channel), int8, horizontal stride 1 or 2
+                                 (neon/src/conv_dw.c), see ep_conv_algo()                     */
 } ep_algo;
 
 /** Size of one element of ``t`` in bytes. */
@@ -220,7 +221,9 @@ int ep_conv_pack(const ep_conv_params *p, ep_dtype t, const void *w_ohwi, void *
  *    per pixel across all 9 taps; inputs widened to int16 once per kernel row and shared by
  *    the overlapping windows, the channel block's 9 weight vectors in registers, smlal /
  *    smlal2. Packed [channel block of 8][9][8] int16 (neon/src/conv_dw.c). Accumulator
- *    bound as for RB (K = 9).
+ *    bound as for RB (K = 9). Also EP_I8 3x3 convs of ONE input channel (groups 1, any
+ *    output channels; the first layer of an image model): the input broadcast to 8 output
+ *    channels, 4 pixels per tile from one 8-byte load per kernel row (smlal by lane).
  *  Requantize + ReLU + clamp run on the register tile before the store (no accumulator row).
  *  Padding: input rows are copied into zero-padded row buffers (scratch: KH rows per thread);
  *  without horizontal padding and with Kr % 8 == 0 the input is read in place.

@@ -61,16 +61,20 @@ int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias);
 int ep_conv_algo(const ep_conv_params *p, ep_dtype t) {
     if (!p) return EP_ALGO_SLIDING;
     if (p->algo != EP_ALGO_AUTO) return p->algo;
-    if (ep__dw_applicable(p, t)) {
-        const double dw = ep_conv_cost(p, t, EP_ALGO_DW), sl = ep_conv_cost(p, t, EP_ALGO_SLIDING);
-        return dw >= 0 && (sl < 0 || dw <= sl) ? EP_ALGO_DW : EP_ALGO_SLIDING;
+    /* depthwise 3x3 (and 3x3 with one input channel): the DW kernel where it is cheaper */
+    const double dw = ep__dw_applicable(p, t) ? ep_conv_cost(p, t, EP_ALGO_DW) : -1.0;
+    const double sl = ep_conv_cost(p, t, EP_ALGO_SLIDING);
+    int best = EP_ALGO_SLIDING;
+    double bc = sl;
+    if (ep__rb_applicable(p, t)) {
+        const double rb = ep_conv_cost(p, t, EP_ALGO_RB);
+        if (rb >= 0 && (bc < 0 || rb <= bc)) best = EP_ALGO_RB, bc = rb;
+        if (ep__wino_applicable(p, t)) {
+            const double wg = ep_conv_cost(p, t, EP_ALGO_WINO);
+            if (wg >= 0 && wg < bc) best = EP_ALGO_WINO, bc = wg;
+        }
     }
-    if (!ep__rb_applicable(p, t)) return EP_ALGO_SLIDING;
-    const double rb = ep_conv_cost(p, t, EP_ALGO_RB), sl = ep_conv_cost(p, t, EP_ALGO_SLIDING);
-    const int best = rb >= 0 && (sl < 0 || rb <= sl) ? EP_ALGO_RB : EP_ALGO_SLIDING;
-    if (!ep__wino_applicable(p, t)) return best;
-    const double wg = ep_conv_cost(p, t, EP_ALGO_WINO);
-    return wg >= 0 && wg < (best == EP_ALGO_RB ? rb : sl) ? EP_ALGO_WINO : best;
+    return dw >= 0 && (bc < 0 || dw < bc) ? EP_ALGO_DW : best;
 }
 
 /* ------------------------------------------------------------------ micro-kernels */

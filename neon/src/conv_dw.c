@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Register-blocked depthwise 3x3 convolution (EP_ALGO_DW): int8 input and weights, int32
- * accumulators, groups == ic == oc, dilation 1, horizontal stride 1 or 2 (any vertical stride),
- * any padding, channels last, batch 1. See ep_conv_algo() in edgepool_neon.h.
+ * accumulators, groups == ic == oc (or groups == ic == 1), dilation 1, horizontal stride 1 or
+ * 2 (any vertical stride), any padding, channels last, batch 1. See ep_conv_algo() in
+ * edgepool_neon.h.
  *
  * Depthwise is elementwise per channel: out[y][x][c] = sum over 9 taps of in[..][c] * w[tap][c].
  * A tile is N output pixels (8, or 4 on narrow maps, 1 for the rest) of one row x 8 channels:
@@ -14,7 +15,9 @@
  * legacy sliding path loads and stores its int32 accumulator row around every tap).
  * Horizontal padding / channel tails: the needed input rows are copied into zero-padded row
  * buffers (KH rows per thread); without horizontal padding and with C % 8 == 0 the input is
- * read in place. Threads: (output row, channel block) items split over p->threads. */
+ * read in place. Threads: (output row, channel block) items split over p->threads.
+ * One input channel (groups 1, ic 1, any oc: an image model's first layer) is the same
+ * computation with the input broadcast to the output channels: c1_tile. */
 #include "ep_internal.h"
 #include "rq_vec.h"
 
@@ -23,7 +26,8 @@
 
 typedef struct {
     const ep_conv_params *p;
-    int OH, OW, C, ncb, direct, pw;  /* pw: padded row width in pixels */
+    int OH, OW, C, ncb, direct, pw;  /* C: output channels; pw: padded row width in pixels */
+    int c1;                      /* one input channel (groups 1): the input is broadcast */
     size_t row_bytes;
 } dw_geom;
 
@@ -42,7 +46,9 @@ typedef struct {
 } dw_run;
 
 int ep__dw_applicable(const ep_conv_params *p, ep_dtype t) {
-    return p && t == EP_I8 && p->groups > 1 && p->groups == p->ic && p->ic == p->oc &&
+    return p && t == EP_I8 &&
+           ((p->groups > 1 && p->groups == p->ic && p->ic == p->oc) ||
+            (p->groups == 1 && p->ic == 1 && p->oc >= 1)) &&
            p->kh == DW_K && p->kw == DW_K && p->dh == 1 && p->dw == 1 && p->sh >= 1 &&
            (p->sw == 1 || p->sw == 2);
 }
@@ -58,12 +64,15 @@ static int dw_geom_of(const ep_conv_params *p, ep_dtype t, dw_geom *g) {
     g->OW = ep_pool_output_size(p->w, DW_K, p->sw, p->pl, p->pr, 1, 0);
     if (g->OH < 1 || g->OW < 1) return EP_ESHAPE;
     g->p = p;
-    g->C = p->ic;
-    g->ncb = (p->ic + 7) / 8;
-    g->direct = p->pl == 0 && p->pr == 0 && p->ic % 8 == 0;
+    g->c1 = p->groups == 1;
+    g->C = p->oc;
+    g->ncb = (p->oc + 7) / 8;
+    /* one input channel: a tile reads 8 (stride 2: 16) input bytes from its first column, past
+     * the row's end: always through the padded row buffers (a few bytes per row) */
+    g->direct = p->pl == 0 && p->pr == 0 && p->ic % 8 == 0 && !g->c1;
     g->pw = p->pl + p->w + p->pr;
     /* a padded row, plus room for the last channel block's 8-byte load past C */
-    g->row_bytes = EP_ALIGN((size_t)g->pw * p->ic + 16);
+    g->row_bytes = EP_ALIGN((size_t)g->pw * p->ic + 32);
     return EP_OK;
 }
 
@@ -232,6 +241,77 @@ AI void dw_tile(const dw_run *r, const int8_t *const *rowp, int ox0, int cb, con
     if (N & 1) dw_store1(r, d + (size_t)(N - 1) * ps, valid, al[N - 1], ah[N - 1]);
 }
 
+/* one input channel (groups 1, the first layer of an image model): out[y][x][oc] = sum over
+ * taps of in[..] * w[oc][tap], a depthwise conv whose one input channel is broadcast to the
+ * output channels. A tile of 4 pixels x 8 output channels: per kernel row ONE input load (8
+ * consecutive pixels, stride 2: 16) widened once, every (pixel, tap) product pair an smlal /
+ * smlal2 by lane of it; the 9 weight vectors (8 output channels each) stay in registers. */
+#define C1_MAC(j, kx, xv, l)                                                               \
+    do {                                                                                   \
+        al[j] = vmlal_laneq_s16(al[j], vget_low_s16(w##kx), xv, l);                        \
+        ah[j] = ep_vmlal_high_laneq_s16(ah[j], w##kx, xv, l);                              \
+    } while (0)
+
+AI void c1_tile(const dw_run *r, const int8_t *const *rowp, int ox0, const int16x8_t *w,
+                int32x4_t bl, int32x4_t bh, char *d, int valid, int npx, const int S,
+                const int E) {
+    int32x4_t al[4] = {bl, bl, bl, bl}, ah[4] = {bh, bh, bh, bh};
+#pragma GCC unroll 3
+    for (int ky = 0; ky < DW_K; ky++) {
+        if (!rowp[ky]) continue;
+        const int8_t *p = rowp[ky] + (size_t)ox0 * S;
+        const int16x8_t w0 = w[3 * ky], w1 = w[3 * ky + 1], w2 = w[3 * ky + 2];
+        if (S == 1) {            /* pixel j, tap kx: lane j + kx */
+            const int16x8_t x = vmovl_s8(vld1_s8(p));
+            C1_MAC(0, 0, x, 0); C1_MAC(0, 1, x, 1); C1_MAC(0, 2, x, 2);
+            C1_MAC(1, 0, x, 1); C1_MAC(1, 1, x, 2); C1_MAC(1, 2, x, 3);
+            C1_MAC(2, 0, x, 2); C1_MAC(2, 1, x, 3); C1_MAC(2, 2, x, 4);
+            C1_MAC(3, 0, x, 3); C1_MAC(3, 1, x, 4); C1_MAC(3, 2, x, 5);
+        } else {                 /* lane 2j + kx: 0..8 */
+            const int8x16_t xb = vld1q_s8(p);
+            const int16x8_t x = vmovl_s8(vget_low_s8(xb)), y = vmovl_s8(vget_high_s8(xb));
+            C1_MAC(0, 0, x, 0); C1_MAC(0, 1, x, 1); C1_MAC(0, 2, x, 2);
+            C1_MAC(1, 0, x, 2); C1_MAC(1, 1, x, 3); C1_MAC(1, 2, x, 4);
+            C1_MAC(2, 0, x, 4); C1_MAC(2, 1, x, 5); C1_MAC(2, 2, x, 6);
+            C1_MAC(3, 0, x, 6); C1_MAC(3, 1, x, 7); C1_MAC(3, 2, y, 0);
+        }
+    }
+    const size_t ps = (size_t)r->g.C * r->oes;
+    if (npx == 4) {
+        dw_store_pair(r, d, d + ps, valid, al[0], ah[0], al[1], ah[1], E);
+        dw_store_pair(r, d + 2 * ps, d + 3 * ps, valid, al[2], ah[2], al[3], ah[3], E);
+        return;
+    }
+    char tmp[4 * 8 * 4];         /* a map narrower than the tile: through a buffer */
+    const size_t ts = 8 * r->oes;
+    dw_store_pair(r, tmp, tmp + ts, valid, al[0], ah[0], al[1], ah[1], E);
+    dw_store_pair(r, tmp + 2 * ts, tmp + 3 * ts, valid, al[2], ah[2], al[3], ah[3], E);
+    for (int j = 0; j < npx; j++) memcpy(d + j * ps, tmp + j * ts, (size_t)valid * r->oes);
+}
+
+/* one input channel: a row of output-channel block cb in 4-pixel tiles (the last one
+ * overlapping its predecessor; a map narrower than 4 pixels computes the missing ones from
+ * the zeroed slack of the row buffer and stores only the valid ones) */
+AI void c1_cb_row(const dw_run *r, const int8_t *const *rowp, char *orow, int cb, const int S,
+                  const int E) {
+    const int OW = r->g.OW, c0 = cb * 8, valid = ep_imin(8, r->g.C - c0);
+    const int16_t *wp = r->w + (size_t)cb * DW_K * DW_K * 8;
+    int16x8_t w[DW_K * DW_K];
+#pragma GCC unroll 9
+    for (int k = 0; k < DW_K * DW_K; k++) w[k] = vld1q_s16(wp + 8 * k);
+    int32x4_t bl = vld1q_s32(r->bias + 8 * cb), bh = vld1q_s32(r->bias + 8 * cb + 4);
+    if (E != DW_E_ANY) {        /* the fast epilogue's rounding takes acc - 1 (dw_shift) */
+        bl = vsubq_s32(bl, vdupq_n_s32(1));
+        bh = vsubq_s32(bh, vdupq_n_s32(1));
+    }
+    for (int ox = 0;; ox += 4) {
+        if (ox + 4 > OW) ox = ep_imax(0, OW - 4);
+        c1_tile(r, rowp, ox, w, bl, bh, orow + ((size_t)ox * r->g.C + c0) * r->oes, valid,
+                ep_imin(4, OW - ox), S, E);
+        if (ox + 4 >= OW) break;
+    }
+}
+
 /* one output row of channel block cb: tiles of DW_TILE (4 on narrower maps, else 1) pixels;
  * the last tile overlaps its predecessor (the same values stored twice) */
 AI void dw_cb_row(const dw_run *r, const int8_t *const *rowp, char *orow, int cb, const int S,
@@ -267,7 +347,10 @@ AI void dw_cb_row(const dw_run *r, const int8_t *const *rowp, char *orow, int cb
 #define DW_ROW_FN(S, E)                                                                    \
     static void dw_row_##S##_##E(const dw_run *r, const int8_t *const *rowp, char *orow,   \
                                  int b0, int b1) {                                         \
-        for (int cb = b0; cb < b1; cb++) dw_cb_row(r, rowp, orow, cb, S, E);               \
+        if (r->g.c1)                                                                       \
+            for (int cb = b0; cb < b1; cb++) c1_cb_row(r, rowp, orow, cb, S, E);           \
+        else                                                                               \
+            for (int cb = b0; cb < b1; cb++) dw_cb_row(r, rowp, orow, cb, S, E);           \
     }
 DW_ROW_FN(1, 0)
 DW_ROW_FN(1, 1)
@@ -300,7 +383,7 @@ static void dw_row_blocks(const dw_run *r, const int8_t *const *rowp, char *orow
 static void dw_rows(const dw_run *r, char *rowbuf, int oy, const int8_t **rowp) {
     const dw_geom *g = &r->g;
     const ep_conv_params *p = g->p;
-    const size_t rowin = (size_t)p->w * g->C;
+    const size_t rowin = (size_t)p->w * p->ic;
     for (int ky = 0; ky < DW_K; ky++) {
         const int iy = oy * p->sh - p->pt + ky;
         if (iy < 0 || iy >= p->h) {
@@ -309,7 +392,7 @@ static void dw_rows(const dw_run *r, char *rowbuf, int oy, const int8_t **rowp) 
             rowp[ky] = r->x + (size_t)iy * rowin;
         } else {
             char *dst = rowbuf + (size_t)ky * g->row_bytes;
-            memcpy(dst + (size_t)p->pl * g->C, r->x + (size_t)iy * rowin, rowin);
+            memcpy(dst + (size_t)p->pl * p->ic, r->x + (size_t)iy * rowin, rowin);
             rowp[ky] = (const int8_t *)dst;
         }
     }
@@ -442,6 +525,16 @@ int ep__dw_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, cons
 double ep__dw_cost(const ep_conv_params *p, ep_dtype t) {
     dw_geom g;
     if (dw_geom_of(p, t, &g)) return -1.0;
+    if (g.c1) {
+        /* one input channel, 4 pixels x 8 output channels per tile: per kernel row 1 (stride
+         * 2: 1 + 2 widening) load + 24 smlal by lane; the epilogue; the row copies */
+        const double tiles = g.OW >= 4 ? (g.OW + 3) / 4 : 1;
+        const double per_row = (p->sw == 1 ? 2 : 4) + 24.0 + 4;
+        const int full = p->oc / 8, tail = g.ncb - full;
+        const double fast = 3 * per_row + 4 * 17.0 + 20, slow = 3 * per_row + 4 * 75.0 + 20;
+        const double per_out_row = tiles * (full * fast + tail * slow) + g.ncb * 25.0;
+        return (double)g.OH * (per_out_row + DW_K * ((double)p->w / 16.0 + 30)) + 300;
+    }
     const int N = g.OW >= DW_TILE ? DW_TILE : g.OW >= 4 ? 4 : 1;
     const double tiles = N == 1 ? g.OW : (g.OW + N - 1) / N;
     const double nvec = p->sw == 1 ? N + 2 : 2 * N + 1;

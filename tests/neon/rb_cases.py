@@ -178,14 +178,18 @@ def wino_conv_case(draw, small: bool = False) -> Case:
 @st.composite
 def dw_conv_case(draw, small: bool = False, fused: bool | None = None) -> Case:
     """Depthwise 3x3 int8 convolutions through the register-blocked kernel (EP_ALGO_DW, or
-    AUTO where it picks it): every int8 weight width (full range, narrow, 4/7-bit), horizontal
-    stride 1-2 and vertical 1-3, asymmetric pads 0-2, channel counts with and without a tail of
-    the 8-channel block, maps narrower than a tile (8, 4 and single-pixel tiles, the overlapped
-    last tile), extreme values, raw or requantized (every output type, ReLU, left shifts and
-    shifts up to 31), 1-4 threads, prepacked or packed by the C side; optionally fused with a
-    max pool."""
+    AUTO where it picks it), and 3x3 convolutions of one input channel (its broadcast
+    variant, 1-24 output channels): every int8 weight width (full range, narrow, 4/7-bit),
+    horizontal stride 1-2 and vertical 1-3, asymmetric pads 0-2, channel counts with and
+    without a tail of the 8-channel block, maps narrower than a tile (8, 4 and single-pixel
+    tiles, the overlapped last tile), extreme values, raw or requantized (every output type,
+    ReLU, left shifts and shifts up to 31), 1-4 threads, prepacked or packed by the C side;
+    optionally fused with a max pool."""
     _, wbits, narrow = draw(st.sampled_from([w for w in WEIGHTS if w[0] == np.int8]))
-    c = draw(st.sampled_from([2, 3, 5, 8, 9, 15, 16, 17, 24, 33]))
+    c = draw(st.sampled_from([1, 1, 2, 3, 5, 8, 9, 15, 16, 17, 24, 33]))
+    # one input channel (groups 1): the broadcast variant, any number of output channels
+    oc = draw(st.sampled_from([1, 3, 8, 9, 16, 17, 24])) if c == 1 else c
+    groups = c if c > 1 else 1
     sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 2))
     pads = tuple(draw(st.integers(0, 2)) for _ in range(4))
     h = draw(st.integers(1, 9 if small else 14))
@@ -194,11 +198,11 @@ def dw_conv_case(draw, small: bool = False, fused: bool | None = None) -> Case:
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x = draw_array(draw, rng, -128, 127, (h, w, c), np.int8)
     lo, hi = weight_range(np.int8, wbits, narrow)
-    wt = draw_array(draw, rng, lo, hi, (c, 3, 3, 1), np.int8)
-    b = rng.integers(-(2**20), 2**20, c) if draw(st.booleans()) else None
-    kw_ = dict(groups=c, algo=draw(st.sampled_from(["dw", "dw", "auto"])), wbits=wbits,
+    wt = draw_array(draw, rng, lo, hi, (oc, 3, 3, 1), np.int8)
+    b = rng.integers(-(2**20), 2**20, oc) if draw(st.booleans()) else None
+    kw_ = dict(groups=groups, algo=draw(st.sampled_from(["dw", "dw", "auto"])), wbits=wbits,
                narrow=narrow)
-    acc = K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), b, (sh, sw), pads, groups=c)
+    acc = K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), b, (sh, sw), pads, groups=groups)
     if fused is None:
         fused = draw(st.integers(0, 3)) == 0
     if fused and acc.shape[2] >= 3 and acc.shape[3] >= 3:

@@ -262,6 +262,10 @@ def test_auto_picks_rb_for_dense_layers_and_sliding_elsewhere():
     assert N.conv_algo(N.conv_op(x8, dw5, groups=32, algo="auto")) == "sliding"
     x16 = x8.astype(np.int16)
     assert N.conv_algo(N.conv_op(x16, dw.astype(np.int16), groups=32, algo="auto")) == "sliding"
+    # 3x3 of one input channel (a first layer): the DW kernel's broadcast variant
+    x1 = rng.integers(-128, 128, (28, 28, 1)).astype(np.int8)
+    w1 = rng.integers(-127, 128, (16, 3, 3, 1)).astype(np.int8)
+    assert N.conv_algo(N.conv_op(x1, w1, pads=(1,) * 4, algo="auto")) == "dw"
     wd = rng.integers(-127, 128, (8, 3, 3, 32)).astype(np.int8)
     assert N.conv_algo(N.conv_op(x8, wd, dilations=(2, 2), algo="auto")) == "sliding"
     xf = x8.astype(np.float32)
