@@ -273,10 +273,11 @@ class _Planner:
                                  n=int(np.prod(lay.in_shape)), dst=xw))
                 x = xw
             wbits, narrow = weight_bound(c.w) if c.arith == "int8" else (0, 0)
+            threads = layer_threads(c, h, wd, pads, wbits, narrow, self.threads)
             self.decls.append(dict(kind="conv", i=i, h=h, w=wd, ic=c.ic, oc=c.oc, kh=c.kh,
                                    kw=c.kw, sh=c.sh, sw=c.sw, pt=pads[0], pl=pads[1],
                                    pb=pads[2], pr=pads[3], dh=c.dh, dw=c.dw, groups=c.groups,
-                                   threads=self.threads, wbits=wbits, narrow=narrow))
+                                   threads=threads, wbits=wbits, narrow=narrow))
             self.decls.append(dict(kind="packed", i=i))
             et = EP_DTYPE[c.arith]
             self.inits.append(dict(i=i, et=et, w=wname))
@@ -393,9 +394,36 @@ def weight_bound(w: np.ndarray) -> tuple[int, int]:
     return bits, int(lo > -(1 << (bits - 1)))
 
 
+#: estimated aarch64 instructions of work a conv layer must have per thread before it is split
+#: over one more: starting and joining a thread costs ~2,000 instructions (qemu counts of
+#: ep_parallel) and tens of microseconds on a Cortex-A53, so a thread is worth it only for
+#: work ~25x that; smaller layers (all of dwsep-mnist's) run on the calling thread
+MIN_WORK_PER_THREAD = 50_000
+
+
+def layer_threads(c: ConvParams, h: int, w: int, pads, wbits: int, narrow: bool,
+                  threads: int) -> int:
+    """Threads for one conv layer: at most ``threads``, one per MIN_WORK_PER_THREAD of the C
+    cost model's estimate (``ep_conv_cost`` of the algorithm AUTO picks), at least one."""
+    if threads <= 1:
+        return 1
+    from . import bridge
+
+    dt = np.int16 if c.arith == "int16" else np.int8
+    try:
+        op = bridge.conv_op(np.zeros((h, w, c.ic), dt), np.zeros(c.w.shape, dt), None,
+                            (c.sh, c.sw), tuple(pads), (c.dh, c.dw), c.groups, algo="auto",
+                            wbits=wbits, narrow=bool(narrow))
+        cost = bridge.conv_cost(op, bridge.conv_algo(op))
+    except Exception:        # noqa: BLE001 - no native library here: keep the requested count
+        return threads
+    return max(1, min(threads, int(cost // MIN_WORK_PER_THREAD)))
+
+
 def generate_c(functions: list[GlueFunction], threads: int = 1) -> GlueSource:
     """The C translation unit of the external functions of one ``RunCodegen`` call; conv
-    kernels split their output over up to ``threads`` threads (the register-blocked kernel)."""
+    kernels split their output over up to ``threads`` threads (the register-blocked kernels;
+    per layer one thread per :data:`MIN_WORK_PER_THREAD` of estimated work)."""
     plan = _Planner(threads)
     funcs = [plan.function(f) for f in functions]
     text = render("neon/glue.c.j2", decls=plan.decls, inits=plan.inits, scratch=plan.scratch,

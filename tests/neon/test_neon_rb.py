@@ -332,3 +332,25 @@ def test_maxpool_3x3_s2_wide_channels(dtype, c):
         ref = hwc(K.max_pool(nchw(x), (3, 3), (sh, 2), (0, 0, 0, 0), (1, 1), False))
         op = N.maxpool_op(x, (3, 3), (sh, 2))
         Case(op, ref).check(N.run_native([op])[0])
+
+
+def test_glue_threads_follow_the_work():
+    """The C glue splits a conv layer over threads only when the cost model gives every thread
+    at least MIN_WORK_PER_THREAD instructions: dwsep-mnist-sized layers stay on one thread, a
+    VGG-sized one takes all four."""
+    from edgepool.neon.glue import MIN_WORK_PER_THREAD, ConvParams, layer_threads
+
+    def conv(h, w, ic, oc, k, groups=1):
+        wt = np.zeros((oc, k, k, ic // groups), np.int8)
+        return ConvParams(arith="int8", offset=False, w=wt, bias=None, h=h, w_=w, ic=ic, oc=oc,
+                          kh=k, kw=k, sh=1, sw=1, pt=0, pl=0, pb=0, pr=0, dh=1, dw=1,
+                          groups=groups)
+
+    assert layer_threads(conv(16, 16, 16, 16, 3, 16), 16, 16, (0,) * 4, 8, True, 4) == 1
+    assert layer_threads(conv(7, 7, 64, 64, 1), 7, 7, (0,) * 4, 8, True, 4) == 1
+    assert layer_threads(conv(56, 56, 64, 64, 3), 56, 56, (0,) * 4, 8, True, 4) == 4
+    assert layer_threads(conv(56, 56, 64, 64, 3), 56, 56, (0,) * 4, 8, True, 1) == 1
+    c = conv(28, 28, 32, 64, 3)
+    op = N.conv_op(np.zeros((28, 28, 32), np.int8), c.w, algo="auto", wbits=8, narrow=True)
+    n = layer_threads(c, 28, 28, (0,) * 4, 8, True, 8)
+    assert n == max(1, min(8, int(N.conv_cost(op, N.conv_algo(op)) // MIN_WORK_PER_THREAD)))
