@@ -363,6 +363,12 @@ DW_COST_SHAPES = [  # (h, w, c, stride, pad): dwsep-mnist's depthwise layers (th
     (8, 9, 8, 2, 1), (6, 5, 24, 1, 1), (3, 3, 16, 1, 1)]
 
 
+C1_COST_SHAPES = [  # (h, w, oc, stride, pad): one input channel (dwsep / resnet / allconv
+    # mnist's first layer; its input offset-padded: pad 0), narrow maps, stride 2
+    (30, 30, 16, 1, 0), (28, 28, 16, 1, 1), (16, 16, 8, 1, 1), (17, 15, 19, 2, 1),
+    (6, 7, 3, 1, 0)]
+
+
 def cost_model() -> str:
     """AUTO's cost model (ep_conv_cost) against measured instructions of both kernels."""
     rng = np.random.default_rng(4)
@@ -407,6 +413,26 @@ def cost_model() -> str:
             auto = N.conv_algo(N.conv_op(x, wt, None, (s, s), (p,) * 4, groups=c, algo="auto"))
             out.append(f"| {h}x{w}x{c} s{s} pad {p} | {meas['sliding']:,} | "
                        f"{est['sliding']:,.0f} | {meas['dw']:,} | {est['dw']:,.0f} | {auto} | "
+                       f"{min(meas, key=meas.get)} |")
+        out += ["", "3x3 int8 of one input channel (a first layer), requantized to uint8 with "
+                "ReLU: the register-blocked dense kernel (RB: Kr = 3 padded to 8) vs the DW "
+                "kernel's broadcast variant.", "",
+                "| layer | RB measured | RB estimate | DW measured | DW estimate | AUTO picks | "
+                "fewest measured |", "|---|---|---|---|---|---|---|"]
+        rq8 = N.Requant(7, np.dtype(np.uint8), 0, 255, True)
+        for h, w, oc, s, p in C1_COST_SHAPES:
+            x = rng.integers(-128, 128, (h, w, 1)).astype(np.int8)
+            wt = rng.integers(-127, 128, (oc, 3, 3, 1)).astype(np.int8)
+            meas, est = {}, {}
+            for algo in ("rb", "dw"):
+                op = N.conv_op(x, wt, None, (s, s), (p,) * 4, requant=rq8, algo=algo,
+                               prepack=True)
+                meas[algo] = per_call(ours_cmd([op], 1, td, "c1"), ours_cmd([op], 2, td, "c2"))[
+                    0].insns
+                est[algo] = N.conv_cost(op, algo)
+            auto = N.conv_algo(N.conv_op(x, wt, None, (s, s), (p,) * 4, algo="auto"))
+            out.append(f"| {h}x{w}x1->{oc} s{s} pad {p} | {meas['rb']:,} | {est['rb']:,.0f} | "
+                       f"{meas['dw']:,} | {est['dw']:,.0f} | {auto} | "
                        f"{min(meas, key=meas.get)} |")
     return "\n".join(out) + "\n"
 

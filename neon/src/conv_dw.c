@@ -529,9 +529,9 @@ double ep__dw_cost(const ep_conv_params *p, ep_dtype t) {
         /* one input channel, 4 pixels x 8 output channels per tile: per kernel row 1 (stride
          * 2: 1 + 2 widening) load + 24 smlal by lane; the epilogue; the row copies */
         const double tiles = g.OW >= 4 ? (g.OW + 3) / 4 : 1;
-        const double per_row = (p->sw == 1 ? 2 : 4) + 24.0 + 4;
+        const double per_row = (p->sw == 1 ? 2 : 6) + 24.0 + 10;
         const int full = p->oc / 8, tail = g.ncb - full;
-        const double fast = 3 * per_row + 4 * 17.0 + 20, slow = 3 * per_row + 4 * 75.0 + 20;
+        const double fast = 3 * per_row + 4 * 17.0 + 30, slow = 3 * per_row + 4 * 75.0 + 30;
         const double per_out_row = tiles * (full * fast + tail * slow) + g.ncb * 25.0;
         return (double)g.OH * (per_out_row + DW_K * ((double)p->w / 16.0 + 30)) + 300;
     }
