@@ -11,6 +11,10 @@ the RTL resource model (:func:`edgepool.dse.cost.rtl_block_resources`) and
 :func:`rtl_synth_table` renders that with the device's capacity (markdown, for the build
 report). DSP packing follows the family (on for ``xcup``, off for ``xc7``).
 
+The RTL overlay IP (:func:`synth_overlay`) is synthesized whole and flattened, from its
+capacities (:class:`~edgepool.accel.engine.OverlayParams`); target ``xcup-dsp-bram`` stops
+``synth_xilinx`` after the DSP and block RAM inference (their counts, without the LUT mapping).
+
 The script is rendered from ``edgepool/codegen/templates/yosys/synth.ys.j2`` through the one
 emitter environment (:mod:`edgepool.codegen.emit`); the design is generated from an HwProgram
 (a single-layer program gives the numbers of one block), with the library modules copied beside
@@ -29,16 +33,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import toolchain
+from ..accel.engine import OverlayParams
 from ..accel.program import HwProgram
 from ..errors import ToolchainError
 from .emit import render
 from .names import check_safe
 from .rtl import LayerFolding, generate_accel, generate_rtl
+from .rtl_overlay import generate_overlay
 
 #: the synthesis command per target
 SYNTH = {"generic": "synth -top {top} -flatten",
          "xcup": "synth_xilinx -family xcup -top {top} -flatten",
-         "xc7": "synth_xilinx -family xc7 -top {top} -flatten"}
+         "xc7": "synth_xilinx -family xc7 -top {top} -flatten",
+         # UltraScale+ up to the DSP and block RAM inference (the fine-grained mapping to
+         # LUTs / FFs skipped): DSP48E2 / RAMB counts in a fraction of the time
+         "xcup-dsp-bram": "synth_xilinx -family xcup -top {top} -flatten -run :fine"}
 
 
 @dataclass
@@ -144,6 +153,19 @@ def synth_accel(program: HwProgram, folding: Mapping[str, LayerFolding] | None =
         acc = generate_accel(program, wd, folding, copy_library=True,
                              dsp_pack=target != "xc7")
         return synth_sources(program.name, acc.sources, acc.top, target, wd, timeout, ltp)
+
+
+
+def synth_overlay(params: OverlayParams, target: str = "xcup",
+                  workdir: str | Path | None = None, timeout: float = 3600,
+                  ltp: bool = False, name: str = "overlay") -> SynthReport:
+    """The RTL overlay IP (``edgepool_overlay``: AXI4-Lite control, the AXI4 read / write
+    engines and the layer engine ``ep_ovl_core``) for the capacities ``params`` through yosys
+    (:func:`~edgepool.codegen.rtl_overlay.generate_overlay` with the library copied beside
+    the top). The overlay has no DSP-packing option: its MACs are plain products."""
+    with _workdir(workdir) as wd:
+        d = generate_overlay(params, wd, copy_library=True)
+        return synth_sources(name, d.sources, d.top, target, wd, timeout, ltp)
 
 
 @contextlib.contextmanager
