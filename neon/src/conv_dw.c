@@ -347,10 +347,11 @@ AI void dw_cb_row(const dw_run *r, const int8_t *const *rowp, char *orow, int cb
 #define DW_ROW_FN(S, E)                                                                    \
     static void dw_row_##S##_##E(const dw_run *r, const int8_t *const *rowp, char *orow,   \
                                  int b0, int b1) {                                         \
-        if (r->g.c1)                                                                       \
-            for (int cb = b0; cb < b1; cb++) c1_cb_row(r, rowp, orow, cb, S, E);           \
-        else                                                                               \
-            for (int cb = b0; cb < b1; cb++) dw_cb_row(r, rowp, orow, cb, S, E);           \
+        for (int cb = b0; cb < b1; cb++) dw_cb_row(r, rowp, orow, cb, S, E);               \
+    }                                                                                      \
+    static void c1_row_##S##_##E(const dw_run *r, const int8_t *const *rowp, char *orow,   \
+                                 int b0, int b1) {                                         \
+        for (int cb = b0; cb < b1; cb++) c1_cb_row(r, rowp, orow, cb, S, E);               \
     }
 DW_ROW_FN(1, 0)
 DW_ROW_FN(1, 1)
@@ -366,16 +367,17 @@ static void dw_row_blocks(const dw_run *r, const int8_t *const *rowp, char *orow
     int E = DW_E_ANY;
     if (r->rq && r->rqv.mode == 1 && r->rq->out == EP_I8) E = DW_E_I8;
     if (r->rq && r->rqv.mode == 1 && r->rq->out == EP_U8) E = DW_E_U8;
+    const int c1 = r->g.c1;
     if (E != DW_E_ANY && b0 < full) {
-        if (S == 1 && E == DW_E_I8) dw_row_1_0(r, rowp, orow, b0, full);
-        else if (S == 1) dw_row_1_1(r, rowp, orow, b0, full);
-        else if (E == DW_E_I8) dw_row_2_0(r, rowp, orow, b0, full);
-        else dw_row_2_1(r, rowp, orow, b0, full);
+        if (S == 1 && E == DW_E_I8) (c1 ? c1_row_1_0 : dw_row_1_0)(r, rowp, orow, b0, full);
+        else if (S == 1) (c1 ? c1_row_1_1 : dw_row_1_1)(r, rowp, orow, b0, full);
+        else if (E == DW_E_I8) (c1 ? c1_row_2_0 : dw_row_2_0)(r, rowp, orow, b0, full);
+        else (c1 ? c1_row_2_1 : dw_row_2_1)(r, rowp, orow, b0, full);
         b0 = full;
     }
     if (b0 >= b1) return;
-    if (S == 1) dw_row_1_2(r, rowp, orow, b0, b1);
-    else dw_row_2_2(r, rowp, orow, b0, b1);
+    if (S == 1) (c1 ? c1_row_1_2 : dw_row_1_2)(r, rowp, orow, b0, b1);
+    else (c1 ? c1_row_2_2 : dw_row_2_2)(r, rowp, orow, b0, b1);
 }
 
 /* rowp[ky] -> input row oy * sh - pt + ky in padded-row coordinates (column 0 = the first
