@@ -4,10 +4,12 @@
 DDR model with a first-beat latency ``latency`` and ``bytes_per_cycle``): the test
 tests/rtl/test_rtl_overlay_cost.py holds every layer of several programs to 5 %.
 
-The engine's phases do not overlap, so a layer is a sum (per output-channel tile):
-weight load (unless streamed), bias load, then per conv output row: the new input rows
-(one DDR read), ``OW * nf * KH*KW*CF`` MAC steps, and for a fused pool the pool rows that
-became ready (``OW' * nf * PKH*PKW`` steps each). A weight-streamed (1x1-output) layer runs at
+A layer is a sum over its output-channel tiles: weight load (unless streamed), bias load, then
+per conv output row: the new input rows (one DDR read), ``OW * nf * KH*KW*CF`` MAC steps, and
+for a fused pool the pool rows that became ready (``OW' * nf * PKH*PKW`` steps each). From the
+second row of a tile on, the row's input is prefetched while the previous row computes (weights
+from WBUF): only the part of that read longer than the previous row's work (plus ``K_PF``) is
+charged. A weight-streamed (1x1-output) layer runs at
 the rate its weight words arrive. Words wider than a beat take one cycle per beat plus one
 (the unpacker's hand-over); narrower words one cycle each. Output writes overlap the compute;
 only the last run's drain is charged (at the layer end).
@@ -32,6 +34,7 @@ K_READ = 6            # one DDR read command: request, AR handshake, unpacker ha
 K_ROW = 3             # one conv row: row / load states, pipeline drain
 K_PROW = 7            # one pool row: check, pipeline drain
 K_DRAIN = 0           # the last output run's write (overlaps the next descriptor fetch)
+K_PF = 0              # a prefetched row read: issue after the row starts, landing to next row
 
 @dataclass(frozen=True)
 class DdrModel:
@@ -118,11 +121,18 @@ def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -
         a.read(nf * p.pe, 8, ddr)
         loaded = 0
         py = 0
+        prev_work = None             # cycles of the previous row's MAC steps and pool rows
         for oy in range(coh):
             r = _ready(oy, coh, h, sh, layer.pads[0], dh, kh)
             a.n["K_ROW"] += 1
-            a.read((r - loaded) * rw, awb, ddr)
+            words = (r - loaded) * rw
+            if prev_work is None or wst:
+                a.read(words, awb, ddr)
+            elif words:
+                read = ddr.latency + words * _word_cycles(awb, ddr) + K_READ + K_PF
+                a.var += max(0.0, read - prev_work)
             loaded = r
+            start = a.total()
             steps = cow * nf * kkcf
             if wst:
                 a.read(steps, wwb, ddr)
@@ -139,6 +149,7 @@ def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -
                     a.n["K_PROW"] += 1
                     a.var += pow_ * nf * pkh * pkw
                     py += 1
+            prev_work = a.total() - start
     return a
 
 

@@ -14,7 +14,10 @@
 //    after which every pool row whose input rows are complete is computed from PB.
 //    F_W_STREAM layers (1x1 output) take their weights from DDR through the MAC array.
 //  * pool: rows of the input map into PB (SIMD lanes), pool rows as soon as ready.
-// Phases do not overlap (load, compute, next load): the cycle model is dse/rtl_overlay_cost.py.
+// Row prefetch: while a conv row computes (weights from WBUF), the input rows the next output row
+// needs are read into the free LB slots (the LB holds the window's KH rows plus SH more), so a
+// row's load overlaps the previous row's MAC steps; weight / bias loads, weight-streamed (FC) and
+// pool layers do not overlap. The cycle model is dse/rtl_overlay_cost.py.
 // Arithmetic: edgepool/ir/kernels.py (shift_round half-to-even, div_round half-to-even).
 `timescale 1ns / 1ps
 /* verilator lint_off UNUSEDPARAM */
@@ -243,6 +246,8 @@ module ep_ovl_core #(
   int di;                      // descriptor word index while loading
   int oy, loaded, py;          // conv row, input rows (LB / PB), pool row
   int lb_wp, pb_wp, ldn;       // line-buffer / pool-buffer write pointers, words left to load
+  logic ld_act;                // an activation read is delivering words (into LB or PB)
+  logic pf_done;               // this conv row has issued its prefetch (or has none)
   int ox, fo, ky, kx, ci, tap; // conv step counters
   int px, pc, pky, pkx, ptap;  // pool step counters
   assign busy = st != S_IDLE;
@@ -271,6 +276,11 @@ module ep_ovl_core #(
     if (c_slot >= nr) c_slot = c_slot - nr;
   end
   wire c_wst_ok = !f_wst || u_out_valid[3];
+  // prefetch: the next output row's new input rows, while this row computes from WBUF
+  int pf_rows;
+  always_comb pf_rows = ready_rows(oy + 1, coh, in_h, sh, pt, dh, kh);
+  wire pf_go = st == S_CONV && !f_wst && !pf_done && !ld_act && !rd_cmd_valid &&
+               oy + 1 < coh && pf_rows > loaded;
   wire c_issue = st == S_CONV && room && c_wst_ok;
   wire c_last_step = ox == cow - 1 && fo == nf - 1 && tap == kkcf - 1;
 
@@ -291,7 +301,7 @@ module ep_ovl_core #(
   // loads: act words into LB (conv) or PB (pool layer); weights; biases; descriptor words
   assign u_out_ready[0] = st == S_DESC_W;
   assign u_out_ready[1] = st == S_BLOAD;
-  assign u_out_ready[2] = st == S_LOAD;
+  assign u_out_ready[2] = ld_act;
   assign u_out_ready[3] = st == S_WLOAD || (c_issue && f_wst);
 
   // requantized conv outputs (registered at the last tap: stage 2) and pool results
@@ -371,6 +381,9 @@ module ep_ovl_core #(
       c2_v <= 1'b0;
       p1_v <= 1'b0;
       p2_v <= 1'b0;
+      ld_act <= 1'b0;
+      pf_done <= 1'b0;
+      ldn <= 0;
     end else begin
       done <= 1'b0;
       layer_done <= 1'b0;
@@ -457,6 +470,35 @@ module ep_ovl_core #(
         end
       end
       p2_v <= p1_v && p1_last;
+
+      // ---- activation words into LB (conv) or PB (pool layer), loads and prefetches alike
+      if (ld_act && u_out_valid[2]) begin
+        if (kind == 1) begin
+          pbm[pb_wp] <= PW'(ua_data);
+          pb_wp <= pb_wp + 1 == p_nr * p_rw ? 0 : pb_wp + 1;
+        end else begin
+          lb[lb_wp] <= ua_data;
+          lb_wp <= lb_wp + 1 == nr * rw ? 0 : lb_wp + 1;
+        end
+        ldn <= ldn - 1;
+        if (ldn == 1) ld_act <= 1'b0;
+      end
+      if (pf_go) begin
+        rd_cmd_valid <= 1'b1;
+        rd_cmd_addr <= al(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB));
+        rd_cmd_beats <= nbeats(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB),
+                               (pf_rows - loaded) * rw, AWB);
+        usel <= U_ACT;
+        u_start <= 1'b1;
+        u_skip <= AWB >= BB ? 8'd0 :
+                  8'(32'(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB))
+                     % BB / AWB);
+        u_n <= (pf_rows - loaded) * rw;
+        ldn <= (pf_rows - loaded) * rw;
+        ld_act <= 1'b1;
+        loaded <= pf_rows;
+        pf_done <= 1'b1;
+      end
 
       case (st)
         S_IDLE:
@@ -580,8 +622,10 @@ module ep_ovl_core #(
             st <= S_ROW;
           end
         end
-        S_ROW: begin
+        S_ROW:
+        if (!ld_act) begin                           // the prefetch has landed
           ldn <= (ready_rows(oy, coh, in_h, sh, pt, dh, kh) - loaded) * rw;
+          pf_done <= 1'b0;
           st <= S_LREQ;
         end
         S_LREQ:
@@ -602,23 +646,11 @@ module ep_ovl_core #(
                     8'(32'(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB))
                        % BB / AWB);
           u_n <= ldn;
+          ld_act <= 1'b1;
           st <= S_LOAD;
         end
         S_LOAD:
-        if (u_out_valid[2]) begin
-          if (kind == 1) begin
-            pbm[pb_wp] <= PW'(ua_data);
-            pb_wp <= pb_wp + 1 == p_nr * p_rw ? 0 : pb_wp + 1;
-          end else begin
-            lb[lb_wp] <= ua_data;
-            lb_wp <= lb_wp + 1 == nr * rw ? 0 : lb_wp + 1;
-          end
-          ldn <= ldn - 1;
-          if (ldn == 1) begin
-            ldn <= 0;
-            st <= S_LREQ;
-          end
-        end
+        if (!ld_act) st <= S_LREQ;
         S_WSREQ: begin
           rd_cmd_valid <= 1'b1;
           rd_cmd_addr <= al(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB));
