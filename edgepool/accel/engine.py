@@ -33,6 +33,7 @@ class OverlayParams:
     splb_words: int = 4096       # standalone-pool line buffer, words of SIMD lanes
     sum_bits: int = 16           # pool sums (>= act_bits + 1 + log2(window))
     out_bits: int = 0            # final raw-accumulator output container (0: = act_bits)
+    w_ports: int = 1             # RTL overlay: AXI read ports streaming FC weights (1..4)
 
     @property
     def out_container(self) -> int:

@@ -27,7 +27,9 @@ from .rtl import _TCL_SAFE, IP_LIBRARY, IP_VENDOR, IP_VERSION, RTL_DIR, _label, 
 OVERLAY_TOP = "edgepool_overlay"
 #: library modules of the overlay (sim/rtl), in dependency order
 OVERLAY_LIBRARY = ("ep_axil_ctrl.sv", "ep_ovl_unpack.sv", "ep_ovl_rd.sv", "ep_ovl_wr.sv",
-                   "ep_ovl_core.sv", "ep_ovl_top.sv")
+                   "ep_ovl_wst.sv", "ep_ovl_core.sv", "ep_ovl_top.sv")
+#: most AXI read ports the overlay streams FC weights over (the Zynq PS has four HP ports)
+MAX_W_PORTS = 4
 #: AXI4 master data width: one Zynq UltraScale+ S_AXI_HP*_FPD port (hw/boards: hp_width_bits)
 AXI_DATA_BITS = R.RTL_OVERLAY_AXI_BITS
 #: where a build's rtl stage puts the overlay IP (relative to the build directory)
@@ -64,6 +66,11 @@ def unsupported_reason(p: OverlayParams, dw: int = AXI_DATA_BITS) -> str | None:
         reasons.append(f"OUT_BITS {p.out_container} is not a multiple of ACT_BITS (<= 64)")
     if p.acc_bits > 64:
         reasons.append(f"ACC_BITS {p.acc_bits} > 64")
+    if not 1 <= p.w_ports <= MAX_W_PORTS:
+        reasons.append(f"w_ports {p.w_ports} is not 1..{MAX_W_PORTS}")
+    elif p.w_ports > 1 and (p.pe * p.simd * p.w_bits) % (8 * beat):
+        reasons.append(f"w_ports {p.w_ports} needs a weight word (PE {p.pe} x SIMD {p.simd} x "
+                       f"{p.w_bits} bits) of whole {beat}-byte beats")
     return "; ".join(reasons) or None
 
 
@@ -88,7 +95,7 @@ def overlay_sv_params(p: OverlayParams, registers: dict[str, Any] | None = None
           "W_BITS": p.w_bits, "ACC_BITS": p.acc_bits, "LB_WORDS": p.lb_words,
           "WBUF_WORDS": p.wbuf_words, "MAX_TILE_NF": p.max_tile_nf, "PLB_WORDS": p.plb_words,
           "SPLB_WORDS": p.splb_words, "SUM_BITS": p.sum_bits, "AXW": AXI_ADDR_BITS,
-          "DW": AXI_DATA_BITS}
+          "DW": AXI_DATA_BITS, "W_PORTS": p.w_ports}
     sv.update(R.ap_ctrl_hs_params(regs))
     for param, name in _ARG_PARAMS:
         if name not in regs:
@@ -114,7 +121,7 @@ def generate_overlay(p: OverlayParams, out_dir: Path | str, *, top: str = OVERLA
     regs = registers or R.default_regmap("overlay")["accel"]["registers"]
     sv = overlay_sv_params(p, regs)
     text = render("rtl/overlay.sv.j2", top=top, label=_label(label), params=list(sv.items()),
-                  ctrl=sv, dw=AXI_DATA_BITS, axw=AXI_ADDR_BITS)
+                  ctrl=sv, dw=AXI_DATA_BITS, axw=AXI_ADDR_BITS, w_ports=p.w_ports)
     (out / f"{top}.sv").write_text(text)
     lib = []
     for name in OVERLAY_LIBRARY:
@@ -144,7 +151,9 @@ def overlay_package_tcl(design: OverlayDesign, part: str, label: str = "model") 
                   vendor=IP_VENDOR, library=IP_LIBRARY, name=design.top, version=IP_VERSION,
                   part=part, label=_label(label), dw=AXI_DATA_BITS,
                   sources=[Path(s).name for s in design.sources], registers=regs,
-                  range=f"0x{1 << design.params['AW']:X}")
+                  range=f"0x{1 << design.params['AW']:X}",
+                  w_ports=int(design.params.get("W_PORTS", 1)),
+                  weight_ports=list(range(1, int(design.params.get("W_PORTS", 1)))))
     path = out / PACKAGE_TCL
     path.write_text(text)
     return path

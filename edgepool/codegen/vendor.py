@@ -111,8 +111,13 @@ def bd_context(meta: dict[str, Any], regmap: dict[str, Any], board: Board,
     else:
         iface = check_safe(accel.get("interface", "s_axi_control"))
         ctx["mem_masters"] = [f"{ctx['accel_name']}/m_axi_{b}" for b in overlay_bundles(regmap)]
+        # the RTL overlay's extra read ports for streamed FC weights: one HP port each
+        wp = int(cfg.get("w_ports", 1) or 1) if engine == "rtl" else 1
+        ctx["weight_ports"] = [(k, check_safe(f"{ctx['accel_name']}/m_axi_gmem{k}"))
+                               for k in range(1, wp)]
         ctx["segments"].append(dict(seg=f"{ctx['accel_name']}/{iface}/Reg",
                                     offset=_hex(accel["base"]), range=_hex(accel["range"])))
+    ctx.setdefault("weight_ports", [])
     for m in ctx["mem_masters"]:
         check_safe(m)
     return ctx

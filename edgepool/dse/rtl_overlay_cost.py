@@ -9,9 +9,10 @@ per conv output row: the new input rows (one DDR read), ``OW * nf * KH*KW*CF`` M
 for a fused pool the pool rows that became ready (``OW' * nf * PKH*PKW`` steps each). From the
 second row of a tile on, the row's input is prefetched while the previous row computes (weights
 from WBUF): only the part of that read longer than the previous row's work (plus ``K_PF``) is
-charged. A weight-streamed (1x1-output) layer runs at
-the rate its weight words arrive. Words wider than a beat take one cycle per beat plus one
-(the unpacker's hand-over); narrower words one cycle each. Output writes overlap the compute;
+charged. A weight-streamed (1x1-output) layer runs at the rate its weight words arrive: over
+``w_ports`` AXI read ports (one burst per word and port, ep_ovl_wst) at the DDR model's
+per-port and shared caps. Words wider than a beat take one cycle per beat plus one (the
+unpacker's hand-over); narrower words one cycle each. Output writes overlap the compute;
 only the last run's drain is charged (at the layer end).
 """
 
@@ -36,19 +37,42 @@ K_PROW = 7            # one pool row: check, pipeline drain
 K_DRAIN = 0           # the last output run's write (overlaps the next descriptor fetch)
 K_PF = 0              # a prefetched row read: issue after the row starts, landing to next row
 
+#: read bursts one weight-streamer port keeps in flight (ep_ovl_top's MAX_OUT)
+W_OUTSTANDING = 4
+
+
 @dataclass(frozen=True)
 class DdrModel:
-    """The memory behind the AXI port: first-beat ``latency`` and ``bytes_per_cycle``."""
+    """The memory behind the AXI ports: first-beat ``latency``, ``bytes_per_cycle`` per port
+    and ``total_bytes_per_cycle`` over all ports together (0: no shared cap)."""
 
     latency: int = 40
     bytes_per_cycle: float = 16.0
+    total_bytes_per_cycle: float = 0.0
 
 
 def _word_cycles(nbytes: int, ddr: DdrModel) -> float:
     """Cycles per word of ``nbytes`` delivered by the read path (unpacker + bandwidth)."""
     beats = nbytes / BEAT
     unpack = 1.0 if nbytes <= BEAT else beats + 1
-    return max(unpack, nbytes / min(ddr.bytes_per_cycle, BEAT))
+    port = min(ddr.bytes_per_cycle, BEAT)
+    if ddr.total_bytes_per_cycle:
+        port = min(port, ddr.total_bytes_per_cycle)
+    return max(unpack, nbytes / port)
+
+
+def _stream_cycles(words: int, nbytes: int, ports: int, ddr: DdrModel) -> float:
+    """Cycles of ``words`` streamed weight words of ``nbytes`` over ``ports`` read ports
+    (ep_ovl_wst: port p fetches words p, p + ports, ... one burst each, W_OUTSTANDING in
+    flight; the ports run side by side, together under the shared cap, a word out per cycle at
+    most)."""
+    beats = nbytes / BEAT
+    lane = min(1.0, ddr.bytes_per_cycle / BEAT,
+               W_OUTSTANDING * beats / (ddr.latency + beats + 2))     # beats per cycle
+    t = max(-(-words // ports) * beats / lane, float(words))
+    if ddr.total_bytes_per_cycle:
+        t = max(t, words * nbytes / ddr.total_bytes_per_cycle)
+    return ddr.latency + t
 
 
 class _Acc:
@@ -134,7 +158,10 @@ def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -
             loaded = r
             start = a.total()
             steps = cow * nf * kkcf
-            if wst:
+            if wst and p.w_ports > 1:
+                a.n["K_READ"] += 1
+                a.var += _stream_cycles(steps, wwb, p.w_ports, ddr)
+            elif wst:
                 a.read(steps, wwb, ddr)
                 a.var += 0 if _word_cycles(wwb, ddr) >= 1 else steps
             else:

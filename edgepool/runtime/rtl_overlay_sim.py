@@ -136,6 +136,7 @@ def run_cocotb(p: OverlayParams, img: OverlayImage, inputs: Sequence[np.ndarray]
     cfg = {"regions": regions, "args": lay.args(img.n_layers), "registers": regs,
            "frames": frames, "mem_size": 1 << (lay.end - 1).bit_length(),
            "scenario": scenario, "latency": latency, "stall": stall, "seed": seed,
+           "w_ports": p.w_ports,
            "reset_after": reset_after, "timeout_cycles": timeout_cycles,
            "result_path": str(run_dir / "results.json")}
     (run_dir / "bench.json").write_text(json.dumps(cfg))
@@ -162,7 +163,8 @@ def build_harness(p: OverlayParams, registers: dict | None = None) -> Path:
     exe = toolchain.require("verilator")
     with_tmp = _new_run_dir(None) / "rtl"
     design = generate_overlay(p, with_tmp, registers=registers)
-    flags = ["-O3", "-Wno-fatal", "--x-assign", "fast", "--x-initial", "fast"]
+    flags = ["-O3", "-Wno-fatal", "--x-assign", "fast", "--x-initial", "fast",
+             "-CFLAGS", f"-DEP_WPORTS={p.w_ports}"]
     key = toolchain.content_key(files=[*design.sources, HARNESS], texts=[design.top],
                                 flags=flags, tools=[exe])
 
@@ -192,21 +194,25 @@ class HarnessRun:
     frames: list[FrameResult]
     latency: int
     bytes_per_cycle: float
+    total_bytes_per_cycle: float = 0.0
 
 
 def run_harness_raw(p: OverlayParams, *, regions: Sequence[tuple[int, bytes]],
                     args: dict[str, int], frames: Sequence[tuple[int, bytes, int, int]],
                     base: int, size: int, desc_base: int = 0, n_layers: int = 0,
                     latency: int = DDR_LATENCY, bytes_per_cycle: float = HP_BYTES_PER_CYCLE,
+                    total_bytes_per_cycle: float = 0.0,
                     timeout_cycles: int = 2_000_000_000) -> list[tuple[bytes, dict]]:
     """Run the harness on a DDR image: ``regions`` (address, bytes), argument registers
     ``args`` (register name -> value, pointers 64-bit), ``frames`` (input address, input
-    bytes, output address, output length). Returns per frame (output bytes, result record:
-    cycles, ret, layers = cycles per layer)."""
+    bytes, output address, output length); every AXI port capped at ``bytes_per_cycle``, all
+    of them together at ``total_bytes_per_cycle`` (0: no shared cap). Returns per frame
+    (output bytes, result record: cycles, ret, layers = cycles per layer)."""
     exe = build_harness(p)
     regs = R.default_regmap("overlay")["accel"]["registers"]
     run_dir = _new_run_dir(None)
     lines = [f"base {base}", f"mem {size}", f"lat {latency}", f"bpc {bytes_per_cycle}",
+             f"gbpc {total_bytes_per_cycle}",
              f"timeout {timeout_cycles}", f"desc {desc_base} {n_layers}"]
     for i, (addr, data) in enumerate(regions):
         f = run_dir / f"region{i}.bin"
@@ -238,10 +244,11 @@ def run_harness_raw(p: OverlayParams, *, regions: Sequence[tuple[int, bytes]],
 
 def run_harness(p: OverlayParams, img: OverlayImage, inputs: Sequence[np.ndarray], *,
                 in_signed: bool, out_signed: bool, latency: int = DDR_LATENCY,
-                bytes_per_cycle: float = HP_BYTES_PER_CYCLE) -> HarnessRun:
+                bytes_per_cycle: float = HP_BYTES_PER_CYCLE,
+                total_bytes_per_cycle: float = 0.0) -> HarnessRun:
     """Run ``inputs`` back to back through the IP in the C++ harness (DDR model: ``latency``,
-    ``bytes_per_cycle``); each result carries the simulated cycles of every layer
-    (``info['layers']``)."""
+    ``bytes_per_cycle`` per port, ``total_bytes_per_cycle`` over all ports, 0 = no shared
+    cap); each result carries the simulated cycles of every layer (``info['layers']``)."""
     lay = ddr_layout(img, p)
     out_len = int(np.prod(img.out_shape)) * img.out_bits // 8
     regions = [(lay.desc, img.desc.astype("<u4").tobytes()), (lay.wmem, img.weights),
@@ -250,24 +257,26 @@ def run_harness(p: OverlayParams, img: OverlayImage, inputs: Sequence[np.ndarray
                lay.act + img.out_addr * lay.act_word_bytes, out_len) for x in inputs]
     raw = run_harness_raw(p, regions=regions, args=lay.args(img.n_layers), frames=frames,
                           base=0, size=lay.end, desc_base=lay.desc, n_layers=img.n_layers,
-                          latency=latency, bytes_per_cycle=bytes_per_cycle)
+                          latency=latency, bytes_per_cycle=bytes_per_cycle,
+                          total_bytes_per_cycle=total_bytes_per_cycle)
     res = [FrameResult(output_of(img, data, out_signed) if rec["ret"] == 0 else None,
                        int(rec["cycles"]), int(rec["ret"]), rec) for data, rec in raw]
-    return HarnessRun(res, latency, bytes_per_cycle)
+    return HarnessRun(res, latency, bytes_per_cycle, total_bytes_per_cycle)
 
 
 # ------------------------------------------------------------------ VGG16 on the RTL overlay
 def vgg16_overlay_params(bits: int = 8) -> OverlayParams:
     """The overlay capacities the VGG16 figures use (Ultra96-sized: PE 32 x SIMD 16 at 8 bits,
     PE 16 x SIMD 16 at 16 bits = 512 / 256 multipliers; line buffer for a 224-wide, 64-word
-    row set; 1 152 weight words = 4 folds of a 512-channel 3x3 layer)."""
+    row set; 1 152 weight words = 4 folds of a 512-channel 3x3 layer; FC weights streamed over
+    the four HP ports)."""
     if bits == 8:
         return OverlayParams(simd=16, pe=32, act_bits=8, w_bits=8, acc_bits=32, lb_words=3584,
                              wbuf_words=1152, max_tile_nf=8, plb_words=1792, splb_words=1024,
-                             sum_bits=16, out_bits=32)
+                             sum_bits=16, out_bits=32, w_ports=4)
     return OverlayParams(simd=16, pe=16, act_bits=16, w_bits=16, acc_bits=48, lb_words=7168,
                          wbuf_words=1152, max_tile_nf=8, plb_words=3584, splb_words=2048,
-                         sum_bits=24, out_bits=64)
+                         sum_bits=24, out_bits=64, w_ports=4)
 
 
 def vgg16_program(hw: int = 32, bits: int = 8, seed: int = 0):

@@ -12,7 +12,8 @@
 //    outside the input read as 0), requantized (shift round-half-even, ReLU, saturate) and
 //    either written to DDR (runs of nf*PE channels per pixel) or into the fused-pool buffer PB,
 //    after which every pool row whose input rows are complete is computed from PB.
-//    F_W_STREAM layers (1x1 output) take their weights from DDR through the MAC array.
+//    F_W_STREAM layers (1x1 output) take their weights from DDR through the MAC array: with
+//    W_PORTS > 1 from the weight streamer (ep_ovl_wst, W_PORTS read ports, in ep_ovl_top).
 //  * pool: rows of the input map into PB (SIMD lanes), pool rows as soon as ready.
 // Row prefetch: while a conv row computes (weights from WBUF), the input rows the next output row
 // needs are read into the free LB slots (the LB holds the window's KH rows plus SH more), so a
@@ -35,7 +36,8 @@ module ep_ovl_core #(
     parameter int SPLB_WORDS = 4096,
     parameter int SUM_BITS = 16,          // pool sums are 32-bit ints here (>= SUM_BITS)
     parameter int AXW = 64,
-    parameter int DW = 128
+    parameter int DW = 128,
+    parameter int W_PORTS = 1             // > 1: streamed weights come from ep_ovl_wst
 ) (
     /* verilator lint_on UNUSEDPARAM */
     input  logic           clk,
@@ -67,6 +69,13 @@ module ep_ovl_core #(
     input  logic           wr_ready,
     output logic [SIMD*ACT_BITS-1:0] wr_data,
     input  logic           wr_idle,
+    // weight streamer (W_PORTS > 1): n words from a beat-aligned byte address, in order
+    output logic           wst_start,
+    output logic [AXW-1:0] wst_addr,
+    output logic [   31:0] wst_n,
+    input  logic           wst_valid,
+    output logic           wst_ready,
+    input  logic [PE*SIMD*W_BITS-1:0] wst_data,
     // observation (benches, harness): layer index, layer ends
     output logic [   31:0] cur_layer,
     output logic           layer_done
@@ -275,7 +284,7 @@ module ep_ovl_core #(
     c_slot = base_slot + ky * dh;
     if (c_slot >= nr) c_slot = c_slot - nr;
   end
-  wire c_wst_ok = !f_wst || u_out_valid[3];
+  wire c_wst_ok = !f_wst || (W_PORTS > 1 ? wst_valid : u_out_valid[3]);
   // prefetch: the next output row's new input rows, while this row computes from WBUF
   int pf_rows;
   always_comb pf_rows = ready_rows(oy + 1, coh, in_h, sh, pt, dh, kh);
@@ -302,7 +311,8 @@ module ep_ovl_core #(
   assign u_out_ready[0] = st == S_DESC_W;
   assign u_out_ready[1] = st == S_BLOAD;
   assign u_out_ready[2] = ld_act;
-  assign u_out_ready[3] = st == S_WLOAD || (c_issue && f_wst);
+  assign u_out_ready[3] = st == S_WLOAD || (c_issue && f_wst && W_PORTS == 1);
+  assign wst_ready = c_issue && f_wst && W_PORTS > 1;
 
   // requantized conv outputs (registered at the last tap: stage 2) and pool results
   logic [OW_BITS-1:0] c2_word;
@@ -370,6 +380,7 @@ module ep_ovl_core #(
       layer_done <= 1'b0;
       rd_cmd_valid <= 1'b0;
       u_start <= 1'b0;
+      wst_start <= 1'b0;
       of_rd <= '0;
       of_wr <= '0;
       of_cnt <= '0;
@@ -388,6 +399,7 @@ module ep_ovl_core #(
       done <= 1'b0;
       layer_done <= 1'b0;
       u_start <= 1'b0;
+      wst_start <= 1'b0;
       if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
       // ---- output FIFOs
       if (wr_valid && wr_ready) piece <= of_pop ? '0 : piece + 1'b1;
@@ -405,7 +417,7 @@ module ep_ovl_core #(
         c1_last <= tap == kkcf - 1;
         c1_real <= c_real;
         c1_f <= fo;
-        if (f_wst) c1_wst <= uw_data;
+        if (f_wst) c1_wst <= W_PORTS > 1 ? wst_data : uw_data;
       end
       if (c1_v) begin
         for (int p = 0; p < PE; p++) begin
@@ -485,13 +497,13 @@ module ep_ovl_core #(
       end
       if (pf_go) begin
         rd_cmd_valid <= 1'b1;
-        rd_cmd_addr <= al(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB));
-        rd_cmd_beats <= nbeats(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB),
+        rd_cmd_addr <= al(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB));
+        rd_cmd_beats <= nbeats(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB),
                                (pf_rows - loaded) * rw, AWB);
         usel <= U_ACT;
         u_start <= 1'b1;
         u_skip <= AWB >= BB ? 8'd0 :
-                  8'(32'(act_in_base + AXW'((longint'(in_addr) + longint'(loaded) * rw) * AWB))
+                  8'(32'(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB))
                      % BB / AWB);
         u_n <= (pf_rows - loaded) * rw;
         ldn <= (pf_rows - loaded) * rw;
@@ -546,6 +558,7 @@ module ep_ovl_core #(
             bad = bad || out_c % PE != 0 || out_c < PE || $signed(64'(nr)) * rw > $signed(64'(LB_WORDS)) ||
                   tile_nf < 1 || tile_nf > MAX_TILE_NF ||
                   (!f_wst && $signed(64'(tile_nf)) * kkcf > $signed(64'(WBUF_WORDS))) ||
+                  (f_wst && W_PORTS > 1 && wmem_base[$clog2(BB)-1:0] != 0) ||
                   (f_pool && $signed(64'(pkh)) * cow * tile_nf + $signed(64'(psh)) * cow * tile_nf >
                               $signed(64'(PLB_WORDS)));
           end
@@ -651,7 +664,13 @@ module ep_ovl_core #(
         end
         S_LOAD:
         if (!ld_act) st <= S_LREQ;
-        S_WSREQ: begin
+        S_WSREQ:
+        if (W_PORTS > 1) begin
+          wst_start <= 1'b1;
+          wst_addr <= wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB);
+          wst_n <= nf * kkcf;
+          st <= S_CONV;
+        end else begin
           rd_cmd_valid <= 1'b1;
           rd_cmd_addr <= al(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB));
           rd_cmd_beats <= nbeats(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB),

@@ -2,7 +2,10 @@
 // The RTL overlay IP: AXI4-Lite control (ep_axil_ctrl's ap_ctrl_hs block + the overlay's
 // argument registers and ap_return at the offsets of edgepool.accel.regmap, the layout the HLS
 // IP has, so one driver serves both engines) and one AXI4 master m_axi_gmem for descriptors,
-// weights, biases and activations (ep_ovl_rd / ep_ovl_wr around ep_ovl_core).
+// weights, biases and activations (ep_ovl_rd / ep_ovl_wr around ep_ovl_core). With W_PORTS > 1
+// the weights of weight-streamed (FC) layers come over W_PORTS read ports at once (ep_ovl_wst):
+// m_axi_gmem (whose read channels it borrows while it streams) and the read-only m_axi_gmem1 ..
+// m_axi_gmem<W_PORTS-1> (ports beyond W_PORTS are tied off; the generated top hides them).
 // ap_ctrl_hs as a sequential HLS top: ap_idle low while running, ap_done and ap_ready pulse
 // together at the end, ap_return = 0 or 1 + index of the first malformed descriptor.
 `timescale 1ns / 1ps
@@ -23,6 +26,7 @@ module ep_ovl_top #(
     parameter int DW = 128,
     parameter int MAX_BURST = 32,
     parameter int MAX_OUT = 4,
+    parameter int W_PORTS = 1,            // 1..4 read ports for streamed weights
     // AXI4-Lite register map (edgepool.accel.regmap.ap_ctrl_hs_params + argument offsets)
     parameter int AW = 7,
     parameter int OFF_CTRL = 0,
@@ -100,6 +104,57 @@ module ep_ovl_top #(
     input  logic            m_axi_gmem_rlast,
     input  logic            m_axi_gmem_rvalid,
     output logic            m_axi_gmem_rready,
+    // read-only AXI4 master 1 (streamed weights; used when W_PORTS > 1)
+    output logic [     0:0] m_axi_gmem1_arid,
+    output logic [ AXW-1:0] m_axi_gmem1_araddr,
+    output logic [     7:0] m_axi_gmem1_arlen,
+    output logic [     2:0] m_axi_gmem1_arsize,
+    output logic [     1:0] m_axi_gmem1_arburst,
+    output logic            m_axi_gmem1_arlock,
+    output logic [     3:0] m_axi_gmem1_arcache,
+    output logic [     2:0] m_axi_gmem1_arprot,
+    output logic            m_axi_gmem1_arvalid,
+    input  logic            m_axi_gmem1_arready,
+    input  logic [     0:0] m_axi_gmem1_rid,
+    input  logic [  DW-1:0] m_axi_gmem1_rdata,
+    input  logic [     1:0] m_axi_gmem1_rresp,
+    input  logic            m_axi_gmem1_rlast,
+    input  logic            m_axi_gmem1_rvalid,
+    output logic            m_axi_gmem1_rready,
+    // read-only AXI4 master 2 (streamed weights; used when W_PORTS > 2)
+    output logic [     0:0] m_axi_gmem2_arid,
+    output logic [ AXW-1:0] m_axi_gmem2_araddr,
+    output logic [     7:0] m_axi_gmem2_arlen,
+    output logic [     2:0] m_axi_gmem2_arsize,
+    output logic [     1:0] m_axi_gmem2_arburst,
+    output logic            m_axi_gmem2_arlock,
+    output logic [     3:0] m_axi_gmem2_arcache,
+    output logic [     2:0] m_axi_gmem2_arprot,
+    output logic            m_axi_gmem2_arvalid,
+    input  logic            m_axi_gmem2_arready,
+    input  logic [     0:0] m_axi_gmem2_rid,
+    input  logic [  DW-1:0] m_axi_gmem2_rdata,
+    input  logic [     1:0] m_axi_gmem2_rresp,
+    input  logic            m_axi_gmem2_rlast,
+    input  logic            m_axi_gmem2_rvalid,
+    output logic            m_axi_gmem2_rready,
+    // read-only AXI4 master 3 (streamed weights; used when W_PORTS > 3)
+    output logic [     0:0] m_axi_gmem3_arid,
+    output logic [ AXW-1:0] m_axi_gmem3_araddr,
+    output logic [     7:0] m_axi_gmem3_arlen,
+    output logic [     2:0] m_axi_gmem3_arsize,
+    output logic [     1:0] m_axi_gmem3_arburst,
+    output logic            m_axi_gmem3_arlock,
+    output logic [     3:0] m_axi_gmem3_arcache,
+    output logic [     2:0] m_axi_gmem3_arprot,
+    output logic            m_axi_gmem3_arvalid,
+    input  logic            m_axi_gmem3_arready,
+    input  logic [     0:0] m_axi_gmem3_rid,
+    input  logic [  DW-1:0] m_axi_gmem3_rdata,
+    input  logic [     1:0] m_axi_gmem3_rresp,
+    input  logic            m_axi_gmem3_rlast,
+    input  logic            m_axi_gmem3_rvalid,
+    output logic            m_axi_gmem3_rready,
     /* verilator lint_off SYMRSVDWORD */
     output logic            interrupt   // the HLS IP's pin name
     /* verilator lint_on SYMRSVDWORD */
@@ -207,12 +262,21 @@ module ep_ovl_top #(
   wire [63:0] desc64 = {a_desc[1], a_desc[0]}, wmem64 = {a_wmem[1], a_wmem[0]};
   wire [63:0] bmem64 = {a_bmem[1], a_bmem[0]}, ain64 = {a_ain[1], a_ain[0]};
   wire [63:0] aout64 = {a_aout[1], a_aout[0]};
+  logic wst_start, wst_valid, wst_ready, wst_busy;
+  logic [AXW-1:0] wst_addr;
+  logic [31:0] wst_n;
+  logic [PE*SIMD*W_BITS-1:0] wst_data;
+  // port 0's read channels: ep_ovl_rd (the core's reads) or, while it streams, lane 0 of the
+  // weight streamer (the core starts a stream only with its reads idle)
+  logic [AXW-1:0] rd0_araddr;
+  logic [7:0] rd0_arlen;
+  logic rd0_arvalid, rd0_arready, rd0_rvalid, rd0_rready;
 
   ep_ovl_core #(
       .SIMD(SIMD), .PE(PE), .ACT_BITS(ACT_BITS), .OUT_BITS(OUT_BITS), .W_BITS(W_BITS),
       .ACC_BITS(ACC_BITS), .LB_WORDS(LB_WORDS), .WBUF_WORDS(WBUF_WORDS),
       .MAX_TILE_NF(MAX_TILE_NF), .PLB_WORDS(PLB_WORDS), .SPLB_WORDS(SPLB_WORDS),
-      .SUM_BITS(SUM_BITS), .AXW(AXW), .DW(DW)
+      .SUM_BITS(SUM_BITS), .AXW(AXW), .DW(DW), .W_PORTS(W_PORTS)
   ) u_core (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(ap_start && !done), .busy, .done, .ret,
       .desc_base(desc64[AXW-1:0]), .n_layers,
@@ -221,16 +285,121 @@ module ep_ovl_top #(
       .act_out_base(aout64[AXW-1:0]),
       .rd_cmd_valid, .rd_cmd_ready, .rd_cmd_addr, .rd_cmd_beats, .rd_valid, .rd_ready,
       .rd_data, .wr_cmd_valid, .wr_cmd_ready, .wr_cmd_addr, .wr_cmd_words, .wr_valid,
-      .wr_ready, .wr_data, .wr_idle, .cur_layer, .layer_done);
+      .wr_ready, .wr_data, .wr_idle, .wst_start, .wst_addr, .wst_n, .wst_valid, .wst_ready,
+      .wst_data, .cur_layer, .layer_done);
 
   ep_ovl_rd #(.AXW(AXW), .DW(DW), .MAX_BURST(MAX_BURST), .MAX_OUT(MAX_OUT)) u_rd (
       .clk(ap_clk), .rst_n(ap_rst_n), .cmd_valid(rd_cmd_valid), .cmd_ready(rd_cmd_ready),
       .cmd_addr(rd_cmd_addr), .cmd_beats(rd_cmd_beats), .out_valid(rd_valid),
-      .out_ready(rd_ready), .out_data(rd_data), .m_axi_araddr(m_axi_gmem_araddr),
-      .m_axi_arlen(m_axi_gmem_arlen), .m_axi_arvalid(m_axi_gmem_arvalid),
-      .m_axi_arready(m_axi_gmem_arready), .m_axi_rdata(m_axi_gmem_rdata),
-      .m_axi_rlast(m_axi_gmem_rlast), .m_axi_rvalid(m_axi_gmem_rvalid),
-      .m_axi_rready(m_axi_gmem_rready), .busy(rd_busy));
+      .out_ready(rd_ready), .out_data(rd_data), .m_axi_araddr(rd0_araddr),
+      .m_axi_arlen(rd0_arlen), .m_axi_arvalid(rd0_arvalid),
+      .m_axi_arready(rd0_arready), .m_axi_rdata(m_axi_gmem_rdata),
+      .m_axi_rlast(m_axi_gmem_rlast), .m_axi_rvalid(rd0_rvalid),
+      .m_axi_rready(rd0_rready), .busy(rd_busy));
+
+  if (W_PORTS > 1) begin : g_wst
+    localparam int NP = W_PORTS;
+    logic [NP*AXW-1:0] araddr;
+    logic [NP*8-1:0] arlen;
+    logic [NP-1:0] arvalid, arready, rlast, rvalid, rready;
+    logic [NP*DW-1:0] rdata;
+    ep_ovl_wst #(.NP(NP), .AXW(AXW), .DW(DW), .WB(PE * SIMD * W_BITS / 8),
+                 .MAX_BURST(MAX_BURST), .MAX_OUT(MAX_OUT)) u_wst (
+        .clk(ap_clk), .rst_n(ap_rst_n), .start(wst_start), .addr(wst_addr), .n(wst_n),
+        .out_valid(wst_valid), .out_ready(wst_ready), .out_data(wst_data), .busy(wst_busy),
+        .m_araddr(araddr), .m_arlen(arlen), .m_arvalid(arvalid), .m_arready(arready),
+        .m_rdata(rdata), .m_rlast(rlast), .m_rvalid(rvalid), .m_rready(rready));
+    // lane 0 shares m_axi_gmem
+    assign m_axi_gmem_araddr = wst_busy ? araddr[0+:AXW] : rd0_araddr;
+    assign m_axi_gmem_arlen = wst_busy ? arlen[0+:8] : rd0_arlen;
+    assign m_axi_gmem_arvalid = wst_busy ? arvalid[0] : rd0_arvalid;
+    assign arready[0] = wst_busy && m_axi_gmem_arready;
+    assign rd0_arready = !wst_busy && m_axi_gmem_arready;
+    assign rdata[0+:DW] = m_axi_gmem_rdata;
+    assign rlast[0] = m_axi_gmem_rlast;
+    assign rvalid[0] = wst_busy && m_axi_gmem_rvalid;
+    assign rd0_rvalid = !wst_busy && m_axi_gmem_rvalid;
+    assign m_axi_gmem_rready = wst_busy ? rready[0] : rd0_rready;
+    // lanes 1.. on m_axi_gmem1..
+    assign m_axi_gmem1_araddr = araddr[1*AXW+:AXW];
+    assign m_axi_gmem1_arlen = arlen[1*8+:8];
+    assign m_axi_gmem1_arvalid = arvalid[1];
+    assign arready[1] = m_axi_gmem1_arready;
+    assign rdata[1*DW+:DW] = m_axi_gmem1_rdata;
+    assign rlast[1] = m_axi_gmem1_rlast;
+    assign rvalid[1] = m_axi_gmem1_rvalid;
+    assign m_axi_gmem1_rready = rready[1];
+    if (NP > 2) begin : g_p2
+      assign m_axi_gmem2_araddr = araddr[2*AXW+:AXW];
+      assign m_axi_gmem2_arlen = arlen[2*8+:8];
+      assign m_axi_gmem2_arvalid = arvalid[2];
+      assign arready[2] = m_axi_gmem2_arready;
+      assign rdata[2*DW+:DW] = m_axi_gmem2_rdata;
+      assign rlast[2] = m_axi_gmem2_rlast;
+      assign rvalid[2] = m_axi_gmem2_rvalid;
+      assign m_axi_gmem2_rready = rready[2];
+    end else begin : g_t2
+      assign m_axi_gmem2_araddr = '0;
+      assign m_axi_gmem2_arlen = '0;
+      assign m_axi_gmem2_arvalid = 1'b0;
+      assign m_axi_gmem2_rready = 1'b1;
+    end
+    if (NP > 3) begin : g_p3
+      assign m_axi_gmem3_araddr = araddr[3*AXW+:AXW];
+      assign m_axi_gmem3_arlen = arlen[3*8+:8];
+      assign m_axi_gmem3_arvalid = arvalid[3];
+      assign arready[3] = m_axi_gmem3_arready;
+      assign rdata[3*DW+:DW] = m_axi_gmem3_rdata;
+      assign rlast[3] = m_axi_gmem3_rlast;
+      assign rvalid[3] = m_axi_gmem3_rvalid;
+      assign m_axi_gmem3_rready = rready[3];
+    end else begin : g_t3
+      assign m_axi_gmem3_araddr = '0;
+      assign m_axi_gmem3_arlen = '0;
+      assign m_axi_gmem3_arvalid = 1'b0;
+      assign m_axi_gmem3_rready = 1'b1;
+    end
+  end else begin : g_one
+    assign m_axi_gmem_araddr = rd0_araddr;
+    assign m_axi_gmem_arlen = rd0_arlen;
+    assign m_axi_gmem_arvalid = rd0_arvalid;
+    assign rd0_arready = m_axi_gmem_arready;
+    assign rd0_rvalid = m_axi_gmem_rvalid;
+    assign m_axi_gmem_rready = rd0_rready;
+    assign wst_valid = 1'b0;
+    assign wst_data = '0;
+    assign wst_busy = 1'b0;
+    assign m_axi_gmem1_araddr = '0;
+    assign m_axi_gmem1_arlen = '0;
+    assign m_axi_gmem1_arvalid = 1'b0;
+    assign m_axi_gmem1_rready = 1'b1;
+    assign m_axi_gmem2_araddr = '0;
+    assign m_axi_gmem2_arlen = '0;
+    assign m_axi_gmem2_arvalid = 1'b0;
+    assign m_axi_gmem2_rready = 1'b1;
+    assign m_axi_gmem3_araddr = '0;
+    assign m_axi_gmem3_arlen = '0;
+    assign m_axi_gmem3_arvalid = 1'b0;
+    assign m_axi_gmem3_rready = 1'b1;
+  end
+  assign m_axi_gmem1_arid = '0;
+  assign m_axi_gmem2_arid = '0;
+  assign m_axi_gmem3_arid = '0;
+  assign m_axi_gmem1_arsize = SIZE;
+  assign m_axi_gmem2_arsize = SIZE;
+  assign m_axi_gmem3_arsize = SIZE;
+  assign m_axi_gmem1_arburst = 2'b01;
+  assign m_axi_gmem2_arburst = 2'b01;
+  assign m_axi_gmem3_arburst = 2'b01;
+  assign m_axi_gmem1_arlock = 1'b0;
+  assign m_axi_gmem2_arlock = 1'b0;
+  assign m_axi_gmem3_arlock = 1'b0;
+  assign m_axi_gmem1_arcache = 4'b0011;
+  assign m_axi_gmem2_arcache = 4'b0011;
+  assign m_axi_gmem3_arcache = 4'b0011;
+  assign m_axi_gmem1_arprot = 3'b000;
+  assign m_axi_gmem2_arprot = 3'b000;
+  assign m_axi_gmem3_arprot = 3'b000;
 
   ep_ovl_wr #(.AXW(AXW), .DW(DW), .WB(SIMD * ACT_BITS / 8), .MAX_BURST(MAX_BURST)) u_wr (
       .clk(ap_clk), .rst_n(ap_rst_n), .cmd_valid(wr_cmd_valid), .cmd_ready(wr_cmd_ready),
@@ -255,5 +424,11 @@ module ep_ovl_top #(
   assign m_axi_gmem_awprot = 3'b000;
   assign m_axi_gmem_arprot = 3'b000;
   wire unused = &{1'b0, m_axi_gmem_bid, m_axi_gmem_bresp, m_axi_gmem_rid, m_axi_gmem_rresp,
-                  rd_busy, cur_layer, layer_done, waddr[1:0]};
+                  rd_busy, cur_layer, layer_done, waddr[1:0], m_axi_gmem1_rid,
+                  m_axi_gmem1_rresp, m_axi_gmem2_rid, m_axi_gmem2_rresp, m_axi_gmem3_rid,
+                  m_axi_gmem3_rresp, wst_busy, wst_start, wst_addr, wst_n, wst_ready,
+                  m_axi_gmem1_arready, m_axi_gmem1_rdata, m_axi_gmem1_rlast, m_axi_gmem1_rvalid,
+                  m_axi_gmem2_arready, m_axi_gmem2_rdata, m_axi_gmem2_rlast, m_axi_gmem2_rvalid,
+                  m_axi_gmem3_arready, m_axi_gmem3_rdata, m_axi_gmem3_rlast,
+                  m_axi_gmem3_rvalid};
 endmodule

@@ -6,7 +6,11 @@
 //    `lat` cycles after its address (pipelined: later bursts overlap), then at most `bpc` bytes
 //    per cycle (token bucket, the HP port's bandwidth); writes at the same cap, B one cycle
 //    after WLAST. Memory = [base, base + size).
-// Config (text, one directive a line): base A, mem SIZE, lat N, bpc B, timeout N,
+//  * with -DEP_WPORTS=N (N > 1: the overlay's W_PORTS), the read-only ports m_axi_gmem1 ..
+//    m_axi_gmem<N-1> on the same memory, each with the same latency and per-port cap; `gbpc`
+//    caps the bytes per cycle of all ports together (reads and writes: the DDR behind the HP
+//    ports; 0 = no shared cap).
+// Config (text, one directive a line): base A, mem SIZE, lat N, bpc B, gbpc B, timeout N,
 // region ADDR FILE, reg OFF VALUE (AXI4-Lite write before the first run), desc ADDR NLAYERS
 // (layer boundaries = the IP's descriptor reads), frame IN_ADDR IN_FILE OUT_ADDR OUT_LEN
 // OUT_FILE, result FILE. Result: JSON list, per frame {cycles, ret, layers: [cycles...]}.
@@ -25,6 +29,9 @@
 #define EP_STR2(x) #x
 #define EP_HDR(x) EP_STR2(x.h)
 #include EP_HDR(VTOP)
+#ifndef EP_WPORTS
+#define EP_WPORTS 1
+#endif
 
 namespace {
 
@@ -34,13 +41,32 @@ struct Burst {
     uint64_t ready;   // cycle of the first beat
 };
 
+// the read channels of one AXI4 master port of the IP
+struct RdPort {
+    CData *arvalid, *arready, *arlen, *rvalid, *rready, *rlast, *rid, *rresp;
+    QData* araddr;
+    VlWide<4>* rdata;
+    std::deque<Burst> q;
+    double tok = 0;
+    bool rv = false;
+};
+#define EP_RDPORT(P, X)                                                              \
+    do {                                                                              \
+        P.arvalid = &top->X##_arvalid; P.arready = &top->X##_arready;                  \
+        P.arlen = &top->X##_arlen; P.rvalid = &top->X##_rvalid;                        \
+        P.rready = &top->X##_rready; P.rlast = &top->X##_rlast; P.rid = &top->X##_rid;  \
+        P.rresp = &top->X##_rresp; P.araddr = &top->X##_araddr;                        \
+        P.rdata = &top->X##_rdata;                                                     \
+    } while (0)
+
 struct Harness {
     VTOP* top;
     uint64_t base = 0, size = 0, cycle = 0, timeout = 2000000000ULL;
     int lat = 0;
-    double bpc = 16.0, rtok = 0, wtok = 0;
+    double bpc = 16.0, gbpc = 0, gtok = 0, wtok = 0;
     std::vector<uint8_t> mem;
-    std::deque<Burst> arq, awq;
+    RdPort rp[EP_WPORTS];
+    std::deque<Burst> awq;
     int bpend = 0;
     uint64_t last_rd_end = 0;
     uint64_t desc_base = 0;
@@ -57,42 +83,66 @@ struct Harness {
         return &mem[a - base];
     }
 
+    void ports() {
+        EP_RDPORT(rp[0], m_axi_gmem);
+#if EP_WPORTS > 1
+        EP_RDPORT(rp[1], m_axi_gmem1);
+#endif
+#if EP_WPORTS > 2
+        EP_RDPORT(rp[2], m_axi_gmem2);
+#endif
+#if EP_WPORTS > 3
+        EP_RDPORT(rp[3], m_axi_gmem3);
+#endif
+    }
+
     // one clock cycle: DDR model outputs, settle, handshakes, rising edge, state update
     void tick() {
         top->ap_clk = 0;
         top->eval();
-        rtok = std::min(rtok + bpc, 4.0 * BB);
+        const int np = EP_WPORTS;
+        if (gbpc > 0) gtok = std::min(gtok + gbpc, 4.0 * BB * (np + 1));
+        const bool gok = gbpc <= 0 || gtok >= BB;
         wtok = std::min(wtok + bpc, 4.0 * BB);
-        // read side
-        top->m_axi_gmem_arready = arq.size() < 8;
-        bool rv = !arq.empty() && arq.front().ready <= cycle && rtok >= BB;
-        top->m_axi_gmem_rvalid = rv;
-        if (rv) {
-            Burst& b = arq.front();
-            uint8_t* p = at(b.addr, BB);
-            for (int i = 0; i < BB / 4; i++) {
-                uint32_t w;
-                memcpy(&w, p + 4 * i, 4);
-                top->m_axi_gmem_rdata[i] = w;
+        // read side, every port
+        for (int k = 0; k < np; k++) {
+            RdPort& P = rp[k];
+            P.tok = std::min(P.tok + bpc, 4.0 * BB);
+            *P.arready = P.q.size() < 8;
+            P.rv = !P.q.empty() && P.q.front().ready <= cycle && P.tok >= BB && gok;
+            *P.rvalid = P.rv;
+            if (P.rv) {
+                Burst& b = P.q.front();
+                uint8_t* p = at(b.addr, BB);
+                for (int i = 0; i < BB / 4; i++) {
+                    uint32_t w;
+                    memcpy(&w, p + 4 * i, 4);
+                    (*P.rdata)[i] = w;
+                }
+                *P.rlast = b.beats == 1;
             }
-            top->m_axi_gmem_rlast = b.beats == 1;
+            *P.rresp = 0;
+            *P.rid = 0;
         }
-        top->m_axi_gmem_rresp = 0;
-        top->m_axi_gmem_rid = 0;
         // write side
         top->m_axi_gmem_awready = awq.size() < 8;
-        top->m_axi_gmem_wready = !awq.empty() && wtok >= BB;
+        top->m_axi_gmem_wready = !awq.empty() && wtok >= BB && gok;
         top->m_axi_gmem_bvalid = bpend > 0;
         top->m_axi_gmem_bresp = 0;
         top->m_axi_gmem_bid = 0;
         top->eval();
-        const bool ar = top->m_axi_gmem_arvalid && top->m_axi_gmem_arready;
-        const bool r = rv && top->m_axi_gmem_rready;
+        bool ar[EP_WPORTS], r[EP_WPORTS];
+        uint64_t araddr[EP_WPORTS];
+        int arlen[EP_WPORTS];
+        for (int k = 0; k < np; k++) {
+            ar[k] = *rp[k].arvalid && *rp[k].arready;
+            r[k] = rp[k].rv && *rp[k].rready;
+            araddr[k] = *rp[k].araddr;
+            arlen[k] = *rp[k].arlen;
+        }
         const bool aw = top->m_axi_gmem_awvalid && top->m_axi_gmem_awready;
         const bool w = top->m_axi_gmem_wvalid && top->m_axi_gmem_wready;
         const bool b = bpend > 0 && top->m_axi_gmem_bready;
-        uint64_t araddr = top->m_axi_gmem_araddr;
-        int arlen = top->m_axi_gmem_arlen;
         uint64_t awaddr = top->m_axi_gmem_awaddr;
         int awlen = top->m_axi_gmem_awlen;
         uint8_t wd[BB];
@@ -105,22 +155,26 @@ struct Harness {
         top->ap_clk = 1;
         top->eval();
         cycle++;
-        if (ar) {
-            uint64_t ready = cycle + lat;
-            arq.push_back({araddr, arlen + 1, ready});
-            if (n_layers && araddr >= desc_base && araddr < desc_base + 160ULL * n_layers &&
-                (araddr - desc_base) % 160 == 0)
-                layer_start.push_back(cycle);
-        }
-        if (r) {
-            rtok -= BB;
-            Burst& fb = arq.front();
-            fb.addr += BB;
-            if (--fb.beats == 0) arq.pop_front();
+        for (int k = 0; k < np; k++) {
+            if (ar[k]) {
+                uint64_t ready = cycle + lat;
+                rp[k].q.push_back({araddr[k], arlen[k] + 1, ready});
+                if (k == 0 && n_layers && araddr[k] >= desc_base &&
+                    araddr[k] < desc_base + 160ULL * n_layers && (araddr[k] - desc_base) % 160 == 0)
+                    layer_start.push_back(cycle);
+            }
+            if (r[k]) {
+                rp[k].tok -= BB;
+                if (gbpc > 0) gtok -= BB;
+                Burst& fb = rp[k].q.front();
+                fb.addr += BB;
+                if (--fb.beats == 0) rp[k].q.pop_front();
+            }
         }
         if (aw) awq.push_back({awaddr, awlen + 1, 0});
         if (w) {
             wtok -= BB;
+            if (gbpc > 0) gtok -= BB;
             Burst& fb = awq.front();
             uint8_t* p = at(fb.addr, BB);
             for (int i = 0; i < BB; i++)
@@ -207,6 +261,7 @@ int main(int argc, char** argv) {
     }
     Harness h;
     h.top = new VTOP;
+    h.ports();
     struct Frame {
         uint64_t in_addr, out_addr, out_len;
         std::string in_file, out_file;
@@ -225,6 +280,7 @@ int main(int argc, char** argv) {
         else if (k == "mem") ss >> h.size;
         else if (k == "lat") ss >> h.lat;
         else if (k == "bpc") ss >> h.bpc;
+        else if (k == "gbpc") ss >> h.gbpc;
         else if (k == "timeout") ss >> h.timeout;
         else if (k == "desc") ss >> h.desc_base >> h.n_layers;
         else if (k == "region") {

@@ -2,8 +2,9 @@
 """cocotb bench of the RTL overlay IP (``ep_ovl_top`` under a generated top), through its real
 interfaces only: cocotbext-axi ``AxiLiteMaster`` on ``s_axi_control`` (the driver's register map)
 and ``AxiRam`` on ``m_axi_gmem`` as the DDR (128-bit = the Ultra96 HP port's 16 B/cycle; a
-configurable extra read latency and random stalls on every channel). Configured by the JSON in
-``EP_TB_CONFIG`` (written by :mod:`edgepool.runtime.rtl_overlay_sim`):
+configurable extra read latency and random stalls on every channel), plus an ``AxiRamRead`` on
+the same memory for each extra weight-streaming port ``m_axi_gmem1..`` (``w_ports`` > 1).
+Configured by the JSON in ``EP_TB_CONFIG`` (written by :mod:`edgepool.runtime.rtl_overlay_sim`):
 
 * ``regions``: [byte address, file] images loaded into the DDR (descriptors, weights, biases);
 * ``args``: register name -> value (pointers are byte addresses);
@@ -25,7 +26,8 @@ from pathlib import Path
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
-from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
+from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam, AxiReadBus
+from cocotbext.axi.axi_ram import AxiRamRead
 
 AP_START, AP_DONE, AP_IDLE = 1, 2, 4
 
@@ -36,27 +38,31 @@ def _pause(prob: float, seed: int):
         yield rng.random() < prob
 
 
+def _delay_reads(rd: AxiRamRead, latency: int) -> None:
+    """Make ``rd``'s read data of a non-sequential access start ``latency`` cycles late (a
+    DDR's first-beat latency; a burst that continues the previous one streams on)."""
+    orig = rd._read
+    last = [-1]
+    rd.log.setLevel("WARNING")
+
+    async def delayed(address, length, _orig=orig):
+        if latency and address != last[0] + length:
+            await ClockCycles(rd.clock, latency)
+        last[0] = address
+        return await _orig(address, length)
+
+    rd._read = delayed
+
+
 class LatencyRam(AxiRam):
-    """``AxiRam`` whose read data of a non-sequential access starts ``latency`` cycles late
-    (a DDR's first-beat latency; a burst that continues the previous one streams on); the bus
-    width caps the bandwidth at DW/8 bytes per cycle."""
+    """``AxiRam`` whose read data of a non-sequential access starts ``latency`` cycles late;
+    the bus width caps the bandwidth at DW/8 bytes per cycle."""
 
     def __init__(self, *a, latency: int = 0, **kw):
         super().__init__(*a, **kw)
         self.latency = latency
-        rd = self.read_if
-        orig = rd._read
-        last = [-1]
-        for part in (self.read_if, self.write_if):
-            part.log.setLevel("WARNING")
-
-        async def delayed(address, length, _orig=orig):
-            if self.latency and address != last[0] + length:
-                await ClockCycles(rd.clock, self.latency)
-            last[0] = address
-            return await _orig(address, length)
-
-        rd._read = delayed
+        self.write_if.log.setLevel("WARNING")
+        _delay_reads(self.read_if, latency)
 
 
 class Bench:
@@ -69,11 +75,22 @@ class Bench:
         self.ram = LatencyRam(AxiBus.from_prefix(dut, "m_axi_gmem"), dut.ap_clk, dut.ap_rst_n,
                               reset_active_level=False, size=cfg["mem_size"],
                               latency=cfg.get("latency", 0))
+        # the weight-streaming read ports: the same memory, their own latency and stalls
+        self.wports = []
+        for k in range(1, cfg.get("w_ports", 1)):
+            rd = AxiRamRead(AxiReadBus.from_prefix(dut, f"m_axi_gmem{k}"), dut.ap_clk,
+                            dut.ap_rst_n, reset_active_level=False, size=cfg["mem_size"],
+                            mem=self.ram.mem)
+            _delay_reads(rd, cfg.get("latency", 0))
+            self.wports.append(rd)
         p = cfg.get("stall", 0.0)
         if p:
-            for i, ch in enumerate((self.ram.write_if.aw_channel, self.ram.write_if.w_channel,
-                                    self.ram.write_if.b_channel, self.ram.read_if.ar_channel,
-                                    self.ram.read_if.r_channel)):
+            chans = [self.ram.write_if.aw_channel, self.ram.write_if.w_channel,
+                     self.ram.write_if.b_channel, self.ram.read_if.ar_channel,
+                     self.ram.read_if.r_channel]
+            for rd in self.wports:
+                chans += [rd.ar_channel, rd.r_channel]
+            for i, ch in enumerate(chans):
                 ch.set_pause_generator(_pause(p, cfg.get("seed", 0) + i))
         self.cycle = 0
 

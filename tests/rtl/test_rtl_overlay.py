@@ -69,6 +69,9 @@ CASES = {
                           OverlayParams(simd=16, pe=16, out_bits=32), _raw_last),
     "avgpad_act16": ("c8k3r-f10", (9, 9, 4),
                      OverlayParams(simd=4, pe=8, act_bits=16, w_bits=8, sum_bits=24), _pooled),
+    # FC weights over four AXI read ports (ep_ovl_wst), each with its own stalls; two tiles
+    "wports4_fc": ("c32k3p1r-m2-f64-f16", (6, 6, 16),
+                   OverlayParams(simd=16, pe=16, w_ports=4, max_tile_nf=2), None),
 }
 
 
@@ -117,12 +120,38 @@ def test_unsupported_reason():
     assert unsupported_reason(OverlayParams(simd=3, pe=6)) is not None
     assert unsupported_reason(OverlayParams(simd=8, pe=12)) is not None
     assert unsupported_reason(OverlayParams(simd=16, pe=32)) is None
+    assert unsupported_reason(OverlayParams(simd=16, pe=32, w_ports=4)) is None
+    assert "w_ports 5" in unsupported_reason(OverlayParams(simd=16, pe=32, w_ports=5))
+    # 8-byte weight words: a streaming port needs whole beats
+    assert "whole 16-byte beats" in unsupported_reason(OverlayParams(simd=2, pe=4, w_ports=2))
+
+
+def test_weight_ports_reach_the_top_packaging_and_block_design(tmp_path):
+    """w_ports = 4: the generated top has m_axi_gmem1..3 (read channels only), the ipx
+    script associates them with the clock, and bd.tcl gives each its own HP port."""
+    from edgepool.codegen.rtl_overlay import generate_overlay, overlay_package_tcl
+
+    d = generate_overlay(OverlayParams(simd=16, pe=16, w_ports=4), tmp_path, copy_library=True)
+    top = (tmp_path / "edgepool_overlay.sv").read_text()
+    for k in (1, 2, 3):
+        assert f"output logic [63:0] m_axi_gmem{k}_araddr" in top
+        assert f"m_axi_gmem{k}_awaddr" not in top
+    assert "m_axi_gmem4" not in top and d.params["W_PORTS"] == 4
+    tcl = overlay_package_tcl(d, "xczu3eg-sbva484-1-e").read_text()
+    assert "-busif m_axi_gmem3 -clock ap_clk" in tcl
+    two = generate_overlay(OverlayParams(simd=16, pe=16, w_ports=2), tmp_path / "two")
+    text = (tmp_path / "two" / "edgepool_overlay.sv").read_text()
+    assert "input  logic m_axi_gmem1_arready" in text
+    assert "logic m_axi_gmem2_arready;" in text and two.params["W_PORTS"] == 2
 
 
 @pytest.mark.parametrize("top,params", [
     ("ep_ovl_top", {}), ("ep_ovl_top", {"SIMD": 16, "PE": 32, "OUT_BITS": 32}),
     ("ep_ovl_rd", {}), ("ep_ovl_wr", {}), ("ep_ovl_wr", {"WB": 64}), ("ep_ovl_unpack", {}),
-    ("ep_ovl_unpack", {"WB": 4}), ("ep_ovl_unpack", {"WB": 256})])
+    ("ep_ovl_unpack", {"WB": 4}), ("ep_ovl_unpack", {"WB": 256}),
+    ("ep_ovl_top", {"SIMD": 16, "PE": 16, "W_PORTS": 4}),
+    ("ep_ovl_top", {"SIMD": 16, "PE": 16, "W_PORTS": 2}),
+    ("ep_ovl_wst", {}), ("ep_ovl_wst", {"NP": 3, "WB": 16})])
 def test_overlay_blocks_lint_clean(top, params):
     from edgepool.codegen.rtl_overlay import OVERLAY_LIBRARY
     from edgepool.runtime.rtlsim import lint
