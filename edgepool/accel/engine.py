@@ -15,6 +15,12 @@ from typing import Literal
 
 from ..errors import ConfigError, EngineUnsupportedError
 
+#: most AXI read ports the RTL overlay streams FC weights over (a Zynq PS has four HP ports)
+MAX_W_PORTS = 4
+#: a weight word of at least this many bytes makes extra streaming ports pay (one burst per
+#: word and port: shorter bursts leave the ports waiting on DDR latency)
+W_PORT_MIN_WORD_BYTES = 256
+
 
 @dataclass(frozen=True)
 class OverlayParams:

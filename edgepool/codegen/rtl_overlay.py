@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..accel import regmap as R
-from ..accel.engine import OverlayParams
+from ..accel.engine import MAX_W_PORTS, OverlayParams
 from ..accel.manifest import RtlAccelSection
 from ..errors import UnsupportedOpError
 from .emit import render
@@ -28,8 +28,7 @@ OVERLAY_TOP = "edgepool_overlay"
 #: library modules of the overlay (sim/rtl), in dependency order
 OVERLAY_LIBRARY = ("ep_axil_ctrl.sv", "ep_ovl_unpack.sv", "ep_ovl_rd.sv", "ep_ovl_wr.sv",
                    "ep_ovl_wst.sv", "ep_ovl_core.sv", "ep_ovl_top.sv")
-#: most AXI read ports the overlay streams FC weights over (the Zynq PS has four HP ports)
-MAX_W_PORTS = 4
+
 #: AXI4 master data width: one Zynq UltraScale+ S_AXI_HP*_FPD port (hw/boards: hp_width_bits)
 AXI_DATA_BITS = R.RTL_OVERLAY_AXI_BITS
 #: where a build's rtl stage puts the overlay IP (relative to the build directory)

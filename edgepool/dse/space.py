@@ -21,9 +21,10 @@ from dataclasses import dataclass, replace
 
 from ..accel.axis import container_bits
 from ..accel.descriptor import layer_words, streams_weights
-from ..accel.engine import HlsConfig
+from ..accel.engine import MAX_W_PORTS, W_PORT_MIN_WORD_BYTES, HlsConfig
 from ..accel.folding import divisors, folding_problems
 from ..accel.program import HwLayer, HwProgram
+from ..accel.regmap import RTL_OVERLAY_AXI_BITS
 from ..targets import Board
 from .cost import Device, dataflow_layer_cost, dsp_packing_supported
 
@@ -216,12 +217,17 @@ def overlay_configs(program: HwProgram, board: Board, space: DseSpace,
     clocks = board_clocks(board, space)
     hp = int(board.memory.get("hp_width_bits", 128))
     port = ddr_port_gbps(board)
+    hp_ports = min(MAX_W_PORTS, int(board.memory.get("hp_ports", 1)))
+    beat = RTL_OVERLAY_AXI_BITS // 8
     out = []
     for pe in space.pe:
         for simd in space.simd:
             if pe % simd or pe * simd > space.max_macs_per_cycle:
                 continue
             padded, notes = pad_channels(program, pe, simd)
+            # the RTL overlay streams FC weights over every HP port when its words are long
+            wb = pe * simd * w_bits // 8
+            w_ports = hp_ports if wb % beat == 0 and wb >= W_PORT_MIN_WORD_BYTES else 1
             for dma in space.dma_bits:
                 if dma > hp:
                     continue
@@ -236,7 +242,7 @@ def overlay_configs(program: HwProgram, board: Board, space: DseSpace,
                                         sum_bits=pool_sum_bits(program, act_bits),
                                         ddr_port_gbps=port, out_bits=out_bits,
                                         int8_dsp_packing=dsp_packing_supported(board.part),
-                                        **bufs)
+                                        w_ports=w_ports, **bufs)
                         out.append((cfg, padded, tuple(notes)))
     return out
 
