@@ -82,7 +82,8 @@ def main() -> None:
         "BOUND = analytic lower bound (MAC steps only + FC weights at the board's measured "
         f"sustained DDR bandwidth, {gbps} GB/s over all four HP ports, hw/boards/ultra96.toml); "
         "SIMULATED = the committed Verilator run of the RTL overlay "
-        "(benchmarks/results/rtl_overlay_vgg16.json, DDR model 16 B/cycle on one port).",
+        "(benchmarks/results/rtl_overlay_vgg16.json; DDR model: four HP ports of 16 B/cycle "
+        "each, 16.8 B/cycle together).",
         f"Device: {board.part}, {dsps} DSP48E2; int8 MACs counted two per DSP (packing), "
         "16-bit one.",
         "'clock for goal': the PL clock at which the row's cycles meet the goal; whether a "
