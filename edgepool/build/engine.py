@@ -30,7 +30,7 @@ from ..codegen.synth import synth_accel
 from ..codegen.rtl import ACCEL_TOP, RTL_MAX_WEIGHTS, check_supported, folding_from_config
 from ..codegen.rtl_overlay import unsupported_reason
 from ..dse.cost import estimate_rtl
-from ..dse.rtl_overlay_cost import BEAT, DdrModel, program_cycles
+from ..dse.rtl_overlay_cost import BEAT, DdrModel, program_cycles, yosys_lut_estimate
 from ..errors import ManifestError, UnsupportedOpError
 from ..targets import Board
 
@@ -76,20 +76,23 @@ def rtl_overlay_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: f
                          ) -> dict[str, Any]:
     """The RTL overlay's calibrated cycle model
     (:func:`edgepool.dse.rtl_overlay_cost.program_cycles`) of ``program`` with ``cfg``'s
-    capacities at ``clock_mhz``, one m_axi port at ``cfg.ddr_port_gbps`` (else a full beat per
-    cycle): the manifest's ``engine.estimate`` (estimated, not simulated). The overlay runs one
-    frame at a time: interval = latency."""
+    capacities at ``clock_mhz``, every m_axi port at ``cfg.ddr_port_gbps`` (else a full beat
+    per cycle; FC weights over ``w_ports`` of them): the manifest's ``engine.estimate``
+    (estimated, not simulated), with the Yosys-fitted LUT estimate of the IP. The overlay runs
+    one frame at a time: interval = latency."""
     p = overlay_params_of(cfg)
     gbps = float(cfg.ddr_port_gbps) if cfg is not None else 0.0
     bpc = min(float(BEAT), gbps * 1e3 / clock_mhz) if gbps > 0 else float(BEAT)
-    ddr = DdrModel(bytes_per_cycle=bpc)
+    ddr = DdrModel(bytes_per_cycle=bpc,
+                   total_bytes_per_cycle=bpc * p.w_ports if p.w_ports > 1 else 0.0)
     layers = program_cycles(plan_program(program, p).program, p, ddr)
     total = int(sum(layers))
     return {"model": "edgepool.dse.rtl_overlay_cost.program_cycles",
             "latency_cycles": total, "interval_cycles": total, "clock_mhz": float(clock_mhz),
             "fps": round(clock_mhz * 1e6 / total, 3) if total else 0.0,
             "latency_s": total / (clock_mhz * 1e6),
-            "ddr_bytes_per_cycle": round(bpc, 3), "ddr_latency_cycles": ddr.latency}
+            "ddr_bytes_per_cycle": round(bpc, 3), "ddr_latency_cycles": ddr.latency,
+            "lut_yosys_fit": yosys_lut_estimate(p)}
 
 
 def rtl_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: float

@@ -130,6 +130,11 @@ def _engine_lines(m: Manifest) -> list[str]:
                      f"{_fmt(est['latency_cycles'])} cycles latency of one frame, "
                      f"{_fmt(est['fps'])} frames/s at {_fmt(est['clock_mhz'])} MHz "
                      "(estimated; Fmax is an assumption until a vendor tool runs)")
+        if "lut_yosys_fit" in est:
+            lines.append(f"- LUTs of the RTL overlay IP: {_fmt(est['lut_yosys_fit'])} (estimated: "
+                         "fitted to Yosys synth_xilinx of three overlays, "
+                         "`benchmarks/results/rtl_synth_overlay.md`; above the device's LUTs "
+                         "Vivado will not place it as written — see the build notes)")
     if e.synth:
         s = e.synth
         keys = [k for k in ("LUT", "FF", "DSP", "BRAM", "LUTRAM", "CARRY", "logic_depth_lut6")

@@ -221,6 +221,16 @@ def run_engine(ctx: BuildContext) -> None:
     est = f"; estimate_rtl: {sec.estimate['interval_cycles']:,} cycles/frame, " \
           f"{sec.estimate['latency_cycles']:,} cycles latency (estimated)" if sec.estimate else ""
     ctx.notes.append(f"engine: {sec.name.upper()} ({sec.reason}){est}")
+    lut = sec.estimate.get("lut_yosys_fit") if sec.estimate else None
+    device = int(ctx.board.resources.get("lut", 0))
+    if lut and device and lut > device:
+        ctx.notes.append(
+            f"engine: WARNING — the RTL overlay's LUT estimate ({lut:,}, fitted to Yosys "
+            f"synth_xilinx runs: benchmarks/results/rtl_synth_overlay.md) is "
+            f"{100 * lut / device:.0f} % of the {ctx.board.part}'s {device:,} LUTs: Vivado will "
+            "not place it as written (the overlay's per-lane requantizers and dividers are "
+            "not shared yet); simulation and the driver are unaffected, --engine hls builds the "
+            "HLS overlay instead")
 
 
 # --------------------------------------------------------------------------- hls

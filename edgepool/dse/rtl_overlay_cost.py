@@ -192,9 +192,23 @@ def program_cycles(program: HwProgram, p: OverlayParams, ddr: DdrModel = DdrMode
     return [layer_cycles(layer, p, ddr) for layer in program.layers]
 
 
+#: LUTs of the RTL overlay IP ~ LUT_BASE + LUT_PER_PE * PE + LUT_PER_MAC * PE * SIMD: the exact
+#: fit of Yosys 0.23 ``synth_xilinx -family xcup`` of three 8-bit overlays
+#: (benchmarks/results/rtl_synth_overlay.md, RTL of a74308a: PE 8 x SIMD 4 80,524, PE 16 x
+#: SIMD 8 135,947, PE 16 x SIMD 16 145,660 LUT). Three points, three parameters: no held-out
+#: check; synthesized, not placed. Each PE lane carries a wide requantizer and an average-pool
+#: divider, hence the per-lane term.
+LUT_BASE, LUT_PER_PE, LUT_PER_MAC = 29_958, 6_017, 75.9
+
+
+def yosys_lut_estimate(p: OverlayParams) -> int:
+    """LUTs Yosys gives the RTL overlay with capacities ``p`` (see LUT_BASE: an estimate)."""
+    return int(round(LUT_BASE + LUT_PER_PE * p.pe + LUT_PER_MAC * p.pe * p.simd))
+
+
 def seconds(cycles: int, clock_mhz: float) -> float:
     """``cycles`` at ``clock_mhz``."""
     return cycles / (clock_mhz * 1e6)
 
 
-__all__ = ["DdrModel", "layer_cycles", "program_cycles", "seconds"]
+__all__ = ["DdrModel", "layer_cycles", "program_cycles", "seconds", "yosys_lut_estimate"]
