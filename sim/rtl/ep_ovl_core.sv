@@ -290,6 +290,15 @@ module ep_ovl_core #(
   always_comb pf_rows = ready_rows(oy + 1, coh, in_h, sh, pt, dh, kh);
   wire pf_go = st == S_CONV && !f_wst && !pf_done && !ld_act && !rd_cmd_valid &&
                oy + 1 < coh && pf_rows > loaded;
+  // an activation read (a row load or a prefetch): words from input row `loaded` on
+  wire ld_go = pf_go || (st == S_LREQ && ldn != 0);
+  int ld_words;
+  always_comb ld_words = pf_go ? (pf_rows - loaded) * rw : ldn;
+  wire [AXW-1:0] ld_byte =
+      act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB);
+  // a weight read into WBUF, or (one port) the weight stream of an F_W_STREAM tile
+  wire w_go = st == S_WREQ || (st == S_WSREQ && W_PORTS == 1);
+  wire [AXW-1:0] w_byte = wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB);
   wire c_issue = st == S_CONV && room && c_wst_ok;
   wire c_last_step = ox == cow - 1 && fo == nf - 1 && tap == kkcf - 1;
 
@@ -495,21 +504,29 @@ module ep_ovl_core #(
         ldn <= ldn - 1;
         if (ldn == 1) ld_act <= 1'b0;
       end
-      if (pf_go) begin
+      if (ld_go) begin
         rd_cmd_valid <= 1'b1;
-        rd_cmd_addr <= al(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB));
-        rd_cmd_beats <= nbeats(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB),
-                               (pf_rows - loaded) * rw, AWB);
+        rd_cmd_addr <= al(ld_byte);
+        rd_cmd_beats <= nbeats(ld_byte, ld_words, AWB);
         usel <= U_ACT;
         u_start <= 1'b1;
-        u_skip <= AWB >= BB ? 8'd0 :
-                  8'(32'(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB))
-                     % BB / AWB);
-        u_n <= (pf_rows - loaded) * rw;
-        ldn <= (pf_rows - loaded) * rw;
+        u_skip <= AWB >= BB ? 8'd0 : 8'(32'(ld_byte) % BB / AWB);
+        u_n <= ld_words;
+        ldn <= ld_words;
         ld_act <= 1'b1;
+      end
+      if (pf_go) begin
         loaded <= pf_rows;
         pf_done <= 1'b1;
+      end
+      if (w_go) begin
+        rd_cmd_valid <= 1'b1;
+        rd_cmd_addr <= al(w_byte);
+        rd_cmd_beats <= nbeats(w_byte, nf * kkcf, WWB);
+        usel <= U_W;
+        u_start <= 1'b1;
+        u_skip <= WWB >= BB ? 8'd0 : 8'(32'(w_byte) % BB / WWB);
+        u_n <= nf * kkcf;
       end
 
       case (st)
@@ -583,17 +600,7 @@ module ep_ovl_core #(
           pix_stride <= out_c / SIMD * kmul;
           st <= f_wst ? S_BREQ : S_WREQ;
         end
-        S_WREQ: begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= al(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB));
-          rd_cmd_beats <= nbeats(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB),
-                                 nf * kkcf, WWB);
-          usel <= U_W;
-          u_start <= 1'b1;
-          u_skip <= WWB >= BB ? 8'd0 :
-                    8'(32'((wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB)))
-                       % BB / WWB);
-          u_n <= nf * kkcf;
+        S_WREQ: begin                                // the read: w_go
           lb_wp <= 0;                                // reused as the WBUF write pointer
           st <= S_WLOAD;
         end
@@ -648,39 +655,15 @@ module ep_ovl_core #(
           st <= kind == 1 ? S_POOL : (f_wst ? S_WSREQ : S_CONV);
           ox <= 0; fo <= 0; ky <= 0; kx <= 0; ci <= 0; tap <= 0;
           px <= 0; pc <= 0; pky <= 0; pkx <= 0; ptap <= 0;
-        end else begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= al(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB));
-          rd_cmd_beats <= nbeats(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB),
-                                 ldn, AWB);
-          usel <= U_ACT;
-          u_start <= 1'b1;
-          u_skip <= AWB >= BB ? 8'd0 :
-                    8'(32'(act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB))
-                       % BB / AWB);
-          u_n <= ldn;
-          ld_act <= 1'b1;
-          st <= S_LOAD;
-        end
+        end else st <= S_LOAD;                       // the read: ld_go
         S_LOAD:
         if (!ld_act) st <= S_LREQ;
-        S_WSREQ:
-        if (W_PORTS > 1) begin
-          wst_start <= 1'b1;
-          wst_addr <= wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB);
-          wst_n <= nf * kkcf;
-          st <= S_CONV;
-        end else begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= al(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB));
-          rd_cmd_beats <= nbeats(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB),
-                                 nf * kkcf, WWB);
-          usel <= U_W;
-          u_start <= 1'b1;
-          u_skip <= WWB >= BB ? 8'd0 :
-                    8'(32'(wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB))
-                       % BB / WWB);
-          u_n <= nf * kkcf;
+        S_WSREQ: begin                               // one port: the read is w_go
+          if (W_PORTS > 1) begin
+            wst_start <= 1'b1;
+            wst_addr <= w_byte;
+            wst_n <= nf * kkcf;
+          end
           st <= S_CONV;
         end
         S_CONV:

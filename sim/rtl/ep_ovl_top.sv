@@ -297,91 +297,70 @@ module ep_ovl_top #(
       .m_axi_rlast(m_axi_gmem_rlast), .m_axi_rvalid(rd0_rvalid),
       .m_axi_rready(rd0_rready), .busy(rd_busy));
 
-  if (W_PORTS > 1) begin : g_wst
-    localparam int NP = W_PORTS;
-    logic [NP*AXW-1:0] araddr;
-    logic [NP*8-1:0] arlen;
-    logic [NP-1:0] arvalid, arready, rlast, rvalid, rready;
-    logic [NP*DW-1:0] rdata;
+  // the four read lanes of streamed weights: lane 0 borrows m_axi_gmem's read channels while the
+  // streamer runs, lanes 1..3 are m_axi_gmem1..3; lanes the configuration does not use are tied
+  // off (all four with W_PORTS = 1: no streamer)
+  localparam int NL = 4;
+  localparam int NP = W_PORTS > 1 ? W_PORTS : 0;
+  logic [NL*AXW-1:0] l_araddr;
+  logic [NL*8-1:0] l_arlen;
+  logic [NL-1:0] l_arvalid, l_arready, l_rlast, l_rvalid, l_rready;
+  logic [NL*DW-1:0] l_rdata;
+  if (NP > 0) begin : g_wst
     ep_ovl_wst #(.NP(NP), .AXW(AXW), .DW(DW), .WB(PE * SIMD * W_BITS / 8),
                  .MAX_BURST(MAX_BURST), .MAX_OUT(MAX_OUT)) u_wst (
         .clk(ap_clk), .rst_n(ap_rst_n), .start(wst_start), .addr(wst_addr), .n(wst_n),
         .out_valid(wst_valid), .out_ready(wst_ready), .out_data(wst_data), .busy(wst_busy),
-        .m_araddr(araddr), .m_arlen(arlen), .m_arvalid(arvalid), .m_arready(arready),
-        .m_rdata(rdata), .m_rlast(rlast), .m_rvalid(rvalid), .m_rready(rready));
-    // lane 0 shares m_axi_gmem
-    assign m_axi_gmem_araddr = wst_busy ? araddr[0+:AXW] : rd0_araddr;
-    assign m_axi_gmem_arlen = wst_busy ? arlen[0+:8] : rd0_arlen;
-    assign m_axi_gmem_arvalid = wst_busy ? arvalid[0] : rd0_arvalid;
-    assign arready[0] = wst_busy && m_axi_gmem_arready;
-    assign rd0_arready = !wst_busy && m_axi_gmem_arready;
-    assign rdata[0+:DW] = m_axi_gmem_rdata;
-    assign rlast[0] = m_axi_gmem_rlast;
-    assign rvalid[0] = wst_busy && m_axi_gmem_rvalid;
-    assign rd0_rvalid = !wst_busy && m_axi_gmem_rvalid;
-    assign m_axi_gmem_rready = wst_busy ? rready[0] : rd0_rready;
-    // lanes 1.. on m_axi_gmem1..
-    assign m_axi_gmem1_araddr = araddr[1*AXW+:AXW];
-    assign m_axi_gmem1_arlen = arlen[1*8+:8];
-    assign m_axi_gmem1_arvalid = arvalid[1];
-    assign arready[1] = m_axi_gmem1_arready;
-    assign rdata[1*DW+:DW] = m_axi_gmem1_rdata;
-    assign rlast[1] = m_axi_gmem1_rlast;
-    assign rvalid[1] = m_axi_gmem1_rvalid;
-    assign m_axi_gmem1_rready = rready[1];
-    if (NP > 2) begin : g_p2
-      assign m_axi_gmem2_araddr = araddr[2*AXW+:AXW];
-      assign m_axi_gmem2_arlen = arlen[2*8+:8];
-      assign m_axi_gmem2_arvalid = arvalid[2];
-      assign arready[2] = m_axi_gmem2_arready;
-      assign rdata[2*DW+:DW] = m_axi_gmem2_rdata;
-      assign rlast[2] = m_axi_gmem2_rlast;
-      assign rvalid[2] = m_axi_gmem2_rvalid;
-      assign m_axi_gmem2_rready = rready[2];
-    end else begin : g_t2
-      assign m_axi_gmem2_araddr = '0;
-      assign m_axi_gmem2_arlen = '0;
-      assign m_axi_gmem2_arvalid = 1'b0;
-      assign m_axi_gmem2_rready = 1'b1;
-    end
-    if (NP > 3) begin : g_p3
-      assign m_axi_gmem3_araddr = araddr[3*AXW+:AXW];
-      assign m_axi_gmem3_arlen = arlen[3*8+:8];
-      assign m_axi_gmem3_arvalid = arvalid[3];
-      assign arready[3] = m_axi_gmem3_arready;
-      assign rdata[3*DW+:DW] = m_axi_gmem3_rdata;
-      assign rlast[3] = m_axi_gmem3_rlast;
-      assign rvalid[3] = m_axi_gmem3_rvalid;
-      assign m_axi_gmem3_rready = rready[3];
-    end else begin : g_t3
-      assign m_axi_gmem3_araddr = '0;
-      assign m_axi_gmem3_arlen = '0;
-      assign m_axi_gmem3_arvalid = 1'b0;
-      assign m_axi_gmem3_rready = 1'b1;
-    end
-  end else begin : g_one
-    assign m_axi_gmem_araddr = rd0_araddr;
-    assign m_axi_gmem_arlen = rd0_arlen;
-    assign m_axi_gmem_arvalid = rd0_arvalid;
-    assign rd0_arready = m_axi_gmem_arready;
-    assign rd0_rvalid = m_axi_gmem_rvalid;
-    assign m_axi_gmem_rready = rd0_rready;
+        .m_araddr(l_araddr[NP*AXW-1:0]), .m_arlen(l_arlen[NP*8-1:0]),
+        .m_arvalid(l_arvalid[NP-1:0]), .m_arready(l_arready[NP-1:0]),
+        .m_rdata(l_rdata[NP*DW-1:0]), .m_rlast(l_rlast[NP-1:0]), .m_rvalid(l_rvalid[NP-1:0]),
+        .m_rready(l_rready[NP-1:0]));
+  end else begin : g_no_wst
     assign wst_valid = 1'b0;
     assign wst_data = '0;
     assign wst_busy = 1'b0;
-    assign m_axi_gmem1_araddr = '0;
-    assign m_axi_gmem1_arlen = '0;
-    assign m_axi_gmem1_arvalid = 1'b0;
-    assign m_axi_gmem1_rready = 1'b1;
-    assign m_axi_gmem2_araddr = '0;
-    assign m_axi_gmem2_arlen = '0;
-    assign m_axi_gmem2_arvalid = 1'b0;
-    assign m_axi_gmem2_rready = 1'b1;
-    assign m_axi_gmem3_araddr = '0;
-    assign m_axi_gmem3_arlen = '0;
-    assign m_axi_gmem3_arvalid = 1'b0;
-    assign m_axi_gmem3_rready = 1'b1;
   end
+  for (genvar k = NP; k < NL; k++) begin : g_tie
+    assign l_araddr[k*AXW+:AXW] = '0;
+    assign l_arlen[k*8+:8] = '0;
+    assign l_arvalid[k] = 1'b0;
+    assign l_rready[k] = 1'b1;
+  end
+  // lane 0 and the core's reads share m_axi_gmem (the core starts a stream with its reads idle)
+  assign m_axi_gmem_araddr = wst_busy ? l_araddr[0+:AXW] : rd0_araddr;
+  assign m_axi_gmem_arlen = wst_busy ? l_arlen[0+:8] : rd0_arlen;
+  assign m_axi_gmem_arvalid = wst_busy ? l_arvalid[0] : rd0_arvalid;
+  assign l_arready[0] = wst_busy && m_axi_gmem_arready;
+  assign rd0_arready = !wst_busy && m_axi_gmem_arready;
+  assign l_rdata[0+:DW] = m_axi_gmem_rdata;
+  assign l_rlast[0] = m_axi_gmem_rlast;
+  assign l_rvalid[0] = wst_busy && m_axi_gmem_rvalid;
+  assign rd0_rvalid = !wst_busy && m_axi_gmem_rvalid;
+  assign m_axi_gmem_rready = wst_busy ? l_rready[0] : rd0_rready;
+  assign m_axi_gmem1_araddr = l_araddr[1*AXW+:AXW];
+  assign m_axi_gmem1_arlen = l_arlen[1*8+:8];
+  assign m_axi_gmem1_arvalid = l_arvalid[1];
+  assign l_arready[1] = m_axi_gmem1_arready;
+  assign l_rdata[1*DW+:DW] = m_axi_gmem1_rdata;
+  assign l_rlast[1] = m_axi_gmem1_rlast;
+  assign l_rvalid[1] = m_axi_gmem1_rvalid;
+  assign m_axi_gmem1_rready = l_rready[1];
+  assign m_axi_gmem2_araddr = l_araddr[2*AXW+:AXW];
+  assign m_axi_gmem2_arlen = l_arlen[2*8+:8];
+  assign m_axi_gmem2_arvalid = l_arvalid[2];
+  assign l_arready[2] = m_axi_gmem2_arready;
+  assign l_rdata[2*DW+:DW] = m_axi_gmem2_rdata;
+  assign l_rlast[2] = m_axi_gmem2_rlast;
+  assign l_rvalid[2] = m_axi_gmem2_rvalid;
+  assign m_axi_gmem2_rready = l_rready[2];
+  assign m_axi_gmem3_araddr = l_araddr[3*AXW+:AXW];
+  assign m_axi_gmem3_arlen = l_arlen[3*8+:8];
+  assign m_axi_gmem3_arvalid = l_arvalid[3];
+  assign l_arready[3] = m_axi_gmem3_arready;
+  assign l_rdata[3*DW+:DW] = m_axi_gmem3_rdata;
+  assign l_rlast[3] = m_axi_gmem3_rlast;
+  assign l_rvalid[3] = m_axi_gmem3_rvalid;
+  assign m_axi_gmem3_rready = l_rready[3];
   assign m_axi_gmem1_arid = '0;
   assign m_axi_gmem2_arid = '0;
   assign m_axi_gmem3_arid = '0;
@@ -427,8 +406,5 @@ module ep_ovl_top #(
                   rd_busy, cur_layer, layer_done, waddr[1:0], m_axi_gmem1_rid,
                   m_axi_gmem1_rresp, m_axi_gmem2_rid, m_axi_gmem2_rresp, m_axi_gmem3_rid,
                   m_axi_gmem3_rresp, wst_busy, wst_start, wst_addr, wst_n, wst_ready,
-                  m_axi_gmem1_arready, m_axi_gmem1_rdata, m_axi_gmem1_rlast, m_axi_gmem1_rvalid,
-                  m_axi_gmem2_arready, m_axi_gmem2_rdata, m_axi_gmem2_rlast, m_axi_gmem2_rvalid,
-                  m_axi_gmem3_arready, m_axi_gmem3_rdata, m_axi_gmem3_rlast,
-                  m_axi_gmem3_rvalid};
+                  l_arready, l_rdata, l_rlast, l_rvalid};
 endmodule
