@@ -61,6 +61,11 @@ def _word_cycles(nbytes: int, ddr: DdrModel) -> float:
     return max(unpack, nbytes / port)
 
 
+def _read_cycles(words: int, nbytes: int, ddr: DdrModel) -> float:
+    """Cycles of one DDR read of ``words`` words of ``nbytes`` (without its fixed K_READ)."""
+    return ddr.latency + words * _word_cycles(nbytes, ddr)
+
+
 def _stream_cycles(words: int, nbytes: int, ports: int, ddr: DdrModel) -> float:
     """Cycles of ``words`` streamed weight words of ``nbytes`` over ``ports`` read ports
     (ep_ovl_wst: port p fetches words p, p + ports, ... one burst each, W_OUTSTANDING in
@@ -85,7 +90,7 @@ class _Acc:
     def read(self, words: int, nbytes: int, ddr: DdrModel) -> None:
         if words:
             self.n["K_READ"] += 1
-            self.var += ddr.latency + words * _word_cycles(nbytes, ddr)
+            self.var += _read_cycles(words, nbytes, ddr)
 
     def total(self, k: dict[str, float] | None = None) -> int:
         k = k or {name: globals()[name] for name in self.n}
@@ -153,8 +158,7 @@ def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -
             if prev_work is None or wst:
                 a.read(words, awb, ddr)
             elif words:
-                read = ddr.latency + words * _word_cycles(awb, ddr) + K_READ + K_PF
-                a.var += max(0.0, read - prev_work)
+                a.var += max(0.0, _read_cycles(words, awb, ddr) + K_READ + K_PF - prev_work)
             loaded = r
             start = a.total()
             steps = cow * nf * kkcf
