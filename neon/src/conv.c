@@ -10,10 +10,6 @@
  * output channels per register block. */
 #include "ep_internal.h"
 
-typedef void (*ep_row_fn)(void *ctx, int y, void *dst);
-int ep__max_engine(const ep_pool_params *p, ep_dtype t, ep_row_fn produce, void *ctx, void *out,
-                   void *scratch);
-size_t ep__max_engine_scratch(const ep_pool_params *p, ep_dtype t);
 
 #define AI static inline __attribute__((always_inline))
 

@@ -478,10 +478,6 @@ int ep__dw_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *
 }
 
 /* ------------------------------------------------------------------ fused conv -> max pool */
-typedef void (*ep_row_fn)(void *ctx, int y, void *dst);
-int ep__max_engine(const ep_pool_params *p, ep_dtype t, ep_row_fn produce, void *ctx, void *out,
-                   void *scratch);
-size_t ep__max_engine_scratch(const ep_pool_params *p, ep_dtype t);
 
 static void dw_fused_row(void *ctx, int y, void *dst) {
     const dw_run *r = (const dw_run *)ctx;

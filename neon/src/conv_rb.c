@@ -682,10 +682,6 @@ int ep__rb_conv(const ep_conv_params *p, ep_dtype t, const void *x, const void *
 }
 
 /* ------------------------------------------------------------------ fused conv -> max pool */
-typedef void (*ep_row_fn)(void *ctx, int y, void *dst);
-int ep__max_engine(const ep_pool_params *p, ep_dtype t, ep_row_fn produce, void *ctx, void *out,
-                   void *scratch);
-size_t ep__max_engine_scratch(const ep_pool_params *p, ep_dtype t);
 
 /* one requantized conv row straight into the pool engine's row (pixel stride oc) */
 static void rb_fused_row(void *ctx, int y, void *dst) {

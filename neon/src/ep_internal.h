@@ -118,6 +118,13 @@ void ep_parallel(int nthreads, int n_items, ep_task_fn fn, void *ctx);
 #define ep_vmlal_high_laneq_s16(a, b, v, l) vmlal_laneq_s16((a), vget_high_s16(b), (v), (l))
 #endif
 
+/* The max-pool engine (pool.c) over rows from produce(ctx, y, dst): ep_maxpool and every fused
+ * conv -> max pool (conv.c, conv_rb.c, conv_dw.c). */
+typedef void (*ep_row_fn)(void *ctx, int y, void *dst);
+int ep__max_engine(const ep_pool_params *p, ep_dtype t, ep_row_fn produce, void *ctx, void *out,
+                   void *scratch);
+size_t ep__max_engine_scratch(const ep_pool_params *p, ep_dtype t);
+
 int ep_rq_check(const ep_requant *rq);
 int64_t ep_rq_scalar(int64_t acc, const ep_requant *rq);
 void ep_rq_store(void *out, size_t i, int dtype, int64_t v);

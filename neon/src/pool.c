@@ -14,7 +14,6 @@ typedef struct {
     int hvh, vvh, nrows;
 } ep_win;
 
-typedef void (*ep_row_fn)(void *ctx, int y, void *dst);
 
 int ep_pool_output_size(int size, int k, int s, int pad_begin, int pad_end, int dilation,
                         int ceil_mode) {
