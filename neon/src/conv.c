@@ -52,8 +52,6 @@ int ep__dw_conv_maxpool(const ep_conv_params *p, ep_dtype t, const void *x, cons
                         const void *bias, const ep_requant *rq, const ep_pool_params *pp,
                         void *out, void *scratch);
 
-int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias);
-
 int ep_conv_algo(const ep_conv_params *p, ep_dtype t) {
     if (!p) return EP_ALGO_SLIDING;
     if (p->algo != EP_ALGO_AUTO) return p->algo;

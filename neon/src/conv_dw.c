@@ -436,8 +436,6 @@ size_t ep__dw_scratch_bytes(const ep_conv_params *p, ep_dtype t) {
     return ep_carver_size(&cv);
 }
 
-int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias);
-
 static int dw_setup(dw_run *r, const ep_conv_params *p, ep_dtype t, const void *x,
                     const void *packed, const void *bias, const ep_requant *rq, void *out,
                     void *scratch, int nth) {

@@ -84,12 +84,6 @@ static int rb_width(const rb_geom *g, int b) {
     return rem >= 16 ? 16 : (rem <= 8 ? 8 : 16);
 }
 
-/* Accumulator bound from the types: |sum| <= KH*KW*IC * max|x| * max|w| + max|bias| must fit
- * the accumulator (int32 for int8, int64 for int16). Two's-complement sums wrap, so partial
- * sums may leave the range; only the final value matters, and this bounds it. Used by RB and
- * by AUTO whatever it resolves to. */
-int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias);
-
 static size_t rb_block_off(const rb_geom *g, int b) {   /* int16 elements (dot: int8) */
     return (size_t)b * (g->dot ? 4 : g->t == EP_I8 ? 16 : 8) * g->KH * g->Krp;
 }
@@ -139,6 +133,10 @@ int ep__rb_pack(const ep_conv_params *p, ep_dtype t, const void *w, void *packed
     return EP_OK;
 }
 
+/* Accumulator bound from the types: |sum| <= KH*KW*IC * max|x| * max|w| + max|bias| must fit
+ * the accumulator (int32 for int8, int64 for int16). Two's-complement sums wrap, so partial
+ * sums may leave the range; only the final value matters, and this bounds it. Used by RB and
+ * by AUTO whatever it resolves to. */
 int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias) {
     if (t != EP_I8 && t != EP_I16) return 1;
     const int full = t == EP_I8 ? 8 : 16, bits = p->wbits > 0 && p->wbits < full ? p->wbits : full;

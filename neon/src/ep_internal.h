@@ -125,6 +125,10 @@ int ep__max_engine(const ep_pool_params *p, ep_dtype t, ep_row_fn produce, void 
                    void *scratch);
 size_t ep__max_engine_scratch(const ep_pool_params *p, ep_dtype t);
 
+/* Whether conv's accumulator provably fits its container for these weights / bias (conv_rb.c):
+ * every conv kernel checks it before running. */
+int ep__conv_bound_ok(const ep_conv_params *p, ep_dtype t, const void *bias);
+
 int ep_rq_check(const ep_requant *rq);
 int64_t ep_rq_scalar(int64_t acc, const ep_requant *rq);
 void ep_rq_store(void *out, size_t i, int dtype, int64_t v);
