@@ -227,3 +227,25 @@ def dw_conv_case(draw, small: bool = False, fused: bool | None = None) -> Case:
     rq = N.Requant.to(shift, out, relu)
     return Case(N.conv_op(x, wt, b, (sh, sw), pads, requant=rq, **kw_),
                 K.requantize(ref, shift, out, relu).astype(rq.out))
+
+
+def dw_fixed_cases(rng: np.random.Generator, shapes, prepack) -> list[Case]:
+    """Depthwise 3x3 on fixed (H, W, C, stride, pad) ``shapes``: random int8 maps and weights,
+    a raw int32 output and the fast uint8 / int8 epilogues, 1-4 threads (``prepack(threads)``
+    says whether the weights are packed ahead), each with its golden result."""
+    cases = []
+    for h, w, c, s, p in shapes:
+        x = rng.integers(-128, 128, (h, w, c)).astype(np.int8)
+        wt = rng.integers(-128, 128, (c, 3, 3, 1)).astype(np.int8)
+        b = rng.integers(-(2**16), 2**16, c)
+        acc = K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), b, (s, s), (p,) * 4, groups=c)
+        for rq in (None, N.Requant(9, np.dtype(np.uint8), 0, 255, True),
+                   N.Requant(7, np.dtype(np.int8), -128, 127, False)):
+            ref = (hwc(acc).astype(np.int32) if rq is None else
+                   hwc(K.requantize(acc, rq.shift, QType(8, rq.out == np.int8, 0, False),
+                                    rq.relu)).astype(rq.out))
+            for t in (1, 2, 3, 4):
+                op = N.conv_op(x, wt, b, (s, s), (p,) * 4, groups=c, requant=rq, algo="dw",
+                               threads=t, prepack=prepack(t))
+                cases.append(Case(op, ref))
+    return cases

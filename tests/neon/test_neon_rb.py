@@ -18,6 +18,7 @@ from .cases import Case, hwc, nchw
 from .rb_cases import (
     WEIGHTS,
     dw_conv_case,
+    dw_fixed_cases,
     packed_fc_case,
     rb_conv_case,
     rb_conv_maxpool_case,
@@ -62,23 +63,10 @@ def test_dw_threads_and_tiles_bit_exact():
     """Depthwise 3x3 with 1-4 threads, strides 1 and 2, maps whose width takes 8-pixel tiles
     (with an overlapped last tile), 4-pixel tiles and single pixels, channel tails: all equal
     the golden model."""
-    rng = np.random.default_rng(12)
-    for h, w, c, s, p in [(14, 14, 16, 1, 1), (16, 16, 32, 2, 0), (9, 9, 64, 1, 0),
-                          (7, 13, 19, 2, 1), (5, 6, 8, 1, 1), (4, 3, 9, 1, 0),
-                          (11, 23, 33, 1, 2)]:
-        x = rng.integers(-128, 128, (h, w, c)).astype(np.int8)
-        wt = rng.integers(-128, 128, (c, 3, 3, 1)).astype(np.int8)
-        b = rng.integers(-(2**16), 2**16, c)
-        acc = K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), b, (s, s), (p,) * 4, groups=c)
-        for rq in (None, N.Requant(9, np.dtype(np.uint8), 0, 255, True),
-                   N.Requant(7, np.dtype(np.int8), -128, 127, False)):
-            ref = (hwc(acc).astype(np.int32) if rq is None else
-                   hwc(K.requantize(acc, rq.shift, QType(8, rq.out == np.int8, 0, False),
-                                    rq.relu)).astype(rq.out))
-            for t in (1, 2, 3, 4):
-                op = N.conv_op(x, wt, b, (s, s), (p,) * 4, groups=c, requant=rq, algo="dw",
-                               threads=t, prepack=t % 2 == 0)
-                Case(op, ref).check(N.run_native([op])[0])
+    shapes = [(14, 14, 16, 1, 1), (16, 16, 32, 2, 0), (9, 9, 64, 1, 0), (7, 13, 19, 2, 1),
+              (5, 6, 8, 1, 1), (4, 3, 9, 1, 0), (11, 23, 33, 1, 2)]
+    for case in dw_fixed_cases(np.random.default_rng(12), shapes, lambda t: t % 2 == 0):
+        case.check(N.run_native([case.op])[0])
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,7 +14,13 @@ from edgepool.ir import kernels as K
 from edgepool.neon import bridge as N
 
 from .cases import Case, hwc, nchw, run_batch_aarch64
-from .rb_cases import dw_conv_case, packed_fc_case, rb_conv_case, rb_conv_maxpool_case
+from .rb_cases import (
+    dw_conv_case,
+    dw_fixed_cases,
+    packed_fc_case,
+    rb_conv_case,
+    rb_conv_maxpool_case,
+)
 
 pytestmark = pytest.mark.aarch64
 BATCHES = settings(max_examples=3, deadline=None,
@@ -44,25 +50,9 @@ def test_dw_conv_aarch64(cases):
 def test_dw_threads_and_layers_aarch64():
     """The dwsep-mnist depthwise shapes and larger ones, strides 1 and 2, with 1-4 threads and
     the fast int8 / uint8 epilogues, in one qemu run."""
-    from edgepool.ir.qtype import QType
-
-    rng = np.random.default_rng(13)
-    cases = []
-    for h, w, c, s, p in [(16, 16, 16, 1, 0), (16, 16, 32, 2, 0), (9, 9, 64, 1, 0),
-                          (14, 14, 16, 1, 1), (13, 21, 19, 2, 1), (6, 5, 24, 1, 1)]:
-        x = rng.integers(-128, 128, (h, w, c)).astype(np.int8)
-        wt = rng.integers(-128, 128, (c, 3, 3, 1)).astype(np.int8)
-        b = rng.integers(-(2**16), 2**16, c)
-        acc = K.conv2d(nchw(x), np.moveaxis(wt, -1, 1), b, (s, s), (p,) * 4, groups=c)
-        for rq in (None, N.Requant(9, np.dtype(np.uint8), 0, 255, True),
-                   N.Requant(7, np.dtype(np.int8), -128, 127, False)):
-            ref = (hwc(acc).astype(np.int32) if rq is None else
-                   hwc(K.requantize(acc, rq.shift, QType(8, rq.out == np.int8, 0, False),
-                                    rq.relu)).astype(rq.out))
-            for t in (1, 2, 3, 4):
-                op = N.conv_op(x, wt, b, (s, s), (p,) * 4, groups=c, requant=rq, algo="dw",
-                               threads=t, prepack=True)
-                cases.append(Case(op, ref))
+    shapes = [(16, 16, 16, 1, 0), (16, 16, 32, 2, 0), (9, 9, 64, 1, 0), (14, 14, 16, 1, 1),
+              (13, 21, 19, 2, 1), (6, 5, 24, 1, 1)]
+    cases = dw_fixed_cases(np.random.default_rng(13), shapes, lambda t: True)
     run_batch_aarch64(cases)
 
 
