@@ -164,33 +164,31 @@ def test_dw_accumulator_bound_boundary(wbits):
     w = np.full((8, 3, 3, 1), lo, np.int8)
     prod = 9 * 128 * -lo
     amax = int(np.iinfo(np.int32).max)
+
+    def requantized(acc: int, wt, bias, algo: str) -> None:
+        """Every output of the layer is the accumulator ``acc`` requantized (int8 epilogue)."""
+        for shift in (1, 8, 31):
+            rq = N.Requant(shift, np.dtype(np.int8), -128, 127, False)
+            ref = K.requantize(np.full(1, acc, np.int64), shift, QType(8, True, 0, False),
+                               False)[0]
+            got = N.run_native([N.conv_op(x, wt, bias, groups=8, requant=rq, algo=algo,
+                                          wbits=wbits)])[0]
+            assert np.all(got == ref)
+
     for algo in ("dw", "auto"):
         b = np.full(8, amax - prod, np.int64)
         op = N.conv_op(x, w, b, groups=8, algo=algo, wbits=wbits)
         assert N.conv_algo(op) == "dw"
         got = N.run_native([op])[0]
         assert np.all(got == amax)
-        for shift in (1, 8, 31):
-            rq = N.Requant(shift, np.dtype(np.int8), -128, 127, False)
-            ref = K.requantize(np.full(1, amax, np.int64), shift, QType(8, True, 0, False),
-                               False)[0]
-            got = N.run_native([N.conv_op(x, w, b, groups=8, requant=rq, algo=algo,
-                                          wbits=wbits)])[0]
-            assert np.all(got == ref)
+        requantized(amax, w, b, algo)
         with pytest.raises(N.NeonError, match="EP_ERANGE"):
             N.run_native([N.conv_op(x, w, b + 1, groups=8, algo=algo, wbits=wbits)])
         # the most negative accumulator the bound admits: -128 inputs, the largest positive
         # weights, the most negative bias
         wp = np.full((8, 3, 3, 1), -lo - 1, np.int8)
         bn = np.full(8, -(amax - prod), np.int64)
-        amin = -(amax - prod) - 9 * 128 * (-lo - 1)
-        for shift in (1, 8, 31):
-            rq = N.Requant(shift, np.dtype(np.int8), -128, 127, False)
-            ref = K.requantize(np.full(1, amin, np.int64), shift, QType(8, True, 0, False),
-                               False)[0]
-            got = N.run_native([N.conv_op(x, wp, bn, groups=8, requant=rq, algo=algo,
-                                          wbits=wbits)])[0]
-            assert np.all(got == ref)
+        requantized(-(amax - prod) - 9 * 128 * (-lo - 1), wp, bn, algo)
 
 
 @pytest.mark.parametrize("wbits", [0, 4])
