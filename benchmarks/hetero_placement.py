@@ -37,10 +37,13 @@ console = Console(width=200)
 
 def models():
     """(label, canonical graph) of every shipped model and the synthetic test models."""
+    from edgepool.quant.models import MODELS
+
     for f in sorted((REPO_ROOT / "models").glob("*/*.onnx")):
-        if f.parent.name == "vgg16":
-            # generated on demand (python -m edgepool.quant.vgg16), not shipped: the RTL chain's
-            # element-level cycle model of every candidate segment takes hours at 224x224
+        info = MODELS.get(f.parent.name)
+        if info is not None and not info.trainable:
+            # generated on demand (VGG16: python -m edgepool.quant.vgg16), not shipped: the RTL
+            # chain's element-level cycle model of every candidate segment takes hours at 224
             print(f"skipped {f.relative_to(REPO_ROOT)} (generated, not a shipped model)")
             continue
         yield f.stem, edgepool.load(f)
