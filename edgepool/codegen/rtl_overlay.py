@@ -27,7 +27,11 @@ from .rtl import _TCL_SAFE, IP_LIBRARY, IP_VENDOR, IP_VERSION, RTL_DIR, _label, 
 OVERLAY_TOP = "edgepool_overlay"
 #: library modules of the overlay (sim/rtl), in dependency order
 OVERLAY_LIBRARY = ("ep_axil_ctrl.sv", "ep_ovl_unpack.sv", "ep_ovl_rd.sv", "ep_ovl_wr.sv",
-                   "ep_ovl_wst.sv", "ep_ovl_core.sv", "ep_ovl_top.sv")
+                   "ep_ovl_wst.sv", "ep_ovl_rq.sv", "ep_ovl_avgdiv.sv", "ep_ovl_core.sv",
+                   "ep_ovl_top.sv")
+#: the largest average-pool window the overlay's divider takes (taps; DEN_BITS = 10)
+OVERLAY_DEN_BITS = 10
+MAX_AVG_TAPS = (1 << OVERLAY_DEN_BITS) - 1
 
 #: AXI4 master data width: one Zynq UltraScale+ S_AXI_HP*_FPD port (hw/boards: hp_width_bits)
 AXI_DATA_BITS = R.RTL_OVERLAY_AXI_BITS
@@ -85,16 +89,24 @@ class OverlayDesign:
     registers: dict[str, Any] = field(default_factory=dict)
 
 
-def overlay_sv_params(p: OverlayParams, registers: dict[str, Any] | None = None
-                      ) -> dict[str, int]:
+def dsp_pack_for(part: str) -> bool:
+    """Whether two int8 MAC lanes share one DSP on ``part``: the DSP48E2 of UltraScale+ (27 x 18)
+    holds the packed 26-bit weight operand, the 7-series DSP48E1 (25 x 18) does not."""
+    return not part.lower().startswith("xc7")
+
+
+def overlay_sv_params(p: OverlayParams, registers: dict[str, Any] | None = None,
+                      dsp_pack: bool = True) -> dict[str, int]:
     """The ``ep_ovl_top`` parameters of capacities ``p`` and a register map (default: the
-    overlay's :func:`edgepool.accel.regmap.default_regmap`)."""
+    overlay's :func:`edgepool.accel.regmap.default_regmap`); ``dsp_pack`` packs two <= 8-bit
+    MAC lanes per DSP48E2 (:func:`dsp_pack_for` the part)."""
     regs = registers or R.default_regmap("overlay")["accel"]["registers"]
     sv = {"SIMD": p.simd, "PE": p.pe, "ACT_BITS": p.act_bits, "OUT_BITS": p.out_container,
           "W_BITS": p.w_bits, "ACC_BITS": p.acc_bits, "LB_WORDS": p.lb_words,
           "WBUF_WORDS": p.wbuf_words, "MAX_TILE_NF": p.max_tile_nf, "PLB_WORDS": p.plb_words,
           "SPLB_WORDS": p.splb_words, "SUM_BITS": p.sum_bits, "AXW": AXI_ADDR_BITS,
-          "DW": AXI_DATA_BITS, "W_PORTS": p.w_ports}
+          "DW": AXI_DATA_BITS, "W_PORTS": p.w_ports, "DSP_PACK": int(dsp_pack),
+          "DEN_BITS": OVERLAY_DEN_BITS}
     sv.update(R.ap_ctrl_hs_params(regs))
     for param, name in _ARG_PARAMS:
         if name not in regs:
@@ -106,7 +118,7 @@ def overlay_sv_params(p: OverlayParams, registers: dict[str, Any] | None = None
 
 def generate_overlay(p: OverlayParams, out_dir: Path | str, *, top: str = OVERLAY_TOP,
                      registers: dict[str, Any] | None = None, label: str = "model",
-                     copy_library: bool = False) -> OverlayDesign:
+                     copy_library: bool = False, dsp_pack: bool = True) -> OverlayDesign:
     """Write the overlay top ``<out_dir>/<top>.sv`` for capacities ``p``; with
     ``copy_library`` the ``sim/rtl`` modules are copied beside it (a self-contained IP
     directory), else referenced in place."""
@@ -118,7 +130,7 @@ def generate_overlay(p: OverlayParams, out_dir: Path | str, *, top: str = OVERLA
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     regs = registers or R.default_regmap("overlay")["accel"]["registers"]
-    sv = overlay_sv_params(p, regs)
+    sv = overlay_sv_params(p, regs, dsp_pack)
     text = render("rtl/overlay.sv.j2", top=top, label=_label(label), params=list(sv.items()),
                   ctrl=sv, dw=AXI_DATA_BITS, axw=AXI_ADDR_BITS, w_ports=p.w_ports)
     (out / f"{top}.sv").write_text(text)
@@ -166,7 +178,8 @@ def build_overlay_ip(p: OverlayParams, build_dir: Path | str, part: str,
     manifest's ``rtl.overlay`` section (raises UnsupportedOpError when
     :func:`unsupported_reason` refuses ``p``)."""
     build_dir = Path(build_dir)
-    design = generate_overlay(p, build_dir / BUILD_SUBDIR, label=label, copy_library=True)
+    design = generate_overlay(p, build_dir / BUILD_SUBDIR, label=label, copy_library=True,
+                              dsp_pack=dsp_pack_for(part))
     tcl = overlay_package_tcl(design, part, label)
     return RtlAccelSection(
         top=design.top, vlnv=ip_vlnv(design.top),

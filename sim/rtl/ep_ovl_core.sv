@@ -20,6 +20,10 @@
 // row's load overlaps the previous row's MAC steps; weight / bias loads, weight-streamed (FC) and
 // pool layers do not overlap. The cycle model is dse/rtl_overlay_cost.py.
 // Arithmetic: edgepool/ir/kernels.py (shift_round half-to-even, div_round half-to-even).
+// Conv pipeline: issue (LB / WBUF reads) -> P (the products; with DSP_PACK two int8 lanes per
+// DSP48E2) -> A (adder tree + accumulator, ACC_BITS wide) -> R (requantize, ep_ovl_rq per lane
+// with the layer's shift and bounds decoded once at setup) -> output. Pool pipeline: issue ->
+// A (sum / max, count) -> ep_ovl_avgdiv (pipelined division by the count; a max divides by 1).
 `timescale 1ns / 1ps
 /* verilator lint_off UNUSEDPARAM */
 module ep_ovl_core #(
@@ -37,7 +41,9 @@ module ep_ovl_core #(
     parameter int SUM_BITS = 16,          // pool sums are 32-bit ints here (>= SUM_BITS)
     parameter int AXW = 64,
     parameter int DW = 128,
-    parameter int W_PORTS = 1             // > 1: streamed weights come from ep_ovl_wst
+    parameter int W_PORTS = 1,            // > 1: streamed weights come from ep_ovl_wst
+    parameter int DSP_PACK = 0,           // 1 (DSP48E2): two <= 8-bit lanes share a multiplier
+    parameter int DEN_BITS = 10           // average pools of at most 2^DEN_BITS - 1 taps
 ) (
     /* verilator lint_on UNUSEDPARAM */
     input  logic           clk,
@@ -94,11 +100,18 @@ module ep_ovl_core #(
   localparam int F_RELU = 1, F_IN_SIGNED = 2, F_OUT_SIGNED = 4, F_POOL = 8, F_POOL_AVG = 16;
   localparam int F_COUNT_PAD = 32, F_RAW_ACC = 64, F_W_STREAM = 128;
   localparam int FIFO_D = 16;
+  localparam int WB = (ACC_BITS > OUT_BITS ? ACC_BITS : OUT_BITS) + 2;  // requantizer bounds
+  localparam int SHW = 7;                         // requantizer shift amounts (<= RB + 1)
+  localparam int XW = ACT_BITS + 1;               // an activation as a signed operand
+  localparam int PRW = ACT_BITS + W_BITS + 1;     // one product
+  localparam bit PACK = DSP_PACK != 0 && ACT_BITS <= 8 && W_BITS <= 8 && PE % 2 == 0;
+  localparam int QB = ACT_BITS + 1;               // pool quotient bits
+  localparam int NUMW = ACT_BITS + DEN_BITS + 2;  // pool sums
 
   // ------------------------------------------------------------------ memories
   logic [AW-1:0] lb[LB_WORDS];
   logic [WW-1:0] wbuf[WBUF_WORDS];
-  logic signed [63:0] bbuf[BBUF];
+  logic signed [ACC_BITS-1:0] bbuf[BBUF];
   logic [PW-1:0] pbm[PB_WORDS];
 
   // ------------------------------------------------------------------ descriptor
@@ -172,43 +185,6 @@ module ep_ovl_core #(
   /* verilator lint_on UNUSEDSIGNAL */
 
   // ------------------------------------------------------------------ arithmetic
-  function automatic logic signed [127:0] requant(input logic signed [63:0] acc64, input int s,
-                                                  input logic relu,
-                                                  input logic signed [127:0] lo_v,
-                                                  input logic signed [127:0] hi_v);
-    logic signed [127:0] a, q, r, half, y, hl, ll;
-    int sc, ls;
-    a = 128'(acc64);
-    if (s > 0) begin
-      sc = s > ACC_BITS ? ACC_BITS : s;
-      q = a >>> sc;
-      r = a - (q <<< sc);
-      half = 128'(1) <<< (sc - 1);
-      if (r > half || (r == half && q[0])) q = q + 1;
-      if (relu && q < 0) q = 0;
-      y = q > hi_v ? hi_v : (q < lo_v ? lo_v : q);
-    end else begin
-      ls = -s > RB + 1 ? RB + 1 : -s;
-      if (relu && a < 0) a = 0;
-      hl = hi_v >>> ls;
-      ll = -((-lo_v) >>> ls);
-      y = a > hl ? hi_v : (a < ll ? lo_v : (a <<< ls));
-    end
-    requant = y;
-  endfunction
-
-  function automatic int div_round(input int num, input int den);
-    int q, r;
-    q = num / den;
-    r = num - q * den;
-    if (r < 0) begin
-      q = q - 1;
-      r = r + den;
-    end
-    if (2 * r > den || (2 * r == den && q[0])) q = q + 1;
-    div_round = q;
-  endfunction
-
   // rows of input that output row o needs (window.h rows_ready)
   function automatic int ready_rows(input int o, input int oh, input int h, input int s,
                                     input int p, input int dd, input int k);
@@ -242,13 +218,15 @@ module ep_ovl_core #(
   assign wr_cmd_addr = rfifo_a[rf_rd];
   assign wr_cmd_words = rfifo_n[rf_rd];
   wire rf_pop = wr_cmd_valid && wr_cmd_ready;
-  wire room = 32'(of_cnt) <= FIFO_D - 4 && 32'(rf_cnt) <= FIFO_D - 2;
+  // output words issued but not yet pushed (in the conv / pool pipelines): the FIFO keeps room
+  logic [$clog2(FIFO_D):0] inflight;
+  wire room = 32'(of_cnt) + 32'(inflight) <= FIFO_D - 1 && 32'(rf_cnt) <= FIFO_D - 2;
 
   // ------------------------------------------------------------------ control FSM
   typedef enum logic [4:0] {
     S_IDLE, S_DESC, S_DESC_W, S_SETUP, S_CHECK, S_TILE, S_WREQ, S_WLOAD, S_BREQ, S_BLOAD,
     S_ROW, S_LREQ, S_LOAD, S_WSREQ, S_CONV, S_CDRAIN, S_PROW, S_POOL, S_PDRAIN, S_TNEXT,
-    S_LEND, S_FINISH
+    S_LEND, S_FINISH, S_MOD
   } st_t;
   st_t st;
   logic [31:0] layer;
@@ -262,17 +240,20 @@ module ep_ovl_core #(
   assign busy = st != S_IDLE;
   assign cur_layer = layer;
 
-  // stage 1 / 2 of the conv pipeline and of the pool pipeline
-  logic c1_v, c1_first, c1_last, c1_real, c2_v;
-  int c1_f;
+  // the stages of the conv pipeline (1: issued, P: products, A: accumulated, 2: requantized)
+  // and of the pool pipeline (1: issued, then ep_ovl_avgdiv; 2: its result)
+  logic c1_v, c1_first, c1_last, c1_real, cp_v, cp_first, cp_last, cp_real, ca_v, c2_v;
+  int c1_f, cp_f;
   logic [WW-1:0] c1_wst;
   logic [AW-1:0] lb_q;
   logic [WW-1:0] wb_q;
-  logic signed [63:0] acc[PE];
+  logic signed [ACC_BITS-1:0] acc[PE];
+  logic signed [ACC_BITS-1:0] rq_acc[PE];
   logic p1_v, p1_first, p1_last, p1_real, p1_cnt, p2_v;
   logic [PW-1:0] pb_q;
-  int pacc[PE];
-  int pcnt;
+  logic signed [NUMW-1:0] pacc[PE];
+  logic [DEN_BITS-1:0] pcnt;
+  int bs_m, pbs_m;             // (-pt) mod nr, (-ppt) mod (pkh + psh): by repeated addition
 
   // conv issue: the tap of the current counters
   int c_iy, c_ix, c_slot;
@@ -327,10 +308,91 @@ module ep_ovl_core #(
   logic [OW_BITS-1:0] c2_word;
   logic [PW-1:0] c2_narrow;
   logic [PW-1:0] p2_word;
-  logic signed [127:0] lo_v, hi_v;
+  // the layer's requantization, decoded at setup (ep_ovl_rq): bounds clamped to WB bits
+  logic rq_pos;
+  logic [SHW-1:0] rq_sc, rq_ls;
+  logic [ACC_BITS-1:0] rq_half, rq_low;
+  logic signed [WB-1:0] rq_lo, rq_hi, rq_ll, rq_hl;
+  logic [OUT_BITS-1:0] rq_lo_o, rq_hi_o;
+  function automatic logic signed [WB-1:0] clamp_wb(input logic signed [65:0] x);
+    clamp_wb = x > 66'((67'(1) <<< (WB - 1)) - 1) ? WB'((67'(1) <<< (WB - 1)) - 1)
+             : (x < -66'(67'(1) <<< (WB - 1)) ? WB'(-(67'(1) <<< (WB - 1))) : WB'(x));
+  endfunction
+  logic [OUT_BITS-1:0] rq_y[PE];
+  genvar gl;
+  generate
+    for (gl = 0; gl < PE; gl++) begin : g_rq
+      ep_ovl_rq #(.ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .SHW(SHW), .WB(WB)) u_rq (
+          .acc(rq_acc[gl]), .pos(rq_pos), .sc(rq_sc), .half(rq_half), .low(rq_low),
+          .ls(rq_ls), .relu(f_relu), .lo(rq_lo), .hi(rq_hi), .ll(rq_ll), .hl(rq_hl),
+          .lo_o(rq_lo_o), .hi_o(rq_hi_o), .y(rq_y[gl]));
+    end
+  endgenerate
+
+  // the products of stage P: PE x SIMD, from the activations and weights issued (stage 1)
+  logic [WW-1:0] c1_w;
+  assign c1_w = f_wst ? c1_wst : wb_q;
+  logic signed [PRW-1:0] prod[PE][SIMD];
+  genvar gi, gp;
+  generate
+    for (gi = 0; gi < SIMD; gi++) begin : g_x
+      // the activation as ACT_BITS+1 signed bits (sign- or zero-extended)
+      wire signed [XW-1:0] x = {f_in_signed & lb_q[gi*ACT_BITS+ACT_BITS-1],
+                                lb_q[gi*ACT_BITS+:ACT_BITS]};
+      if (PACK) begin : g_pack
+        // lanes 2k and 2k+1 share the activation: one DSP48E2 (27 x 18) computes
+        // x * (w_hi * 2^18 + w_lo); |x * w_lo| < 2^17, so lo = P[17:0] (signed) and
+        // hi = (P >>> 18) + P[17] (the borrow of a negative lo)
+        for (gp = 0; gp < PE / 2; gp++) begin : g_pair
+          wire [W_BITS-1:0] wl = c1_w[((2 * gp) * SIMD + gi) * W_BITS+:W_BITS];
+          wire [W_BITS-1:0] wh = c1_w[((2 * gp + 1) * SIMD + gi) * W_BITS+:W_BITS];
+          wire signed [W_BITS+18:0] w2 = $signed({wh[W_BITS-1], wh, 18'b0}) +
+                                         $signed({{19{wl[W_BITS-1]}}, wl});
+          logic signed [XW+W_BITS+18:0] pk;
+          always_ff @(posedge clk) begin
+            if (c1_v) pk <= x * w2;
+          end
+          assign prod[2*gp][gi] = PRW'($signed(pk[17:0]));
+          assign prod[2*gp+1][gi] = PRW'(pk >>> 18) + PRW'(pk[17]);
+        end
+      end else begin : g_plain
+        // one DSP-sized product per lane: (ACT_BITS+1) x W_BITS signed bits
+        for (gp = 0; gp < PE; gp++) begin : g_lane
+          wire signed [W_BITS-1:0] w = c1_w[(gp * SIMD + gi) * W_BITS+:W_BITS];
+          logic signed [PRW-1:0] pm;
+          always_ff @(posedge clk) begin
+            if (c1_v) pm <= x * w;
+          end
+          assign prod[gp][gi] = pm;
+        end
+      end
+    end
+  endgenerate
+
+  // the pool's stage A (sum or max, and the count) and its division
+  logic signed [NUMW-1:0] p_nv[PE];
+  logic [PE*NUMW-1:0] p_nv_flat;
+  logic [DEN_BITS-1:0] p_c;
+  logic [PE*ACT_BITS-1:0] dv_q;
+  logic dv_busy;
   always_comb begin
-    lo_v = f_raw ? -(128'(1) <<< 63) : 128'(lo);
-    hi_v = f_raw ? (128'(1) <<< 63) - 1 : 128'(hi);
+    p_c = (p1_first ? '0 : pcnt) + (p1_cnt ? DEN_BITS'(1) : '0);
+    for (int l = 0; l < PE; l++) begin
+      logic signed [NUMW-1:0] v, prev;
+      v = p_signed_i != 0 ? NUMW'($signed(pb_q[l*ACT_BITS+:ACT_BITS]))
+                          : NUMW'(pb_q[l*ACT_BITS+:ACT_BITS]);
+      if (!p1_real) v = '0;
+      prev = p1_first ? (f_avg ? '0 : -(NUMW'(1) <<< ACT_BITS)) : pacc[l];
+      p_nv[l] = f_avg ? prev + v : ((p1_real && v > prev) ? v : prev);
+      p_nv_flat[l*NUMW+:NUMW] = p_nv[l];
+    end
+  end
+  ep_ovl_avgdiv #(.LANES(PE), .NUMW(NUMW), .DEN_BITS(DEN_BITS), .QB(QB), .OUTW(ACT_BITS)) u_div (
+      .clk, .rst_n, .in_valid(p1_v && p1_last), .in_num(p_nv_flat),
+      .in_den(f_avg && p_c != 0 ? p_c : DEN_BITS'(1)), .out_valid(p2_v), .out_q(dv_q),
+      .busy(dv_busy));
+  always_comb begin
+    for (int l = 0; l < PE; l++) p2_word[l*ACT_BITS+:ACT_BITS] = l < p_lanes ? dv_q[l*ACT_BITS+:ACT_BITS] : '0;
   end
 
   always_comb begin
@@ -398,9 +460,11 @@ module ep_ovl_core #(
       rf_wr <= '0;
       rf_cnt <= '0;
       c1_v <= 1'b0;
+      cp_v <= 1'b0;
+      ca_v <= 1'b0;
       c2_v <= 1'b0;
       p1_v <= 1'b0;
-      p2_v <= 1'b0;
+      inflight <= '0;
       ld_act <= 1'b0;
       pf_done <= 1'b0;
       ldn <= 0;
@@ -419,7 +483,7 @@ module ep_ovl_core #(
       end
       if (of_pop) of_rd <= of_rd + 1'b1;
       of_cnt <= of_cnt + (of_push ? 1 : 0) - (of_pop ? 1 : 0);
-      // ---- conv pipeline: stage 1 (MAC) and stage 2 (requantize, output)
+      // ---- conv pipeline: 1 (issued) -> P (products) -> A (accumulate) -> 2 (requantized)
       c1_v <= c_issue;
       if (c_issue) begin
         c1_first <= tap == 0;
@@ -428,41 +492,39 @@ module ep_ovl_core #(
         c1_f <= fo;
         if (f_wst) c1_wst <= W_PORTS > 1 ? wst_data : uw_data;
       end
+      cp_v <= c1_v;
       if (c1_v) begin
+        cp_first <= c1_first;
+        cp_last <= c1_last;
+        cp_real <= c1_real;
+        cp_f <= c1_f;
+      end
+      if (cp_v) begin
         for (int p = 0; p < PE; p++) begin
-          longint s;
-          s = c1_first ? bbuf[c1_f*PE+p] : acc[p];
-          if (c1_real) begin
-            for (int i = 0; i < SIMD; i++) begin
-              // the product at its own width (one DSP-sized multiplier): the activation as
-              // ACT_BITS+1 signed bits (sign- or zero-extended), the weight as W_BITS signed
-              // bits; their exact product fits ACT_BITS+W_BITS+1 signed bits
-              logic signed [ACT_BITS:0] xv;
-              logic signed [W_BITS-1:0] wv;
-              logic signed [ACT_BITS+W_BITS:0] prod;
-              xv = {f_in_signed & lb_q[i*ACT_BITS+ACT_BITS-1], lb_q[i*ACT_BITS+:ACT_BITS]};
-              wv = f_wst ? c1_wst[(p*SIMD+i)*W_BITS+:W_BITS] : wb_q[(p*SIMD+i)*W_BITS+:W_BITS];
-              prod = (ACT_BITS+W_BITS+1)'(xv) * (ACT_BITS+W_BITS+1)'(wv);
-              s = s + 64'(prod);
-            end
+          logic signed [ACC_BITS-1:0] s;
+          s = cp_first ? bbuf[cp_f*PE+p] : acc[p];
+          if (cp_real) begin
+            for (int i = 0; i < SIMD; i++) s = s + ACC_BITS'(prod[p][i]);
           end
           acc[p] <= s;
-          if (c1_last) begin
-            /* verilator lint_off UNUSEDSIGNAL */
-            logic signed [127:0] y;
-            /* verilator lint_on UNUSEDSIGNAL */
-            y = requant(64'(signed'(s[ACC_BITS-1:0])), shift, f_relu, lo_v, hi_v);
-            c2_word[p*OUT_BITS+:OUT_BITS] <= y[OUT_BITS-1:0];
-            c2_narrow[p*ACT_BITS+:ACT_BITS] <= y[ACT_BITS-1:0];
-          end
+          if (cp_last) rq_acc[p] <= s;
         end
       end
-      c2_v <= c1_v && c1_last;
+      ca_v <= cp_v && cp_last;
+      if (ca_v) begin
+        for (int p = 0; p < PE; p++) begin
+          c2_word[p*OUT_BITS+:OUT_BITS] <= rq_y[p];
+          c2_narrow[p*ACT_BITS+:ACT_BITS] <= rq_y[p][ACT_BITS-1:0];
+        end
+      end
+      c2_v <= ca_v;
       if (c2_v && f_pool) begin
         pbm[pb_wp] <= c2_narrow;
         pb_wp <= pb_wp + 1 == p_nr * p_rw ? 0 : pb_wp + 1;
       end
-      // ---- pool pipeline
+      inflight <= inflight + ((c_issue && !f_pool && tap == kkcf - 1) ||
+                              (p_issue && ptap == pkh * pkw - 1) ? 1 : 0) - (of_push ? 1 : 0);
+      // ---- pool pipeline: 1 (issued) -> A (sum / max, count) -> ep_ovl_avgdiv -> 2
       p1_v <= p_issue;
       if (p_issue) begin
         p1_first <= ptap == 0;
@@ -471,26 +533,9 @@ module ep_ovl_core #(
         p1_cnt <= p_real || (p_pad && f_cpad);
       end
       if (p1_v) begin
-        int c;
-        c = (p1_first ? 0 : pcnt) + (p1_cnt ? 1 : 0);
-        pcnt <= c;
-        for (int l = 0; l < PE; l++) begin
-          /* verilator lint_off UNUSEDSIGNAL */
-          int v, prev, nv, r;
-          /* verilator lint_on UNUSEDSIGNAL */
-          v = p_signed_i != 0 ? $signed(32'(signed'(pb_q[l*ACT_BITS+:ACT_BITS])))
-                              : $signed(32'(pb_q[l*ACT_BITS+:ACT_BITS]));
-          if (!p1_real) v = 0;
-          prev = p1_first ? (f_avg ? 0 : -(1 << ACT_BITS)) : pacc[l];
-          nv = f_avg ? prev + v : ((p1_real && v > prev) ? v : prev);
-          pacc[l] <= nv;
-          if (p1_last) begin
-            r = f_avg ? div_round(nv, c > 0 ? c : 1) : nv;
-            p2_word[l*ACT_BITS+:ACT_BITS] <= l < p_lanes ? ACT_BITS'(r) : '0;
-          end
-        end
+        pcnt <= p_c;
+        for (int l = 0; l < PE; l++) pacc[l] <= p_nv[l];
       end
-      p2_v <= p1_v && p1_last;
 
       // ---- activation words into LB (conv) or PB (pool layer), loads and prefetches alike
       if (ld_act && u_out_valid[2]) begin
@@ -554,6 +599,29 @@ module ep_ovl_core #(
           if (di == 39) st <= S_SETUP;
         end
         S_SETUP: begin
+          logic signed [65:0] lo66, hi66, ll66, hl66;
+          int scv, lsv;
+          // the requantizer: right shift (round) by min(shift, ACC_BITS), or left shift by
+          // min(-shift, RB + 1) with the bounds shifted right instead (kernels.requantize)
+          scv = shift > ACC_BITS ? ACC_BITS : (shift < 1 ? 1 : shift);
+          lsv = shift > 0 ? 0 : (-shift > RB + 1 ? RB + 1 : -shift);
+          lo66 = f_raw ? -(66'(1) <<< 63) : 66'(lo);
+          hi66 = f_raw ? (66'(1) <<< 63) - 1 : 66'(hi);
+          hl66 = hi66 >>> lsv;
+          ll66 = -((-lo66) >>> lsv);
+          rq_pos <= shift > 0;
+          rq_sc <= SHW'(scv);
+          rq_ls <= SHW'(lsv);
+          rq_half <= ACC_BITS'(1) << (scv - 1);
+          rq_low <= (ACC_BITS'(1) << (scv - 1)) - 1;
+          rq_lo <= clamp_wb(lo66);
+          rq_hi <= clamp_wb(hi66);
+          rq_ll <= clamp_wb(ll66);
+          rq_hl <= clamp_wb(hl66);
+          rq_lo_o <= OUT_BITS'(lo66);
+          rq_hi_o <= OUT_BITS'(hi66);
+          bs_m <= -pt;
+          pbs_m <= -ppt;
           cf <= in_c / SIMD;
           rw <= in_w * (in_c / SIMD);
           kkcf <= kh * kw * (in_c / SIMD);
@@ -568,11 +636,16 @@ module ep_ovl_core #(
           bad = d[0] != MAGIC || (kind != 0 && kind != 1) ||
                 (obits != ACT_BITS && (obits != OUT_BITS || kind == 1 || f_pool)) ||
                 in_c % SIMD != 0 || in_h < 1 || in_w < 1 || in_c < 1;
+          // pool geometry (the modulo loop of S_MOD, the divider's count)
+          if (kind == 1 || f_pool)
+            bad = bad || pkh < 1 || pkw < 1 || psh < 1 || ppt < 0 || ppt > 65535 ||
+                  (f_avg && $signed(64'(pkh)) * pkw >= (64'(1) << DEN_BITS));
           if (kind == 1) begin
             bad = bad || !f_pool || $signed(64'(psh)) * in_w * cf + $signed(64'(pkh)) * in_w * cf >
                               $signed(64'(SPLB_WORDS));
           end else begin
-            bad = bad || out_c % PE != 0 || out_c < PE || $signed(64'(nr)) * rw > $signed(64'(LB_WORDS)) ||
+            bad = bad || kh < 1 || kw < 1 || sh < 1 || dh < 1 || pt < 0 || pt > 65535 ||
+                  out_c % PE != 0 || out_c < PE || $signed(64'(nr)) * rw > $signed(64'(LB_WORDS)) ||
                   tile_nf < 1 || tile_nf > MAX_TILE_NF ||
                   (!f_wst && $signed(64'(tile_nf)) * kkcf > $signed(64'(WBUF_WORDS))) ||
                   (f_wst && W_PORTS > 1 && wmem_base[$clog2(BB)-1:0] != 0) ||
@@ -582,12 +655,18 @@ module ep_ovl_core #(
           if (bad) begin
             ret <= layer + 1;
             st <= S_FINISH;
-          end else if (kind == 1) begin
+          end else st <= S_MOD;
+        end
+        S_MOD:
+        if (bs_m < 0 && kind != 1) bs_m <= bs_m + nr;
+        else if (pbs_m < 0 && (kind == 1 || f_pool)) pbs_m <= pbs_m + pkh + psh;
+        else begin
+          if (kind == 1) begin
             // standalone pool: PB holds the input map's rows (SIMD lanes of PE)
             p_h <= in_h; p_w <= in_w; p_cf <= cf; p_lanes <= SIMD; p_nr <= pkh + psh;
             p_rw <= in_w * cf; p_stride <= cf; p_choff <= 0;
             p_signed_i <= f_in_signed ? 1 : 0;
-            p_base <= ((-ppt) % (pkh + psh) + (pkh + psh)) % (pkh + psh);
+            p_base <= pbs_m;
             py <= 0; loaded <= 0; pb_wp <= 0;
             st <= S_PROW;
           end else begin
@@ -625,19 +704,19 @@ module ep_ovl_core #(
         end
         S_BLOAD:
         if (u_out_valid[1]) begin
-          bbuf[lb_wp] <= ub_data;
+          bbuf[lb_wp] <= ACC_BITS'(ub_data);   // biases: 64-bit words in DDR
           lb_wp <= lb_wp + 1;
           if (lb_wp == nf * PE - 1) begin
             oy <= 0;
             loaded <= 0;
             lb_wp <= 0;
             pb_wp <= 0;
-            base_slot <= ((-pt) % nr + nr) % nr;
+            base_slot <= bs_m;
             // fused pool geometry: the conv output of this tile (nf words of PE lanes)
             p_h <= coh; p_w <= cow; p_cf <= nf; p_lanes <= PE; p_nr <= pkh + psh;
             p_rw <= cow * nf; p_stride <= out_c / SIMD; p_choff <= tile * tile_nf * PE / SIMD;
             p_signed_i <= f_out_signed ? 1 : 0;
-            p_base <= ((-ppt) % (pkh + psh) + (pkh + psh)) % (pkh + psh);
+            p_base <= pbs_m;
             py <= 0;
             st <= S_ROW;
           end
@@ -685,7 +764,7 @@ module ep_ovl_core #(
           if (c_last_step) st <= S_CDRAIN;
         end
         S_CDRAIN:
-        if (!c1_v && !c2_v) begin
+        if (!c1_v && !cp_v && !ca_v && !c2_v) begin
           base_slot <= base_slot + sh >= nr ? base_slot + sh - nr : base_slot + sh;
           oy <= oy + 1;
           st <= f_pool ? S_PROW : (oy == coh - 1 ? S_TNEXT : S_ROW);
@@ -723,7 +802,7 @@ module ep_ovl_core #(
           if (p_last_step) st <= S_PDRAIN;
         end
         S_PDRAIN:
-        if (!p1_v && !p2_v) begin
+        if (!p1_v && !dv_busy) begin
           p_base <= p_base + psh >= p_nr ? p_base + psh - p_nr : p_base + psh;
           py <= py + 1;
           st <= S_PROW;
@@ -759,5 +838,5 @@ module ep_ovl_core #(
       rf_cnt <= rf_cnt + (rf_push ? 1 : 0) - (rf_pop ? 1 : 0);
     end
   end
-  wire unused = &{1'b0, pb_ & 0, pr & 0, u_active};
+  wire unused = &{1'b0, pb_ & 0, pr & 0, u_active, ub_data};
 endmodule
