@@ -138,7 +138,8 @@ module ep_ovl_core #(
 
   // derived at setup (registered)
   int cf, rw, kkcf, nf_all, nr, kmul, nf, tile, base_slot, ch_off, pix_stride;
-  int p_h, p_w, p_cf, p_lanes, p_nr, p_rw, p_base, p_stride, p_choff, p_signed_i;
+  int p_h, p_w, p_cf, p_lanes, p_nr, p_rw, p_base, p_signed_i;
+  int lb_n, pb_n;              // words of the circular line buffer / pool buffer in use
 
   // ------------------------------------------------------------------ read unpackers
   typedef enum logic [1:0] {U_DESC, U_BIAS, U_ACT, U_W} usel_t;
@@ -185,11 +186,26 @@ module ep_ovl_core #(
   /* verilator lint_on UNUSEDSIGNAL */
 
   // ------------------------------------------------------------------ arithmetic
+  // Run-time products at the width the descriptor checks allow: every geometry field is below
+  // 2^16 (S_CHECK), so a counter times a size is a 17 x 26-bit product, one DSP48E2 (27 x 18),
+  // instead of the 32 x 32 (three or four DSPs) an int product would infer.
+  /* verilator lint_off UNUSEDSIGNAL */
+  function automatic int mul(input int a, input int b);  // a < 2^17, 0 <= b < 2^26
+    mul = int'($signed({{15{a[16]}}, a[16:0]}) * $signed({6'b0, b[25:0]}));
+  endfunction
+  // a * b <= cap exactly for 0 <= a, b < 2^31 (a factor above cap decides alone)
+  function automatic logic le_cap(input int a, input int b, input int cap);
+    if (a == 0 || b == 0) le_cap = 1'b1;
+    else if (a > cap || b > cap) le_cap = 1'b0;
+    else le_cap = 64'(a[23:0]) * 64'(b[23:0]) <= 64'(cap);  // caps below 2^24
+  endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
+
   // rows of input that output row o needs (window.h rows_ready)
   function automatic int ready_rows(input int o, input int oh, input int h, input int s,
                                     input int p, input int dd, input int k);
     int r;
-    r = o * s - p + dd * (k - 1) + 1;
+    r = mul(o, s) - p + mul(dd, k - 1) + 1;
     ready_rows = o >= oh ? h : (r < 0 ? 0 : (r > h ? h : r));
   endfunction
 
@@ -259,10 +275,10 @@ module ep_ovl_core #(
   int c_iy, c_ix, c_slot;
   logic c_real;
   always_comb begin
-    c_iy = oy * sh - pt + ky * dh;
-    c_ix = ox * sw - pl + kx * dw;
+    c_iy = mul(oy, sh) - pt + mul(ky, dh);
+    c_ix = mul(ox, sw) - pl + mul(kx, dw);
     c_real = c_iy >= 0 && c_iy < in_h && c_ix >= 0 && c_ix < in_w;
-    c_slot = base_slot + ky * dh;
+    c_slot = base_slot + mul(ky, dh);
     if (c_slot >= nr) c_slot = c_slot - nr;
   end
   wire c_wst_ok = !f_wst || (W_PORTS > 1 ? wst_valid : u_out_valid[3]);
@@ -274,12 +290,15 @@ module ep_ovl_core #(
   // an activation read (a row load or a prefetch): words from input row `loaded` on
   wire ld_go = pf_go || (st == S_LREQ && ldn != 0);
   int ld_words;
-  always_comb ld_words = pf_go ? (pf_rows - loaded) * rw : ldn;
-  wire [AXW-1:0] ld_byte =
-      act_in_base + AXW'(($signed(64'(in_addr)) + $signed(64'(loaded)) * rw) * AWB);
+  always_comb ld_words = pf_go ? mul(pf_rows - loaded, rw) : ldn;
+  // byte pointers advanced with the work instead of products of counters: the next activation
+  // row to load, the tile's weights and biases, the next output run
+  logic [AXW-1:0] ld_ptr, w_ptr, b_ptr, o_ptr, o_step;
+  wire [AXW-1:0] ld_byte = ld_ptr;
   // a weight read into WBUF, or (one port) the weight stream of an F_W_STREAM tile
   wire w_go = st == S_WREQ || (st == S_WSREQ && W_PORTS == 1);
-  wire [AXW-1:0] w_byte = wmem_base + AXW'(($signed(64'(w_addr)) + tile * tile_nf * kkcf) * WWB);
+  wire [AXW-1:0] w_byte = w_ptr;
+  int w_words;                 // nf * kkcf: the tile's weight words
   wire c_issue = st == S_CONV && room && c_wst_ok;
   wire c_last_step = ox == cow - 1 && fo == nf - 1 && tap == kkcf - 1;
 
@@ -287,15 +306,16 @@ module ep_ovl_core #(
   int p_iy, p_ix, p_slot;
   logic p_real, p_pad;
   always_comb begin
-    p_iy = py * psh - ppt + pky;
-    p_ix = px * psw - ppl + pkx;
+    p_iy = mul(py, psh) - ppt + pky;
+    p_ix = mul(px, psw) - ppl + pkx;
     p_real = p_iy >= 0 && p_iy < p_h && p_ix >= 0 && p_ix < p_w;
     p_pad = p_iy >= -ppt && p_iy < p_h + ppb && p_ix >= -ppl && p_ix < p_w + ppr;
     p_slot = p_base + pky;
     if (p_slot >= p_nr) p_slot = p_slot - p_nr;
   end
   wire p_issue = st == S_POOL && room;
-  wire p_last_step = px == pow - 1 && pc == p_cf - 1 && ptap == pkh * pkw - 1;
+  int pkk;                     // pkh * pkw
+  wire p_last_step = px == pow - 1 && pc == p_cf - 1 && ptap == pkk - 1;
 
   // loads: act words into LB (conv) or PB (pool layer); weights; biases; descriptor words
   assign u_out_ready[0] = st == S_DESC_W;
@@ -415,10 +435,13 @@ module ep_ovl_core #(
     end
   end
 
-  // address of output pixel `q` of the current run pattern
-  function automatic logic [AXW-1:0] out_byte(input int q, input int stride, input int off);
-    out_byte = act_out_base + AXW'(($signed(64'(out_addr)) + $signed(64'(q)) * stride + $signed(64'(off))) * AWB);
-  endfunction
+  int run_n, p_run_n;          // words of a conv / pool output run
+  // a tile's first output word and the words between its output pixels (pool or conv pixels)
+  int o_first, o_pix;
+  always_comb begin
+    o_first = out_addr + (f_pool ? mul(tile, tile_nf) * (PE / SIMD) : ch_off);
+    o_pix = f_pool ? out_c / SIMD : pix_stride;
+  end
 
   // a run command (one output pixel's channels) at the first step of each pixel
   always_comb begin
@@ -427,22 +450,22 @@ module ep_ovl_core #(
     rf_push_n = '0;
     if (c_issue && !f_pool && fo == 0 && tap == 0) begin
       rf_push = 1'b1;
-      rf_push_a = out_byte(oy * cow + ox, pix_stride, ch_off);
-      rf_push_n = nf * PE / SIMD * kmul;
+      rf_push_a = o_ptr;
+      rf_push_n = run_n;
     end else if (p_issue && pc == 0 && ptap == 0) begin
       rf_push = 1'b1;
-      rf_push_a = out_byte(py * pow + px, p_stride, p_choff);
-      rf_push_n = p_cf * p_lanes / SIMD;
+      rf_push_a = o_ptr;
+      rf_push_n = p_run_n;
     end
   end
 
   always_ff @(posedge clk) begin
     // memories: registered reads
     if (c_issue) begin
-      lb_q <= lb[c_slot*rw+c_ix*cf+ci];
-      wb_q <= wbuf[fo*kkcf+tap];
+      lb_q <= lb[mul(c_slot, rw)+mul(c_ix, cf)+ci];
+      wb_q <= wbuf[mul(fo, kkcf)+tap];
     end
-    if (p_issue) pb_q <= pbm[p_slot*p_rw+p_ix*p_cf+pc];
+    if (p_issue) pb_q <= pbm[mul(p_slot, p_rw)+mul(p_ix, p_cf)+pc];
     if (!rst_n) begin
       st <= S_IDLE;
       done <= 1'b0;
@@ -520,15 +543,15 @@ module ep_ovl_core #(
       c2_v <= ca_v;
       if (c2_v && f_pool) begin
         pbm[pb_wp] <= c2_narrow;
-        pb_wp <= pb_wp + 1 == p_nr * p_rw ? 0 : pb_wp + 1;
+        pb_wp <= pb_wp + 1 == pb_n ? 0 : pb_wp + 1;
       end
       inflight <= inflight + ((c_issue && !f_pool && tap == kkcf - 1) ||
-                              (p_issue && ptap == pkh * pkw - 1) ? 1 : 0) - (of_push ? 1 : 0);
+                              (p_issue && ptap == pkk - 1) ? 1 : 0) - (of_push ? 1 : 0);
       // ---- pool pipeline: 1 (issued) -> A (sum / max, count) -> ep_ovl_avgdiv -> 2
       p1_v <= p_issue;
       if (p_issue) begin
         p1_first <= ptap == 0;
-        p1_last <= ptap == pkh * pkw - 1;
+        p1_last <= ptap == pkk - 1;
         p1_real <= p_real;
         p1_cnt <= p_real || (p_pad && f_cpad);
       end
@@ -541,10 +564,10 @@ module ep_ovl_core #(
       if (ld_act && u_out_valid[2]) begin
         if (kind == 1) begin
           pbm[pb_wp] <= PW'(ua_data);
-          pb_wp <= pb_wp + 1 == p_nr * p_rw ? 0 : pb_wp + 1;
+          pb_wp <= pb_wp + 1 == pb_n ? 0 : pb_wp + 1;
         end else begin
           lb[lb_wp] <= ua_data;
-          lb_wp <= lb_wp + 1 == nr * rw ? 0 : lb_wp + 1;
+          lb_wp <= lb_wp + 1 == lb_n ? 0 : lb_wp + 1;
         end
         ldn <= ldn - 1;
         if (ldn == 1) ld_act <= 1'b0;
@@ -559,6 +582,7 @@ module ep_ovl_core #(
         u_n <= ld_words;
         ldn <= ld_words;
         ld_act <= 1'b1;
+        ld_ptr <= ld_ptr + AXW'(ld_words) * AWB;
       end
       if (pf_go) begin
         loaded <= pf_rows;
@@ -567,11 +591,11 @@ module ep_ovl_core #(
       if (w_go) begin
         rd_cmd_valid <= 1'b1;
         rd_cmd_addr <= al(w_byte);
-        rd_cmd_beats <= nbeats(w_byte, nf * kkcf, WWB);
+        rd_cmd_beats <= nbeats(w_byte, w_words, WWB);
         usel <= U_W;
         u_start <= 1'b1;
         u_skip <= WWB >= BB ? 8'd0 : 8'(32'(w_byte) % BB / WWB);
-        u_n <= nf * kkcf;
+        u_n <= w_words;
       end
 
       case (st)
@@ -623,11 +647,12 @@ module ep_ovl_core #(
           bs_m <= -pt;
           pbs_m <= -ppt;
           cf <= in_c / SIMD;
-          rw <= in_w * (in_c / SIMD);
-          kkcf <= kh * kw * (in_c / SIMD);
+          rw <= mul(in_w, in_c / SIMD);
+          kkcf <= mul(mul(kh, kw), in_c / SIMD);
           nf_all <= out_c / PE;
-          nr <= dh * (kh - 1) + 1 + sh;
+          nr <= mul(dh, kh - 1) + 1 + sh;
           kmul <= obits / ACT_BITS;
+          pkk <= mul(pkh, pkw);
           tile <= 0;
           st <= S_CHECK;
         end
@@ -636,21 +661,23 @@ module ep_ovl_core #(
           bad = d[0] != MAGIC || (kind != 0 && kind != 1) ||
                 (obits != ACT_BITS && (obits != OUT_BITS || kind == 1 || f_pool)) ||
                 in_c % SIMD != 0 || in_h < 1 || in_w < 1 || in_c < 1;
+          // every geometry field below 2^16: the products above stay exact at their width
+          for (int i = 3; i <= 32; i++)
+            if (i < 19 || i > 21) bad = bad || d[i] > 65535;
+          bad = bad || !le_cap(kh, kw, 65535) || !le_cap(mul(kh, kw), in_c / SIMD, (1 << 24) - 1);
           // pool geometry (the modulo loop of S_MOD, the divider's count)
           if (kind == 1 || f_pool)
-            bad = bad || pkh < 1 || pkw < 1 || psh < 1 || ppt < 0 || ppt > 65535 ||
-                  (f_avg && $signed(64'(pkh)) * pkw >= (64'(1) << DEN_BITS));
+            bad = bad || pkh < 1 || pkw < 1 || psh < 1 || ppt < 0 ||
+                  (f_avg && !le_cap(pkh, pkw, (1 << DEN_BITS) - 1));
           if (kind == 1) begin
-            bad = bad || !f_pool || $signed(64'(psh)) * in_w * cf + $signed(64'(pkh)) * in_w * cf >
-                              $signed(64'(SPLB_WORDS));
+            bad = bad || !f_pool || !le_cap(psh + pkh, rw, SPLB_WORDS);
           end else begin
-            bad = bad || kh < 1 || kw < 1 || sh < 1 || dh < 1 || pt < 0 || pt > 65535 ||
-                  out_c % PE != 0 || out_c < PE || $signed(64'(nr)) * rw > $signed(64'(LB_WORDS)) ||
+            bad = bad || kh < 1 || kw < 1 || sh < 1 || dh < 1 || pt < 0 ||
+                  out_c % PE != 0 || out_c < PE || !le_cap(nr, rw, LB_WORDS) ||
                   tile_nf < 1 || tile_nf > MAX_TILE_NF ||
-                  (!f_wst && $signed(64'(tile_nf)) * kkcf > $signed(64'(WBUF_WORDS))) ||
+                  (!f_wst && !le_cap(tile_nf, kkcf, WBUF_WORDS)) ||
                   (f_wst && W_PORTS > 1 && wmem_base[$clog2(BB)-1:0] != 0) ||
-                  (f_pool && $signed(64'(pkh)) * cow * tile_nf + $signed(64'(psh)) * cow * tile_nf >
-                              $signed(64'(PLB_WORDS)));
+                  (f_pool && !le_cap(pkh + psh, mul(cow, tile_nf), PLB_WORDS));
           end
           if (bad) begin
             ret <= layer + 1;
@@ -661,12 +688,20 @@ module ep_ovl_core #(
         if (bs_m < 0 && kind != 1) bs_m <= bs_m + nr;
         else if (pbs_m < 0 && (kind == 1 || f_pool)) pbs_m <= pbs_m + pkh + psh;
         else begin
+          lb_n <= mul(nr, rw);
+          ld_ptr <= act_in_base + AXW'(in_addr) * AWB;
+          w_ptr <= wmem_base + AXW'(w_addr) * WWB;
+          b_ptr <= bmem_base + AXW'(b_addr) * 8;
           if (kind == 1) begin
             // standalone pool: PB holds the input map's rows (SIMD lanes of PE)
             p_h <= in_h; p_w <= in_w; p_cf <= cf; p_lanes <= SIMD; p_nr <= pkh + psh;
-            p_rw <= in_w * cf; p_stride <= cf; p_choff <= 0;
+            p_rw <= rw;
             p_signed_i <= f_in_signed ? 1 : 0;
             p_base <= pbs_m;
+            pb_n <= mul(pkh + psh, rw);
+            p_run_n <= cf;
+            o_ptr <= act_out_base + AXW'(out_addr) * AWB;
+            o_step <= AXW'(cf) * AWB;
             py <= 0; loaded <= 0; pb_wp <= 0;
             st <= S_PROW;
           end else begin
@@ -674,9 +709,13 @@ module ep_ovl_core #(
           end
         end
         S_TILE: begin
-          nf <= nf_all - tile * tile_nf < tile_nf ? nf_all - tile * tile_nf : tile_nf;
-          ch_off <= tile * tile_nf * PE / SIMD * kmul;
-          pix_stride <= out_c / SIMD * kmul;
+          int nfv;
+          nfv = nf_all - mul(tile, tile_nf) < tile_nf ? nf_all - mul(tile, tile_nf) : tile_nf;
+          nf <= nfv;
+          w_words <= mul(nfv, kkcf);
+          run_n <= nfv * (PE / SIMD) * (kmul > 1 ? OUT_BITS / ACT_BITS : 1);
+          ch_off <= mul(tile, tile_nf) * (PE / SIMD) * (kmul > 1 ? OUT_BITS / ACT_BITS : 1);
+          pix_stride <= out_c / SIMD * (kmul > 1 ? OUT_BITS / ACT_BITS : 1);
           st <= f_wst ? S_BREQ : S_WREQ;
         end
         S_WREQ: begin                                // the read: w_go
@@ -687,17 +726,15 @@ module ep_ovl_core #(
         if (u_out_valid[3]) begin
           wbuf[lb_wp] <= uw_data;
           lb_wp <= lb_wp + 1;
-          if (lb_wp == nf * kkcf - 1) st <= S_BREQ;
+          if (lb_wp == w_words - 1) st <= S_BREQ;
         end
         S_BREQ: begin
           rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= al(bmem_base + AXW'(($signed(64'(b_addr)) + tile * tile_nf * PE) * 8));
-          rd_cmd_beats <= nbeats(bmem_base + AXW'(($signed(64'(b_addr)) + tile * tile_nf * PE) * 8),
-                                 nf * PE, 8);
+          rd_cmd_addr <= al(b_ptr);
+          rd_cmd_beats <= nbeats(b_ptr, nf * PE, 8);
           usel <= U_BIAS;
           u_start <= 1'b1;
-          u_skip <= 8'(32'(bmem_base + AXW'(($signed(64'(b_addr)) + tile * tile_nf * PE) * 8))
-                       % BB / 8);
+          u_skip <= 8'(32'(b_ptr) % BB / 8);
           u_n <= nf * PE;
           lb_wp <= 0;
           st <= S_BLOAD;
@@ -714,7 +751,13 @@ module ep_ovl_core #(
             base_slot <= bs_m;
             // fused pool geometry: the conv output of this tile (nf words of PE lanes)
             p_h <= coh; p_w <= cow; p_cf <= nf; p_lanes <= PE; p_nr <= pkh + psh;
-            p_rw <= cow * nf; p_stride <= out_c / SIMD; p_choff <= tile * tile_nf * PE / SIMD;
+            p_rw <= mul(nf, cow);
+            pb_n <= mul(pkh + psh, mul(nf, cow));
+            p_run_n <= nf * (PE / SIMD);
+            ld_ptr <= act_in_base + AXW'(in_addr) * AWB;
+            // output runs: pool pixels (fused pool) or conv pixels, from the tile's channels
+            o_ptr <= act_out_base + AXW'(o_first) * AWB;
+            o_step <= AXW'(o_pix) * AWB;
             p_signed_i <= f_out_signed ? 1 : 0;
             p_base <= pbs_m;
             py <= 0;
@@ -723,7 +766,7 @@ module ep_ovl_core #(
         end
         S_ROW:
         if (!ld_act) begin                           // the prefetch has landed
-          ldn <= (ready_rows(oy, coh, in_h, sh, pt, dh, kh) - loaded) * rw;
+          ldn <= mul(ready_rows(oy, coh, in_h, sh, pt, dh, kh) - loaded, rw);
           pf_done <= 1'b0;
           st <= S_LREQ;
         end
@@ -741,7 +784,7 @@ module ep_ovl_core #(
           if (W_PORTS > 1) begin
             wst_start <= 1'b1;
             wst_addr <= w_byte;
-            wst_n <= nf * kkcf;
+            wst_n <= w_words;
           end
           st <= S_CONV;
         end
@@ -773,7 +816,7 @@ module ep_ovl_core #(
           // conv+pool: pool rows whose inputs are in PB; pool layer: load, then one row
           if (py >= poh) st <= kind == 1 ? S_LEND : (oy >= coh ? S_TNEXT : S_ROW);
           else if (kind == 1) begin
-            ldn <= (ready_rows(py, poh, p_h, psh, ppt, 1, pkh) - loaded) * p_rw;
+            ldn <= mul(ready_rows(py, poh, p_h, psh, ppt, 1, pkh) - loaded, p_rw);
             st <= S_LREQ;
           end else if (ready_rows(py, poh, p_h, psh, ppt, 1, pkh) <= oy) begin
             px <= 0; pc <= 0; pky <= 0; pkx <= 0; ptap <= 0;
@@ -808,9 +851,11 @@ module ep_ovl_core #(
           st <= S_PROW;
         end
         S_TNEXT:
-        if ((tile + 1) * tile_nf >= nf_all) st <= S_LEND;
+        if (mul(tile + 1, tile_nf) >= nf_all) st <= S_LEND;
         else begin
           tile <= tile + 1;
+          w_ptr <= w_ptr + AXW'(w_words) * WWB;
+          b_ptr <= b_ptr + AXW'(nf) * (PE * 8);
           st <= S_TILE;
         end
         S_LEND:
@@ -830,6 +875,7 @@ module ep_ovl_core #(
         default: st <= S_IDLE;
       endcase
       if (rf_push) begin
+        o_ptr <= o_ptr + o_step;
         rfifo_a[rf_wr] <= rf_push_a;
         rfifo_n[rf_wr] <= rf_push_n;
         rf_wr <= rf_wr + 1'b1;
