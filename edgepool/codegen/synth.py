@@ -162,9 +162,9 @@ def synth_overlay(params: OverlayParams, target: str = "xcup",
     """The RTL overlay IP (``edgepool_overlay``: AXI4-Lite control, the AXI4 read / write
     engines and the layer engine ``ep_ovl_core``) for the capacities ``params`` through yosys
     (:func:`~edgepool.codegen.rtl_overlay.generate_overlay` with the library copied beside
-    the top). The overlay has no DSP-packing option: its MACs are plain products."""
+    the top), packing two int8 MAC lanes per DSP48E2 except for ``xc7`` (DSP48E1)."""
     with _workdir(workdir) as wd:
-        d = generate_overlay(params, wd, copy_library=True)
+        d = generate_overlay(params, wd, copy_library=True, dsp_pack=target != "xc7")
         return synth_sources(name, d.sources, d.top, target, wd, timeout, ltp)
 
 

@@ -191,7 +191,13 @@ module ep_ovl_core #(
   // instead of the 32 x 32 (three or four DSPs) an int product would infer.
   /* verilator lint_off UNUSEDSIGNAL */
   function automatic int mul(input int a, input int b);  // a < 2^17, 0 <= b < 2^26
-    mul = int'($signed({{15{a[16]}}, a[16:0]}) * $signed({6'b0, b[25:0]}));
+    logic signed [16:0] an;
+    logic signed [26:0] bn;
+    logic signed [43:0] pq;
+    an = a[16:0];
+    bn = {1'b0, b[25:0]};
+    pq = an * bn;
+    mul = pq[31:0];
   endfunction
   // a * b <= cap exactly for 0 <= a, b < 2^31 (a factor above cap decides alone)
   function automatic logic le_cap(input int a, input int b, input int cap);
