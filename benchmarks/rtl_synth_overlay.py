@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Yosys synthesis evidence of the RTL overlay IP (``edgepool_overlay``: ``ep_axil_ctrl``, the
 AXI4 read / write engines ``ep_ovl_rd`` / ``ep_ovl_wr`` and the layer engine ``ep_ovl_core``)
-through ``synth_xilinx -family xcup`` (Ultra96 ZU3EG), against the device and the overlay
-resource model the exploration uses (:func:`edgepool.dse.cost.overlay_resources`).
+through ``synth_xilinx -family xcup`` (Ultra96 ZU3EG), against the device and the RTL overlay's
+resource model (:func:`edgepool.dse.rtl_overlay_cost.rtl_overlay_resources`: DSP and block RAM
+from the structure, LUT / FF fitted to the designs marked ``fit`` here; the others are held out).
+The least-squares LUT / FF fit of this run's ``fit`` designs is printed and recorded.
 
     .venv/bin/python benchmarks/rtl_synth_overlay.py [--quick] [--json OUT.json]
         [--workdir DIR [--reuse]] [--only NAME ...]
@@ -24,9 +26,12 @@ from _report import Recorder
 from rich.console import Console
 from rich.table import Table
 
-from edgepool.accel.engine import HlsConfig, OverlayParams
+import numpy as np
+
+from edgepool.accel.engine import OverlayParams
 from edgepool.codegen.synth import SynthReport, parse_stat, synth_overlay, yosys_resources
-from edgepool.dse.cost import DEVICES, overlay_resources
+from edgepool.dse.cost import DEVICES
+from edgepool.dse.rtl_overlay_cost import rtl_overlay_resources
 from edgepool.errors import ToolchainError
 from edgepool.runtime.rtl_overlay_sim import vgg16_overlay_params
 
@@ -37,6 +42,10 @@ console = Console(width=160)
 LENET_DIGITS_ULTRA96 = OverlayParams(simd=8, pe=16, act_bits=8, w_bits=8, acc_bits=24,
                                      lb_words=512, wbuf_words=512, max_tile_nf=4,
                                      plb_words=512, splb_words=64, sum_bits=11, out_bits=32)
+
+
+#: the designs the LUT / FF model is fitted to (the rest are held out)
+FIT = ("lenet-digits-overlay-ultra96", "overlay-pe8-simd4-small", "overlay-pe16-simd16-int8")
 
 
 def designs(quick: bool) -> list[tuple[str, OverlayParams, str]]:
@@ -79,10 +88,20 @@ def run(name: str, p: OverlayParams, workdir: Path | None, reuse: bool
 
 
 def model(p: OverlayParams) -> dict[str, float]:
-    """The exploration's overlay resource model at these capacities (8-bit DSP packing on,
-    as the Ultra96 configurations assume)."""
-    dsp, bram, lut = overlay_resources(HlsConfig(style="overlay", **asdict(p)))
-    return {"LUT": lut, "DSP": dsp, "BRAM36": bram}
+    """The RTL overlay's resource model at these capacities (int8 DSP packing on, as for
+    the Ultra96)."""
+    return rtl_overlay_resources(p, dsp_pack=True)
+
+
+def fit(rows: dict[str, tuple[OverlayParams, dict]]) -> dict[str, list[float]]:
+    """Least squares of LUT and FF on (1, PE, PE x SIMD) over the ``FIT`` designs."""
+    names = [n for n in FIT if n in rows]
+    if len(names) < 3:
+        return {}
+    a = np.array([[1.0, rows[n][0].pe, rows[n][0].pe * rows[n][0].simd] for n in names])
+    return {k: [round(float(v), 2) for v in
+                np.linalg.lstsq(a, np.array([rows[n][1][k] for n in names], float),
+                                rcond=None)[0]] for k in ("LUT", "FF")}
 
 
 def main() -> None:
@@ -97,18 +116,16 @@ def main() -> None:
         "LUT / FF / DSP / BRAM36: Yosys 0.23 synth_xilinx -family xcup counts of the whole "
         "overlay IP, flattened (SYNTHESIZED, not placed or routed; LUTRAM counted as LUTs; "
         "BRAM36 = RAMB36 + RAMB18 / 2).",
-        "model: edgepool.dse.cost.overlay_resources (ESTIMATED; the HLS overlay's model, the "
-        "one the exploration ranks overlay configurations with; it has no FF term).",
-        "multipliers: PE x SIMD products of the MAC array, each (ACT_BITS+1) x W_BITS signed "
-        "bits -> one DSP48E2; nothing packs two int8 products into one DSP. Before commit "
-        "a74308a the core wrote them as 64-bit longint products: 3 DSP48E2 each (small PE8 x "
-        "SIMD4 overlay: 277 DSP, 81,981 LUT instead of 213 / 80,524).",
-        "the DSPs beyond PE x SIMD are the control's run-time 32 / 64-bit address and size "
-        "products (181 in the small overlay). The LUTs were not broken down by source; the "
-        "elaborated core of the small overlay holds per PE lane a 128-bit requantizer with "
-        "run-time shifts (24 $sshl + 24 $sshr cells at PE 8) and a 32-bit divider (average "
-        "pool), 28 $div + 10 $mod and 177 $mul cells in all: written for simulation, not "
-        "area."])
+        "model: edgepool.dse.rtl_overlay_cost.rtl_overlay_resources (ESTIMATED): DSP = the "
+        "MAC array (two int8 lanes per DSP48E2) + the control's measured ADDRESS_DSP; BRAM36 "
+        "from the buffer shapes (RAMB18 / RAMB36 aspect ratios); LUT / FF = base + per PE + "
+        f"per MAC, least squares over {', '.join(FIT)} (fit), the rest held out.",
+        "multipliers: PE x SIMD products of the MAC array, (ACT_BITS+1) x W_BITS signed bits; "
+        "with 8-bit operands lanes 2k and 2k+1 share one DSP48E2 (x * (w_hi * 2^18 + w_lo)).",
+        "history: the RTL of commit a74308a (per-lane 128-bit requantizers with run-time "
+        "shifts, per-lane 32-bit dividers, 32 / 64-bit address products, unpacked MACs) gave "
+        "80,524 / 135,947 / 145,660 LUT and 213 / 336 / 464 DSP for the small / lenet-digits / "
+        "PE 16 x SIMD 16 overlays (193 % of the ZU3EG's LUTs for lenet-digits)."])
     dev = DEVICES["ultra96"]
     cap = {"LUT": dev.lut, "FF": 2 * dev.lut, "DSP": dev.dsp, "BRAM36": dev.bram36}
     t = Table(title="RTL overlay IP: Yosys synth_xilinx -family xcup (SYNTHESIZED) vs the "
@@ -117,6 +134,7 @@ def main() -> None:
                                          for s in ("yosys", "model", "err", "% device")],
                 "yosys s"]:
         t.add_column(col, justify="left" if col == "design" else "right")
+    rows: dict[str, tuple[OverlayParams, dict]] = {}
     for name, p, origin in designs(args.quick):
         if args.only and name not in args.only:
             continue
@@ -129,6 +147,7 @@ def main() -> None:
             rec.figures(name, {"origin": origin, "params": asdict(p), "finished": False})
             continue
         y = yosys_resources(rep)
+        rows[name] = (p, y)
         m = model(p)
         cells = []
         err: dict[str, float | None] = {}
@@ -143,6 +162,7 @@ def main() -> None:
         console.print(f"{name}: {y} multipliers {p.pe * p.simd}, DSP cells {dsp_types}, "
                       f"yosys {secs if secs is None else round(secs)} s")
         rec.figures(name, {"origin": origin, "params": asdict(p), "target": "xcup",
+                           "role": "fit" if name in FIT else "held out",
                            "multipliers": p.pe * p.simd, "yosys": y, "model": m,
                            "error_percent": err,
                            "device_percent": {k: 100 * y[k] / cap[k] for k in KEYS},
@@ -151,6 +171,11 @@ def main() -> None:
     t.add_row(f"ultra96 capacity ({dev.part})", "",
               *[x for k in KEYS for x in (str(cap[k]), "", "", "")], "")
     console.print(rec.table(t))
+    f = fit(rows)
+    if f:
+        console.print(f"least squares over {', '.join(FIT)}: LUT (base, per PE, per MAC) = "
+                      f"{f['LUT']}, FF = {f['FF']}")
+        rec.figures("lut_ff_fit", f)
     rec.write(args.json)
 
 

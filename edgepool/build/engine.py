@@ -30,7 +30,7 @@ from ..codegen.synth import synth_accel
 from ..codegen.rtl import ACCEL_TOP, RTL_MAX_WEIGHTS, check_supported, folding_from_config
 from ..codegen.rtl_overlay import unsupported_reason
 from ..dse.cost import estimate_rtl
-from ..dse.rtl_overlay_cost import BEAT, DdrModel, program_cycles, yosys_lut_estimate
+from ..dse.rtl_overlay_cost import BEAT, DdrModel, program_cycles, rtl_overlay_resources
 from ..errors import ManifestError, UnsupportedOpError
 from ..targets import Board
 
@@ -78,8 +78,8 @@ def rtl_overlay_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: f
     (:func:`edgepool.dse.rtl_overlay_cost.program_cycles`) of ``program`` with ``cfg``'s
     capacities at ``clock_mhz``, every m_axi port at ``cfg.ddr_port_gbps`` (else a full beat
     per cycle; FC weights over ``w_ports`` of them): the manifest's ``engine.estimate``
-    (estimated, not simulated), with the Yosys-fitted LUT estimate of the IP. The overlay runs
-    one frame at a time: interval = latency."""
+    (estimated, not simulated), with the IP's resources (structural DSP / block RAM, LUT / FF
+    fitted to Yosys runs). The overlay runs one frame at a time: interval = latency."""
     p = overlay_params_of(cfg)
     gbps = float(cfg.ddr_port_gbps) if cfg is not None else 0.0
     bpc = min(float(BEAT), gbps * 1e3 / clock_mhz) if gbps > 0 else float(BEAT)
@@ -92,7 +92,8 @@ def rtl_overlay_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: f
             "fps": round(clock_mhz * 1e6 / total, 3) if total else 0.0,
             "latency_s": total / (clock_mhz * 1e6),
             "ddr_bytes_per_cycle": round(bpc, 3), "ddr_latency_cycles": ddr.latency,
-            "lut_yosys_fit": yosys_lut_estimate(p)}
+            "resources": rtl_overlay_resources(
+                p, bool(cfg.int8_dsp_packing) if cfg is not None else True)}
 
 
 def rtl_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: float

@@ -130,11 +130,13 @@ def _engine_lines(m: Manifest) -> list[str]:
                      f"{_fmt(est['latency_cycles'])} cycles latency of one frame, "
                      f"{_fmt(est['fps'])} frames/s at {_fmt(est['clock_mhz'])} MHz "
                      "(estimated; Fmax is an assumption until a vendor tool runs)")
-        if "lut_yosys_fit" in est:
-            lines.append(f"- LUTs of the RTL overlay IP: {_fmt(est['lut_yosys_fit'])} (estimated: "
-                         "fitted to Yosys synth_xilinx of three overlays, "
-                         "`benchmarks/results/rtl_synth_overlay.md`; above the device's LUTs "
-                         "Vivado will not place it as written — see the build notes)")
+        if "resources" in est:
+            r = est["resources"]
+            lines.append("- resources of the RTL overlay IP (estimated: DSP and block RAM from "
+                         "its structure, LUT / FF fitted to Yosys synth_xilinx runs, "
+                         "`benchmarks/results/rtl_synth_overlay.md`): "
+                         + ", ".join(f"{k} {_fmt(r[k])}" for k in ("LUT", "FF", "DSP", "BRAM36")
+                                     if k in r))
     if e.synth:
         s = e.synth
         keys = [k for k in ("LUT", "FF", "DSP", "BRAM", "LUTRAM", "CARRY", "logic_depth_lut6")

@@ -221,16 +221,15 @@ def run_engine(ctx: BuildContext) -> None:
     est = f"; estimate_rtl: {sec.estimate['interval_cycles']:,} cycles/frame, " \
           f"{sec.estimate['latency_cycles']:,} cycles latency (estimated)" if sec.estimate else ""
     ctx.notes.append(f"engine: {sec.name.upper()} ({sec.reason}){est}")
-    lut = sec.estimate.get("lut_yosys_fit") if sec.estimate else None
-    device = int(ctx.board.resources.get("lut", 0))
-    if lut and device and lut > device:
-        ctx.notes.append(
-            f"engine: WARNING — the RTL overlay's LUT estimate ({lut:,}, fitted to Yosys "
-            f"synth_xilinx runs: benchmarks/results/rtl_synth_overlay.md) is "
-            f"{100 * lut / device:.0f} % of the {ctx.board.part}'s {device:,} LUTs: Vivado will "
-            "not place it as written (the overlay's per-lane requantizers and dividers are "
-            "not shared yet); simulation and the driver are unaffected, --engine hls builds the "
-            "HLS overlay instead")
+    res = sec.estimate.get("resources") if sec.estimate else None
+    for key, board_key in (("LUT", "lut"), ("DSP", "dsp"), ("BRAM36", "bram36")):
+        want, have = (res or {}).get(key, 0), int(ctx.board.resources.get(board_key, 0))
+        if want and have and want > have:
+            ctx.notes.append(
+                f"engine: WARNING — the RTL overlay's {key} estimate ({want:,}; "
+                f"benchmarks/results/rtl_synth_overlay.md) is {100 * want / have:.0f} % of the "
+                f"{ctx.board.part}'s {have:,}: Vivado will not place it; choose smaller "
+                "capacities (--config) or --engine hls")
 
 
 # --------------------------------------------------------------------------- hls

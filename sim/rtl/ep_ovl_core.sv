@@ -21,8 +21,8 @@
 // pool layers do not overlap. The cycle model is dse/rtl_overlay_cost.py.
 // Arithmetic: edgepool/ir/kernels.py (shift_round half-to-even, div_round half-to-even).
 // Conv pipeline: issue (LB / WBUF reads) -> P (the products; with DSP_PACK two int8 lanes per
-// DSP48E2) -> A (adder tree + accumulator, ACC_BITS wide) -> R (requantize, ep_ovl_rq per lane
-// with the layer's shift and bounds decoded once at setup) -> output. Pool pipeline: issue ->
+// DSP48E2) -> A (adder tree + accumulator, ACC_BITS wide) -> R (requantize in two stages,
+// ep_ovl_rq per lane with the layer's shift and bounds decoded once at setup) -> output. Pool pipeline: issue ->
 // A (sum / max, count) -> ep_ovl_avgdiv (pipelined division by the count; a max divides by 1).
 `timescale 1ns / 1ps
 /* verilator lint_off UNUSEDPARAM */
@@ -138,6 +138,7 @@ module ep_ovl_core #(
 
   // derived at setup (registered)
   int cf, rw, kkcf, nf_all, nr, kmul, nf, tile, base_slot, ch_off, pix_stride;
+  int kk, ctn;                 // kh * kw, cow * tile_nf (setup: the capacity checks)
   int p_h, p_w, p_cf, p_lanes, p_nr, p_rw, p_base, p_signed_i;
   int lb_n, pb_n;              // words of the circular line buffer / pool buffer in use
 
@@ -248,7 +249,7 @@ module ep_ovl_core #(
   typedef enum logic [4:0] {
     S_IDLE, S_DESC, S_DESC_W, S_SETUP, S_CHECK, S_TILE, S_WREQ, S_WLOAD, S_BREQ, S_BLOAD,
     S_ROW, S_LREQ, S_LOAD, S_WSREQ, S_CONV, S_CDRAIN, S_PROW, S_POOL, S_PDRAIN, S_TNEXT,
-    S_LEND, S_FINISH, S_MOD
+    S_LEND, S_FINISH, S_MOD, S_SETUP2
   } st_t;
   st_t st;
   logic [31:0] layer;
@@ -264,7 +265,7 @@ module ep_ovl_core #(
 
   // the stages of the conv pipeline (1: issued, P: products, A: accumulated, 2: requantized)
   // and of the pool pipeline (1: issued, then ep_ovl_avgdiv; 2: its result)
-  logic c1_v, c1_first, c1_last, c1_real, cp_v, cp_first, cp_last, cp_real, ca_v, c2_v;
+  logic c1_v, c1_first, c1_last, c1_real, cp_v, cp_first, cp_last, cp_real, ca_v, cr_v, c2_v;
   int c1_f, cp_f;
   logic [WW-1:0] c1_wst;
   logic [AW-1:0] lb_q;
@@ -349,7 +350,7 @@ module ep_ovl_core #(
   generate
     for (gl = 0; gl < PE; gl++) begin : g_rq
       ep_ovl_rq #(.ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .SHW(SHW), .WB(WB)) u_rq (
-          .acc(rq_acc[gl]), .pos(rq_pos), .sc(rq_sc), .half(rq_half), .low(rq_low),
+          .clk, .en(ca_v), .acc(rq_acc[gl]), .pos(rq_pos), .sc(rq_sc), .half(rq_half), .low(rq_low),
           .ls(rq_ls), .relu(f_relu), .lo(rq_lo), .hi(rq_hi), .ll(rq_ll), .hl(rq_hl),
           .lo_o(rq_lo_o), .hi_o(rq_hi_o), .y(rq_y[gl]));
     end
@@ -491,6 +492,7 @@ module ep_ovl_core #(
       c1_v <= 1'b0;
       cp_v <= 1'b0;
       ca_v <= 1'b0;
+      cr_v <= 1'b0;
       c2_v <= 1'b0;
       p1_v <= 1'b0;
       inflight <= '0;
@@ -540,13 +542,14 @@ module ep_ovl_core #(
         end
       end
       ca_v <= cp_v && cp_last;
-      if (ca_v) begin
+      cr_v <= ca_v;                // ep_ovl_rq's first stage
+      if (cr_v) begin
         for (int p = 0; p < PE; p++) begin
           c2_word[p*OUT_BITS+:OUT_BITS] <= rq_y[p];
           c2_narrow[p*ACT_BITS+:ACT_BITS] <= rq_y[p][ACT_BITS-1:0];
         end
       end
-      c2_v <= ca_v;
+      c2_v <= cr_v;
       if (c2_v && f_pool) begin
         pbm[pb_wp] <= c2_narrow;
         pb_wp <= pb_wp + 1 == pb_n ? 0 : pb_wp + 1;
@@ -654,12 +657,17 @@ module ep_ovl_core #(
           pbs_m <= -ppt;
           cf <= in_c / SIMD;
           rw <= mul(in_w, in_c / SIMD);
-          kkcf <= mul(mul(kh, kw), in_c / SIMD);
+          kk <= mul(kh, kw);
+          ctn <= mul(cow, tile_nf);
           nf_all <= out_c / PE;
           nr <= mul(dh, kh - 1) + 1 + sh;
           kmul <= obits / ACT_BITS;
           pkk <= mul(pkh, pkw);
           tile <= 0;
+          st <= S_SETUP2;
+        end
+        S_SETUP2: begin                              // products of the products above
+          kkcf <= mul(kk, cf);
           st <= S_CHECK;
         end
         S_CHECK: begin
@@ -670,7 +678,7 @@ module ep_ovl_core #(
           // every geometry field below 2^16: the products above stay exact at their width
           for (int i = 3; i <= 32; i++)
             if (i < 19 || i > 21) bad = bad || d[i] > 65535;
-          bad = bad || !le_cap(kh, kw, 65535) || !le_cap(mul(kh, kw), in_c / SIMD, (1 << 24) - 1);
+          bad = bad || !le_cap(kh, kw, 65535) || !le_cap(kk, cf, (1 << 24) - 1);
           // pool geometry (the modulo loop of S_MOD, the divider's count)
           if (kind == 1 || f_pool)
             bad = bad || pkh < 1 || pkw < 1 || psh < 1 || ppt < 0 ||
@@ -683,7 +691,7 @@ module ep_ovl_core #(
                   tile_nf < 1 || tile_nf > MAX_TILE_NF ||
                   (!f_wst && !le_cap(tile_nf, kkcf, WBUF_WORDS)) ||
                   (f_wst && W_PORTS > 1 && wmem_base[$clog2(BB)-1:0] != 0) ||
-                  (f_pool && !le_cap(pkh + psh, mul(cow, tile_nf), PLB_WORDS));
+                  (f_pool && !le_cap(pkh + psh, ctn, PLB_WORDS));
           end
           if (bad) begin
             ret <= layer + 1;
@@ -813,7 +821,7 @@ module ep_ovl_core #(
           if (c_last_step) st <= S_CDRAIN;
         end
         S_CDRAIN:
-        if (!c1_v && !cp_v && !ca_v && !c2_v) begin
+        if (!c1_v && !cp_v && !ca_v && !cr_v && !c2_v) begin
           base_slot <= base_slot + sh >= nr ? base_slot + sh - nr : base_slot + sh;
           oy <= oy + 1;
           st <= f_pool ? S_PROW : (oy == coh - 1 ? S_TNEXT : S_ROW);

@@ -10,6 +10,8 @@
 // Bounds are WB = ACC_BITS + 2 bits: the core clamps lo / hi (and hl / ll) into that range,
 // which keeps every compare's outcome (q and acc fit ACC_BITS + 1 bits); lo_o / hi_o are the
 // bounds' own low OUT_BITS bits (a raw accumulator output's +-2^63 included).
+// Two stages: the shift and the rounding adder, registered on `en`, then the compares and the
+// output select (the caller registers y): one cycle of latency, the depth split in two.
 `timescale 1ns / 1ps
 module ep_ovl_rq #(
     parameter int ACC_BITS = 32,
@@ -17,6 +19,8 @@ module ep_ovl_rq #(
     parameter int SHW = 6,                 // shift-amount bits (>= clog2(max(ACC_BITS, OUT_BITS) + 1))
     parameter int WB = ACC_BITS + 2
 ) (
+    input  logic                       clk,
+    input  logic                       en,     // acc is valid: register the first stage
     input  logic signed [ACC_BITS-1:0] acc,
     input  logic                       pos,    // shift > 0
     input  logic        [     SHW-1:0] sc,     // right shift (pos)
@@ -33,19 +37,19 @@ module ep_ovl_rq #(
     output logic        [OUT_BITS-1:0] y
 );
   logic signed [ACC_BITS-1:0] q;
-  logic signed [WB-1:0] qr, a;
+  logic signed [WB-1:0] v, vq;             // stage 1: the rounded quotient or acc (ReLU'd)
   logic up;
   always_comb begin
     q = acc >>> sc;
     up = (acc & half) != 0 && ((acc & low) != 0 || q[0]);
-    qr = WB'(q) + WB'(up);
-    a = WB'(acc);
-    if (pos) begin
-      if (relu && qr < 0) qr = '0;
-      y = qr > hi ? hi_o : (qr < lo ? lo_o : OUT_BITS'(qr));
-    end else begin
-      if (relu && a < 0) a = '0;
-      y = a > hl ? hi_o : (a < ll ? lo_o : OUT_BITS'(a) << ls);
-    end
+    v = pos ? WB'(q) + WB'(up) : WB'(acc);
+    if (relu && v < 0) v = '0;
+  end
+  always_ff @(posedge clk) begin
+    if (en) vq <= v;
+  end
+  always_comb begin
+    if (pos) y = vq > hi ? hi_o : (vq < lo ? lo_o : OUT_BITS'(vq));
+    else y = vq > hl ? hi_o : (vq < ll ? lo_o : OUT_BITS'(vq) << ls);
   end
 endmodule
