@@ -210,11 +210,12 @@ def program_cycles(program: HwProgram, p: OverlayParams, ddr: DdrModel = DdrMode
 #: benchmarks/results/rtl_synth_overlay.md (the VGG16 overlay is held out); synthesized, not
 #: placed. The per-PE term is a lane's requantizer, divider stages, accumulator and output
 #: muxes; the per-MAC term the adder trees and product registers beside the DSPs.
-LUT_BASE, LUT_PER_PE, LUT_PER_MAC = 0.0, 0.0, 0.0
-FF_BASE, FF_PER_PE, FF_PER_MAC = 0.0, 0.0, 0.0
+LUT_BASE, LUT_PER_PE, LUT_PER_MAC = 9527.0, 791.0, 64.6
+FF_BASE, FF_PER_PE, FF_PER_MAC = 4631.0, 220.0, 35.4
 #: DSP48E2 of the overlay's control (its run-time address and size products, each narrowed to
-#: one 17 x 26-bit DSP; Yosys 0.23, measured, independent of PE x SIMD)
-ADDRESS_DSP = 0
+#: one 17 x 26-bit DSP): 41 to 50 in the Yosys 0.23 runs (it maps some narrow ones to LUTs,
+#: depending on the capacities); the model takes the middle
+ADDRESS_DSP = 46
 #: (depth, width) of a RAMB18E2 / RAMB36E2 in simple dual-port mode
 _RAMB18 = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 _RAMB36 = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))

@@ -208,13 +208,6 @@ module ep_ovl_core #(
   endfunction
   /* verilator lint_on UNUSEDSIGNAL */
 
-  // rows of input that output row o needs (window.h rows_ready)
-  function automatic int ready_rows(input int o, input int oh, input int h, input int s,
-                                    input int p, input int dd, input int k);
-    int r;
-    r = mul(o, s) - p + mul(dd, k - 1) + 1;
-    ready_rows = o >= oh ? h : (r < 0 ? 0 : (r > h ? h : r));
-  endfunction
 
   // ------------------------------------------------------------------ output path
   // big words (PE lanes of OUT_BITS, or packed ACT_BITS lanes) + their count of AW pieces
@@ -278,26 +271,42 @@ module ep_ovl_core #(
   logic [DEN_BITS-1:0] pcnt;
   int bs_m, pbs_m;             // (-pt) mod nr, (-ppt) mod (pkh + psh): by repeated addition
 
-  // conv issue: the tap of the current counters
-  int c_iy, c_ix, c_slot;
+  // conv issue: the tap of the current counters. The window origin, the taps' offsets and the
+  // line-buffer / weight-buffer addresses are registers advanced with the counters (no product
+  // on the per-cycle path): iy0 = oy*SH - PT, ix0 = ox*SW - PL, kyd = ky*DH, kxd = kx*DW;
+  // sa = ((base_slot + ky*DH) mod nr) * rw, ix0cf = ix0 * CF, kxdcf = kxd * CF, wa = fo*KKCF + tap
+  int iy0, ix0, kyd, kxd, sa, sa_base, ix0cf, kxdcf, wa;
+  int swcf, dwcf, dhrw, kspan;  // SW*CF, DW*CF, DH*rw, DH*(KH-1) + 1 (setup)
+  int c_iy, c_ix, lb_ra;
   logic c_real;
   always_comb begin
-    c_iy = mul(oy, sh) - pt + mul(ky, dh);
-    c_ix = mul(ox, sw) - pl + mul(kx, dw);
+    c_iy = iy0 + kyd;
+    c_ix = ix0 + kxd;
     c_real = c_iy >= 0 && c_iy < in_h && c_ix >= 0 && c_ix < in_w;
-    c_slot = base_slot + mul(ky, dh);
-    if (c_slot >= nr) c_slot = c_slot - nr;
+    lb_ra = sa + ix0cf + kxdcf + ci;
   end
+  // rows of input an output row needs (window.h rows_ready) from its first row r: all of them
+  // past the last output row, else r clamped to the map
+  function automatic int rows_clamp(input int r, input logic past, input int h);
+    rows_clamp = past ? h : (r < 0 ? 0 : (r > h ? h : r));
+  endfunction
   wire c_wst_ok = !f_wst || (W_PORTS > 1 ? wst_valid : u_out_valid[3]);
   // prefetch: the next output row's new input rows, while this row computes from WBUF
-  int pf_rows;
-  always_comb pf_rows = ready_rows(oy + 1, coh, in_h, sh, pt, dh, kh);
-  wire pf_go = st == S_CONV && !f_wst && !pf_done && !ld_act && !rd_cmd_valid &&
-               oy + 1 < coh && pf_rows > loaded;
+  // (registered: the rows from the row's counters, then their words; both settle in the first
+  // two cycles of S_CONV, which the prefetch waits out)
+  int pf_rows, pf_words;
+  logic [1:0] pf_age;          // cycles in S_CONV, saturating at 2
+  always_ff @(posedge clk) begin
+    pf_rows <= rows_clamp(iy0 + sh + kspan, oy + 1 >= coh, in_h);
+    pf_words <= mul(pf_rows - loaded, rw);
+    pf_age <= st != S_CONV ? 2'd0 : (pf_age == 2'd2 ? 2'd2 : pf_age + 2'd1);
+  end
+  wire pf_go = st == S_CONV && pf_age == 2'd2 && !f_wst && !pf_done && !ld_act &&
+               !rd_cmd_valid && oy + 1 < coh && pf_rows > loaded;
   // an activation read (a row load or a prefetch): words from input row `loaded` on
   wire ld_go = pf_go || (st == S_LREQ && ldn != 0);
   int ld_words;
-  always_comb ld_words = pf_go ? mul(pf_rows - loaded, rw) : ldn;
+  always_comb ld_words = pf_go ? pf_words : ldn;
   // byte pointers advanced with the work instead of products of counters: the next activation
   // row to load, the tile's weights and biases, the next output run
   logic [AXW-1:0] ld_ptr, w_ptr, b_ptr, o_ptr, o_step;
@@ -310,16 +319,20 @@ module ep_ovl_core #(
   wire c_last_step = ox == cow - 1 && fo == nf - 1 && tap == kkcf - 1;
 
   // pool issue
-  int p_iy, p_ix, p_slot;
+  // as for the conv: piy0 = py*PSH - PPT, pix0 = px*PSW - PPL, psa = ((p_base + pky) mod p_nr)
+  // * p_rw, pix0cf = pix0 * p_cf, pkxcf = pkx * p_cf
+  int piy0, pix0, psa, psa_base, pix0cf, pkxcf, pswcf;
+  int p_iy, p_ix, pb_ra;
   logic p_real, p_pad;
   always_comb begin
-    p_iy = mul(py, psh) - ppt + pky;
-    p_ix = mul(px, psw) - ppl + pkx;
+    p_iy = piy0 + pky;
+    p_ix = pix0 + pkx;
     p_real = p_iy >= 0 && p_iy < p_h && p_ix >= 0 && p_ix < p_w;
     p_pad = p_iy >= -ppt && p_iy < p_h + ppb && p_ix >= -ppl && p_ix < p_w + ppr;
-    p_slot = p_base + pky;
-    if (p_slot >= p_nr) p_slot = p_slot - p_nr;
+    pb_ra = psa + pix0cf + pkxcf + pc;
   end
+  int p_ready;                 // the input rows pool row py needs
+  always_comb p_ready = rows_clamp(piy0 + pkh, py >= poh, p_h);
   wire p_issue = st == S_POOL && room;
   int pkk;                     // pkh * pkw
   wire p_last_step = px == pow - 1 && pc == p_cf - 1 && ptap == pkk - 1;
@@ -469,10 +482,10 @@ module ep_ovl_core #(
   always_ff @(posedge clk) begin
     // memories: registered reads
     if (c_issue) begin
-      lb_q <= lb[mul(c_slot, rw)+mul(c_ix, cf)+ci];
-      wb_q <= wbuf[mul(fo, kkcf)+tap];
+      lb_q <= lb[lb_ra];
+      wb_q <= wbuf[wa];
     end
-    if (p_issue) pb_q <= pbm[mul(p_slot, p_rw)+mul(p_ix, p_cf)+pc];
+    if (p_issue) pb_q <= pbm[pb_ra];
     if (!rst_n) begin
       st <= S_IDLE;
       done <= 1'b0;
@@ -661,6 +674,7 @@ module ep_ovl_core #(
           ctn <= mul(cow, tile_nf);
           nf_all <= out_c / PE;
           nr <= mul(dh, kh - 1) + 1 + sh;
+          kspan <= mul(dh, kh - 1) + 1;
           kmul <= obits / ACT_BITS;
           pkk <= mul(pkh, pkw);
           tile <= 0;
@@ -668,6 +682,9 @@ module ep_ovl_core #(
         end
         S_SETUP2: begin                              // products of the products above
           kkcf <= mul(kk, cf);
+          swcf <= mul(sw, cf);
+          dwcf <= mul(dw, cf);
+          dhrw <= mul(dh, rw);
           st <= S_CHECK;
         end
         S_CHECK: begin
@@ -712,6 +729,7 @@ module ep_ovl_core #(
             p_rw <= rw;
             p_signed_i <= f_in_signed ? 1 : 0;
             p_base <= pbs_m;
+            piy0 <= -ppt;
             pb_n <= mul(pkh + psh, rw);
             p_run_n <= cf;
             o_ptr <= act_out_base + AXW'(out_addr) * AWB;
@@ -763,6 +781,8 @@ module ep_ovl_core #(
             lb_wp <= 0;
             pb_wp <= 0;
             base_slot <= bs_m;
+            iy0 <= -pt;
+            piy0 <= -ppt;
             // fused pool geometry: the conv output of this tile (nf words of PE lanes)
             p_h <= coh; p_w <= cow; p_cf <= nf; p_lanes <= PE; p_nr <= pkh + psh;
             p_rw <= mul(nf, cow);
@@ -780,17 +800,25 @@ module ep_ovl_core #(
         end
         S_ROW:
         if (!ld_act) begin                           // the prefetch has landed
-          ldn <= mul(ready_rows(oy, coh, in_h, sh, pt, dh, kh) - loaded, rw);
+          ldn <= mul(rows_clamp(iy0 + kspan, oy >= coh, in_h) - loaded, rw);
           pf_done <= 1'b0;
           st <= S_LREQ;
         end
         S_LREQ:
         if (ldn == 0) begin
-          loaded <= kind == 1 ? ready_rows(py, poh, p_h, psh, ppt, 1, pkh)
-                              : ready_rows(oy, coh, in_h, sh, pt, dh, kh);
+          loaded <= kind == 1 ? p_ready : rows_clamp(iy0 + kspan, oy >= coh, in_h);
           st <= kind == 1 ? S_POOL : (f_wst ? S_WSREQ : S_CONV);
           ox <= 0; fo <= 0; ky <= 0; kx <= 0; ci <= 0; tap <= 0;
+          ix0 <= -pl; kyd <= 0; kxd <= 0; kxdcf <= 0; wa <= 0;
+          ix0cf <= -mul(pl, cf);
+          sa <= mul(base_slot, rw);
+          sa_base <= mul(base_slot, rw);
           px <= 0; pc <= 0; pky <= 0; pkx <= 0; ptap <= 0;
+          pix0 <= -ppl; pkxcf <= 0;
+          pix0cf <= -mul(ppl, p_cf);
+          pswcf <= mul(psw, p_cf);
+          psa <= mul(p_base, p_rw);
+          psa_base <= mul(p_base, p_rw);
         end else st <= S_LOAD;                       // the read: ld_go
         S_LOAD:
         if (!ld_act) st <= S_LREQ;
@@ -804,19 +832,37 @@ module ep_ovl_core #(
         end
         S_CONV:
         if (c_issue) begin
+          wa <= wa + 1;
           if (tap == kkcf - 1) begin
             tap <= 0;
             if (fo == nf - 1) begin
               fo <= 0;
               ox <= ox + 1;
+              ix0 <= ix0 + sw;
+              ix0cf <= ix0cf + swcf;
+              wa <= 0;
             end else fo <= fo + 1;
           end else tap <= tap + 1;
           if (ci == cf - 1) begin
             ci <= 0;
             if (kx == kw - 1) begin
               kx <= 0;
-              ky <= ky == kh - 1 ? 0 : ky + 1;
-            end else kx <= kx + 1;
+              kxd <= 0;
+              kxdcf <= 0;
+              if (ky == kh - 1) begin
+                ky <= 0;
+                kyd <= 0;
+                sa <= sa_base;
+              end else begin
+                ky <= ky + 1;
+                kyd <= kyd + dh;
+                sa <= sa + dhrw >= lb_n ? sa + dhrw - lb_n : sa + dhrw;
+              end
+            end else begin
+              kx <= kx + 1;
+              kxd <= kxd + dw;
+              kxdcf <= kxdcf + dwcf;
+            end
           end else ci <= ci + 1;
           if (c_last_step) st <= S_CDRAIN;
         end
@@ -824,16 +870,22 @@ module ep_ovl_core #(
         if (!c1_v && !cp_v && !ca_v && !cr_v && !c2_v) begin
           base_slot <= base_slot + sh >= nr ? base_slot + sh - nr : base_slot + sh;
           oy <= oy + 1;
+          iy0 <= iy0 + sh;
           st <= f_pool ? S_PROW : (oy == coh - 1 ? S_TNEXT : S_ROW);
         end
         S_PROW: begin
           // conv+pool: pool rows whose inputs are in PB; pool layer: load, then one row
           if (py >= poh) st <= kind == 1 ? S_LEND : (oy >= coh ? S_TNEXT : S_ROW);
           else if (kind == 1) begin
-            ldn <= mul(ready_rows(py, poh, p_h, psh, ppt, 1, pkh) - loaded, p_rw);
+            ldn <= mul(p_ready - loaded, p_rw);
             st <= S_LREQ;
-          end else if (ready_rows(py, poh, p_h, psh, ppt, 1, pkh) <= oy) begin
+          end else if (p_ready <= oy) begin
             px <= 0; pc <= 0; pky <= 0; pkx <= 0; ptap <= 0;
+            pix0 <= -ppl; pkxcf <= 0;
+            pix0cf <= -mul(ppl, p_cf);
+            pswcf <= mul(psw, p_cf);
+            psa <= mul(p_base, p_rw);
+            psa_base <= mul(p_base, p_rw);
             st <= S_POOL;
           end else st <= oy >= coh ? S_TNEXT : S_ROW;
         end
@@ -841,20 +893,26 @@ module ep_ovl_core #(
         if (p_issue) begin
           if (pkx == pkw - 1) begin
             pkx <= 0;
+            pkxcf <= 0;
             if (pky == pkh - 1) begin
               pky <= 0;
               ptap <= 0;
+              psa <= psa_base;
               if (pc == p_cf - 1) begin
                 pc <= 0;
                 px <= px + 1;
+                pix0 <= pix0 + psw;
+                pix0cf <= pix0cf + pswcf;
               end else pc <= pc + 1;
             end else begin
               pky <= pky + 1;
               ptap <= ptap + 1;
+              psa <= psa + p_rw >= pb_n ? psa + p_rw - pb_n : psa + p_rw;
             end
           end else begin
             pkx <= pkx + 1;
             ptap <= ptap + 1;
+            pkxcf <= pkxcf + p_cf;
           end
           if (p_last_step) st <= S_PDRAIN;
         end
@@ -862,6 +920,7 @@ module ep_ovl_core #(
         if (!p1_v && !dv_busy) begin
           p_base <= p_base + psh >= p_nr ? p_base + psh - p_nr : p_base + psh;
           py <= py + 1;
+          piy0 <= piy0 + psh;
           st <= S_PROW;
         end
         S_TNEXT:
@@ -898,5 +957,5 @@ module ep_ovl_core #(
       rf_cnt <= rf_cnt + (rf_push ? 1 : 0) - (rf_pop ? 1 : 0);
     end
   end
-  wire unused = &{1'b0, pb_ & 0, pr & 0, u_active, ub_data};
+  wire unused = &{1'b0, pb_ & 0, pr & 0, u_active, ub_data, lb_ra, pb_ra};
 endmodule
