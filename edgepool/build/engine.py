@@ -92,8 +92,8 @@ def rtl_overlay_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: f
             "fps": round(clock_mhz * 1e6 / total, 3) if total else 0.0,
             "latency_s": total / (clock_mhz * 1e6),
             "ddr_bytes_per_cycle": round(bpc, 3), "ddr_latency_cycles": ddr.latency,
-            "resources": rtl_overlay_resources(
-                p, bool(cfg.int8_dsp_packing) if cfg is not None else True)}
+            **{f"ip_{k.lower()}": v for k, v in rtl_overlay_resources(
+                p, bool(cfg.int8_dsp_packing) if cfg is not None else True).items()}}
 
 
 def rtl_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: float

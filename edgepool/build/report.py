@@ -130,13 +130,12 @@ def _engine_lines(m: Manifest) -> list[str]:
                      f"{_fmt(est['latency_cycles'])} cycles latency of one frame, "
                      f"{_fmt(est['fps'])} frames/s at {_fmt(est['clock_mhz'])} MHz "
                      "(estimated; Fmax is an assumption until a vendor tool runs)")
-        if "resources" in est:
-            r = est["resources"]
+        if "ip_lut" in est:
             lines.append("- resources of the RTL overlay IP (estimated: DSP and block RAM from "
                          "its structure, LUT / FF fitted to Yosys synth_xilinx runs, "
                          "`benchmarks/results/rtl_synth_overlay.md`): "
-                         + ", ".join(f"{k} {_fmt(r[k])}" for k in ("LUT", "FF", "DSP", "BRAM36")
-                                     if k in r))
+                         + ", ".join(f"{k} {_fmt(est['ip_' + k.lower()])}"
+                                     for k in ("LUT", "FF", "DSP", "BRAM36")))
     if e.synth:
         s = e.synth
         keys = [k for k in ("LUT", "FF", "DSP", "BRAM", "LUTRAM", "CARRY", "logic_depth_lut6")

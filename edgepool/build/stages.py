@@ -218,12 +218,12 @@ def run_engine(ctx: BuildContext) -> None:
     default_style = "dataflow" if ctx.config.style == "auto" else ctx.config.style
     ctx.manifest.engine = sec = E.pick(program, cfg, ctx.config.engine, default_style,
                                        float(clock))
-    est = f"; estimate_rtl: {sec.estimate['interval_cycles']:,} cycles/frame, " \
-          f"{sec.estimate['latency_cycles']:,} cycles latency (estimated)" if sec.estimate else ""
-    ctx.notes.append(f"engine: {sec.name.upper()} ({sec.reason}){est}")
-    res = sec.estimate.get("resources") if sec.estimate else None
+    cycles = f"; estimate_rtl: {sec.estimate['interval_cycles']:,} cycles/frame, " \
+        f"{sec.estimate['latency_cycles']:,} cycles latency (estimated)" if sec.estimate else ""
+    ctx.notes.append(f"engine: {sec.name.upper()} ({sec.reason}){cycles}")
+    est = sec.estimate or {}
     for key, board_key in (("LUT", "lut"), ("DSP", "dsp"), ("BRAM36", "bram36")):
-        want, have = (res or {}).get(key, 0), int(ctx.board.resources.get(board_key, 0))
+        want, have = est.get(f"ip_{board_key}", 0), int(ctx.board.resources.get(board_key, 0))
         if want and have and want > have:
             ctx.notes.append(
                 f"engine: WARNING — the RTL overlay's {key} estimate ({want:,}; "

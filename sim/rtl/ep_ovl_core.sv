@@ -354,6 +354,7 @@ module ep_ovl_core #(
   logic [ACC_BITS-1:0] rq_half, rq_low;
   logic signed [WB-1:0] rq_lo, rq_hi, rq_ll, rq_hl;
   logic [OUT_BITS-1:0] rq_lo_o, rq_hi_o;
+  logic signed [65:0] lo66, hi66, ll66, hl66;   // the bounds before clamping (setup)
   function automatic logic signed [WB-1:0] clamp_wb(input logic signed [65:0] x);
     clamp_wb = x > 66'((67'(1) <<< (WB - 1)) - 1) ? WB'((67'(1) <<< (WB - 1)) - 1)
              : (x < -66'(67'(1) <<< (WB - 1)) ? WB'(-(67'(1) <<< (WB - 1))) : WB'(x));
@@ -645,27 +646,20 @@ module ep_ovl_core #(
           if (di == 39) st <= S_SETUP;
         end
         S_SETUP: begin
-          logic signed [65:0] lo66, hi66, ll66, hl66;
-          int scv, lsv;
+          /* verilator lint_off UNUSEDSIGNAL */
+          int scv, lsv;               // (their low SHW bits are kept)
+          /* verilator lint_on UNUSEDSIGNAL */
           // the requantizer: right shift (round) by min(shift, ACC_BITS), or left shift by
           // min(-shift, RB + 1) with the bounds shifted right instead (kernels.requantize)
           scv = shift > ACC_BITS ? ACC_BITS : (shift < 1 ? 1 : shift);
           lsv = shift > 0 ? 0 : (-shift > RB + 1 ? RB + 1 : -shift);
-          lo66 = f_raw ? -(66'(1) <<< 63) : 66'(lo);
-          hi66 = f_raw ? (66'(1) <<< 63) - 1 : 66'(hi);
-          hl66 = hi66 >>> lsv;
-          ll66 = -((-lo66) >>> lsv);
+          lo66 <= f_raw ? -(66'(1) <<< 63) : 66'(lo);
+          hi66 <= f_raw ? (66'(1) <<< 63) - 1 : 66'(hi);
           rq_pos <= shift > 0;
           rq_sc <= SHW'(scv);
           rq_ls <= SHW'(lsv);
           rq_half <= ACC_BITS'(1) << (scv - 1);
           rq_low <= (ACC_BITS'(1) << (scv - 1)) - 1;
-          rq_lo <= clamp_wb(lo66);
-          rq_hi <= clamp_wb(hi66);
-          rq_ll <= clamp_wb(ll66);
-          rq_hl <= clamp_wb(hl66);
-          rq_lo_o <= OUT_BITS'(lo66);
-          rq_hi_o <= OUT_BITS'(hi66);
           bs_m <= -pt;
           pbs_m <= -ppt;
           cf <= in_c / SIMD;
@@ -680,8 +674,12 @@ module ep_ovl_core #(
           tile <= 0;
           st <= S_SETUP2;
         end
-        S_SETUP2: begin                              // products of the products above
+        S_SETUP2: begin                              // what follows from the registers above
           kkcf <= mul(kk, cf);
+          hl66 <= hi66 >>> rq_ls;
+          ll66 <= -((-lo66) >>> rq_ls);
+          rq_lo_o <= OUT_BITS'(lo66);
+          rq_hi_o <= OUT_BITS'(hi66);
           swcf <= mul(sw, cf);
           dwcf <= mul(dw, cf);
           dhrw <= mul(dh, rw);
@@ -689,6 +687,10 @@ module ep_ovl_core #(
         end
         S_CHECK: begin
           logic bad;
+          rq_lo <= clamp_wb(lo66);
+          rq_hi <= clamp_wb(hi66);
+          rq_ll <= clamp_wb(ll66);
+          rq_hl <= clamp_wb(hl66);
           bad = d[0] != MAGIC || (kind != 0 && kind != 1) ||
                 (obits != ACT_BITS && (obits != OUT_BITS || kind == 1 || f_pool)) ||
                 in_c % SIMD != 0 || in_h < 1 || in_w < 1 || in_c < 1;

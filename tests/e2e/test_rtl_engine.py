@@ -291,7 +291,8 @@ def test_overlay_build_chooses_the_rtl_overlay(overlay_build):
     from edgepool.accel.engine import OverlayParams
     from edgepool.dse.rtl_overlay_cost import rtl_overlay_resources
     p = OverlayParams.from_mapping(m["config"]["hls"])
-    assert est["resources"] == rtl_overlay_resources(p, True)
+    assert {k: est[f"ip_{k.lower()}"] for k in ("LUT", "FF", "DSP", "BRAM36")} == \
+        rtl_overlay_resources(p, True)
     assert "resources of the RTL overlay IP" in report
 
 
