@@ -53,6 +53,15 @@ class OverlayParams:
         return cls(**{f.name: int(values[f.name]) for f in fields(cls) if f.name in values})
 
 
+def rq_lanes(p: OverlayParams) -> int:
+    """Requantizers of the RTL overlay: every PE lane up to 8 lanes, else PE / 4 (at least 8):
+    an output word of PE lanes takes PE / rq_lanes cycles, hidden behind the KH*KW*CF MAC steps
+    of any layer with at least that many."""
+    if p.pe <= 8:
+        return p.pe
+    return max(8, p.pe // 4) if p.pe % max(8, p.pe // 4) == 0 else p.pe
+
+
 @dataclass(frozen=True)
 class HlsConfig(OverlayParams):
     """A hardware configuration of the accelerator engine.

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..accel import regmap as R
-from ..accel.engine import MAX_W_PORTS, OverlayParams
+from ..accel.engine import MAX_W_PORTS, OverlayParams, rq_lanes
 from ..accel.manifest import RtlAccelSection
 from ..errors import UnsupportedOpError
 from .emit import render
@@ -106,7 +106,7 @@ def overlay_sv_params(p: OverlayParams, registers: dict[str, Any] | None = None,
           "WBUF_WORDS": p.wbuf_words, "MAX_TILE_NF": p.max_tile_nf, "PLB_WORDS": p.plb_words,
           "SPLB_WORDS": p.splb_words, "SUM_BITS": p.sum_bits, "AXW": AXI_ADDR_BITS,
           "DW": AXI_DATA_BITS, "W_PORTS": p.w_ports, "DSP_PACK": int(dsp_pack),
-          "DEN_BITS": OVERLAY_DEN_BITS}
+          "DEN_BITS": OVERLAY_DEN_BITS, "RQ_LANES": rq_lanes(p)}
     sv.update(R.ap_ctrl_hs_params(regs))
     for param, name in _ARG_PARAMS:
         if name not in regs:

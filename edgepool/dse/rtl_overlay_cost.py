@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ..accel.axis import container_bits
 from ..accel.descriptor import choose_tile_nf, output_bits, streams_weights
-from ..accel.engine import OverlayParams
+from ..accel.engine import OverlayParams, rq_lanes
 from ..accel.program import HwLayer, HwProgram
 
 #: AXI data bytes per beat of the RTL overlay's m_axi_gmem (edgepool.codegen.rtl_overlay)
@@ -151,6 +151,7 @@ def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -
     tile_nf = choose_tile_nf(layer, p)
     wst = streams_weights(layer)
     k = output_bits(layer, p) // p.act_bits
+    ns = p.pe // rq_lanes(p)
     for t in range(0, nf_all, tile_nf):
         nf = min(tile_nf, nf_all - t)
         a.n["K_TILE"] += 1
@@ -178,9 +179,11 @@ def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -
                 a.read(steps, wwb, ddr)
                 a.var += 0 if _word_cycles(wwb, ddr) >= 1 else steps
             else:
-                # the writer drains PE/SIMD*k words per output word, one per cycle
+                # the writer drains PE/SIMD*k words per output word, one per cycle; the
+                # requantizers take PE/rq_lanes cycles per output word
                 per_out = (p.pe // p.simd) * k if pool is None else 0
-                a.var += max(steps, cow * nf * per_out)
+                a.var += max(cow * nf * max(kkcf, ns), cow * nf * per_out)
+            a.var += ns - 1                  # the last output word's requantizer passes
             if pool is not None:
                 pkh, pkw = pool.kernel
                 psh = pool.stride[0]

@@ -43,7 +43,8 @@ module ep_ovl_core #(
     parameter int DW = 128,
     parameter int W_PORTS = 1,            // > 1: streamed weights come from ep_ovl_wst
     parameter int DSP_PACK = 0,           // 1 (DSP48E2): two <= 8-bit lanes share a multiplier
-    parameter int DEN_BITS = 10           // average pools of at most 2^DEN_BITS - 1 taps
+    parameter int DEN_BITS = 10,          // average pools of at most 2^DEN_BITS - 1 taps
+    parameter int RQ_LANES = PE           // requantizers (PE / RQ_LANES cycles per output word)
 ) (
     /* verilator lint_on UNUSEDPARAM */
     input  logic           clk,
@@ -107,6 +108,7 @@ module ep_ovl_core #(
   localparam bit PACK = DSP_PACK != 0 && ACT_BITS <= 8 && W_BITS <= 8 && PE % 2 == 0;
   localparam int QB = ACT_BITS + 1;               // pool quotient bits
   localparam int NUMW = ACT_BITS + DEN_BITS + 2;  // pool sums
+  localparam int NS = PE / RQ_LANES;              // requantizer passes per output word
 
   // ------------------------------------------------------------------ memories
   logic [AW-1:0] lb[LB_WORDS];
@@ -259,6 +261,13 @@ module ep_ovl_core #(
   // the stages of the conv pipeline (1: issued, P: products, A: accumulated, 2: requantized)
   // and of the pool pipeline (1: issued, then ep_ovl_avgdiv; 2: its result)
   logic c1_v, c1_first, c1_last, c1_real, cp_v, cp_first, cp_last, cp_real, ca_v, cr_v, c2_v;
+  // the requantizers take RQ_LANES of the PE accumulators per cycle, NS passes per output word:
+  // rd_* the pass reading rq_acc, cr_* its result (ep_ovl_rq's first stage); last taps are
+  // issued at least NS cycles apart (lt_gap) so rq_acc is not overwritten while being read
+  logic ser_on;
+  int ser_i, rd_i, cr_i, lt_gap;
+  wire rd_v = ca_v || ser_on;
+  assign rd_i = ca_v ? 0 : ser_i;
   int c1_f, cp_f;
   logic [WW-1:0] c1_wst;
   logic [AW-1:0] lb_q;
@@ -315,7 +324,7 @@ module ep_ovl_core #(
   wire w_go = st == S_WREQ || (st == S_WSREQ && W_PORTS == 1);
   wire [AXW-1:0] w_byte = w_ptr;
   int w_words;                 // nf * kkcf: the tile's weight words
-  wire c_issue = st == S_CONV && room && c_wst_ok;
+  wire c_issue = st == S_CONV && room && c_wst_ok && (tap != kkcf - 1 || lt_gap == 0);
   wire c_last_step = ox == cow - 1 && fo == nf - 1 && tap == kkcf - 1;
 
   // pool issue
@@ -359,12 +368,12 @@ module ep_ovl_core #(
     clamp_wb = x > 66'((67'(1) <<< (WB - 1)) - 1) ? WB'((67'(1) <<< (WB - 1)) - 1)
              : (x < -66'(67'(1) <<< (WB - 1)) ? WB'(-(67'(1) <<< (WB - 1))) : WB'(x));
   endfunction
-  logic [OUT_BITS-1:0] rq_y[PE];
+  logic [OUT_BITS-1:0] rq_y[RQ_LANES];
   genvar gl;
   generate
-    for (gl = 0; gl < PE; gl++) begin : g_rq
+    for (gl = 0; gl < RQ_LANES; gl++) begin : g_rq
       ep_ovl_rq #(.ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .SHW(SHW), .WB(WB)) u_rq (
-          .clk, .en(ca_v), .acc(rq_acc[gl]), .pos(rq_pos), .sc(rq_sc), .half(rq_half), .low(rq_low),
+          .clk, .en(rd_v), .acc(rq_acc[rd_i*RQ_LANES+gl]), .pos(rq_pos), .sc(rq_sc), .half(rq_half), .low(rq_low),
           .ls(rq_ls), .relu(f_relu), .lo(rq_lo), .hi(rq_hi), .ll(rq_ll), .hl(rq_hl),
           .lo_o(rq_lo_o), .hi_o(rq_hi_o), .y(rq_y[gl]));
     end
@@ -507,6 +516,8 @@ module ep_ovl_core #(
       cp_v <= 1'b0;
       ca_v <= 1'b0;
       cr_v <= 1'b0;
+      ser_on <= 1'b0;
+      lt_gap <= 0;
       c2_v <= 1'b0;
       p1_v <= 1'b0;
       inflight <= '0;
@@ -556,14 +567,24 @@ module ep_ovl_core #(
         end
       end
       ca_v <= cp_v && cp_last;
-      cr_v <= ca_v;                // ep_ovl_rq's first stage
+      if (ca_v) begin
+        ser_on <= NS > 1;
+        ser_i <= 1;
+      end else if (ser_on) begin
+        ser_i <= ser_i + 1;
+        if (ser_i == NS - 1) ser_on <= 1'b0;
+      end
+      if (c_issue && tap == kkcf - 1) lt_gap <= NS - 1;
+      else if (lt_gap != 0) lt_gap <= lt_gap - 1;
+      cr_v <= rd_v;                // ep_ovl_rq's first stage
+      cr_i <= rd_i;
       if (cr_v) begin
-        for (int p = 0; p < PE; p++) begin
-          c2_word[p*OUT_BITS+:OUT_BITS] <= rq_y[p];
-          c2_narrow[p*ACT_BITS+:ACT_BITS] <= rq_y[p][ACT_BITS-1:0];
+        for (int k = 0; k < RQ_LANES; k++) begin
+          c2_word[(cr_i*RQ_LANES+k)*OUT_BITS+:OUT_BITS] <= rq_y[k];
+          c2_narrow[(cr_i*RQ_LANES+k)*ACT_BITS+:ACT_BITS] <= rq_y[k][ACT_BITS-1:0];
         end
       end
-      c2_v <= cr_v;
+      c2_v <= cr_v && cr_i == NS - 1;
       if (c2_v && f_pool) begin
         pbm[pb_wp] <= c2_narrow;
         pb_wp <= pb_wp + 1 == pb_n ? 0 : pb_wp + 1;
@@ -869,7 +890,7 @@ module ep_ovl_core #(
           if (c_last_step) st <= S_CDRAIN;
         end
         S_CDRAIN:
-        if (!c1_v && !cp_v && !ca_v && !cr_v && !c2_v) begin
+        if (!c1_v && !cp_v && !ca_v && !ser_on && !cr_v && !c2_v) begin
           base_slot <= base_slot + sh >= nr ? base_slot + sh - nr : base_slot + sh;
           oy <= oy + 1;
           iy0 <= iy0 + sh;

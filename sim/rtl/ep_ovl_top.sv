@@ -29,6 +29,7 @@ module ep_ovl_top #(
     parameter int W_PORTS = 1,            // 1..4 read ports for streamed weights
     parameter int DSP_PACK = 1,           // two <= 8-bit MAC lanes per DSP48E2 (0: xc7 parts)
     parameter int DEN_BITS = 10,          // average pools of at most 2^DEN_BITS - 1 taps
+    parameter int RQ_LANES = PE,          // requantizers (PE / RQ_LANES cycles per output word)
     // AXI4-Lite register map (edgepool.accel.regmap.ap_ctrl_hs_params + argument offsets)
     parameter int AW = 7,
     parameter int OFF_CTRL = 0,
@@ -279,7 +280,7 @@ module ep_ovl_top #(
       .ACC_BITS(ACC_BITS), .LB_WORDS(LB_WORDS), .WBUF_WORDS(WBUF_WORDS),
       .MAX_TILE_NF(MAX_TILE_NF), .PLB_WORDS(PLB_WORDS), .SPLB_WORDS(SPLB_WORDS),
       .SUM_BITS(SUM_BITS), .AXW(AXW), .DW(DW), .W_PORTS(W_PORTS), .DSP_PACK(DSP_PACK),
-      .DEN_BITS(DEN_BITS)
+      .DEN_BITS(DEN_BITS), .RQ_LANES(RQ_LANES)
   ) u_core (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(ap_start && !done), .busy, .done, .ret,
       .desc_base(desc64[AXW-1:0]), .n_layers,

@@ -151,6 +151,7 @@ def test_weight_ports_reach_the_top_packaging_and_block_design(tmp_path):
     ("ep_ovl_unpack", {"WB": 4}), ("ep_ovl_unpack", {"WB": 256}),
     ("ep_ovl_top", {"SIMD": 16, "PE": 16, "W_PORTS": 4}),
     ("ep_ovl_top", {"SIMD": 16, "PE": 16, "W_PORTS": 2}),
+    ("ep_ovl_top", {"SIMD": 16, "PE": 32, "RQ_LANES": 8}),
     ("ep_ovl_wst", {}), ("ep_ovl_wst", {"NP": 3, "WB": 16})])
 def test_overlay_blocks_lint_clean(top, params):
     from edgepool.codegen.rtl_overlay import OVERLAY_LIBRARY
