@@ -363,7 +363,7 @@ module ep_ovl_core #(
   logic [ACC_BITS-1:0] rq_half, rq_low;
   logic signed [WB-1:0] rq_lo, rq_hi, rq_ll, rq_hl;
   logic [OUT_BITS-1:0] rq_lo_o, rq_hi_o;
-  logic signed [65:0] lo66, hi66, ll66, hl66;   // the bounds before clamping (setup)
+  logic signed [65:0] lo66, hi66, nlo66, nll66, hl66;  // bounds before clamping (setup)
   function automatic logic signed [WB-1:0] clamp_wb(input logic signed [65:0] x);
     clamp_wb = x > 66'((67'(1) <<< (WB - 1)) - 1) ? WB'((67'(1) <<< (WB - 1)) - 1)
              : (x < -66'(67'(1) <<< (WB - 1)) ? WB'(-(67'(1) <<< (WB - 1))) : WB'(x));
@@ -675,6 +675,7 @@ module ep_ovl_core #(
           scv = shift > ACC_BITS ? ACC_BITS : (shift < 1 ? 1 : shift);
           lsv = shift > 0 ? 0 : (-shift > RB + 1 ? RB + 1 : -shift);
           lo66 <= f_raw ? -(66'(1) <<< 63) : 66'(lo);
+          nlo66 <= f_raw ? 66'(1) <<< 63 : -66'(lo);
           hi66 <= f_raw ? (66'(1) <<< 63) - 1 : 66'(hi);
           rq_pos <= shift > 0;
           rq_sc <= SHW'(scv);
@@ -698,7 +699,7 @@ module ep_ovl_core #(
         S_SETUP2: begin                              // what follows from the registers above
           kkcf <= mul(kk, cf);
           hl66 <= hi66 >>> rq_ls;
-          ll66 <= -((-lo66) >>> rq_ls);
+          nll66 <= nlo66 >>> rq_ls;       // ll = -((-lo) >>> ls), negated at the check
           rq_lo_o <= OUT_BITS'(lo66);
           rq_hi_o <= OUT_BITS'(hi66);
           swcf <= mul(sw, cf);
@@ -710,7 +711,10 @@ module ep_ovl_core #(
           logic bad;
           rq_lo <= clamp_wb(lo66);
           rq_hi <= clamp_wb(hi66);
-          rq_ll <= clamp_wb(ll66);
+          // clamp_wb(-nll66), the negation at WB bits beside the compares
+          rq_ll <= nll66 > 66'(67'(1) <<< (WB - 1)) ? WB'(-(67'(1) <<< (WB - 1)))
+                 : (nll66 < -66'((67'(1) <<< (WB - 1)) - 1) ? WB'((67'(1) <<< (WB - 1)) - 1)
+                 : -WB'(nll66));
           rq_hl <= clamp_wb(hl66);
           bad = d[0] != MAGIC || (kind != 0 && kind != 1) ||
                 (obits != ACT_BITS && (obits != OUT_BITS || kind == 1 || f_pool)) ||
