@@ -366,7 +366,7 @@ module ep_ovl_core #(
   logic signed [65:0] lo66, hi66, nlo66, nll66, hl66;  // bounds before clamping (setup)
   function automatic logic signed [WB-1:0] clamp_wb(input logic signed [65:0] x);
     clamp_wb = x > 66'((67'(1) <<< (WB - 1)) - 1) ? WB'((67'(1) <<< (WB - 1)) - 1)
-             : (x < -66'(67'(1) <<< (WB - 1)) ? WB'(-(67'(1) <<< (WB - 1))) : WB'(x));
+             : (x < -(66'(67'(1) <<< (WB - 1))) ? WB'(-(67'(1) <<< (WB - 1))) : WB'(x));
   endfunction
   logic [OUT_BITS-1:0] rq_y[RQ_LANES];
   genvar gl;
@@ -675,7 +675,7 @@ module ep_ovl_core #(
           scv = shift > ACC_BITS ? ACC_BITS : (shift < 1 ? 1 : shift);
           lsv = shift > 0 ? 0 : (-shift > RB + 1 ? RB + 1 : -shift);
           lo66 <= f_raw ? -(66'(1) <<< 63) : 66'(lo);
-          nlo66 <= f_raw ? 66'(1) <<< 63 : -66'(lo);
+          nlo66 <= f_raw ? 66'(1) <<< 63 : -(66'(lo));
           hi66 <= f_raw ? (66'(1) <<< 63) - 1 : 66'(hi);
           rq_pos <= shift > 0;
           rq_sc <= SHW'(scv);
@@ -713,8 +713,8 @@ module ep_ovl_core #(
           rq_hi <= clamp_wb(hi66);
           // clamp_wb(-nll66), the negation at WB bits beside the compares
           rq_ll <= nll66 > 66'(67'(1) <<< (WB - 1)) ? WB'(-(67'(1) <<< (WB - 1)))
-                 : (nll66 < -66'((67'(1) <<< (WB - 1)) - 1) ? WB'((67'(1) <<< (WB - 1)) - 1)
-                 : -WB'(nll66));
+                 : (nll66 < -(66'((67'(1) <<< (WB - 1)) - 1)) ? WB'((67'(1) <<< (WB - 1)) - 1)
+                 : -(WB'(nll66)));
           rq_hl <= clamp_wb(hl66);
           bad = d[0] != MAGIC || (kind != 0 && kind != 1) ||
                 (obits != ACT_BITS && (obits != OUT_BITS || kind == 1 || f_pool)) ||

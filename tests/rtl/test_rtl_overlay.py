@@ -41,6 +41,16 @@ def _raw_last(prog: HwProgram) -> HwProgram:
     return HwProgram(prog.name, prog.layers[:-1] + (raw,))
 
 
+def _left_shift(prog: HwProgram) -> HwProgram:
+    """The program with its last conv layer (ReLU) requantizing by a left shift: its output has
+    one more fraction bit than its accumulator (exact, saturating at the bounds); the FC layer
+    after it keeps its rounding right shift, so its outputs depend on every conv output."""
+    i = max(k for k, layer in enumerate(prog.layers) if not layer.is_fc)
+    conv = prog.layers[i]
+    conv2 = conv.with_(out_type=conv.out_type.with_frac(conv.acc_frac + 1), relu=True)
+    return HwProgram(prog.name, prog.layers[:i] + (conv2,) + prog.layers[i + 1:])
+
+
 def _pooled(prog: HwProgram) -> HwProgram:
     """A standalone avg pool with padding, ceil-mode overhang and count_include_pad appended
     before the FC layers of ``prog``."""
@@ -69,6 +79,8 @@ CASES = {
                           OverlayParams(simd=16, pe=16, out_bits=32), _raw_last),
     "avgpad_act16": ("c8k3r-f10", (9, 9, 4),
                      OverlayParams(simd=4, pe=8, act_bits=16, w_bits=8, sum_bits=24), _pooled),
+    # requantizing by a left shift (saturating), in a conv with ReLU and in the FC layer
+    "left_shift": ("c8k3p1r-m2-f10", (6, 6, 4), OverlayParams(simd=4, pe=8), _left_shift),
     # FC weights over four AXI read ports (ep_ovl_wst), each with its own stalls; two tiles
     "wports4_fc": ("c32k3p1r-m2-f64-f16", (6, 6, 16),
                    OverlayParams(simd=16, pe=16, w_ports=4, max_tile_nf=2), None),
