@@ -22,14 +22,20 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 from _report import Recorder
 from rich.console import Console
 from rich.table import Table
 
-import numpy as np
-
 from edgepool.accel.engine import OverlayParams
-from edgepool.codegen.synth import SynthReport, parse_stat, synth_overlay, yosys_resources
+from edgepool.codegen.synth import (
+    OVERLAY_BLOCKS,
+    DesignSynth,
+    critical_path,
+    parse_blocks_log,
+    synth_overlay_blocks,
+    yosys_resources,
+)
 from edgepool.dse.cost import DEVICES
 from edgepool.dse.rtl_overlay_cost import rtl_overlay_resources
 from edgepool.errors import ToolchainError
@@ -72,19 +78,21 @@ KEYS = ("LUT", "FF", "DSP", "BRAM36")
 
 
 def run(name: str, p: OverlayParams, workdir: Path | None, reuse: bool
-        ) -> tuple[SynthReport, float | None]:
+        ) -> tuple[DesignSynth, float | None]:
+    """Yosys of the overlay with its modules kept (per-module cells and logic levels, and the
+    flattened total), or the log kept in ``workdir`` with ``reuse``."""
     wd = workdir / name if workdir else None
-    if reuse and wd is not None and (wd / "synth.log").exists():
-        cells, types, wires = parse_stat((wd / "synth.log").read_text(errors="replace"))
+    if reuse and wd is not None and (wd / "blocks.log").exists():
         secs = wd / "yosys_seconds.txt"
-        return (SynthReport(name, "xcup", cells, types, wires),
+        return (parse_blocks_log((wd / "blocks.log").read_text(errors="replace"), name, "xcup",
+                                 "edgepool_overlay", OVERLAY_BLOCKS),
                 float(secs.read_text()) if secs.exists() else None)
     t0 = time.perf_counter()
-    rep = synth_overlay(p, target="xcup", workdir=wd, name=name)
+    d = synth_overlay_blocks(p, target="xcup", workdir=wd, name=name)
     secs = time.perf_counter() - t0
     if wd is not None:
         (wd / "yosys_seconds.txt").write_text(f"{secs:.1f}\n")
-    return rep, secs
+    return d, secs
 
 
 def model(p: OverlayParams) -> dict[str, float]:
@@ -135,12 +143,14 @@ def main() -> None:
                 "yosys s"]:
         t.add_column(col, justify="left" if col == "design" else "right")
     rows: dict[str, tuple[OverlayParams, dict]] = {}
+    tables: list[Table] = []
     for name, p, origin in designs(args.quick):
         if args.only and name not in args.only:
             continue
         console.print(f"synthesizing {name} ({origin}) ...")
         try:
-            rep, secs = run(name, p, args.workdir, args.reuse)
+            d, secs = run(name, p, args.workdir, args.reuse)
+            rep = d.top
         except ToolchainError as e:        # --reuse of a run that did not finish
             console.print(f"{name}: no result ({str(e).splitlines()[0]})")
             t.add_row(name, f"{p.pe} x {p.simd}", *[""] * (4 * len(KEYS)), "unfinished")
@@ -158,6 +168,16 @@ def main() -> None:
                       "" if err[k] is None else f"{err[k]:+.0f}%",
                       f"{100 * y[k] / cap[k]:.1f}%"]
         t.add_row(name, f"{p.pe} x {p.simd}", *cells, "" if secs is None else f"{secs:.0f}")
+        blocks = {b.block + ("" if b.count == 1 else f" x{b.count}"):
+                  {**yosys_resources(b.report), "levels": b.depth} for b in d.blocks}
+        bt = Table(title=f"{name}: per module (one instance each; SYNTHESIZED), logic levels = "
+                         "Yosys ltp on the mapped cells between flip-flops / RAMs")
+        for col in ("module", *KEYS, "logic levels"):
+            bt.add_column(col, justify="left" if col == "module" else "right")
+        for mod, v in sorted(blocks.items(), key=lambda kv: -kv[1]["LUT"]):
+            bt.add_row(mod, *[f"{v[k]:g}" for k in KEYS], str(v["levels"]))
+        bt.add_row("whole IP (flattened)", *[f"{y[k]:g}" for k in KEYS], critical_path(d))
+        tables.append(bt)
         dsp_types = {k: v for k, v in rep.cell_types.items() if k.startswith("DSP")}
         console.print(f"{name}: {y} multipliers {p.pe * p.simd}, DSP cells {dsp_types}, "
                       f"yosys {secs if secs is None else round(secs)} s")
@@ -167,10 +187,14 @@ def main() -> None:
                            "error_percent": err,
                            "device_percent": {k: 100 * y[k] / cap[k] for k in KEYS},
                            "fits_device": all(y[k] <= cap[k] for k in KEYS),
-                           "cell_types": rep.cell_types, "yosys_seconds": secs})
+                           "cell_types": rep.cell_types, "yosys_seconds": secs,
+                           "blocks": blocks, "logic_levels": d.depth,
+                           "deepest_path": critical_path(d)})
     t.add_row(f"ultra96 capacity ({dev.part})", "",
               *[x for k in KEYS for x in (str(cap[k]), "", "", "")], "")
     console.print(rec.table(t))
+    for bt in tables:
+        console.print(rec.table(bt))
     f = fit(rows)
     if f:
         console.print(f"least squares over {', '.join(FIT)}: LUT (base, per PE, per MAC) = "

@@ -305,13 +305,15 @@ module ep_ovl_core #(
   // two cycles of S_CONV, which the prefetch waits out)
   int pf_rows, pf_words;
   logic [1:0] pf_age;          // cycles in S_CONV, saturating at 2
+  logic pf_want;               // a next row exists and needs rows not loaded yet
   always_ff @(posedge clk) begin
     pf_rows <= rows_clamp(iy0 + sh + kspan, oy + 1 >= coh, in_h);
     pf_words <= mul(pf_rows - loaded, rw);
+    pf_want <= oy + 1 < coh && pf_rows > loaded;
     pf_age <= st != S_CONV ? 2'd0 : (pf_age == 2'd2 ? 2'd2 : pf_age + 2'd1);
   end
   wire pf_go = st == S_CONV && pf_age == 2'd2 && !f_wst && !pf_done && !ld_act &&
-               !rd_cmd_valid && oy + 1 < coh && pf_rows > loaded;
+               !rd_cmd_valid && pf_want;
   // an activation read (a row load or a prefetch): words from input row `loaded` on
   wire ld_go = pf_go || (st == S_LREQ && ldn != 0);
   int ld_words;
@@ -372,8 +374,14 @@ module ep_ovl_core #(
   genvar gl;
   generate
     for (gl = 0; gl < RQ_LANES; gl++) begin : g_rq
+      // this requantizer's accumulator of the pass being read: lane pass * RQ_LANES + gl
+      logic signed [ACC_BITS-1:0] rq_in;
+      always_comb begin
+        rq_in = rq_acc[gl];
+        for (int j = 1; j < NS; j++) if (rd_i == j) rq_in = rq_acc[j*RQ_LANES+gl];
+      end
       ep_ovl_rq #(.ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .SHW(SHW), .WB(WB)) u_rq (
-          .clk, .en(rd_v), .acc(rq_acc[rd_i*RQ_LANES+gl]), .pos(rq_pos), .sc(rq_sc), .half(rq_half), .low(rq_low),
+          .clk, .en(rd_v), .acc(rq_in), .pos(rq_pos), .sc(rq_sc), .half(rq_half), .low(rq_low),
           .ls(rq_ls), .relu(f_relu), .lo(rq_lo), .hi(rq_hi), .ll(rq_ll), .hl(rq_hl),
           .lo_o(rq_lo_o), .hi_o(rq_hi_o), .y(rq_y[gl]));
     end
@@ -578,10 +586,12 @@ module ep_ovl_core #(
       else if (lt_gap != 0) lt_gap <= lt_gap - 1;
       cr_v <= rd_v;                // ep_ovl_rq's first stage
       cr_i <= rd_i;
-      if (cr_v) begin
-        for (int k = 0; k < RQ_LANES; k++) begin
-          c2_word[(cr_i*RQ_LANES+k)*OUT_BITS+:OUT_BITS] <= rq_y[k];
-          c2_narrow[(cr_i*RQ_LANES+k)*ACT_BITS+:ACT_BITS] <= rq_y[k][ACT_BITS-1:0];
+      for (int j = 0; j < NS; j++) begin
+        if (cr_v && cr_i == j) begin
+          for (int k = 0; k < RQ_LANES; k++) begin
+            c2_word[(j*RQ_LANES+k)*OUT_BITS+:OUT_BITS] <= rq_y[k];
+            c2_narrow[(j*RQ_LANES+k)*ACT_BITS+:ACT_BITS] <= rq_y[k][ACT_BITS-1:0];
+          end
         end
       end
       c2_v <= cr_v && cr_i == NS - 1;
