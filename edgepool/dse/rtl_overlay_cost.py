@@ -115,9 +115,9 @@ def _out_hw(size: int, k: int, s: int, p0: int, p1: int, ceil: bool) -> int:
 
 
 def _pool_drain(p: OverlayParams) -> int:
-    """Extra drain of a pool row: ep_ovl_avgdiv's ACT_BITS + 3 stages after the sum, one of
-    which the pool's old result register was."""
-    return p.act_bits + 2
+    """Extra drain of a pool row: the sums' hold register, ep_ovl_avgdiv's ACT_BITS + 3 stages
+    (one of which the pool's old result register was) and the divider's further passes."""
+    return p.act_bits + 3 + p.pe // rq_lanes(p) - 1
 
 
 def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -> _Acc:
@@ -141,7 +141,7 @@ def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -
             a.n["K_PROW"] += 1
             a.read((r - loaded) * rw, awb, ddr)
             loaded = r
-            a.var += ow * cf * kh * kw + _pool_drain(p)
+            a.var += ow * cf * max(kh * kw, p.pe // rq_lanes(p)) + _pool_drain(p)
         return a
     kh, kw = layer.kernel
     sh, dh = layer.stride[0], layer.dilation[0]
@@ -190,7 +190,7 @@ def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -
                 poh, pow_ = layer.out_shape[:2]
                 while py < poh and _ready(py, poh, coh, psh, pool.pads[0], 1, pkh) <= oy + 1:
                     a.n["K_PROW"] += 1
-                    a.var += pow_ * nf * pkh * pkw + _pool_drain(p)
+                    a.var += pow_ * nf * max(pkh * pkw, ns) + _pool_drain(p)
                     py += 1
             prev_work = a.total() - start
     return a

@@ -344,7 +344,7 @@ module ep_ovl_core #(
   end
   int p_ready;                 // the input rows pool row py needs
   always_comb p_ready = rows_clamp(piy0 + pkh, py >= poh, p_h);
-  wire p_issue = st == S_POOL && room;
+  wire p_issue = st == S_POOL && room && (ptap != pkk - 1 || pl_gap == 0);
   int pkk;                     // pkh * pkw
   wire p_last_step = px == pow - 1 && pc == p_cf - 1 && ptap == pkk - 1;
 
@@ -445,11 +445,30 @@ module ep_ovl_core #(
       p_nv_flat[l*NUMW+:NUMW] = p_nv[l];
     end
   end
-  ep_ovl_avgdiv #(.LANES(PE), .NUMW(NUMW), .DEN_BITS(DEN_BITS), .QB(QB), .OUTW(ACT_BITS)) u_div (
-      .clk, .rst_n, .in_valid(p1_v && p1_last), .in_num(p_nv_flat),
-      .in_den(f_avg && p_c != 0 ? p_c : DEN_BITS'(1)), .out_valid(p2_v), .out_q(dv_q),
-      .busy(dv_busy));
+  // the divider takes RQ_LANES lanes per cycle, NS passes per pool output word (as the
+  // requantizers): the word's sums wait in dv_hold while read (ph_v: pass 0, then ps_*), pool
+  // last taps are issued at least NS cycles apart (pl_gap); results arrive in pass order (po_i)
+  logic [PE*NUMW-1:0] dv_hold;
+  logic [DEN_BITS-1:0] dv_den;
+  logic ph_v, ps_on, dv_v;
+  int ps_i, pd_i, po_i, pl_gap;
+  wire pd_v = ph_v || ps_on;
+  assign pd_i = ph_v ? 0 : ps_i;
+  logic [RQ_LANES*NUMW-1:0] dv_in;
+  logic [RQ_LANES*ACT_BITS-1:0] dv_out;
+  logic [PE*ACT_BITS-1:0] dv_acc;   // the passes of the word received so far
   always_comb begin
+    dv_in = dv_hold[0+:RQ_LANES*NUMW];
+    for (int j = 1; j < NS; j++) if (pd_i == j) dv_in = dv_hold[j*RQ_LANES*NUMW+:RQ_LANES*NUMW];
+  end
+  ep_ovl_avgdiv #(.LANES(RQ_LANES), .NUMW(NUMW), .DEN_BITS(DEN_BITS), .QB(QB), .OUTW(ACT_BITS))
+  u_div (
+      .clk, .rst_n, .in_valid(pd_v), .in_num(dv_in), .in_den(dv_den), .out_valid(dv_v),
+      .out_q(dv_out), .busy(dv_busy));
+  assign p2_v = dv_v && po_i == NS - 1;
+  always_comb begin
+    dv_q = dv_acc;
+    for (int j = 0; j < NS; j++) if (po_i == j) dv_q[j*RQ_LANES*ACT_BITS+:RQ_LANES*ACT_BITS] = dv_out;
     for (int l = 0; l < PE; l++) p2_word[l*ACT_BITS+:ACT_BITS] = l < p_lanes ? dv_q[l*ACT_BITS+:ACT_BITS] : '0;
   end
 
@@ -528,6 +547,10 @@ module ep_ovl_core #(
       lt_gap <= 0;
       c2_v <= 1'b0;
       p1_v <= 1'b0;
+      ph_v <= 1'b0;
+      ps_on <= 1'b0;
+      po_i <= 0;
+      pl_gap <= 0;
       inflight <= '0;
       ld_act <= 1'b0;
       pf_done <= 1'b0;
@@ -613,6 +636,24 @@ module ep_ovl_core #(
         pcnt <= p_c;
         for (int l = 0; l < PE; l++) pacc[l] <= p_nv[l];
       end
+      if (p1_v && p1_last) begin
+        dv_hold <= p_nv_flat;
+        dv_den <= f_avg && p_c != 0 ? p_c : DEN_BITS'(1);
+      end
+      ph_v <= p1_v && p1_last;
+      if (ph_v) begin
+        ps_on <= NS > 1;
+        ps_i <= 1;
+      end else if (ps_on) begin
+        ps_i <= ps_i + 1;
+        if (ps_i == NS - 1) ps_on <= 1'b0;
+      end
+      if (dv_v) begin
+        for (int j = 0; j < NS; j++) if (po_i == j) dv_acc[j*RQ_LANES*ACT_BITS+:RQ_LANES*ACT_BITS] <= dv_out;
+        po_i <= po_i == NS - 1 ? 0 : po_i + 1;
+      end
+      if (p_issue && ptap == pkk - 1) pl_gap <= NS - 1;
+      else if (pl_gap != 0) pl_gap <= pl_gap - 1;
 
       // ---- activation words into LB (conv) or PB (pool layer), loads and prefetches alike
       if (ld_act && u_out_valid[2]) begin
@@ -954,7 +995,7 @@ module ep_ovl_core #(
           if (p_last_step) st <= S_PDRAIN;
         end
         S_PDRAIN:
-        if (!p1_v && !dv_busy) begin
+        if (!p1_v && !ph_v && !ps_on && !dv_busy) begin
           p_base <= p_base + psh >= p_nr ? p_base + psh - p_nr : p_base + psh;
           py <= py + 1;
           piy0 <= piy0 + psh;

@@ -79,6 +79,9 @@ CASES = {
                           OverlayParams(simd=16, pe=16, out_bits=32), _raw_last),
     "avgpad_act16": ("c8k3r-f10", (9, 9, 4),
                      OverlayParams(simd=4, pe=8, act_bits=16, w_bits=8, sum_bits=24), _pooled),
+    # PE 16: two requantizer / divider passes per output word (rq_lanes 8); a fused and a
+    # standalone (padded, count_include_pad) average pool through the shared divider
+    "avg_passes": ("c32k3p1r-a2-f10", (8, 8, 8), OverlayParams(simd=8, pe=16), _pooled),
     # requantizing by a left shift (saturating), in a conv with ReLU and in the FC layer
     "left_shift": ("c8k3p1r-m2-f10", (6, 6, 4), OverlayParams(simd=4, pe=8), _left_shift),
     # FC weights over four AXI read ports (ep_ovl_wst), each with its own stalls; two tiles
