@@ -6,8 +6,9 @@
 // Per layer: the descriptor is read (10 beats), checked (bad magic, unsupported kind / output
 // container, a capacity exceeded: the run ends with ret = 1 + layer index), then
 //  * conv: per output-channel tile of nf <= tile_nf PE folds: the tile's weights (unless
-//    F_W_STREAM) into WBUF and its biases into BBUF; per output row oy: the input rows up to
-//    ready(oy) into the circular line buffer LB (HWC words of SIMD lanes), then
+//    F_W_STREAM) into WBUF and its biases into the per-lane bias memories; per output row oy:
+//    the input rows up to ready(oy) into the circular line buffer LB (HWC words of SIMD lanes),
+//    then
 //    OW * nf * KH*KW*CF MAC steps (one word of SIMD lanes x PE*SIMD weights per cycle, taps
 //    outside the input read as 0), requantized (shift round-half-even, ReLU, saturate) and
 //    either written to DDR (runs of nf*PE channels per pixel) or into the fused-pool buffer PB,
@@ -95,7 +96,6 @@ module ep_ovl_core #(
   localparam int OW_BITS = PE * OUT_BITS;         // conv output word (PE lanes of OUT_BITS)
   localparam int PW = PE * ACT_BITS;              // pool buffer word (PE lanes of ACT_BITS)
   localparam int PB_WORDS = PLB_WORDS > SPLB_WORDS ? PLB_WORDS : SPLB_WORDS;
-  localparam int BBUF = MAX_TILE_NF * PE;
   localparam int RB = OUT_BITS > 32 ? OUT_BITS + 1 : 33;  // requantized value bits
   localparam logic [31:0] MAGIC = 32'hED900001;
   localparam int F_RELU = 1, F_IN_SIGNED = 2, F_OUT_SIGNED = 4, F_POOL = 8, F_POOL_AVG = 16;
@@ -105,6 +105,7 @@ module ep_ovl_core #(
   localparam int SHW = 7;                         // requantizer shift amounts (<= RB + 1)
   localparam int XW = ACT_BITS + 1;               // an activation as a signed operand
   localparam int PRW = ACT_BITS + W_BITS + 1;     // one product
+  localparam int PSW = PRW + $clog2(SIMD + 1);    // the sum of SIMD products
   localparam bit PACK = DSP_PACK != 0 && ACT_BITS <= 8 && W_BITS <= 8 && PE % 2 == 0;
   localparam int QB = ACT_BITS + 1;               // pool quotient bits
   localparam int NUMW = ACT_BITS + DEN_BITS + 2;  // pool sums
@@ -113,7 +114,13 @@ module ep_ovl_core #(
   // ------------------------------------------------------------------ memories
   logic [AW-1:0] lb[LB_WORDS];
   logic [WW-1:0] wbuf[WBUF_WORDS];
-  logic signed [ACC_BITS-1:0] bbuf[BBUF];
+  // biases: one small memory per PE lane (MAX_TILE_NF words), written lane by lane while a
+  // tile's biases arrive (b_lane, b_fold), read by fold at stage A (no tile-wide read mux)
+  localparam int TFW = MAX_TILE_NF > 1 ? $clog2(MAX_TILE_NF) : 1;
+  logic [$clog2(PE+1)-1:0] b_lane;
+  logic [TFW-1:0] b_fold;
+  logic signed [ACC_BITS-1:0] b_rd[PE];
+  wire b_we = st == S_BLOAD && u_out_valid[1];
   logic [PW-1:0] pbm[PB_WORDS];
 
   // ------------------------------------------------------------------ descriptor
@@ -268,7 +275,7 @@ module ep_ovl_core #(
   int ser_i, rd_i, cr_i, lt_gap;
   wire rd_v = ca_v || ser_on;
   assign rd_i = ca_v ? 0 : ser_i;
-  int c1_f, cp_f;
+  logic [TFW-1:0] c1_f, cp_f;   // the fold of the step (selects its bias)
   logic [WW-1:0] c1_wst;
   logic [AW-1:0] lb_q;
   logic [WW-1:0] wb_q;
@@ -384,6 +391,16 @@ module ep_ovl_core #(
           .clk, .en(rd_v), .acc(rq_in), .pos(rq_pos), .sc(rq_sc), .half(rq_half), .low(rq_low),
           .ls(rq_ls), .relu(f_relu), .lo(rq_lo), .hi(rq_hi), .ll(rq_ll), .hl(rq_hl),
           .lo_o(rq_lo_o), .hi_o(rq_hi_o), .y(rq_y[gl]));
+    end
+  endgenerate
+
+  generate
+    for (gl = 0; gl < PE; gl++) begin : g_bias
+      logic signed [ACC_BITS-1:0] bm[MAX_TILE_NF];
+      always_ff @(posedge clk) begin
+        if (b_we && 32'(b_lane) == gl) bm[b_fold] <= ACC_BITS'(ub_data);  // 64-bit words in DDR
+      end
+      assign b_rd[gl] = bm[cp_f];
     end
   endgenerate
 
@@ -576,7 +593,7 @@ module ep_ovl_core #(
         c1_first <= tap == 0;
         c1_last <= tap == kkcf - 1;
         c1_real <= c_real;
-        c1_f <= fo;
+        c1_f <= TFW'(fo);
         if (f_wst) c1_wst <= W_PORTS > 1 ? wst_data : uw_data;
       end
       cp_v <= c1_v;
@@ -589,9 +606,14 @@ module ep_ovl_core #(
       if (cp_v) begin
         for (int p = 0; p < PE; p++) begin
           logic signed [ACC_BITS-1:0] s;
-          s = cp_first ? bbuf[cp_f*PE+p] : acc[p];
+          s = cp_first ? b_rd[p] : acc[p];
           if (cp_real) begin
-            for (int i = 0; i < SIMD; i++) s = s + ACC_BITS'(prod[p][i]);
+            // the SIMD products summed at their own width (PRW + log2 SIMD bits), then the sum
+            // added to the accumulator (modulo 2^ACC_BITS either way)
+            logic signed [PSW-1:0] ps;
+            ps = '0;
+            for (int i = 0; i < SIMD; i++) ps = ps + PSW'(prod[p][i]);
+            s = s + ACC_BITS'(ps);
           end
           acc[p] <= s;
           if (cp_last) rq_acc[p] <= s;
@@ -847,12 +869,17 @@ module ep_ovl_core #(
           u_skip <= 8'(32'(b_ptr) % BB / 8);
           u_n <= nf * PE;
           lb_wp <= 0;
+          b_lane <= '0;
+          b_fold <= '0;
           st <= S_BLOAD;
         end
         S_BLOAD:
         if (u_out_valid[1]) begin
-          bbuf[lb_wp] <= ACC_BITS'(ub_data);   // biases: 64-bit words in DDR
-          lb_wp <= lb_wp + 1;
+          lb_wp <= lb_wp + 1;                  // (the bias memories: b_we)
+          if (32'(b_lane) == PE - 1) begin
+            b_lane <= '0;
+            b_fold <= b_fold + 1'b1;
+          end else b_lane <= b_lane + 1'b1;
           if (lb_wp == nf * PE - 1) begin
             oy <= 0;
             loaded <= 0;
