@@ -408,6 +408,7 @@ module ep_ovl_core #(
   logic [WW-1:0] c1_w;
   assign c1_w = f_wst ? c1_wst : wb_q;
   logic signed [PRW-1:0] prod[PE][SIMD];
+  logic bor[PE][SIMD];         // packed lanes: the borrow of the product below (+1)
   genvar gi, gp;
   generate
     for (gi = 0; gi < SIMD; gi++) begin : g_x
@@ -421,14 +422,21 @@ module ep_ovl_core #(
         for (gp = 0; gp < PE / 2; gp++) begin : g_pair
           wire [W_BITS-1:0] wl = c1_w[((2 * gp) * SIMD + gi) * W_BITS+:W_BITS];
           wire [W_BITS-1:0] wh = c1_w[((2 * gp + 1) * SIMD + gi) * W_BITS+:W_BITS];
-          wire signed [W_BITS+18:0] w2 = $signed({wh[W_BITS-1], wh, 18'b0}) +
-                                         $signed({{19{wl[W_BITS-1]}}, wl});
+          // w2 = w_hi * 2^18 + w_lo without a 27-bit adder: a negative w_lo borrows one from
+          // w_hi and fills the bits between with ones (w_hi - 1, 2^18 + w_lo)
+          wire signed [W_BITS:0] whc = $signed({wh[W_BITS-1], wh}) -
+                                       $signed({{W_BITS{1'b0}}, wl[W_BITS-1]});
+          wire signed [W_BITS+18:0] w2 = $signed({whc, {(18 - W_BITS){wl[W_BITS-1]}}, wl});
           logic signed [XW+W_BITS+18:0] pk;
           always_ff @(posedge clk) begin
             if (c1_v) pk <= x * w2;
           end
+          // lo = P[17:0]; hi = (P >>> 18) + P[17]: the borrow bit is added in stage A's sum
+          // (with the lane's other borrows) instead of by a 17-bit adder per product
           assign prod[2*gp][gi] = PRW'($signed(pk[17:0]));
-          assign prod[2*gp+1][gi] = PRW'(pk >>> 18) + PRW'(pk[17]);
+          assign prod[2*gp+1][gi] = PRW'(pk >>> 18);
+          assign bor[2*gp][gi] = 1'b0;
+          assign bor[2*gp+1][gi] = pk[17];
         end
       end else begin : g_plain
         // one DSP-sized product per lane: (ACT_BITS+1) x W_BITS signed bits
@@ -439,6 +447,7 @@ module ep_ovl_core #(
             if (c1_v) pm <= x * w;
           end
           assign prod[gp][gi] = pm;
+          assign bor[gp][gi] = 1'b0;
         end
       end
     end
@@ -535,11 +544,10 @@ module ep_ovl_core #(
 
   always_ff @(posedge clk) begin
     // memories: registered reads
-    if (c_issue) begin
-      lb_q <= lb[lb_ra];
-      wb_q <= wbuf[wa];
-    end
-    if (p_issue) pb_q <= pbm[pb_ra];
+    // (every cycle: a stage reads them only the cycle after its issue, so no read enable)
+    lb_q <= lb[lb_ra];
+    wb_q <= wbuf[wa];
+    pb_q <= pbm[pb_ra];
     if (!rst_n) begin
       st <= S_IDLE;
       done <= 1'b0;
@@ -612,7 +620,7 @@ module ep_ovl_core #(
             // added to the accumulator (modulo 2^ACC_BITS either way)
             logic signed [PSW-1:0] ps;
             ps = '0;
-            for (int i = 0; i < SIMD; i++) ps = ps + PSW'(prod[p][i]);
+            for (int i = 0; i < SIMD; i++) ps = ps + PSW'(prod[p][i]) + PSW'({1'b0, bor[p][i]});
             s = s + ACC_BITS'(ps);
           end
           acc[p] <= s;
