@@ -70,7 +70,10 @@ def designs(quick: bool) -> list[tuple[str, OverlayParams, str]]:
                            sum_bits=16, out_bits=32),
              "PE 16 x SIMD 16, 8-bit: 256 multipliers"),
             ("vgg16-overlay-int8", vgg16_overlay_params(8),
-             "edgepool.runtime.rtl_overlay_sim.vgg16_overlay_params(8): 512 multipliers")]
+             "edgepool.runtime.rtl_overlay_sim.vgg16_overlay_params(8): 512 multipliers"),
+            ("vgg16-overlay-int16", vgg16_overlay_params(16),
+             "edgepool.runtime.rtl_overlay_sim.vgg16_overlay_params(16): 256 16-bit "
+             "multipliers")]
     return out
 
 
