@@ -37,7 +37,11 @@ from edgepool.codegen.synth import (
     yosys_resources,
 )
 from edgepool.dse.cost import DEVICES
-from edgepool.dse.rtl_overlay_cost import rtl_overlay_resources
+from edgepool.dse.rtl_overlay_cost import (
+    resource_features,
+    rtl_overlay_resources,
+    weight_port_resources,
+)
 from edgepool.errors import ToolchainError
 from edgepool.runtime.rtl_overlay_sim import vgg16_overlay_params
 
@@ -52,6 +56,8 @@ LENET_DIGITS_ULTRA96 = OverlayParams(simd=8, pe=16, act_bits=8, w_bits=8, acc_bi
 
 #: the designs the LUT / FF model is fitted to (the rest are held out)
 FIT = ("lenet-digits-overlay-ultra96", "overlay-pe8-simd4-small", "overlay-pe16-simd16-int8")
+#: the one design wider than 8 bits: the model's WIDE_SCALE is its ratio Yosys / fit
+WIDE_FIT = ("vgg16-overlay-int16",)
 
 
 def designs(quick: bool) -> list[tuple[str, OverlayParams, str]]:
@@ -105,14 +111,17 @@ def model(p: OverlayParams) -> dict[str, float]:
 
 
 def fit(rows: dict[str, tuple[OverlayParams, dict]]) -> dict[str, list[float]]:
-    """Least squares of LUT and FF on (1, PE, PE x SIMD) over the ``FIT`` designs."""
+    """Least squares of LUT and FF, less the weight ports' structural part, on
+    :func:`~edgepool.dse.rtl_overlay_cost.resource_features` over the ``FIT`` designs."""
     names = [n for n in FIT if n in rows]
     if len(names) < 3:
         return {}
-    a = np.array([[1.0, rows[n][0].pe, rows[n][0].pe * rows[n][0].simd] for n in names])
-    return {k: [round(float(v), 2) for v in
-                np.linalg.lstsq(a, np.array([rows[n][1][k] for n in names], float),
-                                rcond=None)[0]] for k in ("LUT", "FF")}
+    a = np.array([resource_features(rows[n][0]) for n in names])
+    out = {}
+    for i, k in enumerate(("LUT", "FF")):
+        y = np.array([rows[n][1][k] - weight_port_resources(rows[n][0])[i] for n in names])
+        out[k] = [round(float(v), 2) for v in np.linalg.lstsq(a, y, rcond=None)[0]]
+    return out
 
 
 def main() -> None:
@@ -129,8 +138,10 @@ def main() -> None:
         "BRAM36 = RAMB36 + RAMB18 / 2).",
         "model: edgepool.dse.rtl_overlay_cost.rtl_overlay_resources (ESTIMATED): DSP = the "
         "MAC array (two int8 lanes per DSP48E2) + the control's measured ADDRESS_DSP; BRAM36 "
-        "from the buffer shapes (RAMB18 / RAMB36 aspect ratios); LUT / FF = base + per PE + "
-        f"per MAC, least squares over {', '.join(FIT)} (fit), the rest held out.",
+        "from the buffer shapes (RAMB18 / RAMB36 aspect ratios); LUT / FF = the extra weight "
+        "ports' structural part + a linear fit on (1, PE, MACs x operand bits / 16), least "
+        f"squares over {', '.join(FIT)} (fit); operands wider than 8 bits scale the fitted part "
+        f"by WIDE_SCALE, the ratio of {', '.join(WIDE_FIT)} (one run); the rest held out.",
         "multipliers: PE x SIMD products of the MAC array, (ACT_BITS+1) x W_BITS signed bits; "
         "with 8-bit operands lanes 2k and 2k+1 share one DSP48E2 (x * (w_hi * 2^18 + w_lo)).",
         "history: the RTL of commit a74308a (per-lane 128-bit requantizers with run-time "
@@ -171,8 +182,11 @@ def main() -> None:
                       "" if err[k] is None else f"{err[k]:+.0f}%",
                       f"{100 * y[k] / cap[k]:.1f}%"]
         t.add_row(name, f"{p.pe} x {p.simd}", *cells, "" if secs is None else f"{secs:.0f}")
-        blocks = {b.block + ("" if b.count == 1 else f" x{b.count}"):
-                  {**yosys_resources(b.report), "levels": b.depth} for b in d.blocks}
+        blocks: dict[str, dict] = {}
+        for b in d.blocks:                 # (one module, several parameterizations: #2, #3)
+            key = b.block + ("" if b.count == 1 else f" x{b.count}")
+            key += "" if key not in blocks else f" #{sum(k.startswith(key) for k in blocks) + 1}"
+            blocks[key] = {**yosys_resources(b.report), "levels": b.depth}
         bt = Table(title=f"{name}: per module (one instance each; SYNTHESIZED), logic levels = "
                          "Yosys ltp on the mapped cells between flip-flops / RAMs")
         for col in ("module", *KEYS, "logic levels"):
@@ -185,7 +199,8 @@ def main() -> None:
         console.print(f"{name}: {y} multipliers {p.pe * p.simd}, DSP cells {dsp_types}, "
                       f"yosys {secs if secs is None else round(secs)} s")
         rec.figures(name, {"origin": origin, "params": asdict(p), "target": "xcup",
-                           "role": "fit" if name in FIT else "held out",
+                           "role": ("fit" if name in FIT else "fit (WIDE_SCALE)"
+                                    if name in WIDE_FIT else "held out"),
                            "multipliers": p.pe * p.simd, "yosys": y, "model": m,
                            "error_percent": err,
                            "device_percent": {k: 100 * y[k] / cap[k] for k in KEYS},
@@ -200,8 +215,8 @@ def main() -> None:
         console.print(rec.table(bt))
     f = fit(rows)
     if f:
-        console.print(f"least squares over {', '.join(FIT)}: LUT (base, per PE, per MAC) = "
-                      f"{f['LUT']}, FF = {f['FF']}")
+        console.print(f"least squares over {', '.join(FIT)}: LUT_COEF = {tuple(f['LUT'])}, "
+                      f"FF_COEF = {tuple(f['FF'])}")
         rec.figures("lut_ff_fit", f)
     rec.write(args.json)
 

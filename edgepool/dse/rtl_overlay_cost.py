@@ -208,16 +208,20 @@ def program_cycles(program: HwProgram, p: OverlayParams, ddr: DdrModel = DdrMode
     return [layer_cycles(layer, p, ddr) for layer in program.layers]
 
 
-#: LUT / FF of the RTL overlay IP ~ BASE + PER_PE * PE + PER_MAC * PE * SIMD: least-squares fit
-#: of Yosys 0.23 ``synth_xilinx -family xcup`` of the 8-bit overlays marked ``fit`` in
-#: benchmarks/results/rtl_synth_overlay.md (the VGG16 overlay is held out); synthesized, not
-#: placed. The per-PE term is a lane's requantizer, divider stages, accumulator and output
-#: muxes; the per-MAC term the adder trees and product registers beside the DSPs.
-LUT_BASE, LUT_PER_PE, LUT_PER_MAC = 9527.0, 791.0, 64.6
-FF_BASE, FF_PER_PE, FF_PER_MAC = 4631.0, 220.0, 35.4
+#: LUT / FF of the RTL overlay IP = the weight-port part (:func:`weight_port_resources`) + a
+#: linear function of :func:`resource_features` (1, PE, MACs x operand bits / 16): least squares of Yosys 0.23 ``synth_xilinx -family xcup`` of the overlays marked
+#: ``fit`` in benchmarks/results/rtl_synth_overlay.md (``rtl_synth_overlay.py`` prints the fit;
+#: the VGG16 overlays are held out); synthesized, not placed. The constant is the control (its
+#: 32-bit counters and 64-bit pointers), the shared requantizers and divider, the AXI engines.
+LUT_COEF = (13779.0, 234.94, 54.89)
+FF_COEF = (6829.0, 134.75, 35.41)
+#: wider than 8-bit operands: the fitted part times these (LUT, FF), the ratio Yosys / fit of the
+#: one 16-bit overlay synthesized (VGG16 16-bit: 48-bit accumulators, 64-bit output containers,
+#: 33-bit products); one run, not validated on another
+WIDE_SCALE = (1.708, 1.095)
 #: DSP48E2 of the overlay's control (its run-time address and size products, each narrowed to
-#: one 17 x 26-bit DSP): 41 to 50 in the Yosys 0.23 runs (it maps some narrow ones to LUTs,
-#: depending on the capacities); the model takes the middle
+#: one 17 x 26-bit DSP): 46 in the Yosys 0.23 runs of every overlay but the smallest (40: its
+#: buffers' narrower addresses let Yosys map some products to LUTs)
 ADDRESS_DSP = 46
 #: (depth, width) of a RAMB18E2 / RAMB36E2 in simple dual-port mode
 _RAMB18 = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
@@ -241,15 +245,37 @@ def mac_dsp(p: OverlayParams, dsp_pack: bool = True) -> int:
     return macs
 
 
+def resource_features(p: OverlayParams) -> tuple[float, float, float]:
+    """(1, PE, PE x SIMD x (ACT_BITS + W_BITS) / 16): what the fitted LUT / FF terms scale with
+    (PE lanes: accumulators, bias memories, output words; the MAC array's product and adder-tree
+    bits, relative to 8-bit operands)."""
+    return (1.0, float(p.pe), p.pe * p.simd * (p.act_bits + p.w_bits) / 16)
+
+
+def weight_port_resources(p: OverlayParams) -> tuple[float, float]:
+    """(LUT, FF) of the FC weight ports beyond the first (from the structure of ep_ovl_wst and
+    ep_ovl_rd): a word register per port, a W_PORTS:1 word multiplexer (one LUT6 per bit and
+    three extra ports), one read engine (~330 LUT / 172 FF, measured) per extra port."""
+    if p.w_ports <= 1:
+        return 0.0, 0.0
+    ww = p.pe * p.simd * p.w_bits
+    extra = p.w_ports - 1
+    return ww * -(-extra // 3) + 330.0 * extra, float(ww * p.w_ports) + 172.0 * extra
+
+
 def rtl_overlay_resources(p: OverlayParams, dsp_pack: bool = True) -> dict[str, float]:
-    """LUT, FF, DSP and BRAM36 of the RTL overlay IP with capacities ``p`` (ESTIMATED: DSPs and
-    block RAM from the structure, LUT / FF fitted to Yosys runs, see LUT_BASE)."""
-    pe, macs = p.pe, p.pe * p.simd
+    """LUT, FF, DSP and BRAM36 of the RTL overlay IP with capacities ``p`` (ESTIMATED: DSPs, block
+    RAM and the weight ports from the structure, the rest of LUT / FF fitted to Yosys runs, see
+    LUT_COEF)."""
+    macs = p.pe * p.simd
     bram = (_bram36(p.lb_words, p.simd * p.act_bits)
             + _bram36(p.wbuf_words, macs * p.w_bits)
-            + _bram36(max(p.plb_words, p.splb_words), pe * p.act_bits))
-    return {"LUT": round(LUT_BASE + LUT_PER_PE * pe + LUT_PER_MAC * macs),
-            "FF": round(FF_BASE + FF_PER_PE * pe + FF_PER_MAC * macs),
+            + _bram36(max(p.plb_words, p.splb_words), p.pe * p.act_bits))
+    f = resource_features(p)
+    port_lut, port_ff = weight_port_resources(p)
+    lut_k, ff_k = WIDE_SCALE if max(p.act_bits, p.w_bits) > 8 else (1.0, 1.0)
+    return {"LUT": round(lut_k * sum(c * x for c, x in zip(LUT_COEF, f, strict=True)) + port_lut),
+            "FF": round(ff_k * sum(c * x for c, x in zip(FF_COEF, f, strict=True)) + port_ff),
             "DSP": mac_dsp(p, dsp_pack) + ADDRESS_DSP, "BRAM36": bram}
 
 
@@ -258,5 +284,5 @@ def seconds(cycles: int, clock_mhz: float) -> float:
     return cycles / (clock_mhz * 1e6)
 
 
-__all__ = ["DdrModel", "layer_cycles", "mac_dsp", "program_cycles", "rtl_overlay_resources",
-           "seconds"]
+__all__ = ["DdrModel", "layer_cycles", "mac_dsp", "program_cycles", "resource_features",
+           "rtl_overlay_resources", "seconds", "weight_port_resources"]

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The RTL overlay's resource model (edgepool.dse.rtl_overlay_cost.rtl_overlay_resources) against
 the committed Yosys runs (benchmarks/results/rtl_synth_overlay.json): LUT, FF, DSP and BRAM36
-within 15 % of Yosys on every run, the designs the LUT / FF terms were fitted to and the held-out
-one alike; and the structural parts (DSP packing, block RAM shapes) on their own."""
+within 15 % of Yosys on every run, the designs the LUT / FF terms were fitted to (three 8-bit
+overlays; the 16-bit one sets WIDE_SCALE) and the held-out 8-bit VGG16 overlay alike; and the
+structural parts (DSP packing, block RAM shapes) on their own."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def test_model_within_15_percent_of_yosys(name, run):
 
 
 def test_the_runs_include_a_held_out_design():
-    roles = {run.get("role") for _, run in _runs()}
-    assert roles == {"fit", "held out"}
+    roles = [run.get("role") for _, run in _runs()]
+    assert roles.count("fit") == 3 and "held out" in roles
 
 
 def test_dsp_packing_and_block_ram_shapes():

@@ -40,4 +40,4 @@ def test_small_overlay_dsp_and_block_ram(tmp_path):
 #: DSP48E2 of the small overlay's address / size arithmetic (Yosys 0.23, measured; 187 before
 #: the products were narrowed and the 64-bit byte addresses became pointers, when the MACs
 #: took one DSP each)
-ADDRESS_DSP = 41
+ADDRESS_DSP = 40
