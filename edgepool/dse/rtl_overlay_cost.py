@@ -209,10 +209,11 @@ def program_cycles(program: HwProgram, p: OverlayParams, ddr: DdrModel = DdrMode
 
 
 #: LUT / FF of the RTL overlay IP = the weight-port part (:func:`weight_port_resources`) + a
-#: linear function of :func:`resource_features` (1, PE, MACs x operand bits / 16): least squares of Yosys 0.23 ``synth_xilinx -family xcup`` of the overlays marked
-#: ``fit`` in benchmarks/results/rtl_synth_overlay.md (``rtl_synth_overlay.py`` prints the fit;
-#: the VGG16 overlays are held out); synthesized, not placed. The constant is the control (its
-#: 32-bit counters and 64-bit pointers), the shared requantizers and divider, the AXI engines.
+#: linear function of :func:`resource_features` (1, PE, MACs x operand bits / 16): least squares
+#: of Yosys 0.23 ``synth_xilinx -family xcup`` of the overlays marked ``fit`` in
+#: benchmarks/results/rtl_synth_overlay.md (``rtl_synth_overlay.py`` prints the fit; the 8-bit
+#: VGG16 overlay is held out); synthesized, not placed. The constant is the control (its 32-bit
+#: counters and 64-bit pointers), the shared requantizers and divider, the AXI engines.
 LUT_COEF = (13779.0, 234.94, 54.89)
 FF_COEF = (6829.0, 134.75, 35.41)
 #: wider than 8-bit operands: the fitted part times these (LUT, FF), the ratio Yosys / fit of the
