@@ -96,6 +96,22 @@ def rtl_overlay_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: f
                 p, bool(cfg.int8_dsp_packing) if cfg is not None else True).items()}}
 
 
+def resource_warnings(estimate: dict[str, Any], resources: dict[str, Any], part: str
+                      ) -> list[str]:
+    """A build note per resource the RTL overlay's estimate (``ip_lut``, ``ip_dsp``,
+    ``ip_bram36``) needs beyond the board's ``resources``."""
+    notes = []
+    for key in ("lut", "dsp", "bram36"):
+        want, have = estimate.get(f"ip_{key}", 0), int(resources.get(key, 0))
+        if want and have and want > have:
+            notes.append(
+                f"engine: WARNING — the RTL overlay's {key.upper()} estimate ({want:,}; "
+                f"benchmarks/results/rtl_synth_overlay.md) is {100 * want / have:.0f} % of the "
+                f"{part}'s {have:,}: Vivado will not place it; a lower --margin (smaller "
+                "capacities) or --engine hls")
+    return notes
+
+
 def rtl_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: float
                  ) -> dict[str, Any]:
     """The RTL cycle model (:func:`estimate_rtl`) of ``program`` with ``cfg``'s folding at

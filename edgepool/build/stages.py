@@ -221,15 +221,7 @@ def run_engine(ctx: BuildContext) -> None:
     cycles = f"; estimate_rtl: {sec.estimate['interval_cycles']:,} cycles/frame, " \
         f"{sec.estimate['latency_cycles']:,} cycles latency (estimated)" if sec.estimate else ""
     ctx.notes.append(f"engine: {sec.name.upper()} ({sec.reason}){cycles}")
-    est = sec.estimate or {}
-    for key, board_key in (("LUT", "lut"), ("DSP", "dsp"), ("BRAM36", "bram36")):
-        want, have = est.get(f"ip_{board_key}", 0), int(ctx.board.resources.get(board_key, 0))
-        if want and have and want > have:
-            ctx.notes.append(
-                f"engine: WARNING — the RTL overlay's {key} estimate ({want:,}; "
-                f"benchmarks/results/rtl_synth_overlay.md) is {100 * want / have:.0f} % of the "
-                f"{ctx.board.part}'s {have:,}: Vivado will not place it; choose smaller "
-                "capacities (--config) or --engine hls")
+    ctx.notes += E.resource_warnings(sec.estimate or {}, ctx.board.resources, ctx.board.part)
 
 
 # --------------------------------------------------------------------------- hls

@@ -52,3 +52,17 @@ def test_model_grows_with_the_array():
     small = rtl_overlay_resources(OverlayParams(simd=4, pe=8))
     assert rtl_overlay_resources(OverlayParams(simd=4, pe=16))["LUT"] > small["LUT"]
     assert rtl_overlay_resources(OverlayParams(simd=8, pe=8))["LUT"] > small["LUT"]
+
+
+def test_build_warns_for_the_16_bit_vgg16_overlay_on_the_ultra96():
+    from edgepool.build.engine import resource_warnings
+    from edgepool.runtime.rtl_overlay_sim import vgg16_overlay_params
+    from edgepool.targets import boards
+
+    board = boards()["ultra96"]
+    for bits, over in ((8, set()), (16, {"LUT", "BRAM36"})):
+        est = {f"ip_{k.lower()}": v
+               for k, v in rtl_overlay_resources(vgg16_overlay_params(bits)).items()}
+        notes = resource_warnings(est, board.resources, board.part)
+        assert {n.split("'s ")[1].split(" estimate")[0] for n in notes} == over, notes
+        assert all("--engine hls" in n for n in notes)
