@@ -326,24 +326,31 @@ def synth_blocks(program: HwProgram, folding: Mapping[str, LayerFolding] | None 
     if target not in ("xcup", "xc7"):
         raise ToolchainError(f"per-block synthesis targets a Xilinx family, not {target!r}",
                              "use xcup (UltraScale+) or xc7 (7-series)")
-    yosys = toolchain.require("yosys")
+    toolchain.require("yosys")                       # before generating anything
     pack = (target == "xcup") if dsp_pack is None else dsp_pack
     with _workdir(workdir) as wd:
         if accel:
             d = generate_accel(program, wd, folding, copy_library=True, dsp_pack=pack)
         else:
             d = generate_rtl(program, wd, folding, copy_library=True, dsp_pack=pack)
-        script = render("yosys/blocks.ys.j2", top=check_safe(d.top),
-                        sources=[check_safe(Path(s).name) for s in d.sources],
-                        synth=f"synth_xilinx -family {target} -top {d.top} -flatten",
-                        blocks=[check_safe(m) for m in BLOCK_MODULES])
-        (wd / "blocks.ys").write_text(script)
-        p = subprocess.run([yosys, "-q", "-l", "blocks.log", "blocks.ys"], cwd=wd,
-                           capture_output=True, text=True, timeout=timeout)
-        log = (wd / "blocks.log").read_text(errors="replace")
-        if p.returncode != 0:
-            raise ToolchainError(f"yosys failed on {program.name}:\n{p.stderr[-2000:]}")
-    return parse_blocks_log(log, program.name, target, d.top)
+        return _run_blocks(program.name, d.sources, d.top, target, wd, timeout, BLOCK_MODULES)
+
+
+def _run_blocks(name: str, sources: list[Path], top: str, target: str, wd: Path,
+                timeout: float, modules: tuple[str, ...]) -> DesignSynth:
+    """``blocks.ys.j2`` on a generated design in ``wd`` (``modules`` kept), parsed."""
+    yosys = toolchain.require("yosys")
+    script = render("yosys/blocks.ys.j2", top=check_safe(top),
+                    sources=[check_safe(Path(s).name) for s in sources],
+                    synth=f"synth_xilinx -family {target} -top {top} -flatten",
+                    blocks=[check_safe(m) for m in modules])
+    (wd / "blocks.ys").write_text(script)
+    p = subprocess.run([yosys, "-q", "-l", "blocks.log", "blocks.ys"], cwd=wd,
+                       capture_output=True, text=True, timeout=timeout)
+    log = (wd / "blocks.log").read_text(errors="replace")
+    if p.returncode != 0:
+        raise ToolchainError(f"yosys failed on {name}:\n{p.stderr[-2000:]}")
+    return parse_blocks_log(log, name, target, top, modules)
 
 
 #: the overlay's modules reported one by one by :func:`synth_overlay_blocks`
@@ -360,20 +367,9 @@ def synth_overlay_blocks(params: OverlayParams, target: str = "xcup",
     if target not in ("xcup", "xc7"):
         raise ToolchainError(f"per-block synthesis targets a Xilinx family, not {target!r}",
                              "use xcup (UltraScale+) or xc7 (7-series)")
-    yosys = toolchain.require("yosys")
     with _workdir(workdir) as wd:
         d = generate_overlay(params, wd, copy_library=True, dsp_pack=target != "xc7")
-        script = render("yosys/blocks.ys.j2", top=check_safe(d.top),
-                        sources=[check_safe(Path(s).name) for s in d.sources],
-                        synth=f"synth_xilinx -family {target} -top {d.top} -flatten",
-                        blocks=[check_safe(m) for m in OVERLAY_BLOCKS])
-        (wd / "blocks.ys").write_text(script)
-        p = subprocess.run([yosys, "-q", "-l", "blocks.log", "blocks.ys"], cwd=wd,
-                           capture_output=True, text=True, timeout=timeout)
-        log = (wd / "blocks.log").read_text(errors="replace")
-        if p.returncode != 0:
-            raise ToolchainError(f"yosys failed on {name}:\n{p.stderr[-2000:]}")
-    return parse_blocks_log(log, name, target, d.top, OVERLAY_BLOCKS)
+        return _run_blocks(name, d.sources, d.top, target, wd, timeout, OVERLAY_BLOCKS)
 
 
 def parse_blocks_log(log: str, name: str, target: str, top: str,
