@@ -29,9 +29,10 @@ from ..accel.program import HwLayer, HwProgram
 BEAT = 16
 #: fixed costs, cycles: least-squares fit of every layer of four programs (VGG16 at 32x32 and
 #: three small ones, DDR model latency 40, 16 B/cycle) against the harness (worst error 0.15 %),
-#: then K_ROW and the pool drain raised by the stages the pipelined datapath added (products,
-#: requantizer, divider): tests/rtl/test_rtl_overlay_cost.py's programs now err -2.2..+1.9 %
-#: per layer (one layer of the shared-cap DDR model +3.8 %)
+#: then K_LAYER, K_ROW and the pool drain raised by the states and stages the area datapath
+#: added (setup, products, requantizer passes, divider): tests/rtl/test_rtl_overlay_cost.py's
+#: programs now err -1.9..+2.4 % per layer (one layer of the shared-cap DDR model +4.1 %),
+#: VGG16 224 (benchmarks/results/rtl_overlay_vgg16.md) within 0.06 % per layer
 K_LAYER = 7           # descriptor request, setup (two states), check, modulo, layer end
 K_TILE = 0            # tile setup (hidden in the reads that follow)
 K_READ = 6            # one DDR read command: request, AR handshake, unpacker hand-over
