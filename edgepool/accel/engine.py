@@ -57,9 +57,8 @@ def rq_lanes(p: OverlayParams) -> int:
     """Requantizers of the RTL overlay: every PE lane up to 8 lanes, else PE / 4 (at least 8):
     an output word of PE lanes takes PE / rq_lanes cycles, hidden behind the KH*KW*CF MAC steps
     of any layer with at least that many."""
-    if p.pe <= 8:
-        return p.pe
-    return max(8, p.pe // 4) if p.pe % max(8, p.pe // 4) == 0 else p.pe
+    lanes = max(8, p.pe // 4)
+    return lanes if p.pe > 8 and p.pe % lanes == 0 else p.pe
 
 
 @dataclass(frozen=True)

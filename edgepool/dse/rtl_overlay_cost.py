@@ -115,10 +115,15 @@ def _out_hw(size: int, k: int, s: int, p0: int, p1: int, ceil: bool) -> int:
     return o
 
 
+def _passes(p: OverlayParams) -> int:
+    """Requantizer / divider passes per output word (PE / rq_lanes)."""
+    return p.pe // rq_lanes(p)
+
+
 def _pool_drain(p: OverlayParams) -> int:
     """Extra drain of a pool row: the sums' hold register, ep_ovl_avgdiv's ACT_BITS + 3 stages
     (one of which the pool's old result register was) and the divider's further passes."""
-    return p.act_bits + 3 + p.pe // rq_lanes(p) - 1
+    return p.act_bits + 3 + _passes(p) - 1
 
 
 def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -> _Acc:
@@ -142,7 +147,7 @@ def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -
             a.n["K_PROW"] += 1
             a.read((r - loaded) * rw, awb, ddr)
             loaded = r
-            a.var += ow * cf * max(kh * kw, p.pe // rq_lanes(p)) + _pool_drain(p)
+            a.var += ow * cf * max(kh * kw, _passes(p)) + _pool_drain(p)
         return a
     kh, kw = layer.kernel
     sh, dh = layer.stride[0], layer.dilation[0]
@@ -152,7 +157,7 @@ def layer_events(layer: HwLayer, p: OverlayParams, ddr: DdrModel = DdrModel()) -
     tile_nf = choose_tile_nf(layer, p)
     wst = streams_weights(layer)
     k = output_bits(layer, p) // p.act_bits
-    ns = p.pe // rq_lanes(p)
+    ns = _passes(p)
     for t in range(0, nf_all, tile_nf):
         nf = min(tile_nf, nf_all - t)
         a.n["K_TILE"] += 1

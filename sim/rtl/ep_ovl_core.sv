@@ -144,9 +144,14 @@ module ep_ovl_core #(
   wire f_cpad = (flags & F_COUNT_PAD) != 0;
   wire f_raw = (flags & F_RAW_ACC) != 0;
   wire f_wst = (flags & F_W_STREAM) != 0;
+  // outputs in OUT_BITS containers (a raw accumulator): OUT_BITS / ACT_BITS words per value
+  wire wide_out = obits != ACT_BITS;
+  function automatic int out_words(input int x);   // x activation-word units, as output words
+    out_words = wide_out ? x * (OUT_BITS / ACT_BITS) : x;
+  endfunction
 
   // derived at setup (registered)
-  int cf, rw, kkcf, nf_all, nr, kmul, nf, tile, base_slot, ch_off, pix_stride;
+  int cf, rw, kkcf, nf_all, nr, nf, tile, base_slot, ch_off, pix_stride;
   int kk, ctn;                 // kh * kw, cow * tile_nf (setup: the capacity checks)
   int p_h, p_w, p_cf, p_lanes, p_nr, p_rw, p_base, p_signed_i;
   int lb_n, pb_n;              // words of the circular line buffer / pool buffer in use
@@ -504,7 +509,7 @@ module ep_ovl_core #(
     of_push_n = '0;
     if (c2_v && !f_pool) begin
       of_push = 1'b1;
-      if (kmul > 1) begin
+      if (wide_out) begin
         of_push_d = c2_word;
         of_push_n = 8'(OW_BITS / AW);
       end else begin
@@ -770,15 +775,14 @@ module ep_ovl_core #(
           kk <= mul(kh, kw);
           ctn <= mul(cow, tile_nf);
           nf_all <= out_c / PE;
-          nr <= mul(dh, kh - 1) + 1 + sh;
           kspan <= mul(dh, kh - 1) + 1;
-          kmul <= obits / ACT_BITS;
           pkk <= mul(pkh, pkw);
           tile <= 0;
           st <= S_SETUP2;
         end
         S_SETUP2: begin                              // what follows from the registers above
           kkcf <= mul(kk, cf);
+          nr <= kspan + sh;
           hl66 <= hi66 >>> rq_ls;
           nll66 <= nlo66 >>> rq_ls;       // ll = -((-lo) >>> ls), negated at the check
           rq_lo_o <= OUT_BITS'(lo66);
@@ -798,7 +802,7 @@ module ep_ovl_core #(
                  : -(WB'(nll66)));
           rq_hl <= clamp_wb(hl66);
           bad = d[0] != MAGIC || (kind != 0 && kind != 1) ||
-                (obits != ACT_BITS && (obits != OUT_BITS || kind == 1 || f_pool)) ||
+                (wide_out && (obits != OUT_BITS || kind == 1 || f_pool)) ||
                 in_c % SIMD != 0 || in_h < 1 || in_w < 1 || in_c < 1;
           // every geometry field below 2^16: the products above stay exact at their width
           for (int i = 3; i <= 32; i++)
@@ -853,9 +857,9 @@ module ep_ovl_core #(
           nfv = nf_all - mul(tile, tile_nf) < tile_nf ? nf_all - mul(tile, tile_nf) : tile_nf;
           nf <= nfv;
           w_words <= mul(nfv, kkcf);
-          run_n <= nfv * (PE / SIMD) * (kmul > 1 ? OUT_BITS / ACT_BITS : 1);
-          ch_off <= mul(tile, tile_nf) * (PE / SIMD) * (kmul > 1 ? OUT_BITS / ACT_BITS : 1);
-          pix_stride <= out_c / SIMD * (kmul > 1 ? OUT_BITS / ACT_BITS : 1);
+          run_n <= out_words(nfv * (PE / SIMD));
+          ch_off <= out_words(mul(tile, tile_nf) * (PE / SIMD));
+          pix_stride <= out_words(out_c / SIMD);
           st <= f_wst ? S_BREQ : S_WREQ;
         end
         S_WREQ: begin                                // the read: w_go
