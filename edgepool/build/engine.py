@@ -28,7 +28,7 @@ from ..accel.manifest import EngineSection, RtlAccelSection, RtlSection
 from ..accel.program import HwProgram
 from ..codegen.synth import synth_accel
 from ..codegen.rtl import ACCEL_TOP, RTL_MAX_WEIGHTS, check_supported, folding_from_config
-from ..codegen.rtl_overlay import unsupported_reason
+from ..codegen.rtl_overlay import unsupported_layers, unsupported_reason
 from ..dse.cost import estimate_rtl
 from ..dse.rtl_overlay_cost import BEAT, DdrModel, program_cycles, rtl_overlay_resources
 from ..errors import ManifestError, UnsupportedOpError
@@ -67,9 +67,10 @@ def rtl_overlay_problems(program: HwProgram, cfg: HlsConfig | None) -> list[str]
     The RTL overlay runs the HLS overlay's descriptors, so the per-layer limits are the
     lowering's and the descriptor planner's (typed errors before this stage); what is left is
     whether the RTL can be generated with these capacities
-    (:func:`~edgepool.codegen.rtl_overlay.unsupported_reason`)."""
+    (:func:`~edgepool.codegen.rtl_overlay.unsupported_reason`) and the layers beyond its own
+    limits (:func:`~edgepool.codegen.rtl_overlay.unsupported_layers`)."""
     why = unsupported_reason(overlay_params_of(cfg))
-    return [f"RTL overlay capacities: {why}"] if why else []
+    return ([f"RTL overlay capacities: {why}"] if why else []) + unsupported_layers(program)
 
 
 def rtl_overlay_estimate(program: HwProgram, cfg: HlsConfig | None, clock_mhz: float

@@ -20,6 +20,8 @@ from typing import Any
 from ..accel import regmap as R
 from ..accel.engine import MAX_W_PORTS, OverlayParams, rq_lanes
 from ..accel.manifest import RtlAccelSection
+from ..accel.program import HwProgram
+from ..dse.cost import dsp_packing_supported
 from ..errors import UnsupportedOpError
 from .emit import render
 from .rtl import _TCL_SAFE, IP_LIBRARY, IP_VENDOR, IP_VERSION, RTL_DIR, _label, ip_vlnv
@@ -47,6 +49,20 @@ _ARG_PARAMS = (("OFF_RET", "ap_return"), ("OFF_DESC", "desc"), ("OFF_NL", "n_lay
 
 def _word_ok(nbytes: int, beat: int) -> bool:
     return nbytes > 0 and (beat % nbytes == 0 or nbytes % beat == 0)
+
+
+def unsupported_layers(program: HwProgram) -> list[str]:
+    """The layers of ``program`` the RTL overlay cannot run, each with its reason: average pools
+    of more taps than its divider's count holds (:data:`MAX_AVG_TAPS`; the IP would end the run
+    with ``ap_return = 1 + layer``)."""
+    out = []
+    for i, layer in enumerate(program.layers):
+        pool = layer.pool
+        taps = pool.kernel[0] * pool.kernel[1] if pool is not None else 0
+        if pool is not None and pool.kind == "avg" and taps > MAX_AVG_TAPS:
+            out.append(f"layer {i} ({layer.name}): average pool of {pool.kernel[0]}x"
+                       f"{pool.kernel[1]} taps, more than the RTL divider's {MAX_AVG_TAPS}")
+    return out
 
 
 def unsupported_reason(p: OverlayParams, dw: int = AXI_DATA_BITS) -> str | None:
@@ -89,17 +105,11 @@ class OverlayDesign:
     registers: dict[str, Any] = field(default_factory=dict)
 
 
-def dsp_pack_for(part: str) -> bool:
-    """Whether two int8 MAC lanes share one DSP on ``part``: the DSP48E2 of UltraScale+ (27 x 18)
-    holds the packed 26-bit weight operand, the 7-series DSP48E1 (25 x 18) does not."""
-    return not part.lower().startswith("xc7")
-
-
 def overlay_sv_params(p: OverlayParams, registers: dict[str, Any] | None = None,
                       dsp_pack: bool = True) -> dict[str, int]:
     """The ``ep_ovl_top`` parameters of capacities ``p`` and a register map (default: the
     overlay's :func:`edgepool.accel.regmap.default_regmap`); ``dsp_pack`` packs two <= 8-bit
-    MAC lanes per DSP48E2 (:func:`dsp_pack_for` the part)."""
+    MAC lanes per DSP48E2 (:func:`~edgepool.dse.cost.dsp_packing_supported` by the part)."""
     regs = registers or R.default_regmap("overlay")["accel"]["registers"]
     sv = {"SIMD": p.simd, "PE": p.pe, "ACT_BITS": p.act_bits, "OUT_BITS": p.out_container,
           "W_BITS": p.w_bits, "ACC_BITS": p.acc_bits, "LB_WORDS": p.lb_words,
@@ -179,7 +189,7 @@ def build_overlay_ip(p: OverlayParams, build_dir: Path | str, part: str,
     :func:`unsupported_reason` refuses ``p``)."""
     build_dir = Path(build_dir)
     design = generate_overlay(p, build_dir / BUILD_SUBDIR, label=label, copy_library=True,
-                              dsp_pack=dsp_pack_for(part))
+                              dsp_pack=dsp_packing_supported(part))
     tcl = overlay_package_tcl(design, part, label)
     return RtlAccelSection(
         top=design.top, vlnv=ip_vlnv(design.top),

@@ -120,6 +120,26 @@ def test_rtl_overlay_problems_name_the_capacity(program):
         choose_engine("overlay", "rtl", bad)
 
 
+def test_rtl_overlay_problems_name_an_average_pool_beyond_the_divider(program):
+    """The overlay's pool divider counts at most MAX_AVG_TAPS taps: a larger average pool is
+    named with its layer and size before anything is generated."""
+    from edgepool.accel.program import PoolSpec
+    from edgepool.codegen.rtl_overlay import MAX_AVG_TAPS
+
+    def with_pool(k: int):
+        first = dataclasses.replace(program.layers[0],
+                                    pool=PoolSpec("avg", (k, k), (k, k)))
+        return dataclasses.replace(program, layers=(first, *program.layers[1:]))
+
+    ok = HlsConfig(style="overlay", pe=8, simd=8)
+    assert 31 * 31 <= MAX_AVG_TAPS < 32 * 32
+    assert rtl_overlay_problems(with_pool(31), ok) == []
+    bad = rtl_overlay_problems(with_pool(32), ok)
+    assert len(bad) == 1 and "layer 0" in bad[0] and "32x32" in bad[0], bad
+    with pytest.raises(EngineUnsupportedError, match="--engine hls"):
+        choose_engine("overlay", "rtl", bad)
+
+
 def test_engine_rtl_refused_exit_2_nothing_written(tmp_path, monkeypatch):
     """``--engine rtl`` on an overlay whose capacities the RTL overlay cannot implement (here:
     its check made to refuse whatever the dse picks) is EngineUnsupportedError, exit 2, and
